@@ -1,0 +1,166 @@
+//! Stage 1: the attribute's arguments as written, with their tokens kept for spans.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::{Ident, LitStr, Token};
+
+use crate::errors::Errors;
+
+/// Every argument key, in one place.
+pub(crate) mod kw {
+    pub(crate) const ROUTE: &str = "route";
+    pub(crate) const METHOD: &str = "method";
+    pub(crate) const ID: &str = "id";
+    pub(crate) const ACCESS: &str = "access";
+    pub(crate) const ROLES: &str = "roles";
+    pub(crate) const CRATE: &str = "crate";
+    pub(crate) const ALL: &[&str] = &[ROUTE, METHOD, ID, ACCESS, ROLES, CRATE];
+}
+
+/// `method = get` or `method = [get, post]`.
+pub(crate) enum MethodArg {
+    One(Ident),
+    List { brackets: Span, items: Vec<Ident> },
+}
+
+/// The attribute's arguments, each `None` when absent or unparseable (the error is pushed).
+pub(crate) struct EndpointArgs {
+    pub(crate) route: Option<LitStr>,
+    pub(crate) method: Option<MethodArg>,
+    pub(crate) id: Option<LitStr>,
+    pub(crate) access: Option<Ident>,
+    pub(crate) roles: Option<(Ident, Vec<LitStr>)>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: &Errors) {
+    let Some(value) = value else { return };
+    if slot.is_some() {
+        let name = key.get_ident().map(ToString::to_string).unwrap_or_default();
+        errors.spanned(key, format!("duplicate `{name}` argument"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+/// Skips the tokens of one argument's value, up to the next top-level `,`.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn lit_str(input: ParseStream<'_>, key: &str, example: &str, errors: &Errors) -> syn::Result<Option<LitStr>> {
+    if input.peek(LitStr) {
+        return Ok(Some(input.parse()?));
+    }
+    let span = input.span();
+    skip_value(input)?;
+    errors.at(span, format!("expected a string literal: `{key} = {example}`"));
+    Ok(None)
+}
+
+fn ident_value(input: ParseStream<'_>, key: &str, choices: &str, errors: &Errors) -> syn::Result<Option<Ident>> {
+    if input.peek(Ident) {
+        return Ok(Some(input.parse()?));
+    }
+    let span = input.span();
+    let quoted = input.peek(LitStr);
+    skip_value(input)?;
+    let hint = if quoted { " (without quotes)" } else { "" };
+    errors.at(span, format!("expected one of {choices}{hint}: `{key} = ...`"));
+    Ok(None)
+}
+
+fn method_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<MethodArg>> {
+    if input.peek(syn::token::Bracket) {
+        let content;
+        let brackets = syn::bracketed!(content in input);
+        let mut items = Vec::new();
+        while !content.is_empty() {
+            if content.peek(Ident) {
+                items.push(content.parse::<Ident>()?);
+            } else {
+                let span = content.span();
+                content.parse::<TokenTree>()?;
+                errors.at(span, "expected an HTTP method such as `get`, without quotes");
+            }
+            if content.is_empty() {
+                break;
+            }
+            content.parse::<Token![,]>()?;
+        }
+        return Ok(Some(MethodArg::List { brackets: brackets.span.join(), items }));
+    }
+    Ok(ident_value(input, kw::METHOD, "`get`, `post`, ... or `[get, post]`", errors)?.map(MethodArg::One))
+}
+
+fn roles_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Vec<LitStr>>> {
+    if !input.peek(syn::token::Bracket) {
+        let span = input.span();
+        skip_value(input)?;
+        errors.at(span, "expected a list of role names: `roles = [\"editor\"]`");
+        return Ok(None);
+    }
+    let content;
+    syn::bracketed!(content in input);
+    let mut roles = Vec::new();
+    while !content.is_empty() {
+        if content.peek(LitStr) {
+            roles.push(content.parse::<LitStr>()?);
+        } else {
+            let span = content.span();
+            content.parse::<TokenTree>()?;
+            errors.at(span, "expected a role name as a string literal: `roles = [\"editor\"]`");
+        }
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    Ok(Some(roles))
+}
+
+/// Parses `route = "...", method = ..., ...`, pushing every problem and keeping what parsed.
+pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
+    let mut out = EndpointArgs { route: None, method: None, id: None, access: None, roles: None, krate: None };
+    let parser = syn::meta::parser(|meta| {
+        let path = meta.path.clone();
+        if path.is_ident(kw::ROUTE) {
+            let value = lit_str(meta.value()?, kw::ROUTE, "\"/...\"", errors)?;
+            set_once(&mut out.route, value, &path, errors);
+        } else if path.is_ident(kw::METHOD) {
+            let value = method_value(meta.value()?, errors)?;
+            set_once(&mut out.method, value, &path, errors);
+        } else if path.is_ident(kw::ID) {
+            let value = lit_str(meta.value()?, kw::ID, "\"greet\"", errors)?;
+            set_once(&mut out.id, value, &path, errors);
+        } else if path.is_ident(kw::ACCESS) {
+            let value = ident_value(meta.value()?, kw::ACCESS, "`public`, `authenticated`, `admin`", errors)?;
+            set_once(&mut out.access, value, &path, errors);
+        } else if path.is_ident(kw::ROLES) {
+            let key = path.get_ident().cloned();
+            let value = roles_value(meta.value()?, errors)?;
+            set_once(&mut out.roles, key.zip(value), &path, errors);
+        } else if path.is_ident(kw::CRATE) {
+            let value = meta.value()?;
+            let krate = if value.peek(LitStr) {
+                let lit: LitStr = value.parse()?;
+                errors.ok(lit.parse::<syn::Path>())
+            } else {
+                Some(value.parse::<syn::Path>()?)
+            };
+            set_once(&mut out.krate, krate, &path, errors);
+        } else {
+            let expected = kw::ALL.join("`, `");
+            errors.spanned(&path, format!("unknown argument, expected one of `{expected}`"));
+            skip_value(meta.input)?;
+        }
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(args) {
+        errors.push(error);
+    }
+    out
+}

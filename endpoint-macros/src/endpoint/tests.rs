@@ -1,0 +1,99 @@
+//! Expansion snapshots and diagnostic counts, on the stable toolchain (no cargo-expand).
+//!
+//! Each case expands a `#[endpoint]` call with `expand`, pretty-prints the output with
+//! `prettyplease` and compares it with `tests/output/<case>.rs`. Set `UPDATE_EXPANSIONS=1` to
+//! rewrite the snapshots, then review the `git diff`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+fn pretty(tokens: TokenStream) -> String {
+    let file: syn::File = syn::parse2(tokens).expect("expansion is a valid file");
+    prettyplease::unparse(&file)
+}
+
+fn snapshot(case: &str, args: TokenStream, item: TokenStream) {
+    let actual = pretty(super::expand(args, item));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/output/{case}.rs"));
+    if std::env::var_os("UPDATE_EXPANSIONS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing snapshot {}; run with UPDATE_EXPANSIONS=1", path.display()));
+    assert_eq!(expected, actual, "expansion of `{case}` changed; run with UPDATE_EXPANSIONS=1 and review the diff");
+}
+
+/// The number of `compile_error!` invocations in an expansion.
+fn error_count(args: TokenStream, item: TokenStream) -> usize {
+    super::expand(args, item).to_string().matches("compile_error").count()
+}
+
+#[test]
+fn expands_a_plain_get() {
+    snapshot(
+        "plain_get",
+        quote!(id = "greet", route = "/intro"),
+        quote! {
+            /// Say hello.
+            async fn intro() -> &'static str { "Nice to meet you." }
+        },
+    );
+}
+
+#[test]
+fn expands_params_extractors_and_access() {
+    snapshot(
+        "params_and_body",
+        quote!(id = "users", route = "/{id}/files/{*path}", method = [put, patch], access = authenticated, roles = ["editor"]),
+        quote! {
+            async fn put_file(id: u64, who: Accountability, path: String, body: Json<Value>) -> Result<String, EndpointError> {
+                todo!()
+            }
+        },
+    );
+}
+
+#[test]
+fn expands_all_at_root_with_renamed_crate() {
+    snapshot(
+        "all_root_renamed",
+        quote!(id = "/", route = "/methods.json", method = all, crate = ::my_runtime),
+        quote! { async fn any_method() {} },
+    );
+}
+
+#[test]
+fn renamed_crate_never_names_the_default_path() {
+    let out = super::expand(
+        quote!(route = "/{id}", crate = renamed::rt),
+        quote! { async fn f(id: u32, q: Query<X>) -> String { String::new() } },
+    )
+    .to_string();
+    assert!(!out.contains("endpoint_runtime"), "{out}");
+    assert!(out.contains("renamed :: rt :: __private"), "{out}");
+}
+
+#[test]
+fn reports_every_mistake_at_once() {
+    // Unknown argument, old parameter syntax, unknown method, non-async fn: four errors.
+    let count = error_count(
+        quote!(route = "/:id", method = fetch, colour = "blue"),
+        quote! { fn f(id: u64) {} },
+    );
+    assert_eq!(count, 4);
+}
+
+#[test]
+fn emits_the_function_even_on_error() {
+    let out = super::expand(quote!(route = "nope"), quote! { async fn kept() {} }).to_string();
+    assert!(out.contains("compile_error"), "{out}");
+    assert!(out.contains("async fn kept"), "{out}");
+    assert!(!out.contains("inventory"), "{out}");
+}
+
+#[test]
+fn missing_route_is_reported() {
+    assert_eq!(error_count(quote!(method = get), quote! { async fn f() {} }), 1);
+}

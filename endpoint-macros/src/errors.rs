@@ -1,0 +1,48 @@
+//! Collects every diagnostic of one macro call, so one bad attribute reports all its mistakes.
+
+use std::cell::RefCell;
+use std::fmt::Display;
+
+use quote::ToTokens;
+
+/// An accumulator of `syn::Error`s.
+///
+/// Motivation: `syn` stops at the first `Err`, but a user who wrote three mistakes in one
+/// attribute should see three errors in one build, not one per build. A stage that finds a
+/// problem pushes it here and carries on; a stage returns `None` only after pushing an error.
+#[derive(Default)]
+pub(crate) struct Errors {
+    first: RefCell<Option<syn::Error>>,
+}
+
+impl Errors {
+    pub(crate) fn push(&self, error: syn::Error) {
+        let mut first = self.first.borrow_mut();
+        match first.as_mut() {
+            Some(first) => first.combine(error),
+            None => *first = Some(error),
+        }
+    }
+
+    /// Pushes `message` spanned at `tokens`.
+    pub(crate) fn spanned(&self, tokens: impl ToTokens, message: impl Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    /// Pushes `message` at `span`.
+    pub(crate) fn at(&self, span: proc_macro2::Span, message: impl Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn ok<T>(&self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|e| self.push(e)).ok()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.borrow().is_none()
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.first.into_inner().map_or(Ok(()), Err)
+    }
+}

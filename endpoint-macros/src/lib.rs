@@ -1,0 +1,26 @@
+//! Procedural macros of [`endpoint-runtime`](https://docs.rs/endpoint-runtime).
+//!
+//! Do not depend on this crate directly: the macros are documented, tested and re-exported by
+//! `endpoint-runtime`, and the code they generate names only `::endpoint_runtime::__private`.
+//! Set `ENDPOINT_MACROS_DEBUG=1` while compiling to print every expansion to stderr.
+
+mod endpoint;
+mod errors;
+mod main_fn;
+mod route;
+
+use proc_macro::TokenStream;
+
+/// Turns an `async fn` into a self-registering endpoint. Documented on its re-export,
+/// `endpoint_runtime::endpoint`.
+#[proc_macro_attribute]
+pub fn endpoint(args: TokenStream, item: TokenStream) -> TokenStream {
+    endpoint::expand(args.into(), item.into()).into()
+}
+
+/// Runs an `async fn main` on the runtime's Tokio runtime. Documented on its re-export,
+/// `endpoint_runtime::main`.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    main_fn::expand(args.into(), item.into()).into()
+}

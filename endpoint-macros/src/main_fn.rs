@@ -1,0 +1,41 @@
+//! `#[main]`: runs `async fn main` on a multi-threaded Tokio runtime owned by endpoint-runtime,
+//! so an application needs no direct `tokio` dependency.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::errors::Errors;
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let errors = Errors::default();
+    if !args.is_empty() {
+        errors.spanned(&args, "`#[endpoint_runtime::main]` takes no arguments");
+    }
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(error) => {
+            errors.push(error);
+            let error = errors.finish().unwrap_err().into_compile_error();
+            return quote! { #error #item };
+        }
+    };
+    let syn::ItemFn { attrs, vis, sig, block, .. } = &function;
+    if sig.asyncness.is_none() {
+        errors.spanned(sig.fn_token, "`#[endpoint_runtime::main]` goes on `async fn main`: add `async`");
+    }
+    if !sig.inputs.is_empty() {
+        errors.spanned(&sig.inputs, "`main` takes no arguments");
+    }
+    if let Err(error) = errors.finish() {
+        let error = error.into_compile_error();
+        return quote! { #error #item };
+    }
+    let mut plain = sig.clone();
+    plain.asyncness = None;
+    quote! {
+        #(#attrs)*
+        #vis #plain {
+            ::endpoint_runtime::__private::block_on(async move #block)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! What generated code names. Not public API: it changes in any release.
+
+use std::future::Future;
+
+pub use axum::extract::{FromRequest, FromRequestParts};
+pub use axum::http::request::Parts;
+pub use axum::response::{IntoResponse, Response};
+pub use axum::routing::MethodRouter;
+pub use inventory;
+
+pub use crate::extract::RawParams;
+pub use crate::registry::{Endpoint, EndpointSpec, Param};
+
+use crate::extract::PathParam;
+use crate::registry::Methods;
+
+/// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`.
+pub fn method_router<H, T>(methods: Methods, handler: H) -> MethodRouter
+where
+    H: axum::handler::Handler<T, ()>,
+    T: 'static,
+{
+    match methods {
+        Methods::All => axum::routing::any(handler),
+        Methods::List(list) => {
+            let filter = list
+                .iter()
+                .map(|m| m.filter())
+                .reduce(axum::routing::MethodFilter::or)
+                .unwrap_or(axum::routing::MethodFilter::GET);
+            axum::routing::on(filter, handler)
+        }
+    }
+}
+
+pub const fn assert_path_param<T: PathParam>() {}
+pub const fn assert_from_request<T: FromRequest<(), M>, M>() {}
+pub const fn assert_from_request_parts<T: FromRequestParts<()>>() {}
+pub const fn assert_response<T: IntoResponse>() {}
+
+/// Runs `future` to completion on a new multi-threaded Tokio runtime (`#[main]`).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("failed to start the Tokio runtime")
+        .block_on(future)
+}

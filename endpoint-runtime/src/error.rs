@@ -1,0 +1,256 @@
+//! Errors: [`EndpointError`], what a request fails with, and [`Error`], what start-up fails with.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// A request that failed, answered with a status code and a JSend body.
+///
+/// The kinds follow the exceptions of the Directus/CairnCMS seeds (`InvalidPayloadException`
+/// 400, `ForbiddenException` 403, `RouteNotFoundException` 404, `MethodNotAllowedException`
+/// 405, `ServiceUnavailableException` 503) plus the other statuses a web API needs. Each kind
+/// has a stable machine-readable `code`.
+///
+/// # Body
+///
+/// A 4xx status is a JSend *fail*:
+/// `{"status":"fail","data":{"code":"FORBIDDEN","message":"...","details":...}}`.
+/// A 5xx status is a JSend *error*: `{"status":"error","code":"INTERNAL","message":"..."}`,
+/// whose message is generic: the detail of a 5xx is logged, never sent.
+///
+/// ```
+/// use endpoint_runtime::EndpointError;
+///
+/// let error = EndpointError::forbidden("only editors may publish");
+/// assert_eq!(error.status().as_u16(), 403);
+/// assert_eq!(error.code(), "FORBIDDEN");
+/// ```
+#[derive(Debug)]
+pub struct EndpointError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+    details: Option<Value>,
+}
+
+impl EndpointError {
+    /// An error with any status and code. `code` should be `SCREAMING_SNAKE_CASE` and stable.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        EndpointError { status, code: code.into(), message: message.into(), details: None }
+    }
+
+    /// 400 `INVALID_PAYLOAD` (Directus `InvalidPayloadException`).
+    pub fn invalid_payload(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_PAYLOAD", message)
+    }
+
+    /// 400 `INVALID_PATH_PARAMETER`: a route parameter that does not parse into its type.
+    pub fn invalid_path_parameter(name: &str, expected: &str, value: &str, reason: &str) -> Self {
+        let mut shown: String = value.chars().take(64).collect();
+        if shown.len() < value.len() {
+            shown.push('…');
+        }
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PATH_PARAMETER",
+            format!("invalid path parameter `{name}`: expected {expected}, got `{shown}` ({reason})"),
+        )
+        .with_details(json!({ "parameter": name, "expected": expected }))
+    }
+
+    /// 401 `UNAUTHORIZED`: no valid credentials for a protected endpoint.
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+    }
+
+    /// 403 `FORBIDDEN` (Directus `ForbiddenException`).
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+    }
+
+    /// 404 `ROUTE_NOT_FOUND` (Directus `RouteNotFoundException`).
+    pub fn route_not_found(path: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND", format!("route `{path}` not found"))
+    }
+
+    /// 404 `NOT_FOUND`: the route exists but the thing asked for does not.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+
+    /// 405 `METHOD_NOT_ALLOWED` (Directus `MethodNotAllowedException`). The router adds the
+    /// `Allow` header.
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("method {method} is not allowed on `{path}`"),
+        )
+    }
+
+    /// 413 `PAYLOAD_TOO_LARGE`.
+    pub fn payload_too_large(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", message)
+    }
+
+    /// 415 `UNSUPPORTED_MEDIA_TYPE`.
+    pub fn unsupported_media_type(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", message)
+    }
+
+    /// 422 `UNPROCESSABLE_ENTITY`: well-formed input of the wrong shape.
+    pub fn unprocessable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", message)
+    }
+
+    /// 429 `TOO_MANY_REQUESTS`.
+    pub fn too_many_requests(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message)
+    }
+
+    /// 500 `INTERNAL`. `detail` is logged, never sent.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        tracing::error!(detail = %detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal server error")
+    }
+
+    /// 503 `SERVICE_UNAVAILABLE` (Directus `ServiceUnavailableException`).
+    pub fn service_unavailable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", message)
+    }
+
+    /// Attaches extra data, sent as `data.details` of a 4xx body (never sent for a 5xx).
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable machine-readable code, such as `"FORBIDDEN"`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The JSend body this error is answered with.
+    pub fn body(&self) -> Value {
+        if self.status.is_server_error() {
+            json!({ "status": "error", "code": self.code, "message": self.message })
+        } else {
+            let mut data = Map::new();
+            data.insert("code".into(), Value::from(&*self.code));
+            data.insert("message".into(), Value::from(&*self.message));
+            if let Some(details) = &self.details {
+                data.insert("details".into(), details.clone());
+            }
+            json!({ "status": "fail", "data": data })
+        }
+    }
+}
+
+impl fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl std::error::Error for EndpointError {}
+
+impl IntoResponse for EndpointError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+/// A configuration value that could not be used; the message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {variable}={value:?}: expected {expected}")]
+pub struct ConfigError {
+    /// The environment variable, such as `ENDPOINT_PORT`.
+    pub variable: &'static str,
+    /// The value found.
+    pub value: String,
+    /// The accepted form, such as `a port number from 0 to 65535`.
+    pub expected: &'static str,
+}
+
+/// Two endpoints that cannot both be routed, each with its `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// What collides, such as ``` `GET /greet/intro` is defined twice ```.
+    pub what: String,
+    /// `module::handler at file:line` of the first endpoint (in sorted order).
+    pub first: String,
+    /// `module::handler at file:line` of the other endpoint.
+    pub second: String,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: `{}` and `{}`", self.what, self.first, self.second)
+    }
+}
+
+/// Why the application could not start.
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration variable has a value the runtime cannot use.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Endpoints whose routes collide; every conflict is listed.
+    #[error("{} route conflict(s):\n{}", .0.len(), ConflictList(.0))]
+    Conflicts(Vec<Conflict>),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr} (set ENDPOINT_HOST / ENDPOINT_PORT): {source}")]
+    Bind {
+        /// The address from the configuration.
+        addr: std::net::SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// Another I/O failure while serving.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+struct ConflictList<'a>(&'a [Conflict]);
+
+impl fmt::Display for ConflictList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, conflict) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  - {conflict}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `Debug` prints the message, so `fn main() -> Result<(), Error>` reports a readable reason.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

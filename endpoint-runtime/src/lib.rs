@@ -1,0 +1,202 @@
+//! Annotate plain async functions with [`#[endpoint]`](endpoint); get a checked,
+//! self-registering axum server from one [`run()`] call.
+//!
+//! ```no_run
+//! use endpoint_runtime::prelude::*;
+//!
+//! /// Say hello to a visitor.
+//! #[endpoint(id = "greet", route = "/intro", method = get)]
+//! async fn intro() -> &'static str {
+//!     "Nice to meet you."
+//! }
+//!
+//! /// One user, by id: `GET /users/42`. `/users/abc` is a 400 naming `id`.
+//! #[endpoint(id = "users", route = "/{id}")]
+//! async fn get_user(id: u64) -> Json<Value> {
+//!     Json(json!({ "id": id }))
+//! }
+//!
+//! #[endpoint_runtime::main]
+//! async fn main() -> Result<(), endpoint_runtime::Error> {
+//!     endpoint_runtime::run().await
+//! }
+//! ```
+//!
+//! The macro checks the route at compile time and registers the handler through `inventory`;
+//! [`run()`] collects every endpoint linked into the binary ([`endpoints()`]), rejects
+//! conflicting routes ([`validate()`]), mounts each group under `/<id>` ([`router()`]) and
+//! serves with graceful shutdown. Configuration comes from `ENDPOINT_*` variables
+//! ([`Config`]). An application depends on this crate alone: the generated code needs no
+//! direct `axum`, `tokio` or `inventory` dependency.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[allow(unused_extern_crates)] // lets doctests and unit tests use `#[endpoint]` inside this crate
+extern crate self as endpoint_runtime;
+
+mod config;
+mod error;
+pub mod extract;
+mod registry;
+mod router;
+mod server;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use axum;
+pub use config::{Config, LogFormat};
+pub use error::{Conflict, ConfigError, EndpointError, Error};
+pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
+pub use router::{router, validate};
+pub use server::{App, Server, run};
+
+/// Turns an `async fn` into an endpoint that registers itself with the runtime.
+///
+/// ```
+/// use endpoint_runtime::prelude::*;
+///
+/// #[endpoint(id = "greet", route = "/intro", method = get)]
+/// async fn intro() -> &'static str {
+///     "Nice to meet you."
+/// }
+/// # fn main() {
+/// # assert!(endpoint_runtime::endpoints().iter().any(|e| e.path() == "/greet/intro"));
+/// # }
+/// ```
+///
+/// ## Arguments
+///
+/// - `route = "/..."` (**required**): the path template relative to the group's mount point.
+///   `"/"` is the mount point itself. Segments are literal text, a whole-segment parameter
+///   `{name}`, or, last only, a catch-all `{*name}`. Checked at compile time: no empty, `.` or
+///   `..` segments, no text beside a parameter in one segment (`{id}.json`), unique names that
+///   are Rust identifiers. The old syntax `:id` / `*rest` is an error that shows `{id}` /
+///   `{*rest}`.
+/// - `method = get` (optional, default `get`): one of `get post put patch delete head options
+///   trace`, a list `[get, post]`, or `all`: every method not routed by another endpoint on the
+///   same path (Astro's `ALL`). `get` also answers `HEAD`.
+/// - `id = "greet"` (optional, default: the package name from `CARGO_PKG_NAME`, as Directus
+///   mounts an extension under its package name): the group, mounted at `/<id>`. `id = "/"`
+///   mounts at the site root, for routes such as Astro's `/builtwith.json`.
+/// - `access = public` (optional, default `public`): `public`, `authenticated` or `admin`.
+/// - `roles = ["editor", ...]` (optional): callers with one of these roles; admins always pass.
+///   Implies `authenticated`.
+/// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
+///   application that renamed the dependency.
+///
+/// ## Arguments of the function
+///
+/// - An argument named like a route parameter binds to it and is parsed from the segment with
+///   `FromStr` ([`extract::PathParam`]): `route = "/{id}"` with `id: u64`. A segment that does not
+///   parse is answered 400 `INVALID_PATH_PARAMETER` naming the parameter; the handler is not
+///   called. Every parameter needs its argument.
+/// - An argument of a scalar type (integers, floats, `bool`, `char`, `String`) whose name is not
+///   a route parameter is a compile error, since it can only have been meant as one.
+/// - Every other argument is an axum extractor ([`Json`](axum::Json), [`Query`](axum::extract::Query),
+///   `HeaderMap`, ...). One that reads the body (`Json`, `Form`, `Bytes`, `String`, `Request`)
+///   must come last.
+/// - The return type must implement [`IntoResponse`](axum::response::IntoResponse):
+///   `&'static str`, `String`, `Json<T>`, `Result<T, EndpointError>`, ...
+///
+/// ## Misuse is a compile error at the offending token
+///
+/// A route without a leading slash:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(id = "greet", route = "intro")]
+/// async fn intro() -> &'static str { "hi" }
+/// # fn main() {}
+/// ```
+///
+/// The old parameter syntax (the message shows `{id}`):
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/users/:id")]
+/// async fn user(id: u64) -> String { id.to_string() }
+/// # fn main() {}
+/// ```
+///
+/// A parameter without an argument:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/users/{id}")]
+/// async fn user() -> &'static str { "?" }
+/// # fn main() {}
+/// ```
+///
+/// A function that is not `async`:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/")]
+/// fn index() -> &'static str { "hi" }
+/// # fn main() {}
+/// ```
+///
+/// A body extractor that is not the last argument:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/", method = post)]
+/// async fn create(body: Json<Value>, headers: axum::http::HeaderMap) -> &'static str { "ok" }
+/// # fn main() {}
+/// ```
+pub use endpoint_macros::endpoint;
+
+/// Runs `async fn main` on a multi-threaded Tokio runtime, so that an application needs no
+/// direct `tokio` dependency. The function takes no arguments and may return anything `main`
+/// may return.
+///
+/// ```no_run
+/// #[endpoint_runtime::main]
+/// async fn main() -> Result<(), endpoint_runtime::Error> {
+///     endpoint_runtime::run().await
+/// }
+/// ```
+///
+/// # Panics
+///
+/// If the operating system refuses the runtime's threads or I/O driver at start-up.
+///
+/// ```compile_fail
+/// #[endpoint_runtime::main]
+/// fn main() {} // not async
+/// ```
+pub use endpoint_macros::main;
+
+/// Links the endpoints of library crates that the binary does not otherwise mention.
+///
+/// The linker drops a dependency whose items the binary never names, and the endpoints it
+/// registered through `inventory` are dropped with it: they are missing from [`endpoints()`]
+/// and answer 404. Naming the crate once keeps it. Write it at the top level of the binary:
+///
+/// ```ignore
+/// endpoint_runtime::link!(my_endpoints, billing_endpoints);
+/// ```
+///
+/// It expands to `use my_endpoints as _;` for each crate. [`run()`] warns at start-up when no
+/// endpoint at all is registered, the usual symptom of a missing `link!`.
+#[macro_export]
+macro_rules! link {
+    ($($krate:ident),+ $(,)?) => {
+        $(
+            #[allow(unused_imports)]
+            use $krate as _;
+        )+
+    };
+}
+
+/// The names an endpoint module usually needs: `use endpoint_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::EndpointError;
+    pub use crate::endpoint;
+    pub use axum::Json;
+    pub use axum::extract::Query;
+    pub use axum::http::{HeaderMap, StatusCode};
+    pub use axum::response::{IntoResponse, Response};
+    pub use serde_json::{Value, json};
+}

@@ -1,0 +1,260 @@
+//! The registration record every `#[endpoint]` submits, and [`endpoints()`], which collects them.
+
+use std::fmt;
+
+use axum::routing::{MethodFilter, MethodRouter};
+
+/// An HTTP method an endpoint can answer, as written in `method = ...`.
+///
+/// `Get` also answers `HEAD` (with the body dropped) unless another endpoint on the same path
+/// declares `head` itself, as axum does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+    /// `HEAD`
+    Head,
+    /// `OPTIONS`
+    Options,
+    /// `TRACE`
+    Trace,
+}
+
+impl Method {
+    /// The method's name in upper case, as on the wire: `"GET"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Trace => "TRACE",
+        }
+    }
+
+    pub(crate) const fn filter(self) -> MethodFilter {
+        match self {
+            Method::Get => MethodFilter::GET,
+            Method::Post => MethodFilter::POST,
+            Method::Put => MethodFilter::PUT,
+            Method::Patch => MethodFilter::PATCH,
+            Method::Delete => MethodFilter::DELETE,
+            Method::Head => MethodFilter::HEAD,
+            Method::Options => MethodFilter::OPTIONS,
+            Method::Trace => MethodFilter::TRACE,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The methods an endpoint answers: `method = get`, `method = [get, post]` or `method = all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Methods {
+    /// The listed methods, in the order written.
+    List(&'static [Method]),
+    /// `method = all`: every method that no other endpoint routes on the same path
+    /// (Astro's `ALL` export). At most one `all` endpoint per path.
+    All,
+}
+
+impl fmt::Display for Methods {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Methods::All => f.write_str("ALL"),
+            Methods::List(list) => {
+                for (i, m) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    f.write_str(m.as_str())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Who may call an endpoint: `access = public | authenticated | admin`, or `roles = [...]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, anonymous callers included. The default.
+    Public,
+    /// Any authenticated caller; an anonymous one is answered 401.
+    Authenticated,
+    /// Admins only; other authenticated callers are answered 403.
+    Admin,
+    /// Authenticated callers whose role is listed; admins always pass.
+    Roles(&'static [&'static str]),
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Access::Public => f.write_str("public"),
+            Access::Authenticated => f.write_str("authenticated"),
+            Access::Admin => f.write_str("admin"),
+            Access::Roles(roles) => write!(f, "roles={}", roles.join("|")),
+        }
+    }
+}
+
+/// A route parameter and the Rust type of the argument it binds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    /// The name between the braces: `id` for `{id}`.
+    pub name: &'static str,
+    /// The argument's type as written in the source, such as `"u64"`.
+    pub ty: &'static str,
+    /// `true` for a catch-all `{*name}`.
+    pub catch_all: bool,
+}
+
+/// What the macro writes; wrapped by [`Endpoint`]. Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct EndpointSpec {
+    pub id: &'static str,
+    pub route: &'static str,
+    pub methods: Methods,
+    pub access: Option<Access>,
+    pub handler: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub docs: &'static str,
+    pub params: &'static [Param],
+    pub make_route: fn() -> MethodRouter,
+}
+
+/// One registered endpoint: what `#[endpoint]` recorded about a handler.
+///
+/// Every field is known at compile time; the record is submitted through `inventory` and read
+/// back by [`endpoints()`], [`validate()`](crate::validate) and [`router()`](crate::router).
+#[derive(Debug)]
+pub struct Endpoint {
+    spec: EndpointSpec,
+}
+
+impl Endpoint {
+    #[doc(hidden)]
+    pub const fn __new(spec: EndpointSpec) -> Self {
+        Endpoint { spec }
+    }
+
+    /// The group id: `"greet"` for `id = "greet"`, the package name when `id` is not given,
+    /// `""` for `id = "/"` (mounted at the site root).
+    pub fn id(&self) -> &'static str {
+        self.spec.id
+    }
+
+    /// The route as written in the attribute, relative to the group: `"/intro"`.
+    pub fn route(&self) -> &'static str {
+        self.spec.route
+    }
+
+    /// The full path the router serves: the mount point `/<id>` followed by the route, with a
+    /// route of `"/"` meaning the mount point itself (`/greet`, not `/greet/`).
+    pub fn path(&self) -> String {
+        match (self.spec.id, self.spec.route) {
+            ("", route) => route.to_string(),
+            (id, "/") => format!("/{id}"),
+            (id, route) => format!("/{id}{route}"),
+        }
+    }
+
+    /// The methods the endpoint answers.
+    pub fn methods(&self) -> Methods {
+        self.spec.methods
+    }
+
+    /// The access level in force: the one written in the attribute, or [`Access::Public`] when
+    /// the attribute states none.
+    pub fn access(&self) -> Access {
+        self.spec.access.unwrap_or(Access::Public)
+    }
+
+    /// The access level exactly as written, `None` when the attribute states none.
+    pub fn declared_access(&self) -> Option<Access> {
+        self.spec.access
+    }
+
+    /// The handler function's name.
+    pub fn handler(&self) -> &'static str {
+        self.spec.handler
+    }
+
+    /// The module the handler is defined in, from `module_path!()`.
+    pub fn module_path(&self) -> &'static str {
+        self.spec.module_path
+    }
+
+    /// The source file of the handler, from `file!()`.
+    pub fn file(&self) -> &'static str {
+        self.spec.file
+    }
+
+    /// The line of the handler's name in [`file`](Self::file).
+    pub fn line(&self) -> u32 {
+        self.spec.line
+    }
+
+    /// `file:line`, as shown in the route table and in conflict messages.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.spec.file, self.spec.line)
+    }
+
+    /// The handler's doc comment, leading space of each line removed; `""` when undocumented.
+    pub fn docs(&self) -> &'static str {
+        self.spec.docs
+    }
+
+    /// The first paragraph of [`docs`](Self::docs), joined into one line.
+    pub fn summary(&self) -> String {
+        let paragraph = self.spec.docs.split("\n\n").next().unwrap_or("");
+        paragraph.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The route parameters in order, with the argument type each binds to.
+    pub fn params(&self) -> &'static [Param] {
+        self.spec.params
+    }
+
+    /// A fresh axum `MethodRouter` for this endpoint alone.
+    pub fn method_router(&self) -> MethodRouter {
+        (self.spec.make_route)()
+    }
+
+    /// The sort key: path, then methods, then source location.
+    fn key(&self) -> (String, String, &'static str, u32) {
+        (self.path(), self.spec.methods.to_string(), self.spec.file, self.spec.line)
+    }
+}
+
+inventory::collect!(Endpoint);
+
+/// Every endpoint linked into this binary, sorted by path, then methods, then `file:line`.
+///
+/// `inventory` promises no order (it differs between debug and release builds), so the order
+/// here is the runtime's own and stable. An endpoint in a library crate the binary never
+/// mentions is not linked and not listed; see [`link!`](crate::link).
+pub fn endpoints() -> Vec<&'static Endpoint> {
+    let mut all: Vec<&'static Endpoint> = inventory::iter::<Endpoint>.into_iter().collect();
+    all.sort_by_cached_key(|e| e.key());
+    all
+}

@@ -1,0 +1,124 @@
+//! From the registry to an axum `Router`: conflict checks naming both sites, then routing.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::OriginalUri;
+use axum::http::Method as HttpMethod;
+use axum::routing::MethodRouter;
+
+use crate::error::{Conflict, Error};
+use crate::registry::{Endpoint, Methods, endpoints};
+use crate::EndpointError;
+
+fn site(endpoint: &Endpoint) -> String {
+    format!("{}::{} at {}", endpoint.module_path(), endpoint.handler(), endpoint.location())
+}
+
+/// Checks the registry for routes that cannot be served together, and reports them all.
+///
+/// Two kinds of conflict are found, each naming both endpoints with their `file:line`:
+/// the same method on the same full path (including two `method = all` on one path), and
+/// paths that the router cannot tell apart, such as `/users/{id}` and `/users/{name}`
+/// (matchit 0.8 rules, the version axum uses). Call it from a test so that `cargo test`
+/// fails before a deploy would.
+///
+/// # Errors
+///
+/// - [`Error::Conflicts`] listing every conflict found.
+pub fn validate() -> Result<(), Error> {
+    check(&endpoints())
+}
+
+pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
+    let mut conflicts = Vec::new();
+    let mut by_path: BTreeMap<String, Vec<&Endpoint>> = BTreeMap::new();
+    for endpoint in endpoints {
+        by_path.entry(endpoint.path()).or_default().push(endpoint);
+    }
+    for (path, group) in &by_path {
+        let mut claims: Vec<(String, &Endpoint)> = Vec::new();
+        for endpoint in group {
+            let names: Vec<String> = match endpoint.methods() {
+                Methods::All => vec!["ALL".into()],
+                Methods::List(list) => list.iter().map(|m| m.as_str().to_string()).collect(),
+            };
+            for name in names {
+                if let Some((_, first)) = claims.iter().find(|(claimed, _)| *claimed == name) {
+                    conflicts.push(Conflict {
+                        what: if name == "ALL" {
+                            format!("`method = all` on `{path}` is defined twice")
+                        } else {
+                            format!("`{name} {path}` is defined twice")
+                        },
+                        first: site(first),
+                        second: site(endpoint),
+                    });
+                } else {
+                    claims.push((name, endpoint));
+                }
+            }
+        }
+    }
+    let mut matcher = matchit::Router::new();
+    for (path, group) in &by_path {
+        match matcher.insert(path.as_str(), group[0]) {
+            Ok(()) => {}
+            Err(matchit::InsertError::Conflict { with }) => {
+                let first = by_path.get(&with).map(|g| site(g[0])).unwrap_or(with.clone());
+                conflicts.push(Conflict {
+                    what: format!("`{path}` conflicts with `{with}` (the router cannot tell them apart)"),
+                    first,
+                    second: site(group[0]),
+                });
+            }
+            Err(other) => conflicts.push(Conflict {
+                what: format!("`{path}` is rejected by the router ({other})"),
+                first: site(group[0]),
+                second: site(group[0]),
+            }),
+        }
+    }
+    if conflicts.is_empty() { Ok(()) } else { Err(Error::Conflicts(conflicts)) }
+}
+
+/// The router of every registered endpoint, to serve with [`run()`](crate::run) or to embed in
+/// an existing axum application with `Router::merge` or `Router::nest`.
+///
+/// Each endpoint is mounted at `/<id><route>`. Unknown paths answer 404 `ROUTE_NOT_FOUND`, a
+/// known path with a method it does not serve answers 405 `METHOD_NOT_ALLOWED` with an `Allow`
+/// header; both with the JSON envelope of [`EndpointError`].
+///
+/// # Errors
+///
+/// - [`Error::Conflicts`] when [`validate()`] finds conflicts; the router is never half-built.
+pub fn router() -> Result<Router, Error> {
+    build(&endpoints())
+}
+
+pub(crate) fn build(endpoints: &[&'static Endpoint]) -> Result<Router, Error> {
+    check(endpoints)?;
+    let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
+    for endpoint in endpoints {
+        let route = endpoint.method_router();
+        let path = endpoint.path();
+        let merged = match by_path.remove(&path) {
+            Some(existing) => existing.merge(route),
+            None => route,
+        };
+        by_path.insert(path, merged);
+    }
+    let mut router = Router::new();
+    for (path, route) in by_path {
+        router = router.route(&path, route);
+    }
+    Ok(router.fallback(not_found).method_not_allowed_fallback(method_not_allowed))
+}
+
+async fn not_found(OriginalUri(uri): OriginalUri) -> EndpointError {
+    EndpointError::route_not_found(uri.path())
+}
+
+async fn method_not_allowed(method: HttpMethod, OriginalUri(uri): OriginalUri) -> EndpointError {
+    EndpointError::method_not_allowed(method.as_str(), uri.path())
+}

@@ -1,0 +1,267 @@
+//! Serving: [`run()`], the [`App`] builder and the bound [`Server`]: hyper with a header-read
+//! timeout, HTTP/1.1 and HTTP/2, graceful shutdown on SIGINT/SIGTERM.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tower::ServiceExt as _;
+
+use crate::config::{Config, LogFormat};
+use crate::error::Error;
+use crate::registry::{Endpoint, endpoints};
+
+/// Starts the application: reads [`Config::from_env`], validates and routes every registered
+/// endpoint, prints the route table, and serves until SIGINT or SIGTERM, then drains in-flight
+/// requests for up to `ENDPOINT_SHUTDOWN_GRACE`.
+///
+/// Equivalent to `App::new().run().await`.
+///
+/// ```no_run
+/// #[endpoint_runtime::main]
+/// async fn main() -> Result<(), endpoint_runtime::Error> {
+///     endpoint_runtime::run().await
+/// }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::Config`] when an `ENDPOINT_*` variable is malformed (the message names it).
+/// - [`Error::Conflicts`] when two endpoints collide (both `file:line` are named).
+/// - [`Error::Bind`] when the address cannot be listened on.
+pub async fn run() -> Result<(), Error> {
+    App::new().run().await
+}
+
+/// Builds an application from the registry, with optional settings made in code.
+#[derive(Debug, Default)]
+pub struct App {
+    config: Option<Config>,
+}
+
+impl App {
+    /// An application of every registered endpoint, configured from the environment.
+    pub fn new() -> Self {
+        App::default()
+    }
+
+    /// Uses `config` instead of reading the environment.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Validates the registry, builds the router and opens the listening socket, without
+    /// serving yet: [`Server::local_addr`] tells the bound address (useful with port `0`).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Bind`], as for [`run()`].
+    pub async fn bind(self) -> Result<Server, Error> {
+        let config = match self.config {
+            Some(config) => config,
+            None => Config::from_env()?,
+        };
+        let endpoints = endpoints();
+        if endpoints.is_empty() {
+            tracing::warn!(
+                "no endpoints are registered. If they live in a library crate, the binary must \
+                 mention that crate or its endpoints are not linked: add \
+                 `endpoint_runtime::link!(that_crate);` to the binary"
+            );
+        }
+        let router = crate::router::build(&endpoints)?;
+        let addr = config.addr();
+        let listener = TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
+        let local_addr = listener.local_addr()?;
+        Ok(Server { listener, local_addr, router, config, endpoints })
+    }
+
+    /// Installs logging, binds, prints the route table and serves until SIGINT or SIGTERM.
+    ///
+    /// # Errors
+    ///
+    /// As for [`run()`].
+    pub async fn run(self) -> Result<(), Error> {
+        let format = match &self.config {
+            Some(config) => config.log_format,
+            None => Config::from_env()?.log_format,
+        };
+        init_tracing(format);
+        let server = self.bind().await?;
+        print!("{}", server.route_table());
+        if server.endpoints.is_empty() {
+            eprintln!(
+                "warning: no endpoints are registered; if they live in a library crate, add \
+                 `endpoint_runtime::link!(that_crate);` to the binary"
+            );
+        }
+        println!("listening on http://{}", server.local_addr());
+        server.serve_until(shutdown_signal()).await
+    }
+}
+
+/// A bound, routed server that is not serving yet.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+    config: Config,
+    endpoints: Vec<&'static Endpoint>,
+}
+
+impl Server {
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The route table: one line per endpoint with method, full path, access, handler and
+    /// `file:line`.
+    pub fn route_table(&self) -> String {
+        route_table(&self.endpoints)
+    }
+
+    /// Serves until `signal` completes, then stops accepting, lets in-flight requests finish
+    /// for up to [`Config::shutdown_grace`], and closes what remains.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Io`] if the listener fails irrecoverably.
+    pub async fn serve_until(self, signal: impl Future<Output = ()> + Send) -> Result<(), Error> {
+        let Server { listener, router, config, .. } = self;
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        let mut connections = JoinSet::new();
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            // Out of file descriptors and similar: back off, keep serving.
+                            tracing::warn!(%error, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let router = router.clone();
+                    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        let router = router.clone();
+                        async move { Ok::<_, Infallible>(router.oneshot(request).await.unwrap_or_else(|never| match never {})) }
+                    });
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                    let connection = graceful.watch(connection);
+                    connections.spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(%peer, error = %error, "connection closed with an error");
+                        }
+                    });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                () = &mut signal => break,
+            }
+        }
+        drop(listener);
+        let grace = config.shutdown_grace;
+        tracing::info!(in_flight = graceful.count(), grace = ?grace, "shutting down");
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all connections drained"),
+            () = tokio::time::sleep(grace) => {
+                tracing::warn!(grace = ?grace, "shutdown grace elapsed; closing remaining connections");
+            }
+        }
+        connections.abort_all();
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Another subscriber may already be installed by the application: keep it.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Formats the route table of `endpoints`.
+pub(crate) fn route_table(endpoints: &[&Endpoint]) -> String {
+    let header = ["METHOD", "PATH", "ACCESS", "HANDLER", "SOURCE"];
+    let rows: Vec<[String; 5]> = endpoints
+        .iter()
+        .map(|e| {
+            let module = e.module_path().split_once("::").map_or("", |(_, rest)| rest);
+            let handler = if module.is_empty() { e.handler().to_string() } else { format!("{module}::{}", e.handler()) };
+            [e.methods().to_string(), e.path(), e.access().to_string(), handler, e.location()]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: [&str; 5]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header);
+    for row in &rows {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+    out
+}
