@@ -5,7 +5,8 @@ use std::fmt;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 /// A request that failed, answered with a status code and a JSend body.
 ///
@@ -149,18 +150,35 @@ impl EndpointError {
 
     /// The JSend body this error is answered with.
     pub fn body(&self) -> Value {
+        serde_json::to_value(self.envelope()).unwrap_or(Value::Null)
+    }
+
+    fn envelope(&self) -> Envelope<'_> {
         if self.status.is_server_error() {
-            json!({ "status": "error", "code": self.code, "message": self.message })
+            Envelope::Error { status: "error", code: &self.code, message: &self.message }
         } else {
-            let mut data = Map::new();
-            data.insert("code".into(), Value::from(&*self.code));
-            data.insert("message".into(), Value::from(&*self.message));
-            if let Some(details) = &self.details {
-                data.insert("details".into(), details.clone());
+            Envelope::Fail {
+                status: "fail",
+                data: FailData { code: &self.code, message: &self.message, details: self.details.as_ref() },
             }
-            json!({ "status": "fail", "data": data })
         }
     }
+}
+
+/// The JSend envelope, serialized with `status` first.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Envelope<'a> {
+    Fail { status: &'static str, data: FailData<'a> },
+    Error { status: &'static str, code: &'a str, message: &'a str },
+}
+
+#[derive(Serialize)]
+struct FailData<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Value>,
 }
 
 impl fmt::Display for EndpointError {
@@ -173,7 +191,7 @@ impl std::error::Error for EndpointError {}
 
 impl IntoResponse for EndpointError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| b"{}".to_vec());
+        let body = serde_json::to_vec(&self.envelope()).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, body).into_response();
         response
             .headers_mut()

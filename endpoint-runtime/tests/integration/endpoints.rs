@@ -1,0 +1,108 @@
+//! The endpoints this test binary registers.
+
+use std::time::Duration;
+
+use endpoint_runtime::axum;
+use endpoint_runtime::prelude::*;
+
+/// Greet the world.
+#[endpoint(id = "greet", route = "/")]
+async fn hello() -> &'static str {
+    "Hello, World!"
+}
+
+#[endpoint(id = "greet", route = "/intro", method = get)]
+async fn intro() -> &'static str {
+    "Nice to meet you."
+}
+
+/// A typed path parameter.
+#[endpoint(id = "users", route = "/{id}")]
+async fn user(id: u64) -> Json<Value> {
+    Json(json!({ "id": id }))
+}
+
+/// Two parameters out of order, plus an extractor between them.
+#[endpoint(id = "users", route = "/{id}/posts/{slug}")]
+async fn user_post(slug: String, Query(q): Query<std::collections::HashMap<String, String>>, id: i32) -> String {
+    format!("{id}/{slug}?{}", q.get("v").map(String::as_str).unwrap_or("-"))
+}
+
+/// A catch-all, percent-decoded.
+#[endpoint(id = "files", route = "/{*path}")]
+async fn file(path: String) -> String {
+    format!("file:{path}")
+}
+
+/// A static route beside a parameter: the static one wins.
+#[endpoint(id = "users", route = "/me")]
+async fn me() -> &'static str {
+    "me"
+}
+
+/// Factor's echo: JSend success with the parameter and the body.
+#[endpoint(id = "my-endpoint-path", route = "/{param}", method = post)]
+async fn factor(param: String, Json(args): Json<Value>) -> Json<Value> {
+    Json(json!({ "status": "success", "data": { "foo": "bar", "param": param, "args": args } }))
+}
+
+/// Several methods, one handler.
+#[endpoint(id = "multi", route = "/", method = [put, patch])]
+async fn put_or_patch(method: axum::http::Method) -> String {
+    format!("{method}")
+}
+
+/// GET, and every other method through `all`, on one path (Astro's methods.json).
+#[endpoint(id = "/", route = "/methods.json", method = get)]
+async fn methods_get() -> Json<Value> {
+    Json(json!({ "message": "This was a GET!" }))
+}
+
+#[endpoint(id = "/", route = "/methods.json", method = all)]
+async fn methods_all(method: axum::http::Method) -> Json<Value> {
+    Json(json!({ "message": format!("This was a {method}!") }))
+}
+
+/// No `id`: mounted under this package's name.
+#[endpoint(route = "/default-id")]
+async fn default_id() -> &'static str {
+    "mounted under the package name"
+}
+
+/// Takes long enough for a shutdown to begin while it runs.
+#[endpoint(id = "slow", route = "/")]
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    "finished"
+}
+
+/// Returns a Result: the error becomes its envelope.
+#[endpoint(id = "fallible", route = "/{n}")]
+async fn fallible(n: i64) -> Result<String, EndpointError> {
+    if n < 0 {
+        return Err(EndpointError::invalid_payload("n must not be negative"));
+    }
+    Ok(n.to_string())
+}
+
+/// `#[endpoint]` applied from inside a `macro_rules!`.
+macro_rules! echo_endpoint {
+    ($name:ident, $route:literal) => {
+        #[endpoint(id = "macro", route = $route)]
+        async fn $name(word: String) -> String {
+            word
+        }
+    };
+}
+echo_endpoint!(echo_word, "/echo/{word}");
+
+/// Access is recorded (enforced from the accountability issue on).
+#[endpoint(id = "admin", route = "/stats", access = admin)]
+async fn admin_stats() -> &'static str {
+    "stats"
+}
+
+#[endpoint(id = "editors", route = "/", method = post, roles = ["editor", "author"])]
+async fn editors() -> &'static str {
+    "editors"
+}

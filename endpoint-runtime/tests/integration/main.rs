@@ -1,0 +1,10 @@
+//! Integration tests: real requests over HTTP against a server on 127.0.0.1 with an ephemeral
+//! port. One binary, one registry: every endpoint below is served by every test's server.
+
+mod endpoints;
+mod routing;
+mod server;
+mod support;
+
+// The library crate's endpoints are collected only because it is named here.
+endpoint_runtime::link!(extra_endpoints);
