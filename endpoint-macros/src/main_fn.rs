@@ -19,9 +19,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote! { #error #item };
         }
     };
-    let syn::ItemFn { attrs, vis, sig, block, .. } = &function;
+    let syn::ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+        ..
+    } = &function;
     if sig.asyncness.is_none() {
-        errors.spanned(sig.fn_token, "`#[endpoint_runtime::main]` goes on `async fn main`: add `async`");
+        errors.spanned(
+            sig.fn_token,
+            "`#[endpoint_runtime::main]` goes on `async fn main`: add `async`",
+        );
     }
     if !sig.inputs.is_empty() {
         errors.spanned(&sig.inputs, "`main` takes no arguments");

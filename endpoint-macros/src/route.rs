@@ -60,7 +60,10 @@ pub(crate) fn parse(route: &str) -> Result<Route, Vec<String>> {
     };
     for c in route.chars() {
         if let Some(why) = forbidden(c) {
-            errors.push(format!("invalid character `{}` in route: {why}", c.escape_debug()));
+            errors.push(format!(
+                "invalid character `{}` in route: {why}",
+                c.escape_debug()
+            ));
         }
     }
     let mut segments = Vec::new();
@@ -86,7 +89,11 @@ pub(crate) fn parse(route: &str) -> Result<Route, Vec<String>> {
             }
         }
     }
-    if errors.is_empty() { Ok(Route { segments }) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(Route { segments })
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_segment(text: &str, is_last: bool, route: &str) -> Result<Segment, String> {
@@ -132,7 +139,9 @@ fn parse_segment(text: &str, is_last: bool, route: &str) -> Result<Segment, Stri
     };
     check_ident(name, text)?;
     if catch_all && !is_last {
-        return Err(format!("catch-all `{text}` must be the last segment of the route"));
+        return Err(format!(
+            "catch-all `{text}` must be the last segment of the route"
+        ));
     }
     Ok(if catch_all {
         Segment::CatchAll(name.to_string())
@@ -142,11 +151,11 @@ fn parse_segment(text: &str, is_last: bool, route: &str) -> Result<Segment, Stri
 }
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
-    "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
-    "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-    "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "_",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "_",
 ];
 
 fn check_ident(name: &str, text: &str) -> Result<(), String> {
@@ -156,7 +165,11 @@ fn check_ident(name: &str, text: &str) -> Result<(), String> {
             (first == '_' || first.is_ascii_alphabetic())
                 && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
         }
-        None => return Err(format!("`{text}`: route parameters need a name, such as `{{id}}`")),
+        None => {
+            return Err(format!(
+                "`{text}`: route parameters need a name, such as `{{id}}`"
+            ));
+        }
     };
     if !valid {
         return Err(format!(
@@ -178,10 +191,14 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
         return Ok(());
     }
     if id.is_empty() {
-        return Err("endpoint ids must not be empty: use `id = \"/\"` to mount at the site root"
-            .into());
+        return Err(
+            "endpoint ids must not be empty: use `id = \"/\"` to mount at the site root".into(),
+        );
     }
-    if let Some(c) = id.chars().find(|&c| forbidden(c).is_some() || matches!(c, '{' | '}')) {
+    if let Some(c) = id
+        .chars()
+        .find(|&c| forbidden(c).is_some() || matches!(c, '{' | '}'))
+    {
         return Err(format!(
             "invalid character `{}` in id: an id is one literal path segment such as `\"greet\"`",
             c.escape_debug()
@@ -206,7 +223,9 @@ mod tests {
     use super::*;
 
     fn ok(route: &str) -> Vec<Segment> {
-        parse(route).unwrap_or_else(|e| panic!("{route}: {e:?}")).segments
+        parse(route)
+            .unwrap_or_else(|e| panic!("{route}: {e:?}"))
+            .segments
     }
 
     fn err(route: &str) -> Vec<String> {
@@ -228,16 +247,31 @@ mod tests {
         );
         assert_eq!(
             ok("/files/{*path}"),
-            vec![Segment::Literal("files".into()), Segment::CatchAll("path".into())]
+            vec![
+                Segment::Literal("files".into()),
+                Segment::CatchAll("path".into())
+            ]
         );
-        assert_eq!(ok("/builtwith.json"), vec![Segment::Literal("builtwith.json".into())]);
-        assert_eq!(ok("/a-b_c~d%20"), vec![Segment::Literal("a-b_c~d%20".into())]);
+        assert_eq!(
+            ok("/builtwith.json"),
+            vec![Segment::Literal("builtwith.json".into())]
+        );
+        assert_eq!(
+            ok("/a-b_c~d%20"),
+            vec![Segment::Literal("a-b_c~d%20".into())]
+        );
     }
 
     #[test]
     fn old_syntax_shows_the_new_form() {
-        assert_eq!(err("/users/:id")[0], "`:id` is the old parameter syntax: write `{id}` (axum 0.8 syntax)");
-        assert_eq!(err("/files/*rest")[0], "`*rest` is the old catch-all syntax: write `{*rest}` (axum 0.8 syntax)");
+        assert_eq!(
+            err("/users/:id")[0],
+            "`:id` is the old parameter syntax: write `{id}` (axum 0.8 syntax)"
+        );
+        assert_eq!(
+            err("/files/*rest")[0],
+            "`*rest` is the old catch-all syntax: write `{*rest}` (axum 0.8 syntax)"
+        );
     }
 
     #[test]
@@ -269,7 +303,10 @@ mod tests {
     #[test]
     fn params_in_order() {
         let route = parse("/{a}/x/{*b}").unwrap();
-        assert_eq!(route.params().collect::<Vec<_>>(), vec![("a", false), ("b", true)]);
+        assert_eq!(
+            route.params().collect::<Vec<_>>(),
+            vec![("a", false), ("b", true)]
+        );
     }
 
     #[test]
@@ -278,7 +315,11 @@ mod tests {
         assert!(check_id("my-endpoint_1").is_ok());
         assert!(check_id("/").is_ok());
         assert!(check_id("").unwrap_err().contains("id = \"/\""));
-        assert!(check_id("/greet").unwrap_err().contains("write `id = \"greet\"`"));
+        assert!(
+            check_id("/greet")
+                .unwrap_err()
+                .contains("write `id = \"greet\"`")
+        );
         assert!(check_id("a/b").unwrap_err().contains("single path segment"));
         assert!(check_id("{id}").unwrap_err().contains("invalid character"));
     }

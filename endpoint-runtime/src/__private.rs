@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-pub use axum::extract::{FromRequest, FromRequestParts};
+pub use axum::extract::{FromRequest, FromRequestParts, Request};
 pub use axum::http::request::Parts;
 pub use axum::response::{IntoResponse, Response};
 pub use axum::routing::MethodRouter;
@@ -11,7 +11,6 @@ pub use inventory;
 pub use crate::extract::RawParams;
 pub use crate::registry::{Endpoint, EndpointSpec, Param};
 
-use crate::extract::PathParam;
 use crate::registry::Methods;
 
 /// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`.
@@ -33,10 +32,11 @@ where
     }
 }
 
-pub const fn assert_path_param<T: PathParam>() {}
-pub const fn assert_from_request<T: FromRequest<(), M>, M>() {}
-pub const fn assert_from_request_parts<T: FromRequestParts<()>>() {}
-pub const fn assert_response<T: IntoResponse>() {}
+/// Turns a handler's return value into a response; spanned at the written return type so a
+/// type that is not a response is reported there.
+pub fn respond<T: IntoResponse>(value: T) -> Response {
+    value.into_response()
+}
 
 /// Runs `future` to completion on a new multi-threaded Tokio runtime (`#[main]`).
 pub fn block_on<F: Future>(future: F) -> F::Output {

@@ -80,8 +80,11 @@ impl Config {
         let mut config = Config::default();
         let get = |name: &'static str| lookup(name).map(|v| (name, v));
         if let Some((name, value)) = get("ENDPOINT_HOST") {
-            config.host = parse_host(&value)
-                .ok_or(ConfigError { variable: name, value, expected: "an IP address such as 127.0.0.1 or 0.0.0.0, or `localhost`" })?;
+            config.host = parse_host(&value).ok_or(ConfigError {
+                variable: name,
+                value,
+                expected: "an IP address such as 127.0.0.1 or 0.0.0.0, or `localhost`",
+            })?;
         }
         if let Some((name, value)) = get("ENDPOINT_PORT").or_else(|| get("PORT")) {
             config.port = value.trim().parse().map_err(|_| ConfigError {
@@ -92,11 +95,17 @@ impl Config {
         }
         if let Some((name, value)) = get("ENDPOINT_SERVER_URL") {
             let trimmed = value.trim().trim_end_matches('/');
-            let valid = ["http://", "https://"]
-                .iter()
-                .any(|scheme| trimmed.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace)));
+            let valid = ["http://", "https://"].iter().any(|scheme| {
+                trimmed
+                    .strip_prefix(scheme)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+            });
             if !valid {
-                return Err(ConfigError { variable: name, value, expected: "an absolute URL such as https://api.example.com" });
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "an absolute URL such as https://api.example.com",
+                });
             }
             config.server_url = Some(trimmed.to_string());
         }
@@ -106,14 +115,24 @@ impl Config {
         if let Some((name, value)) = get("ENDPOINT_HEADER_READ_TIMEOUT") {
             config.header_read_timeout = parse_duration(name, value)?;
             if config.header_read_timeout.is_zero() {
-                return Err(ConfigError { variable: name, value: "0".into(), expected: "a duration greater than zero" });
+                return Err(ConfigError {
+                    variable: name,
+                    value: "0".into(),
+                    expected: "a duration greater than zero",
+                });
             }
         }
         if let Some((name, value)) = get("ENDPOINT_LOG_FORMAT") {
             config.log_format = match value.trim().to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
-                _ => return Err(ConfigError { variable: name, value, expected: "`text` or `json`" }),
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "`text` or `json`",
+                    });
+                }
             };
         }
         Ok(config)
@@ -139,7 +158,11 @@ fn parse_host(value: &str) -> Option<IpAddr> {
     if value.eq_ignore_ascii_case("localhost") {
         return Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    value.trim_start_matches('[').trim_end_matches(']').parse().ok()
+    value
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 fn parse_duration(name: &'static str, value: String) -> Result<Duration, ConfigError> {
@@ -160,7 +183,11 @@ mod tests {
     use super::*;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
     }
 
     #[test]
@@ -174,20 +201,51 @@ mod tests {
     #[test]
     fn port_prefers_endpoint_port_then_port() {
         assert_eq!(with(&[("PORT", "8080")]).unwrap().port, 8080);
-        assert_eq!(with(&[("PORT", "8080"), ("ENDPOINT_PORT", "9000")]).unwrap().port, 9000);
+        assert_eq!(
+            with(&[("PORT", "8080"), ("ENDPOINT_PORT", "9000")])
+                .unwrap()
+                .port,
+            9000
+        );
     }
 
     #[test]
     fn bad_values_name_the_variable() {
         let error = with(&[("ENDPOINT_PORT", "abc")]).unwrap_err();
         assert_eq!(error.variable, "ENDPOINT_PORT");
-        assert_eq!(error.to_string(), "invalid ENDPOINT_PORT=\"abc\": expected a port number from 0 to 65535");
+        assert_eq!(
+            error.to_string(),
+            "invalid ENDPOINT_PORT=\"abc\": expected a port number from 0 to 65535"
+        );
         assert_eq!(with(&[("PORT", "70000")]).unwrap_err().variable, "PORT");
-        assert_eq!(with(&[("ENDPOINT_HOST", "nowhere")]).unwrap_err().variable, "ENDPOINT_HOST");
-        assert_eq!(with(&[("ENDPOINT_SHUTDOWN_GRACE", "soon")]).unwrap_err().variable, "ENDPOINT_SHUTDOWN_GRACE");
-        assert_eq!(with(&[("ENDPOINT_SERVER_URL", "example.com")]).unwrap_err().variable, "ENDPOINT_SERVER_URL");
-        assert_eq!(with(&[("ENDPOINT_LOG_FORMAT", "xml")]).unwrap_err().variable, "ENDPOINT_LOG_FORMAT");
-        assert_eq!(with(&[("ENDPOINT_HEADER_READ_TIMEOUT", "0")]).unwrap_err().variable, "ENDPOINT_HEADER_READ_TIMEOUT");
+        assert_eq!(
+            with(&[("ENDPOINT_HOST", "nowhere")]).unwrap_err().variable,
+            "ENDPOINT_HOST"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_SHUTDOWN_GRACE", "soon")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_SHUTDOWN_GRACE"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_SERVER_URL", "example.com")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_SERVER_URL"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_LOG_FORMAT", "xml")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_LOG_FORMAT"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_HEADER_READ_TIMEOUT", "0")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_HEADER_READ_TIMEOUT"
+        );
     }
 
     #[test]
@@ -203,6 +261,12 @@ mod tests {
         assert_eq!(config.header_read_timeout, Duration::from_secs(3));
         assert_eq!(config.host.to_string(), "0.0.0.0");
         assert_eq!(config.server_url(), "https://api.example.com");
-        assert_eq!(with(&[("ENDPOINT_HOST", "[::1]")]).unwrap().host.to_string(), "::1");
+        assert_eq!(
+            with(&[("ENDPOINT_HOST", "[::1]")])
+                .unwrap()
+                .host
+                .to_string(),
+            "::1"
+        );
     }
 }

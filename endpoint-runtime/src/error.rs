@@ -44,7 +44,12 @@ impl EndpointError {
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        EndpointError { status, code: code.into(), message: message.into(), details: None }
+        EndpointError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// 400 `INVALID_PAYLOAD` (Directus `InvalidPayloadException`).
@@ -61,7 +66,9 @@ impl EndpointError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "INVALID_PATH_PARAMETER",
-            format!("invalid path parameter `{name}`: expected {expected}, got `{shown}` ({reason})"),
+            format!(
+                "invalid path parameter `{name}`: expected {expected}, got `{shown}` ({reason})"
+            ),
         )
         .with_details(json!({ "parameter": name, "expected": expected }))
     }
@@ -78,7 +85,11 @@ impl EndpointError {
 
     /// 404 `ROUTE_NOT_FOUND` (Directus `RouteNotFoundException`).
     pub fn route_not_found(path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND", format!("route `{path}` not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "ROUTE_NOT_FOUND",
+            format!("route `{path}` not found"),
+        )
     }
 
     /// 404 `NOT_FOUND`: the route exists but the thing asked for does not.
@@ -103,12 +114,20 @@ impl EndpointError {
 
     /// 415 `UNSUPPORTED_MEDIA_TYPE`.
     pub fn unsupported_media_type(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", message)
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            message,
+        )
     }
 
     /// 422 `UNPROCESSABLE_ENTITY`: well-formed input of the wrong shape.
     pub fn unprocessable(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", message)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNPROCESSABLE_ENTITY",
+            message,
+        )
     }
 
     /// 429 `TOO_MANY_REQUESTS`.
@@ -119,12 +138,20 @@ impl EndpointError {
     /// 500 `INTERNAL`. `detail` is logged, never sent.
     pub fn internal(detail: impl fmt::Display) -> Self {
         tracing::error!(detail = %detail, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal server error",
+        )
     }
 
     /// 503 `SERVICE_UNAVAILABLE` (Directus `ServiceUnavailableException`).
     pub fn service_unavailable(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", message)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            message,
+        )
     }
 
     /// Attaches extra data, sent as `data.details` of a 4xx body (never sent for a 5xx).
@@ -155,11 +182,19 @@ impl EndpointError {
 
     fn envelope(&self) -> Envelope<'_> {
         if self.status.is_server_error() {
-            Envelope::Error { status: "error", code: &self.code, message: &self.message }
+            Envelope::Error {
+                status: "error",
+                code: &self.code,
+                message: &self.message,
+            }
         } else {
             Envelope::Fail {
                 status: "fail",
-                data: FailData { code: &self.code, message: &self.message, details: self.details.as_ref() },
+                data: FailData {
+                    code: &self.code,
+                    message: &self.message,
+                    details: self.details.as_ref(),
+                },
             }
         }
     }
@@ -169,8 +204,15 @@ impl EndpointError {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Envelope<'a> {
-    Fail { status: &'static str, data: FailData<'a> },
-    Error { status: &'static str, code: &'a str, message: &'a str },
+    Fail {
+        status: &'static str,
+        data: FailData<'a>,
+    },
+    Error {
+        status: &'static str,
+        code: &'a str,
+        message: &'a str,
+    },
 }
 
 #[derive(Serialize)]
@@ -183,7 +225,13 @@ struct FailData<'a> {
 
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -193,9 +241,10 @@ impl IntoResponse for EndpointError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.envelope()).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         response
     }
 }

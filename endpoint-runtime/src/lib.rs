@@ -46,7 +46,7 @@ pub mod __private;
 
 pub use axum;
 pub use config::{Config, LogFormat};
-pub use error::{Conflict, ConfigError, EndpointError, Error};
+pub use error::{ConfigError, Conflict, EndpointError, Error};
 pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
 pub use router::{router, validate};
 pub use server::{App, Server, run};

@@ -242,7 +242,12 @@ impl Endpoint {
 
     /// The sort key: path, then methods, then source location.
     fn key(&self) -> (String, String, &'static str, u32) {
-        (self.path(), self.spec.methods.to_string(), self.spec.file, self.spec.line)
+        (
+            self.path(),
+            self.spec.methods.to_string(),
+            self.spec.file,
+            self.spec.line,
+        )
     }
 }
 

@@ -7,12 +7,17 @@ use axum::extract::OriginalUri;
 use axum::http::Method as HttpMethod;
 use axum::routing::MethodRouter;
 
+use crate::EndpointError;
 use crate::error::{Conflict, Error};
 use crate::registry::{Endpoint, Methods, endpoints};
-use crate::EndpointError;
 
 fn site(endpoint: &Endpoint) -> String {
-    format!("{}::{} at {}", endpoint.module_path(), endpoint.handler(), endpoint.location())
+    format!(
+        "{}::{} at {}",
+        endpoint.module_path(),
+        endpoint.handler(),
+        endpoint.location()
+    )
 }
 
 /// Checks the registry for routes that cannot be served together, and reports them all.
@@ -65,9 +70,14 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
         match matcher.insert(path.as_str(), group[0]) {
             Ok(()) => {}
             Err(matchit::InsertError::Conflict { with }) => {
-                let first = by_path.get(&with).map(|g| site(g[0])).unwrap_or(with.clone());
+                let first = by_path
+                    .get(&with)
+                    .map(|g| site(g[0]))
+                    .unwrap_or(with.clone());
                 conflicts.push(Conflict {
-                    what: format!("`{path}` conflicts with `{with}` (the router cannot tell them apart)"),
+                    what: format!(
+                        "`{path}` conflicts with `{with}` (the router cannot tell them apart)"
+                    ),
                     first,
                     second: site(group[0]),
                 });
@@ -79,7 +89,11 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
             }),
         }
     }
-    if conflicts.is_empty() { Ok(()) } else { Err(Error::Conflicts(conflicts)) }
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Conflicts(conflicts))
+    }
 }
 
 /// The router of every registered endpoint, to serve with [`run()`](crate::run) or to embed in
@@ -112,7 +126,9 @@ pub(crate) fn build(endpoints: &[&'static Endpoint]) -> Result<Router, Error> {
     for (path, route) in by_path {
         router = router.route(&path, route);
     }
-    Ok(router.fallback(not_found).method_not_allowed_fallback(method_not_allowed))
+    Ok(router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed))
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> EndpointError {

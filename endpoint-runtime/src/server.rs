@@ -81,9 +81,17 @@ impl App {
         }
         let router = crate::router::build(&endpoints)?;
         let addr = config.addr();
-        let listener = TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr()?;
-        Ok(Server { listener, local_addr, router, config, endpoints })
+        Ok(Server {
+            listener,
+            local_addr,
+            router,
+            config,
+            endpoints,
+        })
     }
 
     /// Installs logging, binds, prints the route table and serves until SIGINT or SIGTERM.
@@ -139,7 +147,12 @@ impl Server {
     ///
     /// - [`Error::Io`] if the listener fails irrecoverably.
     pub async fn serve_until(self, signal: impl Future<Output = ()> + Send) -> Result<(), Error> {
-        let Server { listener, router, config, .. } = self;
+        let Server {
+            listener,
+            router,
+            config,
+            ..
+        } = self;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -239,9 +252,22 @@ pub(crate) fn route_table(endpoints: &[&Endpoint]) -> String {
     let rows: Vec<[String; 5]> = endpoints
         .iter()
         .map(|e| {
-            let module = e.module_path().split_once("::").map_or("", |(_, rest)| rest);
-            let handler = if module.is_empty() { e.handler().to_string() } else { format!("{module}::{}", e.handler()) };
-            [e.methods().to_string(), e.path(), e.access().to_string(), handler, e.location()]
+            let module = e
+                .module_path()
+                .split_once("::")
+                .map_or("", |(_, rest)| rest);
+            let handler = if module.is_empty() {
+                e.handler().to_string()
+            } else {
+                format!("{module}::{}", e.handler())
+            };
+            [
+                e.methods().to_string(),
+                e.path(),
+                e.access().to_string(),
+                handler,
+                e.location(),
+            ]
         })
         .collect();
     let mut widths = header.map(str::len);

@@ -30,37 +30,70 @@ async fn all_one() {}
 async fn all_two() {}
 
 fn line_of(needle: &str) -> usize {
-    include_str!("conflicts.rs").lines().position(|l| l.contains(needle)).unwrap() + 1
+    include_str!("conflicts.rs")
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap()
+        + 1
 }
 
 #[test]
 fn validate_names_both_sites_of_every_conflict() {
     let error = endpoint_runtime::validate().unwrap_err();
-    let endpoint_runtime::Error::Conflicts(conflicts) = &error else { panic!("{error}") };
+    let endpoint_runtime::Error::Conflicts(conflicts) = &error else {
+        panic!("{error}")
+    };
     assert_eq!(conflicts.len(), 3, "{error}");
     let message = error.to_string();
-    let site = |name: &str| format!("conflicts::{name} at endpoint-runtime/tests/conflicts.rs:{}", line_of(&format!("async fn {name}(")));
-    let duplicate = conflicts.iter().find(|c| c.what.contains("GET /dup/same")).expect(&message);
+    let site = |name: &str| {
+        format!(
+            "conflicts::{name} at endpoint-runtime/tests/conflicts.rs:{}",
+            line_of(&format!("async fn {name}("))
+        )
+    };
+    let duplicate = conflicts
+        .iter()
+        .find(|c| c.what.contains("GET /dup/same"))
+        .expect(&message);
     assert_eq!(duplicate.what, "`GET /dup/same` is defined twice");
-    assert!(site("first").ends_with(&duplicate.first[duplicate.first.len() - 20..]), "{duplicate:?}");
+    assert!(
+        site("first").ends_with(&duplicate.first[duplicate.first.len() - 20..]),
+        "{duplicate:?}"
+    );
     for name in ["first", "second", "by_id", "by_name", "all_one", "all_two"] {
         let expected = site(name);
         let tail = &expected[expected.find("conflicts.rs").unwrap()..];
         assert!(message.contains(tail), "missing {tail} in:\n{message}");
     }
-    assert!(message.contains("`/users/{name}` conflicts with `/users/{id}`"), "{message}");
-    assert!(message.contains("`method = all` on `/any` is defined twice"), "{message}");
+    assert!(
+        message.contains("`/users/{name}` conflicts with `/users/{id}`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`method = all` on `/any` is defined twice"),
+        "{message}"
+    );
 }
 
 #[test]
 fn router_refuses_to_build() {
-    assert!(matches!(endpoint_runtime::router(), Err(endpoint_runtime::Error::Conflicts(_))));
+    assert!(matches!(
+        endpoint_runtime::router(),
+        Err(endpoint_runtime::Error::Conflicts(_))
+    ));
 }
 
 #[tokio::test]
 async fn bind_fails_before_listening() {
     let mut config = endpoint_runtime::Config::default();
     config.port = 0;
-    let error = endpoint_runtime::App::new().config(config).bind().await.unwrap_err();
-    assert!(error.to_string().starts_with("3 route conflict(s):"), "{error}");
+    let error = endpoint_runtime::App::new()
+        .config(config)
+        .bind()
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with("3 route conflict(s):"),
+        "{error}"
+    );
 }

@@ -1,1 +1,1 @@
-//! placeholder
+//! Compile-fail tests of the macros live in `tests/`; this crate has no code of its own.

@@ -1,6 +1,13 @@
-//! Stage 3: emits the handler wrapper, the type checks and the registration of a checked
-//! [`Endpoint`]. Everything is named through `#krate::__private` or `::core`, inside a
+//! Stage 3: emits the handler wrapper and the registration of a checked [`Endpoint`].
+//! Everything is named through `#krate::__private` or `::core`, inside a
 //! `const _: () = { ... };` block so that the helpers of two endpoints never collide.
+//!
+//! The wrapper takes the whole request and runs the extractors itself, in argument order
+//! with path parameters first, instead of handing a many-argument function to axum's
+//! `Handler`. Each trait bound is then checked once, by an expression spanned at the user's
+//! own type: a type that is not an extractor, a path parameter that is not `FromStr`, or a
+//! return type that is not a response is one error on that type, not a second
+//! "`Handler<_, ()>` is not satisfied" on the attribute.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -9,7 +16,17 @@ use syn::spanned::Spanned;
 use super::validate::{Access, Arg, Endpoint, Group, Methods};
 
 pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
-    let Endpoint { krate, group, route, methods, access, ident, args, output, docs } = endpoint;
+    let Endpoint {
+        krate,
+        group,
+        route,
+        methods,
+        access,
+        ident,
+        args,
+        output,
+        docs,
+    } = endpoint;
     let private = quote!(#krate::__private);
 
     let id = match group {
@@ -37,59 +54,28 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         }
     };
 
-    // Type checks, spanned so that a failure underlines the user's own tokens.
-    let mut checks = Vec::new();
-    let last = args.len().saturating_sub(1);
-    for (index, arg) in args.iter().enumerate() {
-        checks.push(match arg {
-            Arg::Param { ty, .. } => quote_spanned! {ty.span()=>
-                #private::assert_path_param::<#ty>();
-            },
-            Arg::Extractor { ty } if index == last => quote_spanned! {ty.span()=>
-                #private::assert_from_request::<#ty, _>();
-            },
-            Arg::Extractor { ty } => quote_spanned! {ty.span()=>
-                #private::assert_from_request_parts::<#ty>();
-            },
-        });
-    }
-    if let Some(ty) = output {
-        checks.push(quote_spanned! {ty.span()=>
-            #private::assert_response::<#ty>();
-        });
-    }
-
-    // The wrapper: path parameters through one extractor, then the user's extractors as-is.
+    // Path parameters: one extractor that parses every `{name}` before anything else runs.
     let params: Vec<(&String, &syn::Type, bool)> = args
         .iter()
         .filter_map(|arg| match arg {
-            Arg::Param { name, ty, catch_all } => Some((name, ty, *catch_all)),
+            Arg::Param {
+                name,
+                ty,
+                catch_all,
+            } => Some((name, ty, *catch_all)),
             Arg::Extractor { .. } => None,
         })
         .collect();
-    let mut wrapper_inputs = Vec::new();
-    let mut call_args = Vec::new();
-    let mut param_index = 0usize;
-    for (index, arg) in args.iter().enumerate() {
-        match arg {
-            Arg::Param { .. } => {
-                let var = format_ident!("__param{}", param_index);
-                param_index += 1;
-                call_args.push(quote!(#var));
-            }
-            Arg::Extractor { ty } => {
-                let var = format_ident!("__arg{}", index);
-                wrapper_inputs.push(quote!(#var: #ty));
-                call_args.push(quote!(#var));
-            }
-        }
-    }
-    let (params_struct, params_input) = if params.is_empty() {
+    let param_vars: Vec<_> = (0..params.len())
+        .map(|i| format_ident!("__param{}", i))
+        .collect();
+    let (params_struct, params_extract) = if params.is_empty() {
         (quote!(), quote!())
     } else {
         let tys: Vec<_> = params.iter().map(|(_, ty, _)| ty).collect();
-        let names: Vec<_> = params.iter().map(|(name, _, _)| name.as_str()).collect();
-        let vars: Vec<_> = (0..params.len()).map(|i| format_ident!("__param{}", i)).collect();
+        let parses = params.iter().map(|(name, ty, _)| {
+            quote_spanned! {ty.span()=> raw.parse::<#ty>(#name, ::core::stringify!(#ty))?}
+        });
         (
             quote! {
                 struct __EndpointParams(#(#tys),*);
@@ -100,37 +86,85 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                         _: &(),
                     ) -> ::core::result::Result<Self, Self::Rejection> {
                         let raw = #private::RawParams::from_parts(parts).await?;
-                        ::core::result::Result::Ok(Self(
-                            #(raw.parse::<#tys>(#names, ::core::stringify!(#tys))?),*
-                        ))
+                        ::core::result::Result::Ok(Self(#(#parses),*))
                     }
                 }
             },
-            quote!(__EndpointParams(#(#vars),*): __EndpointParams,),
+            quote! {
+                let __EndpointParams(#(#param_vars),*) = match <__EndpointParams as #private::FromRequestParts<()>>::from_request_parts(&mut __parts, &()).await {
+                    ::core::result::Result::Ok(params) => params,
+                    ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
+                };
+            },
         )
     };
+
+    // The other arguments, extracted in order; the last may consume the body.
+    let last_extractor = args
+        .iter()
+        .rposition(|arg| matches!(arg, Arg::Extractor { .. }));
+    let mut extractions = Vec::new();
+    let mut call_args = Vec::new();
+    let mut param_index = 0usize;
+    for (index, arg) in args.iter().enumerate() {
+        match arg {
+            Arg::Param { .. } => {
+                let var = &param_vars[param_index];
+                param_index += 1;
+                call_args.push(quote!(#var));
+            }
+            Arg::Extractor { ty } => {
+                let var = format_ident!("__arg{}", index);
+                let extract = if Some(index) == last_extractor {
+                    quote_spanned! {ty.span()=>
+                        <#ty as #private::FromRequest<(), _>>::from_request(
+                            #private::Request::from_parts(__parts, __body), &()
+                        ).await
+                    }
+                } else {
+                    quote_spanned! {ty.span()=>
+                        <#ty as #private::FromRequestParts<()>>::from_request_parts(&mut __parts, &()).await
+                    }
+                };
+                extractions.push(quote! {
+                    let #var = match #extract {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
+                    };
+                });
+                call_args.push(quote!(#var));
+            }
+        }
+    }
+    let unused_body = if last_extractor.is_none() {
+        quote!(let _ = (__parts, __body);)
+    } else {
+        quote!()
+    };
+    let call = quote_spanned!(ident.span()=> #ident(#(#call_args),*).await);
+    let respond = match output {
+        Some(ty) => quote_spanned! {ty.span()=> #private::respond::<#ty>(#call)},
+        None => quote_spanned! {ident.span()=> #private::IntoResponse::into_response(#call)},
+    };
+
     let param_records = params.iter().map(|(name, ty, catch_all)| {
         quote!(#private::Param { name: #name, ty: ::core::stringify!(#ty), catch_all: #catch_all })
     });
-
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let file = quote_spanned!(ident.span()=> ::core::file!());
     let route_value = route.value();
-    let call = quote_spanned!(ident.span()=> #ident(#(#call_args),*));
 
     quote! {
         #[doc(hidden)]
-        #[allow(non_camel_case_types, non_snake_case, unused_qualifications, clippy::all, clippy::pedantic)]
+        #[allow(non_camel_case_types, non_snake_case, unused_mut, unused_qualifications, clippy::all, clippy::pedantic)]
         const _: () = {
-            const _: fn() = || {
-                #(#checks)*
-            };
             #params_struct
-            async fn __endpoint_handler(
-                #params_input
-                #(#wrapper_inputs),*
-            ) -> #private::Response {
-                #private::IntoResponse::into_response(#call.await)
+            async fn __endpoint_handler(__request: #private::Request) -> #private::Response {
+                let (mut __parts, __body) = __request.into_parts();
+                #params_extract
+                #(#extractions)*
+                #unused_body
+                #respond
             }
             fn __endpoint_route() -> #private::MethodRouter {
                 #private::method_router(#methods, __endpoint_handler)

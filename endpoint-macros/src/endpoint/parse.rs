@@ -31,6 +31,8 @@ pub(crate) struct EndpointArgs {
     pub(crate) access: Option<Ident>,
     pub(crate) roles: Option<(Ident, Vec<LitStr>)>,
     pub(crate) krate: Option<syn::Path>,
+    /// `route` was written, even if its value was not usable (that error is already pushed).
+    pub(crate) route_written: bool,
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: &Errors) {
@@ -51,17 +53,30 @@ fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-fn lit_str(input: ParseStream<'_>, key: &str, example: &str, errors: &Errors) -> syn::Result<Option<LitStr>> {
+fn lit_str(
+    input: ParseStream<'_>,
+    key: &str,
+    example: &str,
+    errors: &Errors,
+) -> syn::Result<Option<LitStr>> {
     if input.peek(LitStr) {
         return Ok(Some(input.parse()?));
     }
     let span = input.span();
     skip_value(input)?;
-    errors.at(span, format!("expected a string literal: `{key} = {example}`"));
+    errors.at(
+        span,
+        format!("expected a string literal: `{key} = {example}`"),
+    );
     Ok(None)
 }
 
-fn ident_value(input: ParseStream<'_>, key: &str, choices: &str, errors: &Errors) -> syn::Result<Option<Ident>> {
+fn ident_value(
+    input: ParseStream<'_>,
+    key: &str,
+    choices: &str,
+    errors: &Errors,
+) -> syn::Result<Option<Ident>> {
     if input.peek(Ident) {
         return Ok(Some(input.parse()?));
     }
@@ -69,7 +84,10 @@ fn ident_value(input: ParseStream<'_>, key: &str, choices: &str, errors: &Errors
     let quoted = input.peek(LitStr);
     skip_value(input)?;
     let hint = if quoted { " (without quotes)" } else { "" };
-    errors.at(span, format!("expected one of {choices}{hint}: `{key} = ...`"));
+    errors.at(
+        span,
+        format!("expected one of {choices}{hint}: `{key} = ...`"),
+    );
     Ok(None)
 }
 
@@ -84,23 +102,38 @@ fn method_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<M
             } else {
                 let span = content.span();
                 content.parse::<TokenTree>()?;
-                errors.at(span, "expected an HTTP method such as `get`, without quotes");
+                errors.at(
+                    span,
+                    "expected an HTTP method such as `get`, without quotes",
+                );
             }
             if content.is_empty() {
                 break;
             }
             content.parse::<Token![,]>()?;
         }
-        return Ok(Some(MethodArg::List { brackets: brackets.span.join(), items }));
+        return Ok(Some(MethodArg::List {
+            brackets: brackets.span.join(),
+            items,
+        }));
     }
-    Ok(ident_value(input, kw::METHOD, "`get`, `post`, ... or `[get, post]`", errors)?.map(MethodArg::One))
+    Ok(ident_value(
+        input,
+        kw::METHOD,
+        "`get`, `post`, ... or `[get, post]`",
+        errors,
+    )?
+    .map(MethodArg::One))
 }
 
 fn roles_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Vec<LitStr>>> {
     if !input.peek(syn::token::Bracket) {
         let span = input.span();
         skip_value(input)?;
-        errors.at(span, "expected a list of role names: `roles = [\"editor\"]`");
+        errors.at(
+            span,
+            "expected a list of role names: `roles = [\"editor\"]`",
+        );
         return Ok(None);
     }
     let content;
@@ -112,7 +145,10 @@ fn roles_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Ve
         } else {
             let span = content.span();
             content.parse::<TokenTree>()?;
-            errors.at(span, "expected a role name as a string literal: `roles = [\"editor\"]`");
+            errors.at(
+                span,
+                "expected a role name as a string literal: `roles = [\"editor\"]`",
+            );
         }
         if content.is_empty() {
             break;
@@ -124,10 +160,19 @@ fn roles_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Ve
 
 /// Parses `route = "...", method = ..., ...`, pushing every problem and keeping what parsed.
 pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
-    let mut out = EndpointArgs { route: None, method: None, id: None, access: None, roles: None, krate: None };
+    let mut out = EndpointArgs {
+        route: None,
+        method: None,
+        id: None,
+        access: None,
+        roles: None,
+        krate: None,
+        route_written: false,
+    };
     let parser = syn::meta::parser(|meta| {
         let path = meta.path.clone();
         if path.is_ident(kw::ROUTE) {
+            out.route_written = true;
             let value = lit_str(meta.value()?, kw::ROUTE, "\"/...\"", errors)?;
             set_once(&mut out.route, value, &path, errors);
         } else if path.is_ident(kw::METHOD) {
@@ -137,7 +182,12 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
             let value = lit_str(meta.value()?, kw::ID, "\"greet\"", errors)?;
             set_once(&mut out.id, value, &path, errors);
         } else if path.is_ident(kw::ACCESS) {
-            let value = ident_value(meta.value()?, kw::ACCESS, "`public`, `authenticated`, `admin`", errors)?;
+            let value = ident_value(
+                meta.value()?,
+                kw::ACCESS,
+                "`public`, `authenticated`, `admin`",
+                errors,
+            )?;
             set_once(&mut out.access, value, &path, errors);
         } else if path.is_ident(kw::ROLES) {
             let key = path.get_ident().cloned();
@@ -154,7 +204,10 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
             set_once(&mut out.krate, krate, &path, errors);
         } else {
             let expected = kw::ALL.join("`, `");
-            errors.spanned(&path, format!("unknown argument, expected one of `{expected}`"));
+            errors.spanned(
+                &path,
+                format!("unknown argument, expected one of `{expected}`"),
+            );
             skip_value(meta.input)?;
         }
         Ok(())

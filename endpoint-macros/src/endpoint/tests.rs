@@ -14,20 +14,31 @@ fn pretty(tokens: TokenStream) -> String {
 
 fn snapshot(case: &str, args: TokenStream, item: TokenStream) {
     let actual = pretty(super::expand(args, item));
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/output/{case}.rs"));
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/output/{case}.rs"));
     if std::env::var_os("UPDATE_EXPANSIONS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run with UPDATE_EXPANSIONS=1", path.display()));
-    assert_eq!(expected, actual, "expansion of `{case}` changed; run with UPDATE_EXPANSIONS=1 and review the diff");
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with UPDATE_EXPANSIONS=1",
+            path.display()
+        )
+    });
+    assert_eq!(
+        expected, actual,
+        "expansion of `{case}` changed; run with UPDATE_EXPANSIONS=1 and review the diff"
+    );
 }
 
 /// The number of `compile_error!` invocations in an expansion.
 fn error_count(args: TokenStream, item: TokenStream) -> usize {
-    super::expand(args, item).to_string().matches("compile_error").count()
+    super::expand(args, item)
+        .to_string()
+        .matches("compile_error")
+        .count()
 }
 
 #[test]
@@ -46,7 +57,13 @@ fn expands_a_plain_get() {
 fn expands_params_extractors_and_access() {
     snapshot(
         "params_and_body",
-        quote!(id = "users", route = "/{id}/files/{*path}", method = [put, patch], access = authenticated, roles = ["editor"]),
+        quote!(
+            id = "users",
+            route = "/{id}/files/{*path}",
+            method = [put, patch],
+            access = authenticated,
+            roles = ["editor"]
+        ),
         quote! {
             async fn put_file(id: u64, who: Accountability, path: String, body: Json<Value>) -> Result<String, EndpointError> {
                 todo!()
@@ -59,7 +76,12 @@ fn expands_params_extractors_and_access() {
 fn expands_all_at_root_with_renamed_crate() {
     snapshot(
         "all_root_renamed",
-        quote!(id = "/", route = "/methods.json", method = all, crate = ::my_runtime),
+        quote!(
+            id = "/",
+            route = "/methods.json",
+            method = all,
+            crate = ::my_runtime
+        ),
         quote! { async fn any_method() {} },
     );
 }
@@ -95,5 +117,8 @@ fn emits_the_function_even_on_error() {
 
 #[test]
 fn missing_route_is_reported() {
-    assert_eq!(error_count(quote!(method = get), quote! { async fn f() {} }), 1);
+    assert_eq!(
+        error_count(quote!(method = get), quote! { async fn f() {} }),
+        1
+    );
 }

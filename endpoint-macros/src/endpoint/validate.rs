@@ -37,7 +37,11 @@ pub(crate) enum Group {
 /// One argument of the user's function.
 pub(crate) enum Arg {
     /// A route parameter, parsed from its segment.
-    Param { name: String, ty: Type, catch_all: bool },
+    Param {
+        name: String,
+        ty: Type,
+        catch_all: bool,
+    },
     /// Anything else: an axum extractor. The last one may read the body.
     Extractor { ty: Type },
 }
@@ -66,10 +70,20 @@ const METHODS: &[(&str, &str)] = &[
     ("options", "Options"),
     ("trace", "Trace"),
 ];
-const ALL_METHODS: &str = "`get`, `post`, `put`, `patch`, `delete`, `head`, `options`, `trace`, `all`";
+const ALL_METHODS: &str =
+    "`get`, `post`, `put`, `patch`, `delete`, `head`, `options`, `trace`, `all`";
 
 /// Extractors that consume the request body, matched by the last segment of their type path.
-const BODY_EXTRACTORS: &[&str] = &["Json", "Form", "Bytes", "BytesMut", "Body", "Request", "Multipart", "RawForm"];
+const BODY_EXTRACTORS: &[&str] = &[
+    "Json",
+    "Form",
+    "Bytes",
+    "BytesMut",
+    "Body",
+    "Request",
+    "Multipart",
+    "RawForm",
+];
 
 /// Types that can only be path parameters: an argument of one of these types whose name is not
 /// a route parameter is a mistake, not an extractor.
@@ -77,6 +91,26 @@ const SCALARS: &[&str] = &[
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
     "f64", "bool", "char", "String", "str", "Uuid",
 ];
+
+/// A type as the user would write it: `Json<Value>`, not `Json < Value >`.
+pub(crate) fn type_text(ty: &Type) -> String {
+    let text = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let tight = matches!(prev, Some('<' | '&' | ':' | '(' | '['))
+                || matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']'));
+            if tight {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
 
 fn last_ident(ty: &Type) -> Option<&Ident> {
     match ty {
@@ -95,9 +129,15 @@ fn method(ident: &Ident, errors: &Errors) -> Option<&'static str> {
     }
     let lower = name.to_ascii_lowercase();
     if METHODS.iter().any(|(m, _)| *m == lower) || lower == "all" {
-        errors.spanned(ident, format!("HTTP methods are written in lowercase: `{lower}`"));
+        errors.spanned(
+            ident,
+            format!("HTTP methods are written in lowercase: `{lower}`"),
+        );
     } else {
-        errors.spanned(ident, format!("unknown HTTP method `{name}`, expected one of {ALL_METHODS}"));
+        errors.spanned(
+            ident,
+            format!("unknown HTTP method `{name}`, expected one of {ALL_METHODS}"),
+        );
     }
     None
 }
@@ -109,14 +149,20 @@ fn methods(arg: Option<MethodArg>, errors: &Errors) -> Option<Methods> {
         Some(MethodArg::One(ident)) => method(&ident, errors).map(|m| Methods::List(vec![m])),
         Some(MethodArg::List { brackets, items }) => {
             if items.is_empty() {
-                errors.at(brackets, "the method list is empty: write `method = [get, post]`");
+                errors.at(
+                    brackets,
+                    "the method list is empty: write `method = [get, post]`",
+                );
                 return None;
             }
             let mut list = Vec::new();
             let mut ok = true;
             for ident in &items {
                 if ident == "all" {
-                    errors.spanned(ident, "`all` cannot be combined with other methods: write `method = all`");
+                    errors.spanned(
+                        ident,
+                        "`all` cannot be combined with other methods: write `method = all`",
+                    );
                     ok = false;
                     continue;
                 }
@@ -134,7 +180,11 @@ fn methods(arg: Option<MethodArg>, errors: &Errors) -> Option<Methods> {
     }
 }
 
-fn access(access: Option<Ident>, roles: Option<(Ident, Vec<LitStr>)>, errors: &Errors) -> Option<Option<Access>> {
+fn access(
+    access: Option<Ident>,
+    roles: Option<(Ident, Vec<LitStr>)>,
+    errors: &Errors,
+) -> Option<Option<Access>> {
     let level = match &access {
         None => None,
         Some(ident) if ident == "public" => Some(Access::Public),
@@ -145,7 +195,9 @@ fn access(access: Option<Ident>, roles: Option<(Ident, Vec<LitStr>)>, errors: &E
             return None;
         }
     };
-    let Some((key, roles)) = roles else { return Some(level) };
+    let Some((key, roles)) = roles else {
+        return Some(level);
+    };
     match level {
         Some(Access::Public) | Some(Access::Admin) => {
             let access = access.expect("level implies access");
@@ -155,7 +207,10 @@ fn access(access: Option<Ident>, roles: Option<(Ident, Vec<LitStr>)>, errors: &E
         _ => {}
     }
     if roles.is_empty() {
-        errors.spanned(&key, "`roles` is empty: name at least one role, such as `roles = [\"editor\"]`");
+        errors.spanned(
+            &key,
+            "`roles` is empty: name at least one role, such as `roles = [\"editor\"]`",
+        );
         return None;
     }
     let mut names: Vec<String> = Vec::new();
@@ -180,39 +235,67 @@ fn docs(attrs: &[syn::Attribute]) -> String {
         if !attr.path().is_ident("doc") {
             continue;
         }
-        if let syn::Meta::NameValue(nv) = &attr.meta {
-            if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value {
-                let value = s.value();
-                lines.push(value.strip_prefix(' ').unwrap_or(&value).trim_end().to_string());
-            }
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+        {
+            let value = s.value();
+            lines.push(
+                value
+                    .strip_prefix(' ')
+                    .unwrap_or(&value)
+                    .trim_end()
+                    .to_string(),
+            );
         }
     }
     lines.join("\n").trim().to_string()
 }
 
 /// Checks the arguments and the function together. Returns `None` only after pushing an error.
-pub(crate) fn validate(args: EndpointArgs, function: &syn::ItemFn, errors: &Errors) -> Option<Endpoint> {
-    let EndpointArgs { route, method, id, access: access_arg, roles, krate } = args;
+pub(crate) fn validate(
+    args: EndpointArgs,
+    function: &syn::ItemFn,
+    errors: &Errors,
+) -> Option<Endpoint> {
+    let EndpointArgs {
+        route,
+        method,
+        id,
+        access: access_arg,
+        roles,
+        krate,
+        route_written,
+    } = args;
     let syn::ItemFn { attrs, sig, .. } = function;
 
     // The attribute.
     let route_lit = route.or_else(|| {
-        if errors.is_empty() {
-            errors.at(Span::call_site(), "missing argument `route`: `#[endpoint(route = \"/...\", method = get)]`");
+        if route_written {
+            // Its value was unusable and that error is already reported.
+        } else if errors.is_empty() {
+            errors.at(
+                Span::call_site(),
+                "missing argument `route`: `#[endpoint(route = \"/...\", method = get)]`",
+            );
         } else {
             errors.at(Span::call_site(), "missing argument `route`");
         }
         None
     });
-    let parsed_route = route_lit.as_ref().and_then(|lit| match route::parse(&lit.value()) {
-        Ok(route) => Some(route),
-        Err(messages) => {
-            for message in messages {
-                errors.spanned(lit, message);
+    let parsed_route = route_lit
+        .as_ref()
+        .and_then(|lit| match route::parse(&lit.value()) {
+            Ok(route) => Some(route),
+            Err(messages) => {
+                for message in messages {
+                    errors.spanned(lit, message);
+                }
+                None
             }
-            None
-        }
-    });
+        });
     let group = match id {
         None => Some(Group::CrateName),
         Some(lit) => match route::check_id(&lit.value()) {
@@ -228,12 +311,27 @@ pub(crate) fn validate(args: EndpointArgs, function: &syn::ItemFn, errors: &Erro
     let access = access(access_arg, roles, errors);
 
     // The function, checked even when the attribute failed.
-    let syn::Signature { constness, asyncness, safety, abi, fn_token, ident, generics, inputs, variadic, output, .. } = sig;
+    let syn::Signature {
+        constness,
+        asyncness,
+        safety,
+        abi,
+        fn_token,
+        ident,
+        generics,
+        inputs,
+        variadic,
+        output,
+        ..
+    } = sig;
     if let Some(token) = constness {
         errors.spanned(token, "endpoint handlers cannot be `const fn`");
     }
     if asyncness.is_none() {
-        errors.spanned(fn_token, format!("endpoint handlers must be async: write `async fn {ident}`"));
+        errors.spanned(
+            fn_token,
+            format!("endpoint handlers must be async: write `async fn {ident}`"),
+        );
     }
     if let syn::Safety::Unsafe(token) = safety {
         errors.spanned(token, "endpoint handlers cannot be `unsafe fn`");
@@ -242,7 +340,10 @@ pub(crate) fn validate(args: EndpointArgs, function: &syn::ItemFn, errors: &Erro
         errors.spanned(abi, "endpoint handlers cannot declare an ABI");
     }
     if !generics.params.is_empty() || generics.where_clause.is_some() {
-        errors.spanned(generics, "endpoint handlers cannot be generic: each registers one concrete handler");
+        errors.spanned(
+            generics,
+            "endpoint handlers cannot be generic: each registers one concrete handler",
+        );
     }
     if let Some(variadic) = variadic {
         errors.spanned(variadic, "endpoint handlers cannot be variadic");
@@ -260,7 +361,10 @@ pub(crate) fn validate(args: EndpointArgs, function: &syn::ItemFn, errors: &Erro
     for (index, input) in inputs.iter().enumerate() {
         let pat_type = match input {
             FnArg::Receiver(receiver) => {
-                errors.spanned(receiver, "endpoint handlers are free functions and cannot take `self`");
+                errors.spanned(
+                    receiver,
+                    "endpoint handlers are free functions and cannot take `self`",
+                );
                 continue;
             }
             FnArg::Typed(pat_type) => pat_type,
@@ -276,19 +380,38 @@ pub(crate) fn validate(args: EndpointArgs, function: &syn::ItemFn, errors: &Erro
         if let Some(name) = &name {
             if let Some((_, catch_all)) = route_params.iter().find(|(n, _)| n == name) {
                 if let Type::Reference(reference) = ty {
-                    errors.spanned(reference, "path parameters are owned values: use `String` instead of `&str`");
+                    errors.spanned(
+                        reference,
+                        "path parameters are owned values: use `String` instead of `&str`",
+                    );
                 } else if matches!(ty, Type::ImplTrait(_)) {
-                    errors.spanned(ty, "path parameters need a concrete type such as `u64` or `String`");
+                    errors.spanned(
+                        ty,
+                        "path parameters need a concrete type such as `u64` or `String`",
+                    );
                 }
                 bound.push(name.clone());
-                out_args.push(Arg::Param { name: name.clone(), ty: ty.clone(), catch_all: *catch_all });
+                out_args.push(Arg::Param {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                    catch_all: *catch_all,
+                });
                 continue;
             }
             if ty_ident.as_deref().is_some_and(|t| SCALARS.contains(&t)) && parsed_route.is_some() {
                 let listed = if route_params.is_empty() {
                     String::from("it has no parameters")
                 } else {
-                    let names: Vec<String> = route_params.iter().map(|(n, c)| if *c { format!("`{{*{n}}}`") } else { format!("`{{{n}}}`") }).collect();
+                    let names: Vec<String> = route_params
+                        .iter()
+                        .map(|(n, c)| {
+                            if *c {
+                                format!("`{{*{n}}}`")
+                            } else {
+                                format!("`{{{n}}}`")
+                            }
+                        })
+                        .collect();
                     format!("its parameters are {}", names.join(", "))
                 };
                 errors.spanned(
@@ -302,21 +425,29 @@ pub(crate) fn validate(args: EndpointArgs, function: &syn::ItemFn, errors: &Erro
             }
         }
         if matches!(ty, Type::ImplTrait(_)) {
-            errors.spanned(ty, "endpoint arguments need concrete types, not `impl Trait`");
+            errors.spanned(
+                ty,
+                "endpoint arguments need concrete types, not `impl Trait`",
+            );
             continue;
         }
-        if ty_ident.as_deref().is_some_and(|t| BODY_EXTRACTORS.contains(&t)) {
+        if ty_ident
+            .as_deref()
+            .is_some_and(|t| BODY_EXTRACTORS.contains(&t))
+        {
             if let Some(first) = body_seen {
-                errors.spanned(ty, format!(
-                    "only one argument can read the request body, and `{}` already does",
-                    first.to_token_stream()
-                ));
+                errors.spanned(
+                    ty,
+                    format!(
+                        "only one argument can read the request body, and `{}` already does",
+                        type_text(first)
+                    ),
+                );
             } else if index + 1 != count {
                 let pat = pat_type.pat.to_token_stream();
+                let text = type_text(ty);
                 errors.spanned(ty, format!(
-                    "`{}` reads the request body, so it must be the last argument: move `{pat}: {}` to the end",
-                    ty.to_token_stream(),
-                    ty.to_token_stream()
+                    "`{text}` reads the request body, so it must be the last argument: move `{pat}: {text}` to the end"
                 ));
             }
             body_seen.get_or_insert(ty);
@@ -326,7 +457,11 @@ pub(crate) fn validate(args: EndpointArgs, function: &syn::ItemFn, errors: &Erro
     if let Some(lit) = &route_lit {
         for (name, catch_all) in &route_params {
             if !bound.contains(name) {
-                let shown = if *catch_all { format!("{{*{name}}}") } else { format!("{{{name}}}") };
+                let shown = if *catch_all {
+                    format!("{{*{name}}}")
+                } else {
+                    format!("{{{name}}}")
+                };
                 let ty = if *catch_all { "String" } else { "T" };
                 errors.spanned(lit, format!(
                     "route parameter `{shown}` has no matching argument: add `{name}: {ty}` to `fn {ident}`"

@@ -24,8 +24,15 @@ async fn user(id: u64) -> Json<Value> {
 
 /// Two parameters out of order, plus an extractor between them.
 #[endpoint(id = "users", route = "/{id}/posts/{slug}")]
-async fn user_post(slug: String, Query(q): Query<std::collections::HashMap<String, String>>, id: i32) -> String {
-    format!("{id}/{slug}?{}", q.get("v").map(String::as_str).unwrap_or("-"))
+async fn user_post(
+    slug: String,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    id: i32,
+) -> String {
+    format!(
+        "{id}/{slug}?{}",
+        q.get("v").map(String::as_str).unwrap_or("-")
+    )
 }
 
 /// A catch-all, percent-decoded.

@@ -7,7 +7,14 @@ use crate::support::{get, json, send, start};
 #[tokio::test]
 async fn group_routes_mount_under_the_id() {
     let server = start().await;
-    assert_eq!(get(&server, "/greet").await, (200, "text/plain; charset=utf-8".into(), "Hello, World!".into()));
+    assert_eq!(
+        get(&server, "/greet").await,
+        (
+            200,
+            "text/plain; charset=utf-8".into(),
+            "Hello, World!".into()
+        )
+    );
     assert_eq!(get(&server, "/greet/intro").await.2, "Nice to meet you.");
     // Trailing slashes are distinct paths, as in axum.
     assert_eq!(get(&server, "/greet/").await.0, 404);
@@ -19,7 +26,10 @@ async fn typed_path_parameters_parse() {
     let (status, content_type, body) = get(&server, "/users/42").await;
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     assert_eq!(json(&body), serde_json::json!({ "id": 42 }));
-    assert_eq!(get(&server, "/users/7/posts/hello%20world?v=2").await.2, "7/hello world?2");
+    assert_eq!(
+        get(&server, "/users/7/posts/hello%20world?v=2").await.2,
+        "7/hello world?2"
+    );
     assert_eq!(get(&server, "/files/a/b/c.txt").await.2, "file:a/b/c.txt");
     assert_eq!(get(&server, "/users/me").await.2, "me");
     assert_eq!(get(&server, "/macro/echo/hi").await.2, "hi");
@@ -37,7 +47,10 @@ async fn unparseable_path_parameter_is_a_400_naming_it() {
     assert_eq!(body["data"]["details"]["parameter"], "id");
     assert_eq!(body["data"]["details"]["expected"], "u64");
     let message = body["data"]["message"].as_str().unwrap();
-    assert!(message.contains("`id`") && message.contains("u64") && message.contains("abc"), "{message}");
+    assert!(
+        message.contains("`id`") && message.contains("u64") && message.contains("abc"),
+        "{message}"
+    );
 
     // Out of range is the same 400, for the second parameter of a route.
     let body = json(&get(&server, "/users/99999999999/posts/x").await.2);
@@ -59,7 +72,11 @@ async fn unknown_route_is_a_json_404() {
 #[tokio::test]
 async fn wrong_method_is_a_json_405_with_allow() {
     let server = start().await;
-    let response = crate::support::client().delete(server.url("/greet/intro")).send().await.unwrap();
+    let response = crate::support::client()
+        .delete(server.url("/greet/intro"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "GET,HEAD");
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -67,7 +84,11 @@ async fn wrong_method_is_a_json_405_with_allow() {
     assert_eq!(body["status"], "fail");
     assert_eq!(body["data"]["code"], "METHOD_NOT_ALLOWED");
 
-    let response = crate::support::client().get(server.url("/multi")).send().await.unwrap();
+    let response = crate::support::client()
+        .get(server.url("/multi"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "PUT,PATCH");
 }
@@ -75,7 +96,11 @@ async fn wrong_method_is_a_json_405_with_allow() {
 #[tokio::test]
 async fn head_follows_get() {
     let server = start().await;
-    let response = crate::support::client().head(server.url("/greet/intro")).send().await.unwrap();
+    let response = crate::support::client()
+        .head(server.url("/greet/intro"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.text().await.unwrap(), "");
 }
@@ -86,9 +111,18 @@ async fn method_lists_and_all() {
     assert_eq!(send(&server, Method::PUT, "/multi").await.2, "PUT");
     assert_eq!(send(&server, Method::PATCH, "/multi").await.2, "PATCH");
     // GET has its own handler; everything else falls to `all`.
-    assert_eq!(json(&get(&server, "/methods.json").await.2)["message"], "This was a GET!");
-    assert_eq!(json(&send(&server, Method::PATCH, "/methods.json").await.2)["message"], "This was a PATCH!");
-    assert_eq!(json(&send(&server, Method::DELETE, "/methods.json").await.2)["message"], "This was a DELETE!");
+    assert_eq!(
+        json(&get(&server, "/methods.json").await.2)["message"],
+        "This was a GET!"
+    );
+    assert_eq!(
+        json(&send(&server, Method::PATCH, "/methods.json").await.2)["message"],
+        "This was a PATCH!"
+    );
+    assert_eq!(
+        json(&send(&server, Method::DELETE, "/methods.json").await.2)["message"],
+        "This was a DELETE!"
+    );
 }
 
 #[tokio::test]
@@ -119,31 +153,65 @@ async fn endpoint_errors_become_their_envelope() {
 #[tokio::test]
 async fn library_crate_endpoints_are_linked() {
     let server = start().await;
-    assert_eq!(get(&server, "/extra/ping").await.2, "pong from a library crate");
+    assert_eq!(
+        get(&server, "/extra/ping").await.2,
+        "pong from a library crate"
+    );
     // No `id` in the library: mounted under its package name.
     let body = json(&get(&server, "/extra-endpoints/items/3").await.2);
-    assert_eq!(body, serde_json::json!({ "id": 3, "from": "extra-endpoints" }));
+    assert_eq!(
+        body,
+        serde_json::json!({ "id": 3, "from": "extra-endpoints" })
+    );
     // No `id` here: mounted under this package's name.
-    assert_eq!(get(&server, "/endpoint-runtime/default-id").await.2, "mounted under the package name");
+    assert_eq!(
+        get(&server, "/endpoint-runtime/default-id").await.2,
+        "mounted under the package name"
+    );
 }
 
 #[test]
 fn registry_records_every_field() {
     let all = endpoint_runtime::endpoints();
-    let user = all.iter().find(|e| e.path() == "/users/{id}").expect("registered");
+    let user = all
+        .iter()
+        .find(|e| e.path() == "/users/{id}")
+        .expect("registered");
     assert_eq!(user.id(), "users");
     assert_eq!(user.route(), "/{id}");
     assert_eq!(user.handler(), "user");
     assert_eq!(user.module_path(), "integration::endpoints");
-    assert!(user.file().ends_with("tests/integration/endpoints.rs"), "{}", user.file());
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/endpoints.rs")).unwrap();
+    assert!(
+        user.file().ends_with("tests/integration/endpoints.rs"),
+        "{}",
+        user.file()
+    );
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/integration/endpoints.rs"
+    ))
+    .unwrap();
     let line = source.lines().nth(user.line() as usize - 1).unwrap();
-    assert!(line.contains("async fn user("), "line {} is {line:?}", user.line());
+    assert!(
+        line.contains("async fn user("),
+        "line {} is {line:?}",
+        user.line()
+    );
     assert_eq!(user.summary(), "A typed path parameter.");
-    assert_eq!(user.methods(), endpoint_runtime::Methods::List(&[endpoint_runtime::Method::Get]));
+    assert_eq!(
+        user.methods(),
+        endpoint_runtime::Methods::List(&[endpoint_runtime::Method::Get])
+    );
     assert_eq!(user.declared_access(), None);
     assert_eq!(user.access(), endpoint_runtime::Access::Public);
-    assert_eq!(user.params(), &[endpoint_runtime::Param { name: "id", ty: "u64", catch_all: false }]);
+    assert_eq!(
+        user.params(),
+        &[endpoint_runtime::Param {
+            name: "id",
+            ty: "u64",
+            catch_all: false
+        }]
+    );
 
     let post = all.iter().find(|e| e.handler() == "user_post").unwrap();
     let names: Vec<_> = post.params().iter().map(|p| (p.name, p.ty)).collect();
@@ -154,7 +222,10 @@ fn registry_records_every_field() {
     let admin = all.iter().find(|e| e.handler() == "admin_stats").unwrap();
     assert_eq!(admin.access(), endpoint_runtime::Access::Admin);
     let editors = all.iter().find(|e| e.handler() == "editors").unwrap();
-    assert_eq!(editors.access(), endpoint_runtime::Access::Roles(&["editor", "author"]));
+    assert_eq!(
+        editors.access(),
+        endpoint_runtime::Access::Roles(&["editor", "author"])
+    );
     let methods_all = all.iter().find(|e| e.handler() == "methods_all").unwrap();
     assert_eq!(methods_all.id(), "");
     assert_eq!(methods_all.path(), "/methods.json");
@@ -173,14 +244,34 @@ fn endpoints_are_sorted_and_valid() {
 
 #[tokio::test]
 async fn route_table_lists_each_endpoint() {
-    let server = endpoint_runtime::App::new().config(crate::support::test_config()).bind().await.unwrap();
+    let server = endpoint_runtime::App::new()
+        .config(crate::support::test_config())
+        .bind()
+        .await
+        .unwrap();
     let table = server.route_table();
     let header = table.lines().next().unwrap();
-    assert!(header.starts_with("METHOD") && header.contains("PATH") && header.contains("ACCESS") && header.contains("SOURCE"));
-    let intro = table.lines().find(|l| l.contains("/greet/intro")).expect("listed");
+    assert!(
+        header.starts_with("METHOD")
+            && header.contains("PATH")
+            && header.contains("ACCESS")
+            && header.contains("SOURCE")
+    );
+    let intro = table
+        .lines()
+        .find(|l| l.contains("/greet/intro"))
+        .expect("listed");
     assert!(intro.starts_with("GET"), "{intro}");
-    assert!(intro.contains("public") && intro.contains("endpoints::intro") && intro.contains("endpoints.rs:"), "{intro}");
+    assert!(
+        intro.contains("public")
+            && intro.contains("endpoints::intro")
+            && intro.contains("endpoints.rs:"),
+        "{intro}"
+    );
     let admin = table.lines().find(|l| l.contains("/admin/stats")).unwrap();
     assert!(admin.contains("admin"), "{admin}");
-    assert_eq!(table.lines().count(), endpoint_runtime::endpoints().len() + 1);
+    assert_eq!(
+        table.lines().count(),
+        endpoint_runtime::endpoints().len() + 1
+    );
 }

@@ -15,7 +15,10 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let serving = server.stop();
-    let response = in_flight.await.unwrap().expect("the in-flight request completes");
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.text().await.unwrap(), "finished");
     tokio::time::timeout(Duration::from_secs(5), serving)
@@ -23,7 +26,10 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         .expect("the server stops once drained")
         .unwrap()
         .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(4), "stopped after the drain, not after the grace");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "stopped after the drain, not after the grace"
+    );
     // New connections are refused once stopped.
     assert!(client().get(server.url("/greet")).send().await.is_err());
 }
@@ -38,8 +44,15 @@ async fn shutdown_grace_bounds_the_wait() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     server.stop().await.unwrap().unwrap();
-    assert!(started.elapsed() < Duration::from_millis(600), "took {:?}", started.elapsed());
-    assert!(in_flight.await.unwrap().is_err(), "the slow request was cut at the grace");
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the slow request was cut at the grace"
+    );
 }
 
 #[tokio::test]
@@ -48,21 +61,34 @@ async fn slow_headers_are_cut_by_the_header_read_timeout() {
     config.header_read_timeout = Duration::from_millis(300);
     let server = start_with(config).await;
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(b"GET /greet HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /greet HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut buffer = Vec::new();
     // The server must close the connection on its own; the bound only keeps a broken test finite.
     let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buffer)).await;
     assert!(read.is_ok(), "connection still open after 5 s");
-    assert!(started.elapsed() >= Duration::from_millis(250), "closed too early: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
     let text = String::from_utf8_lossy(&buffer);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn serves_http2_with_prior_knowledge() {
     let server = start().await;
-    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     let response = client.get(server.url("/greet/intro")).send().await.unwrap();
     assert_eq!(response.version(), reqwest::Version::HTTP_2);
     assert_eq!(response.text().await.unwrap(), "Nice to meet you.");
@@ -73,7 +99,14 @@ async fn bind_failure_names_the_address() {
     let first = start().await;
     let mut config = test_config();
     config.port = first.addr.port();
-    let error = endpoint_runtime::App::new().config(config).bind().await.unwrap_err();
+    let error = endpoint_runtime::App::new()
+        .config(config)
+        .bind()
+        .await
+        .unwrap_err();
     let message = error.to_string();
-    assert!(message.contains(&first.addr.to_string()) && message.contains("ENDPOINT_PORT"), "{message}");
+    assert!(
+        message.contains(&first.addr.to_string()) && message.contains("ENDPOINT_PORT"),
+        "{message}"
+    );
 }

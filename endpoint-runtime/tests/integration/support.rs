@@ -6,41 +6,50 @@ use endpoint_runtime::{App, Config, Error};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub struct TestServer {
-    pub base: String,
-    pub addr: std::net::SocketAddr,
+pub(crate) struct TestServer {
+    pub(crate) base: String,
+    pub(crate) addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<Result<(), Error>>>,
 }
 
-pub fn test_config() -> Config {
+pub(crate) fn test_config() -> Config {
     let mut config = Config::default();
     config.port = 0;
     config.shutdown_grace = Duration::from_secs(5);
     config
 }
 
-pub async fn start() -> TestServer {
+pub(crate) async fn start() -> TestServer {
     start_with(test_config()).await
 }
 
-pub async fn start_with(config: Config) -> TestServer {
-    let server = App::new().config(config).bind().await.expect("server binds");
+pub(crate) async fn start_with(config: Config) -> TestServer {
+    let server = App::new()
+        .config(config)
+        .bind()
+        .await
+        .expect("server binds");
     let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(server.serve_until(async move {
         let _ = stopped.await;
     }));
-    TestServer { base: format!("http://{addr}"), addr, stop: Some(stop), handle: Some(handle) }
+    TestServer {
+        base: format!("http://{addr}"),
+        addr,
+        stop: Some(stop),
+        handle: Some(handle),
+    }
 }
 
 impl TestServer {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Signals shutdown and returns the serve task, to await its end.
-    pub fn stop(&mut self) -> JoinHandle<Result<(), Error>> {
+    pub(crate) fn stop(&mut self) -> JoinHandle<Result<(), Error>> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -56,17 +65,28 @@ impl Drop for TestServer {
     }
 }
 
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 /// GETs `path` and returns status, `content-type` and body.
-pub async fn get(server: &TestServer, path: &str) -> (u16, String, String) {
+pub(crate) async fn get(server: &TestServer, path: &str) -> (u16, String, String) {
     send(server, reqwest::Method::GET, path).await
 }
 
-pub async fn send(server: &TestServer, method: reqwest::Method, path: &str) -> (u16, String, String) {
-    let response = client().request(method, server.url(path)).send().await.unwrap();
+pub(crate) async fn send(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+) -> (u16, String, String) {
+    let response = client()
+        .request(method, server.url(path))
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -76,6 +96,6 @@ pub async fn send(server: &TestServer, method: reqwest::Method, path: &str) -> (
     (status, content_type, response.text().await.unwrap())
 }
 
-pub fn json(body: &str) -> serde_json::Value {
+pub(crate) fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }

@@ -1,0 +1,32 @@
+async fn any_method() {}
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    unused_mut,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
+const _: () = {
+    async fn __endpoint_handler(
+        __request: ::my_runtime::__private::Request,
+    ) -> ::my_runtime::__private::Response {
+        let (mut __parts, __body) = __request.into_parts();
+        let _ = (__parts, __body);
+        ::my_runtime::__private::IntoResponse::into_response(any_method().await)
+    }
+    fn __endpoint_route() -> ::my_runtime::__private::MethodRouter {
+        ::my_runtime::__private::method_router(
+            ::my_runtime::Methods::All,
+            __endpoint_handler,
+        )
+    }
+    ::my_runtime::__private::inventory::submit! {
+        ::my_runtime::__private::Endpoint::__new(::my_runtime::__private::EndpointSpec {
+        id : "", route : "/methods.json", methods : ::my_runtime::Methods::All, access :
+        ::core::option::Option::None, handler : ::core::stringify!(any_method),
+        module_path : ::core::module_path!(), file : ::core::file!(), line :
+        ::core::line!(), docs : "", params : & [], make_route : __endpoint_route, })
+    }
+};

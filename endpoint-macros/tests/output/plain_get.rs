@@ -1,0 +1,36 @@
+/// Say hello.
+async fn intro() -> &'static str {
+    "Nice to meet you."
+}
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    unused_mut,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
+const _: () = {
+    async fn __endpoint_handler(
+        __request: ::endpoint_runtime::__private::Request,
+    ) -> ::endpoint_runtime::__private::Response {
+        let (mut __parts, __body) = __request.into_parts();
+        let _ = (__parts, __body);
+        ::endpoint_runtime::__private::respond::<&'static str>(intro().await)
+    }
+    fn __endpoint_route() -> ::endpoint_runtime::__private::MethodRouter {
+        ::endpoint_runtime::__private::method_router(
+            ::endpoint_runtime::Methods::List(&[::endpoint_runtime::Method::Get]),
+            __endpoint_handler,
+        )
+    }
+    ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
+        { id : "greet", route : "/intro", methods : ::endpoint_runtime::Methods::List(&
+        [::endpoint_runtime::Method::Get]), access : ::core::option::Option::None,
+        handler : ::core::stringify!(intro), module_path : ::core::module_path!(), file :
+        ::core::file!(), line : ::core::line!(), docs : "Say hello.", params : & [],
+        make_route : __endpoint_route, })
+    }
+};

@@ -1,0 +1,207 @@
+//! End to end: runs the example binaries as a user would (configured by environment
+//! variables, stopped by SIGTERM) and calls every route over real HTTP.
+//!
+//! `cargo test` builds the examples before it runs tests; the binaries are found beside this
+//! test's own executable, in `target/<profile>/examples/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds the examples",
+        path.display()
+    );
+    path
+}
+
+/// Starts an example on a free port and waits for its `listening on` line.
+fn spawn(name: &str, env: &[(&str, &str)]) -> Running {
+    let mut command = Command::new(example(name));
+    command
+        .env("ENDPOINT_PORT", "0")
+        .env("ENDPOINT_HOST", "127.0.0.1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    loop {
+        match received.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => {
+                if let Some(base) = line.strip_prefix("listening on ") {
+                    return Running {
+                        child,
+                        base: base.to_string(),
+                    };
+                }
+                printed.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{name} did not start; it printed:\n{}", printed.join("\n"));
+            }
+        }
+    }
+}
+
+fn terminate(mut running: Running) {
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status after SIGTERM: {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no exit within 5 s of SIGTERM");
+}
+
+#[tokio::test]
+async fn greet_serves_its_three_routes() {
+    let running = spawn("greet", &[]);
+    let client = reqwest::Client::new();
+    for (path, body) in [
+        ("/greet", "Hello, World!"),
+        ("/greet/intro", "Nice to meet you."),
+        ("/greet/goodbye", "Goodbye!"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", running.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        assert_eq!(response.text().await.unwrap(), body, "{path}");
+    }
+    let response = client
+        .delete(format!("{}/greet/intro", running.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "GET,HEAD");
+    let response = client
+        .get(format!("{}/nope", running.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["code"], "ROUTE_NOT_FOUND");
+    terminate(running);
+}
+
+#[tokio::test]
+async fn factor_echoes_param_and_body() {
+    let running = spawn("factor", &[]);
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/my-endpoint-path/hello", running.base))
+        .json(&serde_json::json!({ "a": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "status": "success", "data": { "foo": "bar", "param": "hello", "args": { "a": 1 } } })
+    );
+    terminate(running);
+}
+
+#[test]
+fn a_bad_variable_exits_non_zero_naming_it() {
+    let output = Command::new(example("greet"))
+        .env("ENDPOINT_PORT", "not-a-port")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ENDPOINT_PORT") && stderr.contains("a port number from 0 to 65535"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_route_table_is_printed_at_start() {
+    let mut command = Command::new(example("greet"));
+    command
+        .env("ENDPOINT_PORT", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    let mut table = Vec::new();
+    for line in reader.lines().map_while(Result::ok) {
+        if line.starts_with("listening on ") {
+            break;
+        }
+        table.push(line);
+    }
+    let running = Running {
+        child,
+        base: String::new(),
+    };
+    assert!(
+        table[0].starts_with("METHOD") && table[0].contains("SOURCE"),
+        "{table:?}"
+    );
+    let intro = table
+        .iter()
+        .find(|l| l.contains("/greet/intro"))
+        .expect("listed");
+    assert!(
+        intro.starts_with("GET")
+            && intro.contains("public")
+            && intro.contains("examples/greet/main.rs:"),
+        "{intro}"
+    );
+    assert_eq!(table.len(), 4, "{table:?}");
+    terminate(running);
+}

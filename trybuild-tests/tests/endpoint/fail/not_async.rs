@@ -1,0 +1,8 @@
+use endpoint_runtime::prelude::*;
+
+#[endpoint(id = "greet", route = "/intro")]
+fn intro() -> &'static str {
+    "Nice to meet you."
+}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[endpoint_runtime::main]
+fn main() {}
