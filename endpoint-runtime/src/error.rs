@@ -34,7 +34,7 @@ pub struct EndpointError {
     status: StatusCode,
     code: Cow<'static, str>,
     message: Cow<'static, str>,
-    details: Option<Value>,
+    details: Option<Box<Value>>,
 }
 
 impl EndpointError {
@@ -156,7 +156,7 @@ impl EndpointError {
 
     /// Attaches extra data, sent as `data.details` of a 4xx body (never sent for a 5xx).
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -193,7 +193,7 @@ impl EndpointError {
                 data: FailData {
                     code: &self.code,
                     message: &self.message,
-                    details: self.details.as_ref(),
+                    details: self.details.as_deref(),
                 },
             }
         }
