@@ -122,3 +122,29 @@ fn missing_route_is_reported() {
         1
     );
 }
+
+#[test]
+fn underscore_argument_binds_its_parameter() {
+    assert_eq!(
+        error_count(quote!(route = "/{id}"), quote! { async fn f(_id: u64) {} }),
+        0
+    );
+    assert_eq!(
+        error_count(
+            quote!(route = "/{id}"),
+            quote! { async fn f(id: u64, _id: u64) {} }
+        ),
+        1
+    );
+}
+
+#[test]
+fn literal_from_macro_rules_is_accepted() {
+    // `$route:literal` arrives wrapped in an invisible group.
+    let literal = proc_macro2::Group::new(proc_macro2::Delimiter::None, quote!("/echo/{word}"));
+    let args = quote!(id = "macro", route = #literal);
+    assert_eq!(
+        error_count(args, quote! { async fn f(word: String) -> String { word } }),
+        0
+    );
+}

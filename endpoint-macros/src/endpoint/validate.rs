@@ -377,8 +377,14 @@ pub(crate) fn validate(
             _ => None,
         };
         let ty_ident = last_ident(ty).map(ToString::to_string);
-        if let Some(name) = &name {
-            if let Some((_, catch_all)) = route_params.iter().find(|(n, _)| n == name) {
+        if let Some(written) = &name {
+            // `_id` binds `{id}` too, for a handler that ignores the value.
+            let matched = route_params.iter().find(|(n, _)| n == written).or_else(|| {
+                route_params
+                    .iter()
+                    .find(|(n, _)| Some(n.as_str()) == written.strip_prefix('_'))
+            });
+            if let Some((name, catch_all)) = matched {
                 if let Type::Reference(reference) = ty {
                     errors.spanned(
                         reference,
@@ -389,6 +395,13 @@ pub(crate) fn validate(
                         ty,
                         "path parameters need a concrete type such as `u64` or `String`",
                     );
+                }
+                if bound.contains(name) {
+                    errors.spanned(
+                        &pat_type.pat,
+                        format!("route parameter `{name}` is already bound by another argument"),
+                    );
+                    continue;
                 }
                 bound.push(name.clone());
                 out_args.push(Arg::Param {
@@ -417,8 +430,8 @@ pub(crate) fn validate(
                 errors.spanned(
                     &pat_type.pat,
                     format!(
-                        "`{name}` is not a parameter of the route `{route_text}` ({listed}): \
-                         add `{{{name}}}` to the route, or use an extractor type"
+                        "`{written}` is not a parameter of the route `{route_text}` ({listed}): \
+                         add `{{{written}}}` to the route, or use an extractor type"
                     ),
                 );
                 continue;
