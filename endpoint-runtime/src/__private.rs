@@ -13,13 +13,23 @@ pub use crate::registry::{Endpoint, EndpointSpec, Param};
 
 use crate::registry::Methods;
 
-/// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`.
-pub fn method_router<H, T>(methods: Methods, handler: H) -> MethodRouter
+/// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`, with
+/// the access check in front of the generated handler (before any extractor runs).
+pub fn method_router<F, Fut>(endpoint: &'static Endpoint, handler: F) -> MethodRouter
 where
-    H: axum::handler::Handler<T, ()>,
-    T: 'static,
+    F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
 {
-    match methods {
+    let handler = move |request: Request| {
+        let handler = handler.clone();
+        async move {
+            if let Err(denied) = crate::access::authorize(endpoint, request.extensions()) {
+                return denied.into_response();
+            }
+            handler(request).await
+        }
+    };
+    match endpoint.methods() {
         Methods::All => axum::routing::any(handler),
         Methods::List(list) => {
             let filter = list

@@ -1,6 +1,8 @@
 //! Typed configuration from the environment, with defaults that work on a laptop.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+pub use ipnet::IpNet;
 use std::time::Duration;
 
 use crate::error::ConfigError;
@@ -28,8 +30,21 @@ pub enum LogFormat {
 /// | `ENDPOINT_SHUTDOWN_GRACE` | [`shutdown_grace`](Self::shutdown_grace) | `10s` | a duration: `30s`, `500ms`, `1m` |
 /// | `ENDPOINT_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Self::header_read_timeout) | `10s` | a duration |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
+/// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
+/// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
+/// | `ENDPOINT_ERROR_FORMAT` | [`error_format`](Self::error_format) | `jsend` | `jsend` or `problem` (RFC 9457) |
+/// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public` or `authenticated` |
+/// | `ENDPOINT_TRUSTED_PROXIES` | [`trusted_proxies`](Self::trusted_proxies) | none | comma-separated IPs or CIDR ranges |
+/// | `ENDPOINT_STATIC_TOKENS` | [`static_tokens`](Self::static_tokens) | none | JSON: `[{"token":"…","user":"…","role":"…","admin":false}]` |
+/// | `ENDPOINT_JWT_SECRET` | [`jwt`](Self::jwt) | none | HS256 secret, at least 32 bytes |
+/// | `ENDPOINT_JWT_ALGORITHM` | | `HS256` | `HS256`, `RS256` or `ES256` |
+/// | `ENDPOINT_JWT_PUBLIC_KEY_FILE` | | none | PEM public key file, for `RS256` / `ES256` |
+/// | `ENDPOINT_JWT_LEEWAY` | | `10s` | clock skew allowed on `exp` and `nbf` |
+/// | `ENDPOINT_JWT_ISSUER`, `ENDPOINT_JWT_AUDIENCE` | | not checked | the required `iss` / `aud` |
+/// | `ENDPOINT_JWT_USER_CLAIM`, `_ROLE_CLAIM`, `_ADMIN_CLAIM`, `_APP_CLAIM` | | `sub`, `role`, `admin`, `app` | claim names |
 ///
-/// Log levels come from `RUST_LOG` (default `info`).
+/// Log levels come from `RUST_LOG` (default `info`). Secrets (the JWT secret, static tokens)
+/// are never printed: `Debug` redacts them and errors about them do not echo the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -45,6 +60,141 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// The log line format.
     pub log_format: LogFormat,
+    /// The largest request body the runtime's extractors read, in bytes; larger is 413.
+    pub body_limit: usize,
+    /// How long a request may take from its headers to its response; longer is 503.
+    pub request_timeout: Duration,
+    /// The body of every error response.
+    pub error_format: ErrorFormat,
+    /// The access level of endpoints whose attribute states none.
+    pub default_access: DefaultAccess,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Static API tokens (Directus static tokens), compared in constant time.
+    pub static_tokens: Vec<StaticToken>,
+    /// JWT bearer-token verification; `None` when no key is configured.
+    pub jwt: Option<JwtConfig>,
+}
+
+/// The body format of error responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorFormat {
+    /// JSend: `{"status":"fail","data":{"code","message"}}` for 4xx,
+    /// `{"status":"error","code","message","request_id"}` for 5xx (Factor's format).
+    #[default]
+    JSend,
+    /// RFC 9457 `application/problem+json`: `{"type","title","status","detail","code"}`.
+    Problem,
+}
+
+/// The access level of an endpoint that states none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefaultAccess {
+    /// Anyone may call it (the default, as in the seeds).
+    #[default]
+    Public,
+    /// Secure by default: an anonymous caller gets 401.
+    Authenticated,
+}
+
+/// A static API token and the identity it stands for.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticToken {
+    /// The token, as sent in `Authorization: Bearer <token>`; at least 16 characters.
+    pub token: String,
+    /// The user it authenticates.
+    pub user: String,
+    /// The user's role, if any.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Whether the user is an admin.
+    #[serde(default)]
+    pub admin: bool,
+    /// Whether the caller is an app (Directus `accountability.app`).
+    #[serde(default)]
+    pub app: bool,
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticToken")
+            .field("token", &"<redacted>")
+            .field("user", &self.user)
+            .field("role", &self.role)
+            .field("admin", &self.admin)
+            .field("app", &self.app)
+            .finish()
+    }
+}
+
+/// The accepted JWT signature algorithm: fixed by configuration, never taken from a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    /// HMAC with SHA-256 and a shared secret (`ENDPOINT_JWT_SECRET`).
+    Hs256,
+    /// RSA PKCS#1 v1.5 with SHA-256 and a public key file.
+    Rs256,
+    /// ECDSA P-256 with SHA-256 and a public key file.
+    Es256,
+}
+
+/// The key that verifies JWT signatures.
+#[derive(Clone, PartialEq, Eq)]
+pub enum JwtKey {
+    /// The HS256 shared secret.
+    Secret(Vec<u8>),
+    /// A PEM public key (RS256 / ES256), as read from the file.
+    PublicKeyPem(Vec<u8>),
+}
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtKey::Secret(_) => f.write_str("Secret(<redacted>)"),
+            JwtKey::PublicKeyPem(pem) => write!(f, "PublicKeyPem({} bytes)", pem.len()),
+        }
+    }
+}
+
+/// How JWT bearer tokens are verified and read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtConfig {
+    /// The only algorithm accepted.
+    pub algorithm: JwtAlgorithm,
+    /// The verification key.
+    pub key: JwtKey,
+    /// Clock skew allowed when checking `exp` and `nbf`.
+    pub leeway: Duration,
+    /// The required `iss`, if any.
+    pub issuer: Option<String>,
+    /// The required `aud`, if any.
+    pub audience: Option<String>,
+    /// The claim holding the user id (default `sub`).
+    pub user_claim: String,
+    /// The claim holding the role, a string (default `role`).
+    pub role_claim: String,
+    /// The claim holding the admin flag, a boolean (default `admin`).
+    pub admin_claim: String,
+    /// The claim holding the app flag, a boolean (default `app`).
+    pub app_claim: String,
+}
+
+impl JwtConfig {
+    /// HS256 with `secret`, default leeway and claim names.
+    pub fn hs256(secret: impl Into<Vec<u8>>) -> Self {
+        JwtConfig {
+            algorithm: JwtAlgorithm::Hs256,
+            key: JwtKey::Secret(secret.into()),
+            leeway: Duration::from_secs(10),
+            issuer: None,
+            audience: None,
+            user_claim: "sub".into(),
+            role_claim: "role".into(),
+            admin_claim: "admin".into(),
+            app_claim: "app".into(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -56,6 +206,13 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             log_format: LogFormat::Text,
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            error_format: ErrorFormat::JSend,
+            default_access: DefaultAccess::Public,
+            trusted_proxies: Vec::new(),
+            static_tokens: Vec::new(),
+            jwt: None,
         }
     }
 }
@@ -135,6 +292,57 @@ impl Config {
                 }
             };
         }
+        if let Some((name, value)) = get("ENDPOINT_BODY_LIMIT") {
+            config.body_limit = parse_size(&value).ok_or(ConfigError {
+                variable: name,
+                value,
+                expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
+            })?;
+        }
+        if let Some((name, value)) = get("ENDPOINT_REQUEST_TIMEOUT") {
+            config.request_timeout = parse_duration(name, value)?;
+        }
+        if let Some((name, value)) = get("ENDPOINT_ERROR_FORMAT") {
+            config.error_format = match value.trim().to_ascii_lowercase().as_str() {
+                "jsend" => ErrorFormat::JSend,
+                "problem" | "problem+json" | "rfc9457" => ErrorFormat::Problem,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "`jsend` or `problem`",
+                    });
+                }
+            };
+        }
+        if let Some((name, value)) = get("ENDPOINT_DEFAULT_ACCESS") {
+            config.default_access = match value.trim().to_ascii_lowercase().as_str() {
+                "public" => DefaultAccess::Public,
+                "authenticated" => DefaultAccess::Authenticated,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "`public` or `authenticated`",
+                    });
+                }
+            };
+        }
+        if let Some((name, value)) = get("ENDPOINT_TRUSTED_PROXIES") {
+            config.trusted_proxies = parse_proxies(&value).ok_or(ConfigError {
+                variable: name,
+                value,
+                expected: "comma-separated IP addresses or CIDR ranges, such as `10.0.0.0/8, 127.0.0.1`",
+            })?;
+        }
+        if let Some((name, value)) = get("ENDPOINT_STATIC_TOKENS") {
+            config.static_tokens = parse_static_tokens(&value).map_err(|expected| ConfigError {
+                variable: name,
+                value: REDACTED.into(),
+                expected,
+            })?;
+        }
+        config.jwt = jwt_from_lookup(&get)?;
         Ok(config)
     }
 
@@ -151,6 +359,173 @@ impl Config {
             None => format!("http://{}", self.addr()),
         }
     }
+}
+
+const REDACTED: &str = "<redacted>";
+
+fn jwt_from_lookup(
+    get: &impl Fn(&'static str) -> Option<(&'static str, String)>,
+) -> Result<Option<JwtConfig>, ConfigError> {
+    let algorithm = match get("ENDPOINT_JWT_ALGORITHM") {
+        None => None,
+        Some((name, value)) => Some(match value.trim().to_ascii_uppercase().as_str() {
+            "HS256" => JwtAlgorithm::Hs256,
+            "RS256" => JwtAlgorithm::Rs256,
+            "ES256" => JwtAlgorithm::Es256,
+            _ => {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "`HS256`, `RS256` or `ES256`",
+                });
+            }
+        }),
+    };
+    let secret = get("ENDPOINT_JWT_SECRET");
+    let key_file = get("ENDPOINT_JWT_PUBLIC_KEY_FILE");
+    let mut jwt = match (algorithm, secret, key_file) {
+        (None, None, None) => return Ok(None),
+        (None | Some(JwtAlgorithm::Hs256), Some((name, secret)), None) => {
+            if secret.len() < 32 {
+                return Err(ConfigError {
+                    variable: name,
+                    value: REDACTED.into(),
+                    expected: "a secret of at least 32 bytes (for example `openssl rand -hex 32`)",
+                });
+            }
+            JwtConfig::hs256(secret.into_bytes())
+        }
+        (Some(JwtAlgorithm::Hs256) | None, None, _) => {
+            return Err(ConfigError {
+                variable: "ENDPOINT_JWT_SECRET",
+                value: String::new(),
+                expected: "a secret of at least 32 bytes: HS256 verifies tokens with a shared secret",
+            });
+        }
+        (Some(JwtAlgorithm::Hs256) | None, Some(_), Some((name, value))) => {
+            return Err(ConfigError {
+                variable: name,
+                value,
+                expected: "no public key file with HS256: set ENDPOINT_JWT_ALGORITHM=RS256 or ES256, or remove it",
+            });
+        }
+        (Some(algorithm), secret, key_file) => {
+            if let Some((name, _)) = secret {
+                return Err(ConfigError {
+                    variable: name,
+                    value: REDACTED.into(),
+                    expected: "no secret with RS256/ES256, which verify with ENDPOINT_JWT_PUBLIC_KEY_FILE",
+                });
+            }
+            let Some((name, path)) = key_file else {
+                return Err(ConfigError {
+                    variable: "ENDPOINT_JWT_PUBLIC_KEY_FILE",
+                    value: String::new(),
+                    expected: "the path of a PEM public key file for RS256/ES256",
+                });
+            };
+            let pem = std::fs::read(&path).map_err(|_| ConfigError {
+                variable: name,
+                value: path.clone(),
+                expected: "a readable PEM public key file",
+            })?;
+            let valid = match algorithm {
+                JwtAlgorithm::Rs256 => jsonwebtoken::DecodingKey::from_rsa_pem(&pem).is_ok(),
+                JwtAlgorithm::Es256 => jsonwebtoken::DecodingKey::from_ec_pem(&pem).is_ok(),
+                JwtAlgorithm::Hs256 => unreachable!("handled above"),
+            };
+            if !valid {
+                let expected = match algorithm {
+                    JwtAlgorithm::Rs256 => {
+                        "a PEM RSA public key (`-----BEGIN PUBLIC KEY-----`) for RS256"
+                    }
+                    _ => "a PEM P-256 EC public key (`-----BEGIN PUBLIC KEY-----`) for ES256",
+                };
+                return Err(ConfigError {
+                    variable: name,
+                    value: path,
+                    expected,
+                });
+            }
+            let mut jwt = JwtConfig::hs256(Vec::new());
+            jwt.algorithm = algorithm;
+            jwt.key = JwtKey::PublicKeyPem(pem);
+            jwt
+        }
+    };
+    if let Some((name, value)) = get("ENDPOINT_JWT_LEEWAY") {
+        jwt.leeway = parse_duration(name, value)?;
+    }
+    jwt.issuer = get("ENDPOINT_JWT_ISSUER").map(|(_, v)| v);
+    jwt.audience = get("ENDPOINT_JWT_AUDIENCE").map(|(_, v)| v);
+    for (variable, slot) in [
+        ("ENDPOINT_JWT_USER_CLAIM", &mut jwt.user_claim),
+        ("ENDPOINT_JWT_ROLE_CLAIM", &mut jwt.role_claim),
+        ("ENDPOINT_JWT_ADMIN_CLAIM", &mut jwt.admin_claim),
+        ("ENDPOINT_JWT_APP_CLAIM", &mut jwt.app_claim),
+    ] {
+        if let Some((name, value)) = get(variable) {
+            if value.trim().is_empty() {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "a claim name",
+                });
+            }
+            *slot = value.trim().to_string();
+        }
+    }
+    Ok(Some(jwt))
+}
+
+fn parse_size(value: &str) -> Option<usize> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: usize = number.parse().ok()?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1024,
+        "m" | "mb" => 1000 * 1000,
+        "mib" => 1024 * 1024,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "gib" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    number.checked_mul(factor)
+}
+
+fn parse_proxies(value: &str) -> Option<Vec<IpNet>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .ok()
+                .or_else(|| item.parse::<IpAddr>().ok().map(IpNet::from))
+        })
+        .collect()
+}
+
+fn parse_static_tokens(value: &str) -> Result<Vec<StaticToken>, &'static str> {
+    const FORM: &str = "a JSON array such as [{\"token\":\"<at least 16 characters>\",\"user\":\"bot\",\"role\":\"editor\",\"admin\":false}]";
+    let tokens: Vec<StaticToken> = serde_json::from_str(value).map_err(|_| FORM)?;
+    for (i, token) in tokens.iter().enumerate() {
+        if token.token.chars().count() < 16 || token.token.trim() != token.token {
+            return Err("tokens of at least 16 characters without surrounding spaces");
+        }
+        if token.user.trim().is_empty() {
+            return Err("a non-empty `user` for every token");
+        }
+        if tokens[..i].iter().any(|other| other.token == token.token) {
+            return Err("distinct tokens");
+        }
+    }
+    Ok(tokens)
 }
 
 fn parse_host(value: &str) -> Option<IpAddr> {
@@ -246,6 +621,92 @@ mod tests {
                 .variable,
             "ENDPOINT_HEADER_READ_TIMEOUT"
         );
+    }
+
+    #[test]
+    fn limits_formats_and_access() {
+        let config = with(&[
+            ("ENDPOINT_BODY_LIMIT", "512KiB"),
+            ("ENDPOINT_REQUEST_TIMEOUT", "2s"),
+            ("ENDPOINT_ERROR_FORMAT", "problem"),
+            ("ENDPOINT_DEFAULT_ACCESS", "authenticated"),
+            ("ENDPOINT_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(config.body_limit, 512 * 1024);
+        assert_eq!(config.request_timeout, Duration::from_secs(2));
+        assert_eq!(config.error_format, ErrorFormat::Problem);
+        assert_eq!(config.default_access, DefaultAccess::Authenticated);
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[1].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
+        assert_eq!(with(&[]).unwrap().body_limit, 1024 * 1024);
+        assert_eq!(
+            with(&[("ENDPOINT_BODY_LIMIT", "1MB")]).unwrap().body_limit,
+            1_000_000
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_BODY_LIMIT", "lots")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_BODY_LIMIT"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_TRUSTED_PROXIES", "10.0.0.0/33")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_DEFAULT_ACCESS", "admin")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_DEFAULT_ACCESS"
+        );
+    }
+
+    #[test]
+    fn secrets_are_checked_and_never_echoed() {
+        let short = with(&[("ENDPOINT_JWT_SECRET", "hunter2")]).unwrap_err();
+        assert_eq!(short.variable, "ENDPOINT_JWT_SECRET");
+        assert!(!short.to_string().contains("hunter2"), "{short}");
+        let secret = "0123456789abcdef0123456789abcdef";
+        let config = with(&[
+            ("ENDPOINT_JWT_SECRET", secret),
+            ("ENDPOINT_JWT_LEEWAY", "1s"),
+            ("ENDPOINT_JWT_ROLE_CLAIM", "grp"),
+        ])
+        .unwrap();
+        let jwt = config.jwt.as_ref().unwrap();
+        assert_eq!(jwt.algorithm, JwtAlgorithm::Hs256);
+        assert_eq!(jwt.leeway, Duration::from_secs(1));
+        assert_eq!(jwt.role_claim, "grp");
+        assert!(!format!("{config:?}").contains(secret));
+        let rs = with(&[("ENDPOINT_JWT_ALGORITHM", "RS256")]).unwrap_err();
+        assert_eq!(rs.variable, "ENDPOINT_JWT_PUBLIC_KEY_FILE");
+        let missing = with(&[
+            ("ENDPOINT_JWT_ALGORITHM", "RS256"),
+            ("ENDPOINT_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem"),
+        ])
+        .unwrap_err();
+        assert_eq!(missing.variable, "ENDPOINT_JWT_PUBLIC_KEY_FILE");
+        assert_eq!(
+            with(&[("ENDPOINT_JWT_ALGORITHM", "none")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_JWT_ALGORITHM"
+        );
+
+        let tokens = r#"[{"token":"static-token-0123456789","user":"bot","role":"editor"}]"#;
+        let config = with(&[("ENDPOINT_STATIC_TOKENS", tokens)]).unwrap();
+        assert_eq!(config.static_tokens[0].user, "bot");
+        assert!(!format!("{config:?}").contains("static-token-0123456789"));
+        let weak = with(&[(
+            "ENDPOINT_STATIC_TOKENS",
+            r#"[{"token":"short","user":"bot"}]"#,
+        )])
+        .unwrap_err();
+        assert_eq!(weak.variable, "ENDPOINT_STATIC_TOKENS");
+        assert!(!weak.to_string().contains("short\""), "{weak}");
     }
 
     #[test]

@@ -3,10 +3,14 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use crate::config::ErrorFormat;
 
 /// A request that failed, answered with a status code and a JSend body.
 ///
@@ -19,8 +23,11 @@ use serde_json::{Value, json};
 ///
 /// A 4xx status is a JSend *fail*:
 /// `{"status":"fail","data":{"code":"FORBIDDEN","message":"...","details":...}}`.
-/// A 5xx status is a JSend *error*: `{"status":"error","code":"INTERNAL","message":"..."}`,
-/// whose message is generic: the detail of a 5xx is logged, never sent.
+/// A 5xx status is a JSend *error*:
+/// `{"status":"error","code":"INTERNAL","message":"...","data":{"request_id":"..."}}`, whose
+/// message is generic: the detail of a 5xx is logged, never sent, and the request id ties the
+/// body to the log line. With `ENDPOINT_ERROR_FORMAT=problem` the body is RFC 9457
+/// `application/problem+json` instead: `{"type":"about:blank","title","status","detail","code"}`.
 ///
 /// ```
 /// use endpoint_runtime::EndpointError;
@@ -35,6 +42,7 @@ pub struct EndpointError {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
     details: Option<Box<Value>>,
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl EndpointError {
@@ -49,6 +57,7 @@ impl EndpointError {
             code: code.into(),
             message: message.into(),
             details: None,
+            headers: None,
         }
     }
 
@@ -73,9 +82,26 @@ impl EndpointError {
         .with_details(json!({ "parameter": name, "expected": expected }))
     }
 
-    /// 401 `UNAUTHORIZED`: no valid credentials for a protected endpoint.
+    /// 401 `UNAUTHORIZED` with `WWW-Authenticate: Bearer` (RFC 6750 §3): an anonymous caller
+    /// on an endpoint that needs authentication.
     pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    /// 401 `INVALID_CREDENTIALS` with `WWW-Authenticate: Bearer error="invalid_token"`
+    /// (RFC 6750 §3.1): a credential was sent but is invalid, expired or malformed. The
+    /// reason is for the log, not for the caller.
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_CREDENTIALS",
+            "invalid credentials",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        )
     }
 
     /// 403 `FORBIDDEN` (Directus `ForbiddenException`).
@@ -145,6 +171,18 @@ impl EndpointError {
         )
     }
 
+    /// 503 `REQUEST_TIMEOUT`: the request took longer than `ENDPOINT_REQUEST_TIMEOUT`.
+    pub fn timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "REQUEST_TIMEOUT",
+            format!(
+                "the request did not complete within {}",
+                humantime::format_duration(limit)
+            ),
+        )
+    }
+
     /// 503 `SERVICE_UNAVAILABLE` (Directus `ServiceUnavailableException`).
     pub fn service_unavailable(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(
@@ -152,6 +190,14 @@ impl EndpointError {
             "SERVICE_UNAVAILABLE",
             message,
         )
+    }
+
+    /// Adds a response header, such as `Retry-After` on a 429.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers
+            .get_or_insert_with(Default::default)
+            .insert(name, value);
+        self
     }
 
     /// Attaches extra data, sent as `data.details` of a 4xx body (never sent for a 5xx).
@@ -175,44 +221,82 @@ impl EndpointError {
         &self.message
     }
 
-    /// The JSend body this error is answered with.
+    /// The JSend body this error is answered with (without a request id).
     pub fn body(&self) -> Value {
-        serde_json::to_value(self.envelope()).unwrap_or(Value::Null)
+        serde_json::from_slice(&render(&self.info(), ErrorFormat::JSend, None).1)
+            .unwrap_or(Value::Null)
     }
 
-    fn envelope(&self) -> Envelope<'_> {
-        if self.status.is_server_error() {
-            Envelope::Error {
-                status: "error",
-                code: &self.code,
-                message: &self.message,
-            }
-        } else {
-            Envelope::Fail {
-                status: "fail",
-                data: FailData {
-                    code: &self.code,
-                    message: &self.message,
-                    details: self.details.as_deref(),
-                },
-            }
+    fn info(&self) -> ErrorInfo {
+        ErrorInfo {
+            status: self.status,
+            code: self.code.clone(),
+            message: self.message.clone(),
+            details: if self.status.is_server_error() {
+                None
+            } else {
+                self.details.as_deref().cloned()
+            },
         }
     }
 }
 
-/// The JSend envelope, serialized with `status` first.
+/// What an error response was rendered from, kept in the response's extensions so that the
+/// runtime's middleware can render it again in the configured format with the request id.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorInfo {
+    pub(crate) status: StatusCode,
+    pub(crate) code: Cow<'static, str>,
+    pub(crate) message: Cow<'static, str>,
+    pub(crate) details: Option<Value>,
+}
+
+/// Renders an error body: the content type and the bytes.
+pub(crate) fn render(
+    info: &ErrorInfo,
+    format: ErrorFormat,
+    request_id: Option<&str>,
+) -> (&'static str, Vec<u8>) {
+    let body = match format {
+        ErrorFormat::JSend if info.status.is_server_error() => serde_json::to_vec(&JSendError {
+            status: "error",
+            code: &info.code,
+            message: &info.message,
+            data: request_id.map(|request_id| RequestIdData { request_id }),
+        }),
+        ErrorFormat::JSend => serde_json::to_vec(&JSendFail {
+            status: "fail",
+            data: FailData {
+                code: &info.code,
+                message: &info.message,
+                details: info.details.as_ref(),
+            },
+        }),
+        ErrorFormat::Problem => serde_json::to_vec(&Problem {
+            kind: "about:blank",
+            title: info.status.canonical_reason().unwrap_or("Error"),
+            status: info.status.as_u16(),
+            detail: &info.message,
+            code: &info.code,
+            details: info.details.as_ref(),
+            request_id: if info.status.is_server_error() {
+                request_id
+            } else {
+                None
+            },
+        }),
+    };
+    let content_type = match format {
+        ErrorFormat::JSend => "application/json",
+        ErrorFormat::Problem => "application/problem+json",
+    };
+    (content_type, body.unwrap_or_else(|_| b"{}".to_vec()))
+}
+
 #[derive(Serialize)]
-#[serde(untagged)]
-enum Envelope<'a> {
-    Fail {
-        status: &'static str,
-        data: FailData<'a>,
-    },
-    Error {
-        status: &'static str,
-        code: &'a str,
-        message: &'a str,
-    },
+struct JSendFail<'a> {
+    status: &'static str,
+    data: FailData<'a>,
 }
 
 #[derive(Serialize)]
@@ -221,6 +305,35 @@ struct FailData<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a Value>,
+}
+
+#[derive(Serialize)]
+struct JSendError<'a> {
+    status: &'static str,
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<RequestIdData<'a>>,
+}
+
+#[derive(Serialize)]
+struct RequestIdData<'a> {
+    request_id: &'a str,
+}
+
+/// RFC 9457 problem details, with the stable `code` as an extension member.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
 }
 
 impl fmt::Display for EndpointError {
@@ -238,14 +351,75 @@ impl fmt::Display for EndpointError {
 impl std::error::Error for EndpointError {}
 
 impl IntoResponse for EndpointError {
+    /// A JSend body; the runtime's middleware re-renders it in the configured format and adds
+    /// the request id to a 5xx body.
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.envelope()).unwrap_or_else(|_| b"{}".to_vec());
+        let info = self.info();
+        let (content_type, body) = render(&info, ErrorFormat::JSend, None);
         let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        if let Some(headers) = self.headers {
+            response.headers_mut().extend(*headers);
+        }
         response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response.extensions_mut().insert(Arc::new(info));
+        response
+    }
+}
+
+impl From<serde_json::Error> for EndpointError {
+    /// Malformed JSON is 400 `INVALID_PAYLOAD`; well-formed JSON of the wrong shape is 422.
+    fn from(error: serde_json::Error) -> Self {
+        match error.classify() {
+            serde_json::error::Category::Data => {
+                Self::unprocessable(format!("invalid JSON: {error}"))
+            }
+            serde_json::error::Category::Io => Self::internal(error),
+            _ => Self::invalid_payload(format!("malformed JSON: {error}")),
+        }
+    }
+}
+
+impl From<std::io::Error> for EndpointError {
+    /// 500: an I/O failure is the server's problem (logged, not sent).
+    fn from(error: std::io::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl From<std::num::ParseIntError> for EndpointError {
+    /// 400 `INVALID_PAYLOAD`.
+    fn from(error: std::num::ParseIntError) -> Self {
+        Self::invalid_payload(format!("invalid integer: {error}"))
+    }
+}
+
+impl From<std::num::ParseFloatError> for EndpointError {
+    /// 400 `INVALID_PAYLOAD`.
+    fn from(error: std::num::ParseFloatError) -> Self {
+        Self::invalid_payload(format!("invalid number: {error}"))
+    }
+}
+
+impl From<std::str::Utf8Error> for EndpointError {
+    /// 400 `INVALID_PAYLOAD`.
+    fn from(error: std::str::Utf8Error) -> Self {
+        Self::invalid_payload(format!("invalid UTF-8: {error}"))
+    }
+}
+
+impl From<std::string::FromUtf8Error> for EndpointError {
+    /// 400 `INVALID_PAYLOAD`.
+    fn from(error: std::string::FromUtf8Error) -> Self {
+        Self::invalid_payload(format!("invalid UTF-8: {error}"))
+    }
+}
+
+impl From<Box<dyn std::error::Error + Send + Sync>> for EndpointError {
+    /// 500: an opaque error (logged, not sent).
+    fn from(error: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        Self::internal(error)
     }
 }
 
@@ -296,6 +470,9 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// A command-line request that cannot be carried out; the message says why.
+    #[error("{0}")]
+    Usage(String),
     /// Another I/O failure while serving.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

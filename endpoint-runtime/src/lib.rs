@@ -1,7 +1,7 @@
 //! Annotate plain async functions with [`#[endpoint]`](endpoint); get a checked,
 //! self-registering axum server from one [`run()`] call.
 //!
-//! ```no_run
+//! ```no_run,standalone_crate
 //! use endpoint_runtime::prelude::*;
 //!
 //! /// Say hello to a visitor.
@@ -34,26 +34,39 @@
 #[allow(unused_extern_crates)] // lets doctests and unit tests use `#[endpoint]` inside this crate
 extern crate self as endpoint_runtime;
 
+mod access;
+mod accountability;
+pub mod auth;
+mod cli;
 mod config;
 mod error;
 pub mod extract;
+mod jsend;
+mod pipeline;
 mod registry;
 mod router;
 mod server;
+pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
 
+pub use accountability::Accountability;
 pub use axum;
-pub use config::{Config, LogFormat};
+pub use config::{
+    Config, DefaultAccess, ErrorFormat, IpNet, JwtAlgorithm, JwtConfig, JwtKey, LogFormat,
+    StaticToken,
+};
 pub use error::{ConfigError, Conflict, EndpointError, Error};
+pub use jsend::JSend;
+pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
 pub use router::{router, validate};
 pub use server::{App, Server, run};
 
 /// Turns an `async fn` into an endpoint that registers itself with the runtime.
 ///
-/// ```
+/// ```standalone_crate
 /// use endpoint_runtime::prelude::*;
 ///
 /// #[endpoint(id = "greet", route = "/intro", method = get)]
@@ -192,10 +205,9 @@ macro_rules! link {
 
 /// The names an endpoint module usually needs: `use endpoint_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::EndpointError;
     pub use crate::endpoint;
-    pub use axum::Json;
-    pub use axum::extract::Query;
+    pub use crate::extract::{Json, Query};
+    pub use crate::{Accountability, EndpointError, JSend, RequestId};
     pub use axum::http::{HeaderMap, StatusCode};
     pub use axum::response::{IntoResponse, Response};
     pub use serde_json::{Value, json};

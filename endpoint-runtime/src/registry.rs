@@ -139,7 +139,7 @@ pub struct EndpointSpec {
     pub line: u32,
     pub docs: &'static str,
     pub params: &'static [Param],
-    pub make_route: fn() -> MethodRouter,
+    pub make_route: fn(&'static Endpoint) -> MethodRouter,
 }
 
 /// One registered endpoint: what `#[endpoint]` recorded about a handler.
@@ -235,9 +235,11 @@ impl Endpoint {
         self.spec.params
     }
 
-    /// A fresh axum `MethodRouter` for this endpoint alone.
-    pub fn method_router(&self) -> MethodRouter {
-        (self.spec.make_route)()
+    /// A fresh axum `MethodRouter` for this endpoint alone, its access check included.
+    /// Without the runtime's middleware (see [`router()`](crate::router)) every caller is
+    /// anonymous, so a protected endpoint answers 401.
+    pub fn method_router(&'static self) -> MethodRouter {
+        (self.spec.make_route)(self)
     }
 
     /// The sort key: path, then methods, then source location.

@@ -2,13 +2,17 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::OriginalUri;
 use axum::http::Method as HttpMethod;
 use axum::routing::MethodRouter;
 
 use crate::EndpointError;
 use crate::error::{Conflict, Error};
+use crate::pipeline::{Runtime, pipeline};
 use crate::registry::{Endpoint, Methods, endpoints};
 
 fn site(endpoint: &Endpoint) -> String {
@@ -97,7 +101,11 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
 }
 
 /// The router of every registered endpoint, to serve with [`run()`](crate::run) or to embed in
-/// an existing axum application with `Router::merge` or `Router::nest`.
+/// an existing axum application with `Router::merge` or `Router::nest`, configured from the
+/// environment ([`Config::from_env`](crate::Config::from_env)) and with the runtime's
+/// middleware: request ids, the authenticator chain, the request timeout, panic capture and
+/// the error envelope. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so
+/// that [`Accountability::ip`](crate::Accountability::ip) is known.
 ///
 /// Each endpoint is mounted at `/<id><route>`. Unknown paths answer 404 `ROUTE_NOT_FOUND`, a
 /// known path with a method it does not serve answers 405 `METHOD_NOT_ALLOWED` with an `Allow`
@@ -105,12 +113,16 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
 ///
 /// # Errors
 ///
+/// - [`Error::Config`] when an `ENDPOINT_*` variable is malformed.
 /// - [`Error::Conflicts`] when [`validate()`] finds conflicts; the router is never half-built.
 pub fn router() -> Result<Router, Error> {
-    build(&endpoints())
+    crate::App::new().into_router()
 }
 
-pub(crate) fn build(endpoints: &[&'static Endpoint]) -> Result<Router, Error> {
+pub(crate) fn build(
+    endpoints: &[&'static Endpoint],
+    runtime: Arc<Runtime>,
+) -> Result<Router, Error> {
     check(endpoints)?;
     let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
     for endpoint in endpoints {
@@ -126,9 +138,12 @@ pub(crate) fn build(endpoints: &[&'static Endpoint]) -> Result<Router, Error> {
     for (path, route) in by_path {
         router = router.route(&path, route);
     }
+    let limit = runtime.config.body_limit;
     Ok(router
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(runtime, pipeline)))
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> EndpointError {

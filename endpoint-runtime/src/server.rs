@@ -16,8 +16,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
-use crate::config::{Config, LogFormat};
+use std::sync::Arc;
+
+use crate::auth::{Authenticator, JwtAuthenticator, StaticTokenAuthenticator};
+use crate::config::{Config, DefaultAccess, LogFormat};
 use crate::error::Error;
+use crate::pipeline::Runtime;
 use crate::registry::{Endpoint, endpoints};
 
 /// Starts the application: reads [`Config::from_env`], validates and routes every registered
@@ -43,9 +47,20 @@ pub async fn run() -> Result<(), Error> {
 }
 
 /// Builds an application from the registry, with optional settings made in code.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct App {
     config: Option<Config>,
+    authenticators: Vec<Box<dyn Authenticator>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.authenticators.iter().map(|a| a.name()).collect();
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .field("authenticators", &names)
+            .finish()
+    }
 }
 
 impl App {
@@ -60,17 +75,27 @@ impl App {
         self
     }
 
-    /// Validates the registry, builds the router and opens the listening socket, without
-    /// serving yet: [`Server::local_addr`] tells the bound address (useful with port `0`).
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Bind`], as for [`run()`].
-    pub async fn bind(self) -> Result<Server, Error> {
+    /// Adds an authenticator to the chain. Application authenticators run first, in the order
+    /// added, before static tokens and JWTs (see [`auth`](crate::auth)).
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticators.push(Box::new(authenticator));
+        self
+    }
+
+    fn runtime(self) -> Result<(Arc<Runtime>, Vec<&'static Endpoint>), Error> {
         let config = match self.config {
             Some(config) => config,
             None => Config::from_env()?,
         };
+        let mut authenticators = self.authenticators;
+        if !config.static_tokens.is_empty() {
+            authenticators.push(Box::new(StaticTokenAuthenticator::new(
+                &config.static_tokens,
+            )));
+        }
+        if let Some(jwt) = &config.jwt {
+            authenticators.push(Box::new(JwtAuthenticator::new(jwt)?));
+        }
         let endpoints = endpoints();
         if endpoints.is_empty() {
             tracing::warn!(
@@ -79,7 +104,44 @@ impl App {
                  `endpoint_runtime::link!(that_crate);` to the binary"
             );
         }
-        let router = crate::router::build(&endpoints)?;
+        Ok((
+            Arc::new(Runtime {
+                config,
+                authenticators,
+            }),
+            endpoints,
+        ))
+    }
+
+    /// The application's router with its middleware, to embed in another axum application.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Config`] and [`Error::Conflicts`], as for [`run()`].
+    pub fn into_router(self) -> Result<Router, Error> {
+        let (runtime, endpoints) = self.runtime()?;
+        crate::router::build(&endpoints, runtime)
+    }
+
+    /// An in-process client of this application, for tests (see [`testing`](crate::testing)).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Config`] and [`Error::Conflicts`], as for [`run()`].
+    pub fn test_client(self) -> Result<crate::testing::TestClient, Error> {
+        Ok(crate::testing::TestClient::from_router(self.into_router()?))
+    }
+
+    /// Validates the registry, builds the router and opens the listening socket, without
+    /// serving yet: [`Server::local_addr`] tells the bound address (useful with port `0`).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Bind`], as for [`run()`].
+    pub async fn bind(self) -> Result<Server, Error> {
+        let (runtime, endpoints) = self.runtime()?;
+        let config = runtime.config.clone();
+        let router = crate::router::build(&endpoints, runtime)?;
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await
@@ -94,17 +156,38 @@ impl App {
         })
     }
 
-    /// Installs logging, binds, prints the route table and serves until SIGINT or SIGTERM.
+    /// Reads the command line (`serve`, the default, or `token`; `--help` lists them), then
+    /// installs logging, binds, prints the route table and serves until SIGINT or SIGTERM.
     ///
     /// # Errors
     ///
     /// As for [`run()`].
     pub async fn run(self) -> Result<(), Error> {
-        let format = match &self.config {
-            Some(config) => config.log_format,
-            None => Config::from_env()?.log_format,
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse().unwrap_or_else(|error| error.exit());
+        let config = match self.config.clone() {
+            Some(config) => config,
+            None => Config::from_env()?,
         };
-        init_tracing(format);
+        if let Some(crate::cli::Command::Token {
+            user,
+            role,
+            admin,
+            ttl,
+        }) = cli.command
+        {
+            let Some(jwt) = &config.jwt else {
+                return Err(Error::Usage(
+                    "`token` needs ENDPOINT_JWT_SECRET: set it to a secret of at least 32 bytes"
+                        .into(),
+                ));
+            };
+            let token = crate::auth::mint_token(jwt, &user, role.as_deref(), admin, ttl)
+                .map_err(Error::Usage)?;
+            println!("{token}");
+            return Ok(());
+        }
+        init_tracing(config.log_format);
         let server = self.bind().await?;
         print!("{}", server.route_table());
         if server.endpoints.is_empty() {
@@ -134,10 +217,10 @@ impl Server {
         self.local_addr
     }
 
-    /// The route table: one line per endpoint with method, full path, access, handler and
-    /// `file:line`.
+    /// The route table: one line per endpoint with method, full path, access level in force,
+    /// handler and `file:line`.
     pub fn route_table(&self) -> String {
-        route_table(&self.endpoints)
+        route_table(&self.endpoints, self.config.default_access)
     }
 
     /// Serves until `signal` completes, then stops accepting, lets in-flight requests finish
@@ -247,7 +330,7 @@ fn init_tracing(format: LogFormat) {
 }
 
 /// Formats the route table of `endpoints`.
-pub(crate) fn route_table(endpoints: &[&Endpoint]) -> String {
+pub(crate) fn route_table(endpoints: &[&Endpoint], default: DefaultAccess) -> String {
     let header = ["METHOD", "PATH", "ACCESS", "HANDLER", "SOURCE"];
     let rows: Vec<[String; 5]> = endpoints
         .iter()
@@ -264,7 +347,7 @@ pub(crate) fn route_table(endpoints: &[&Endpoint]) -> String {
             [
                 e.methods().to_string(),
                 e.path(),
-                e.access().to_string(),
+                crate::access::effective(e, default).to_string(),
                 handler,
                 e.location(),
             ]

@@ -166,8 +166,8 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 #unused_body
                 #respond
             }
-            fn __endpoint_route() -> #private::MethodRouter {
-                #private::method_router(#methods, __endpoint_handler)
+            fn __endpoint_route(endpoint: &'static #private::Endpoint) -> #private::MethodRouter {
+                #private::method_router(endpoint, __endpoint_handler)
             }
             #private::inventory::submit! {
                 #private::Endpoint::__new(#private::EndpointSpec {

@@ -16,11 +16,10 @@ const _: () = {
         let _ = (__parts, __body);
         ::my_runtime::__private::IntoResponse::into_response(any_method().await)
     }
-    fn __endpoint_route() -> ::my_runtime::__private::MethodRouter {
-        ::my_runtime::__private::method_router(
-            ::my_runtime::Methods::All,
-            __endpoint_handler,
-        )
+    fn __endpoint_route(
+        endpoint: &'static ::my_runtime::__private::Endpoint,
+    ) -> ::my_runtime::__private::MethodRouter {
+        ::my_runtime::__private::method_router(endpoint, __endpoint_handler)
     }
     ::my_runtime::__private::inventory::submit! {
         ::my_runtime::__private::Endpoint::__new(::my_runtime::__private::EndpointSpec {

@@ -82,13 +82,10 @@ const _: () = {
             Result<String, EndpointError>,
         >(put_file(__param0, __arg1, __param1, __arg3).await)
     }
-    fn __endpoint_route() -> ::endpoint_runtime::__private::MethodRouter {
-        ::endpoint_runtime::__private::method_router(
-            ::endpoint_runtime::Methods::List(
-                &[::endpoint_runtime::Method::Put, ::endpoint_runtime::Method::Patch],
-            ),
-            __endpoint_handler,
-        )
+    fn __endpoint_route(
+        endpoint: &'static ::endpoint_runtime::__private::Endpoint,
+    ) -> ::endpoint_runtime::__private::MethodRouter {
+        ::endpoint_runtime::__private::method_router(endpoint, __endpoint_handler)
     }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec

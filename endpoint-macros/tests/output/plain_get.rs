@@ -19,11 +19,10 @@ const _: () = {
         let _ = (__parts, __body);
         ::endpoint_runtime::__private::respond::<&'static str>(intro().await)
     }
-    fn __endpoint_route() -> ::endpoint_runtime::__private::MethodRouter {
-        ::endpoint_runtime::__private::method_router(
-            ::endpoint_runtime::Methods::List(&[::endpoint_runtime::Method::Get]),
-            __endpoint_handler,
-        )
+    fn __endpoint_route(
+        endpoint: &'static ::endpoint_runtime::__private::Endpoint,
+    ) -> ::endpoint_runtime::__private::MethodRouter {
+        ::endpoint_runtime::__private::method_router(endpoint, __endpoint_handler)
     }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec

@@ -1,0 +1,47 @@
+//! Access levels, enforced in front of every handler, before any argument is extracted (so
+//! before the body is read), for every method the endpoint answers, HEAD included.
+
+use axum::http::Extensions;
+
+use crate::accountability::Accountability;
+use crate::config::DefaultAccess;
+use crate::error::EndpointError;
+use crate::pipeline::Policy;
+use crate::registry::{Access, Endpoint};
+
+/// The access level in force for `endpoint` under `default`.
+pub(crate) fn effective(endpoint: &Endpoint, default: DefaultAccess) -> Access {
+    endpoint.declared_access().unwrap_or(match default {
+        DefaultAccess::Public => Access::Public,
+        DefaultAccess::Authenticated => Access::Authenticated,
+    })
+}
+
+/// Checks the caller against the endpoint's access level: an anonymous caller on a protected
+/// endpoint is 401, an authenticated one without the level or role is 403.
+pub(crate) fn authorize(endpoint: &Endpoint, extensions: &Extensions) -> Result<(), EndpointError> {
+    let default = extensions
+        .get::<Policy>()
+        .map_or(DefaultAccess::Public, |p| p.0);
+    let access = effective(endpoint, default);
+    if access == Access::Public {
+        return Ok(());
+    }
+    let anonymous = Accountability::anonymous();
+    let caller = extensions.get::<Accountability>().unwrap_or(&anonymous);
+    if caller.is_anonymous() {
+        return Err(EndpointError::unauthorized("authentication required"));
+    }
+    match access {
+        Access::Public | Access::Authenticated => Ok(()),
+        _ if caller.admin => Ok(()),
+        Access::Admin => Err(EndpointError::forbidden("admin access required")),
+        Access::Roles(roles) if caller.role.as_deref().is_some_and(|r| roles.contains(&r)) => {
+            Ok(())
+        }
+        Access::Roles(roles) => Err(EndpointError::forbidden(format!(
+            "one of the roles {} is required",
+            roles.join(", ")
+        ))),
+    }
+}

@@ -1,0 +1,88 @@
+//! [`Accountability`]: who is calling. Computed once per request, before routing, by the
+//! authenticator chain (see [`auth`](crate::auth)); read by handlers, layers and access checks.
+
+use std::net::IpAddr;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The caller of a request: the seeds' `req.accountability`.
+///
+/// An extractor: add `who: Accountability` to an endpoint's arguments. Anonymous callers have
+/// no `user`, no `role`, and are never `admin`. A request whose credential was present but
+/// invalid never reaches a handler (401), so an anonymous `Accountability` always means "no
+/// credential was sent".
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Accountability {
+    /// The user id (`sub` of a JWT, `user` of a static token); `None` when anonymous.
+    pub user: Option<String>,
+    /// The user's role, if any.
+    pub role: Option<String>,
+    /// Whether the caller is an admin (passes every access level). Never true when anonymous.
+    pub admin: bool,
+    /// Whether the caller is an app rather than a person (Directus `accountability.app`).
+    pub app: bool,
+    /// The client's IP: the socket peer, or the forwarded client when the peer is a trusted
+    /// proxy (`ENDPOINT_TRUSTED_PROXIES`). `None` only for in-process test requests.
+    pub ip: Option<IpAddr>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// The `Origin` header.
+    pub origin: Option<String>,
+    /// The name of the authenticator that identified the caller (`"jwt"`, `"static-token"`,
+    /// or a custom one); `None` when anonymous.
+    pub authenticator: Option<&'static str>,
+    /// The raw claims of the credential (every JWT claim); empty when anonymous.
+    pub claims: Map<String, Value>,
+}
+
+impl Accountability {
+    /// An anonymous caller.
+    pub fn anonymous() -> Self {
+        Accountability::default()
+    }
+
+    /// An authenticated user with an optional role; for tests and custom authenticators.
+    pub fn user(user: impl Into<String>, role: Option<&str>) -> Self {
+        Accountability {
+            user: Some(user.into()),
+            role: role.map(str::to_string),
+            ..Accountability::default()
+        }
+    }
+
+    /// An authenticated admin.
+    pub fn admin(user: impl Into<String>) -> Self {
+        Accountability {
+            admin: true,
+            ..Self::user(user, None)
+        }
+    }
+
+    /// `true` when no credential identified the caller.
+    pub fn is_anonymous(&self) -> bool {
+        self.user.is_none()
+    }
+
+    /// `true` when the caller's role is `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role.as_deref() == Some(role)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Accountability {
+    type Rejection = std::convert::Infallible;
+
+    /// Never fails: outside the runtime's middleware (a bare `MethodRouter`), the caller is
+    /// anonymous, which only ever denies access.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Accountability>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,186 @@
+//! JWT bearer tokens, verified with `jsonwebtoken`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode};
+use serde_json::{Map, Value};
+
+use super::{Authenticator, BoxFuture, Identity, Outcome, bearer_token};
+use crate::config::{JwtAlgorithm, JwtConfig, JwtKey};
+use crate::error::ConfigError;
+
+/// Verifies `Authorization: Bearer <jwt>`.
+///
+/// The algorithm is the configured one, never the token's own `alg` (so `alg: none` and an
+/// HS256 token signed with an RS256 public key are rejected). `exp` is required, `nbf` is
+/// checked when present, both with the configured leeway; `iss` and `aud` are required when
+/// configured. The user comes from the user claim (`sub`), which must be a non-empty string;
+/// the role claim must be a string and the admin and app claims booleans when present.
+pub struct JwtAuthenticator {
+    key: DecodingKey,
+    validation: Validation,
+    config: JwtConfig,
+}
+
+fn algorithm(algorithm: JwtAlgorithm) -> Algorithm {
+    match algorithm {
+        JwtAlgorithm::Hs256 => Algorithm::HS256,
+        JwtAlgorithm::Rs256 => Algorithm::RS256,
+        JwtAlgorithm::Es256 => Algorithm::ES256,
+    }
+}
+
+impl JwtAuthenticator {
+    /// An authenticator for `config`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ConfigError`] naming `ENDPOINT_JWT_PUBLIC_KEY_FILE` when the key does not parse.
+    pub fn new(config: &JwtConfig) -> Result<Self, ConfigError> {
+        let key = match (&config.key, config.algorithm) {
+            (JwtKey::Secret(secret), _) => DecodingKey::from_secret(secret),
+            (JwtKey::PublicKeyPem(pem), JwtAlgorithm::Es256) => {
+                DecodingKey::from_ec_pem(pem).map_err(|_| key_error())?
+            }
+            (JwtKey::PublicKeyPem(pem), _) => {
+                DecodingKey::from_rsa_pem(pem).map_err(|_| key_error())?
+            }
+        };
+        let mut validation = Validation::new(algorithm(config.algorithm));
+        validation.algorithms = vec![algorithm(config.algorithm)];
+        validation.leeway = config.leeway.as_secs();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp"]);
+        match &config.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        if let Some(issuer) = &config.issuer {
+            validation.set_issuer(&[issuer]);
+        }
+        Ok(JwtAuthenticator {
+            key,
+            validation,
+            config: config.clone(),
+        })
+    }
+
+    fn verify(&self, token: &str) -> Outcome {
+        let claims = match decode::<Map<String, Value>>(token, &self.key, &self.validation) {
+            Ok(data) => data.claims,
+            Err(error) => return Outcome::Invalid(format!("JWT rejected: {error}")),
+        };
+        let user = match claims.get(&self.config.user_claim) {
+            Some(Value::String(user)) if !user.is_empty() => user.clone(),
+            _ => {
+                return Outcome::Invalid(format!(
+                    "JWT has no string `{}` claim",
+                    self.config.user_claim
+                ));
+            }
+        };
+        let role = match claims.get(&self.config.role_claim) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(role)) => Some(role.clone()),
+            Some(_) => {
+                return Outcome::Invalid(format!(
+                    "JWT claim `{}` is not a string",
+                    self.config.role_claim
+                ));
+            }
+        };
+        let flag = |name: &str| match claims.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(flag)) => Ok(*flag),
+            Some(_) => Err(format!("JWT claim `{name}` is not a boolean")),
+        };
+        let admin = match flag(&self.config.admin_claim) {
+            Ok(admin) => admin,
+            Err(reason) => return Outcome::Invalid(reason),
+        };
+        let app = match flag(&self.config.app_claim) {
+            Ok(app) => app,
+            Err(reason) => return Outcome::Invalid(reason),
+        };
+        Outcome::Authenticated(Identity {
+            user,
+            role,
+            admin,
+            app,
+            claims,
+        })
+    }
+}
+
+/// A JWT has three base64url segments; anything else is not this authenticator's credential.
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
+}
+
+impl Authenticator for JwtAuthenticator {
+    fn name(&self) -> &'static str {
+        "jwt"
+    }
+
+    fn authenticate<'a>(&'a self, parts: &'a axum::http::request::Parts) -> BoxFuture<'a, Outcome> {
+        let outcome = match bearer_token(parts) {
+            Some(Ok(token)) if looks_like_jwt(token) => self.verify(token),
+            _ => Outcome::Skip,
+        };
+        Box::pin(std::future::ready(outcome))
+    }
+}
+
+fn key_error() -> ConfigError {
+    ConfigError {
+        variable: "ENDPOINT_JWT_PUBLIC_KEY_FILE",
+        value: String::new(),
+        expected: "a PEM public key matching ENDPOINT_JWT_ALGORITHM",
+    }
+}
+
+/// Mints an HS256 token for development: `sub` = `user`, optional `role`, `admin`, and an
+/// `exp` `ttl` from now. This is what the application's `token` command prints.
+///
+/// # Errors
+///
+/// - A message when the configuration has no HS256 secret (RS256/ES256 tokens come from the
+///   identity provider that holds the private key).
+pub fn mint_token(
+    config: &JwtConfig,
+    user: &str,
+    role: Option<&str>,
+    admin: bool,
+    ttl: Duration,
+) -> Result<String, String> {
+    let JwtKey::Secret(secret) = &config.key else {
+        return Err("minting needs an HS256 secret (ENDPOINT_JWT_SECRET); RS256/ES256 tokens are issued by whoever holds the private key".into());
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let mut claims = Map::new();
+    claims.insert(config.user_claim.clone(), Value::from(user));
+    if let Some(role) = role {
+        claims.insert(config.role_claim.clone(), Value::from(role));
+    }
+    if admin {
+        claims.insert(config.admin_claim.clone(), Value::from(true));
+    }
+    claims.insert("iat".into(), Value::from(now));
+    claims.insert("exp".into(), Value::from(now + ttl.as_secs()));
+    if let Some(issuer) = &config.issuer {
+        claims.insert("iss".into(), Value::from(issuer.as_str()));
+    }
+    if let Some(audience) = &config.audience {
+        claims.insert("aud".into(), Value::from(audience.as_str()));
+    }
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(|e| e.to_string())
+}

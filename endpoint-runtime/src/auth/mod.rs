@@ -1,0 +1,136 @@
+//! Authenticators: the chain that turns a request's credentials into an [`Accountability`].
+//!
+//! The runtime runs the chain once per request, before routing: application authenticators
+//! (added with [`App::authenticator`](crate::App::authenticator)) first, then static API
+//! tokens, then JWT bearer tokens. The first that recognises the credential decides:
+//!
+//! - [`Outcome::Authenticated`]: the caller is that identity.
+//! - [`Outcome::Invalid`]: the credential is present but wrong (expired, bad signature,
+//!   malformed…). The request is answered 401 with `WWW-Authenticate: Bearer
+//!   error="invalid_token"` on every route, public ones included, and the reason is logged,
+//!   never sent. There is no silent downgrade to anonymous.
+//! - [`Outcome::Skip`]: not this authenticator's kind of credential; the next one tries.
+//!
+//! If every authenticator skips while an `Authorization` header is present, the request is
+//! 401 too: a credential nobody understands is not "no credential". Two `Authorization`
+//! headers are 401 before the chain runs.
+
+mod jwt;
+mod static_tokens;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde_json::{Map, Value};
+
+pub use jwt::{JwtAuthenticator, mint_token};
+pub use static_tokens::StaticTokenAuthenticator;
+
+/// The identity an authenticator found.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Identity {
+    /// The user id. Required: an identity without a user is not an authentication.
+    pub user: String,
+    /// The role, if any.
+    pub role: Option<String>,
+    /// Whether the user is an admin.
+    pub admin: bool,
+    /// Whether the caller is an app.
+    pub app: bool,
+    /// The raw claims, for custom use.
+    pub claims: Map<String, Value>,
+}
+
+impl Identity {
+    /// An identity for `user`, not admin, with no role.
+    pub fn new(user: impl Into<String>) -> Self {
+        Identity {
+            user: user.into(),
+            ..Identity::default()
+        }
+    }
+
+    /// Sets the role.
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+
+    /// Makes the identity an admin.
+    pub fn admin(mut self) -> Self {
+        self.admin = true;
+        self
+    }
+}
+
+/// What an authenticator concluded about a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Not this authenticator's kind of credential.
+    Skip,
+    /// The credential is valid and identifies this caller.
+    Authenticated(Identity),
+    /// The credential is this authenticator's kind but invalid; the reason is logged, not sent.
+    Invalid(String),
+}
+
+/// A boxed future, as returned by [`Authenticator::authenticate`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One link of the authentication chain. Implement it to accept another kind of credential
+/// (a session cookie, an API-key header) and add it with
+/// [`App::authenticator`](crate::App::authenticator).
+///
+/// ```
+/// use endpoint_runtime::auth::{Authenticator, BoxFuture, Identity, Outcome};
+/// use endpoint_runtime::axum::http::request::Parts;
+///
+/// /// Accepts `X-Api-Key: demo-key` as the user `demo`.
+/// struct ApiKey;
+///
+/// impl Authenticator for ApiKey {
+///     fn name(&self) -> &'static str {
+///         "api-key"
+///     }
+///     fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Outcome> {
+///         Box::pin(async move {
+///             match parts.headers.get("x-api-key") {
+///                 None => Outcome::Skip,
+///                 Some(key) if key == "demo-key" => Outcome::Authenticated(Identity::new("demo")),
+///                 Some(_) => Outcome::Invalid("unknown API key".into()),
+///             }
+///         })
+///     }
+/// }
+/// ```
+pub trait Authenticator: Send + Sync + 'static {
+    /// A short name, recorded in [`Accountability::authenticator`](crate::Accountability::authenticator)
+    /// and in logs.
+    fn name(&self) -> &'static str;
+
+    /// Examines the request head. Must not block; may await.
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Outcome>;
+}
+
+/// The token of `Authorization: Bearer <token>`: `None` without the header, `Some(Err)` for
+/// a header that is not a well-formed bearer credential.
+pub fn bearer_token(parts: &Parts) -> Option<Result<&str, &'static str>> {
+    let value = parts.headers.get(AUTHORIZATION)?;
+    let Ok(value) = value.to_str() else {
+        return Some(Err("Authorization header is not visible ASCII"));
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Some(Err("Authorization header has no scheme"));
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Some(Err("Authorization scheme is not Bearer"));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Some(Err("empty bearer token"));
+    }
+    Some(Ok(token))
+}

@@ -1,0 +1,35 @@
+//! The application's command line, read by [`run()`](crate::run): `serve` (the default) and
+//! `token`.
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// The commands of an application built on endpoint-runtime.
+#[derive(Debug, Parser)]
+#[command(about = "An application built on endpoint-runtime", long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Serve the endpoints (the default)
+    Serve,
+    /// Print a development JWT signed with ENDPOINT_JWT_SECRET (HS256)
+    Token {
+        /// The user id (the `sub` claim)
+        #[arg(long)]
+        user: String,
+        /// The role claim
+        #[arg(long)]
+        role: Option<String>,
+        /// Make the user an admin
+        #[arg(long)]
+        admin: bool,
+        /// How long the token is valid, such as `1h` or `30m`
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+}

@@ -1,0 +1,50 @@
+//! [`JSend`]: Factor's success envelope.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::extract::Json;
+
+/// A JSend success body: `{"status":"success","data":<T>}` with status 200.
+///
+/// Errors use the matching JSend `fail` / `error` bodies through
+/// [`EndpointError`](crate::EndpointError).
+///
+/// ```standalone_crate
+/// use endpoint_runtime::prelude::*;
+///
+/// #[derive(serde::Serialize)]
+/// struct User { id: u64 }
+///
+/// #[endpoint(id = "users", route = "/{id}")]
+/// async fn user(id: u64) -> Result<JSend<User>, EndpointError> {
+///     Ok(JSend(User { id }))
+/// }
+/// # fn main() {}
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct JSend<T>(pub T);
+
+impl<T> JSend<T> {
+    /// 201 Created with the same body.
+    pub fn created(data: T) -> (StatusCode, JSend<T>) {
+        (StatusCode::CREATED, JSend(data))
+    }
+}
+
+#[derive(Serialize)]
+struct Success<'a, T> {
+    status: &'static str,
+    data: &'a T,
+}
+
+impl<T: Serialize> IntoResponse for JSend<T> {
+    fn into_response(self) -> Response {
+        Json(Success {
+            status: "success",
+            data: &self.0,
+        })
+        .into_response()
+    }
+}

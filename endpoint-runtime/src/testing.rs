@@ -1,0 +1,239 @@
+//! An in-process test client: requests go through the real router and middleware (the
+//! authenticator chain, access checks, the error envelope) without a socket.
+//!
+//! ```standalone_crate
+//! use endpoint_runtime::prelude::*;
+//! use endpoint_runtime::testing::TestClient;
+//!
+//! #[endpoint(id = "reports", route = "/", access = admin)]
+//! async fn reports() -> &'static str {
+//!     "secret numbers"
+//! }
+//!
+//! # #[endpoint_runtime::main]
+//! # async fn main() {
+//! let client = TestClient::new().unwrap();
+//! assert_eq!(client.get("/reports").send().await.status(), 401);
+//! assert_eq!(client.get("/reports").as_user("ann", Some("editor")).send().await.status(), 403);
+//! assert_eq!(client.get("/reports").as_admin("root").send().await.text(), "secret numbers");
+//! assert_eq!(client.get("/reports").with_token("garbage").send().await.status(), 401);
+//! # }
+//! ```
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::ServiceExt as _;
+
+use crate::accountability::Accountability;
+use crate::pipeline::TestIdentity;
+use crate::{App, Config, Error};
+
+/// Calls the application in-process. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct TestClient {
+    router: Router,
+}
+
+impl TestClient {
+    /// A client for every registered endpoint with [`Config::default()`] (not the process
+    /// environment), so tests do not depend on the shell they run in.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Conflicts`] when the registry has conflicting routes.
+    pub fn new() -> Result<Self, Error> {
+        App::new().config(Config::default()).test_client()
+    }
+
+    pub(crate) fn from_router(router: Router) -> Self {
+        TestClient { router }
+    }
+
+    /// Starts a request with any method.
+    pub fn request(&self, method: Method, path: &str) -> TestRequest {
+        TestRequest {
+            router: self.router.clone(),
+            method,
+            path: path.to_string(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            identity: None,
+        }
+    }
+
+    /// Starts a GET request.
+    pub fn get(&self, path: &str) -> TestRequest {
+        self.request(Method::GET, path)
+    }
+
+    /// Starts a POST request.
+    pub fn post(&self, path: &str) -> TestRequest {
+        self.request(Method::POST, path)
+    }
+
+    /// Starts a PUT request.
+    pub fn put(&self, path: &str) -> TestRequest {
+        self.request(Method::PUT, path)
+    }
+
+    /// Starts a PATCH request.
+    pub fn patch(&self, path: &str) -> TestRequest {
+        self.request(Method::PATCH, path)
+    }
+
+    /// Starts a DELETE request.
+    pub fn delete(&self, path: &str) -> TestRequest {
+        self.request(Method::DELETE, path)
+    }
+}
+
+/// A request being built. Anonymous unless one of the `as_*` / `with_token` helpers is used.
+#[derive(Debug)]
+#[must_use = "a request does nothing until `.send().await`"]
+pub struct TestRequest {
+    router: Router,
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+    identity: Option<Accountability>,
+}
+
+impl TestRequest {
+    /// Adds a header.
+    ///
+    /// # Panics
+    ///
+    /// If `name` or `value` is not a valid header name or value.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let name = HeaderName::try_from(name).expect("a valid header name");
+        let value = HeaderValue::try_from(value).expect("a valid header value");
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Sends `value` as a JSON body with `Content-Type: application/json`.
+    ///
+    /// # Panics
+    ///
+    /// If `value` cannot be serialized.
+    pub fn json<T: Serialize>(mut self, value: &T) -> Self {
+        self.body = serde_json::to_vec(value)
+            .expect("a serializable body")
+            .into();
+        self.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        self
+    }
+
+    /// Sends raw bytes as the body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Calls as an anonymous caller (the default).
+    pub fn as_anonymous(mut self) -> Self {
+        self.identity = None;
+        self
+    }
+
+    /// Calls as the authenticated `user`, with an optional role.
+    pub fn as_user(mut self, user: &str, role: Option<&str>) -> Self {
+        self.identity = Some(Accountability::user(user, role));
+        self
+    }
+
+    /// Calls as the admin `user`.
+    pub fn as_admin(mut self, user: &str) -> Self {
+        self.identity = Some(Accountability::admin(user));
+        self
+    }
+
+    /// Calls as exactly this accountability (claims, app flag…).
+    pub fn as_accountability(mut self, accountability: Accountability) -> Self {
+        self.identity = Some(accountability);
+        self
+    }
+
+    /// Sends `Authorization: Bearer <token>`, which goes through the real authenticator chain.
+    pub fn with_token(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sends the request through the application.
+    ///
+    /// # Panics
+    ///
+    /// If the path is not a valid URI path.
+    pub async fn send(self) -> TestResponse {
+        let mut request = Request::builder()
+            .method(self.method)
+            .uri(&self.path)
+            .body(Body::from(self.body))
+            .expect("a valid request path");
+        *request.headers_mut() = self.headers;
+        if let Some(identity) = self.identity {
+            request.extensions_mut().insert(TestIdentity(identity));
+        }
+        let response = self
+            .router
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
+/// A response, with its body read.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl TestResponse {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    ///
+    /// # Panics
+    ///
+    /// If the body is not JSON of that shape; the message shows the body.
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {}", self.text()))
+    }
+}
