@@ -113,3 +113,65 @@ async fn admin_stats() -> &'static str {
 async fn editors() -> &'static str {
     "editors"
 }
+
+/// The `x-probe` header of every request that reached `whoami`, to prove that rejected
+/// requests never do (tests run concurrently, so each probe is unique).
+pub(crate) static PROBES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Who is calling, as the handler sees it.
+#[endpoint(id = "auth", route = "/whoami")]
+async fn whoami(who: Accountability, headers: HeaderMap) -> Json<Accountability> {
+    if let Some(probe) = headers.get("x-probe").and_then(|v| v.to_str().ok()) {
+        PROBES.lock().unwrap().push(probe.to_string());
+    }
+    Json(who)
+}
+
+#[endpoint(id = "auth", route = "/private", method = [get, post], access = authenticated)]
+async fn private(who: Accountability) -> String {
+    format!("hello {}", who.user.unwrap_or_default())
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Upload {
+    name: String,
+    size: u32,
+}
+
+/// Authenticated, with a typed body: access must be decided before the body is read.
+#[endpoint(id = "auth", route = "/upload", method = post, access = authenticated)]
+async fn upload(Json(upload): Json<Upload>) -> JSend<Upload> {
+    JSend(upload)
+}
+
+#[derive(serde::Deserialize)]
+struct Search {
+    q: String,
+    limit: Option<u8>,
+}
+
+#[endpoint(id = "errors", route = "/search")]
+async fn search(Query(search): Query<Search>) -> String {
+    format!("{}:{}", search.q, search.limit.unwrap_or(10))
+}
+
+#[endpoint(id = "errors", route = "/panic")]
+async fn panics() -> &'static str {
+    panic!("the database password is hunter2")
+}
+
+#[endpoint(id = "errors", route = "/internal")]
+async fn internal() -> Result<String, EndpointError> {
+    let error = std::io::Error::other("connection to db:5432 refused (password=hunter2)");
+    Err(error)?
+}
+
+#[endpoint(id = "errors", route = "/forbidden")]
+async fn forbidden_error() -> Result<String, EndpointError> {
+    Err(EndpointError::forbidden("not yours").with_details(json!({ "owner": "someone else" })))
+}
+
+#[endpoint(id = "errors", route = "/created", method = post)]
+async fn created(Json(value): Json<Value>) -> (StatusCode, JSend<Value>) {
+    JSend::created(value)
+}

@@ -1,7 +1,10 @@
 //! Integration tests: real requests over HTTP against a server on 127.0.0.1 with an ephemeral
 //! port. One binary, one registry: every endpoint below is served by every test's server.
 
+mod access;
+mod auth;
 mod endpoints;
+mod envelope;
 mod routing;
 mod server;
 mod support;

@@ -25,11 +25,11 @@ pub(crate) async fn start() -> TestServer {
 }
 
 pub(crate) async fn start_with(config: Config) -> TestServer {
-    let server = App::new()
-        .config(config)
-        .bind()
-        .await
-        .expect("server binds");
+    start_app(App::new().config(config)).await
+}
+
+pub(crate) async fn start_app(app: App) -> TestServer {
+    let server = app.bind().await.expect("server binds");
     let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(server.serve_until(async move {
