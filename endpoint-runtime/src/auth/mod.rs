@@ -1,4 +1,4 @@
-//! Authenticators: the chain that turns a request's credentials into an [`Accountability`].
+//! Authenticators: the chain that turns a request's credentials into an [`Accountability`](crate::Accountability).
 //!
 //! The runtime runs the chain once per request, before routing: application authenticators
 //! (added with [`App::authenticator`](crate::App::authenticator)) first, then static API
