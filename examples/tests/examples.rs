@@ -215,7 +215,11 @@ fn token(args: &[&str]) -> String {
         .env("ENDPOINT_JWT_SECRET", SECRET)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
@@ -235,27 +239,88 @@ async fn access_levels_with_tokens_from_the_token_command() {
     };
     use reqwest::Method;
     let status = |r: reqwest::Response| r.status().as_u16();
-    assert_eq!(status(call(Method::GET, "/articles", None).await.unwrap()), 200);
-    assert_eq!(status(call(Method::GET, "/articles/drafts", None).await.unwrap()), 401);
-    let drafts: serde_json::Value = call(Method::GET, "/articles/drafts", Some(&user)).await.unwrap().json().await.unwrap();
-    assert_eq!(drafts, serde_json::json!({ "status": "success", "data": { "drafts_of": "ann", "role": "reader" } }));
-    assert_eq!(status(call(Method::GET, "/articles/stats", Some(&user)).await.unwrap()), 403);
-    assert_eq!(status(call(Method::GET, "/articles/stats", Some(&admin)).await.unwrap()), 200);
-    assert_eq!(status(call(Method::POST, "/articles/7/publish", Some(&user)).await.unwrap()), 403);
-    assert_eq!(status(call(Method::POST, "/articles/7/publish", Some(&editor)).await.unwrap()), 200);
-    assert_eq!(status(call(Method::POST, "/articles/7/publish", Some(&admin)).await.unwrap()), 200);
-    let response = call(Method::GET, "/articles", Some("garbage")).await.unwrap();
+    assert_eq!(
+        status(call(Method::GET, "/articles", None).await.unwrap()),
+        200
+    );
+    assert_eq!(
+        status(call(Method::GET, "/articles/drafts", None).await.unwrap()),
+        401
+    );
+    let drafts: serde_json::Value = call(Method::GET, "/articles/drafts", Some(&user))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        drafts,
+        serde_json::json!({ "status": "success", "data": { "drafts_of": "ann", "role": "reader" } })
+    );
+    assert_eq!(
+        status(
+            call(Method::GET, "/articles/stats", Some(&user))
+                .await
+                .unwrap()
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            call(Method::GET, "/articles/stats", Some(&admin))
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            call(Method::POST, "/articles/7/publish", Some(&user))
+                .await
+                .unwrap()
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            call(Method::POST, "/articles/7/publish", Some(&editor))
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            call(Method::POST, "/articles/7/publish", Some(&admin))
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    let response = call(Method::GET, "/articles", Some("garbage"))
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 401);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
     terminate(running);
 }
 
 #[test]
 fn the_token_command_needs_a_secret() {
-    let output = Command::new(example("access")).args(["token", "--user", "ann"]).env_remove("ENDPOINT_JWT_SECRET").output().unwrap();
+    let output = Command::new(example("access"))
+        .args(["token", "--user", "ann"])
+        .env_remove("ENDPOINT_JWT_SECRET")
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("ENDPOINT_JWT_SECRET"));
-    let help = Command::new(example("access")).arg("--help").output().unwrap();
+    let help = Command::new(example("access"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(help.status.success());
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("serve") && help.contains("token"), "{help}");
