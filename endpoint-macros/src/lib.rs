@@ -6,7 +6,9 @@
 
 mod endpoint;
 mod errors;
+mod hook;
 mod main_fn;
+mod migrations;
 mod route;
 
 use proc_macro::TokenStream;
@@ -23,4 +25,17 @@ pub fn endpoint(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_fn::expand(args.into(), item.into()).into()
+}
+
+/// Registers an async function as a handler of an event. Documented on its re-export,
+/// `endpoint_runtime::hook`.
+#[proc_macro_attribute]
+pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
+    hook::expand(args.into(), item.into()).into()
+}
+
+/// Embeds SQL migration files. Documented on its re-export, `endpoint_runtime::migrations`.
+#[proc_macro]
+pub fn migrations(input: TokenStream) -> TokenStream {
+    migrations::expand(input.into()).into()
 }

@@ -22,12 +22,17 @@ where
 {
     let handler = move |request: Request| {
         let handler = handler.clone();
-        async move {
-            if let Err(denied) = crate::access::authorize(endpoint, request.extensions()) {
-                return denied.into_response();
-            }
-            handler(request).await
-        }
+        let span =
+            tracing::info_span!("endpoint", id = endpoint.id(), handler = endpoint.handler());
+        tracing::Instrument::instrument(
+            async move {
+                if let Err(denied) = crate::access::authorize(endpoint, request.extensions()) {
+                    return denied.into_response();
+                }
+                handler(request).await
+            },
+            span,
+        )
     };
     match endpoint.methods() {
         Methods::All => axum::routing::any(handler),

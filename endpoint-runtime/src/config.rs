@@ -36,6 +36,8 @@ pub enum LogFormat {
 /// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public` or `authenticated` |
 /// | `ENDPOINT_TRUSTED_PROXIES` | [`trusted_proxies`](Self::trusted_proxies) | none | comma-separated IPs or CIDR ranges |
 /// | `ENDPOINT_STATIC_TOKENS` | [`static_tokens`](Self::static_tokens) | none | JSON: `[{"token":"…","user":"…","role":"…","admin":false}]` |
+/// | `ENDPOINT_DATABASE_URL`, else `DATABASE_URL` | [`database_url`](Self::database_url) | `sqlite://<binary>.db` when the app has migrations | `sqlite://file.db` or `postgres://user:pass@host/db` |
+/// | `ENDPOINT_DATABASE_TIMEOUT` | [`database_timeout`](Self::database_timeout) | `10s` | how long to wait for a database connection |
 /// | `ENDPOINT_JWT_SECRET` | [`jwt`](Self::jwt) | none | HS256 secret, at least 32 bytes |
 /// | `ENDPOINT_JWT_ALGORITHM` | | `HS256` | `HS256`, `RS256` or `ES256` |
 /// | `ENDPOINT_JWT_PUBLIC_KEY_FILE` | | none | PEM public key file, for `RS256` / `ES256` |
@@ -74,6 +76,21 @@ pub struct Config {
     pub static_tokens: Vec<StaticToken>,
     /// JWT bearer-token verification; `None` when no key is configured.
     pub jwt: Option<JwtConfig>,
+    /// The database to connect to; `None` means the default SQLite file when the application
+    /// has migrations, and no database otherwise.
+    pub database_url: Option<DatabaseUrl>,
+    /// How long to wait for a database connection, at start-up and per request.
+    pub database_timeout: Duration,
+}
+
+/// A database URL, whose password `Debug` and errors never show.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({:?})", crate::database::redact(&self.0))
+    }
 }
 
 /// The body format of error responses.
@@ -213,6 +230,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             static_tokens: Vec::new(),
             jwt: None,
+            database_url: None,
+            database_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -343,6 +362,19 @@ impl Config {
             })?;
         }
         config.jwt = jwt_from_lookup(&get)?;
+        if let Some((name, value)) = get("ENDPOINT_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
+            if crate::database::kind_of(value.trim()).is_none() {
+                return Err(ConfigError {
+                    variable: name,
+                    value: crate::database::redact(&value),
+                    expected: "`sqlite://file.db` or `postgres://user:password@host:port/database`",
+                });
+            }
+            config.database_url = Some(DatabaseUrl(value.trim().to_string()));
+        }
+        if let Some((name, value)) = get("ENDPOINT_DATABASE_TIMEOUT") {
+            config.database_timeout = parse_duration(name, value)?;
+        }
         Ok(config)
     }
 

@@ -416,6 +416,17 @@ impl From<std::string::FromUtf8Error> for EndpointError {
     }
 }
 
+impl From<sqlx::Error> for EndpointError {
+    /// `RowNotFound` (from `fetch_one`) is 404 `NOT_FOUND`; any other database error is a 500
+    /// whose detail is logged, not sent.
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => Self::not_found("not found"),
+            other => Self::internal(format_args!("database error: {other}")),
+        }
+    }
+}
+
 impl From<Box<dyn std::error::Error + Send + Sync>> for EndpointError {
     /// 500: an opaque error (logged, not sent).
     fn from(error: Box<dyn std::error::Error + Send + Sync>) -> Self {
@@ -470,6 +481,10 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The database could not be opened or migrated; the message names the URL without its
+    /// password.
+    #[error("database: {0}")]
+    Database(String),
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),

@@ -39,7 +39,10 @@ mod accountability;
 pub mod auth;
 mod cli;
 mod config;
+mod context;
+mod database;
 mod error;
+pub mod events;
 pub mod extract;
 mod jsend;
 mod pipeline;
@@ -54,15 +57,20 @@ pub mod __private;
 pub use accountability::Accountability;
 pub use axum;
 pub use config::{
-    Config, DefaultAccess, ErrorFormat, IpNet, JwtAlgorithm, JwtConfig, JwtKey, LogFormat,
-    StaticToken,
+    Config, DatabaseUrl, DefaultAccess, ErrorFormat, IpNet, JwtAlgorithm, JwtConfig, JwtKey,
+    LogFormat, StaticToken,
 };
+pub use context::{Context, State};
+pub use database::{Database, DatabaseKind, Migrations};
 pub use error::{ConfigError, Conflict, EndpointError, Error};
+pub use events::{EmitError, Event};
 pub use jsend::JSend;
 pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
 pub use router::{router, validate};
 pub use server::{App, Server, run};
+pub use sqlx;
+pub use tracing;
 
 /// Turns an `async fn` into an endpoint that registers itself with the runtime.
 ///
@@ -181,6 +189,56 @@ pub use endpoint_macros::endpoint;
 /// ```
 pub use endpoint_macros::main;
 
+/// Registers an async function as a handler of an event emitted with
+/// [`Context::emit`](crate::Context::emit). Self-registered like endpoints.
+///
+/// ```
+/// use endpoint_runtime::prelude::*;
+///
+/// /// Writes an audit line for every published article.
+/// #[hook(event = "article.published")]
+/// async fn audit(event: Event, ctx: Context) -> Result<(), EndpointError> {
+///     tracing::info!(payload = %event.payload, user = ?ctx.accountability().user, "published");
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// ## Arguments
+///
+/// - `event = "name"` (**required**): the event, such as `"article.published"`.
+/// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is.
+///
+/// The function is `async`, takes `(event: Event)` or `(event: Event, ctx: Context)`, and
+/// returns `()` or `Result<(), E>` with `E: Into<EndpointError>`. Delivery is awaited and in
+/// order; see [`events`](crate::events) for what a failing hook does and how loops are refused.
+///
+/// ```compile_fail
+/// use endpoint_runtime::prelude::*;
+///
+/// #[hook(event = "article.published")]
+/// fn not_async(event: Event) {}
+/// # fn main() {}
+/// ```
+pub use endpoint_macros::hook;
+
+/// Embeds SQL migrations in the binary, for [`App::migrations`](crate::App::migrations).
+///
+/// `migrations!("migrations")` reads, relative to the crate's `Cargo.toml`,
+/// `migrations/sqlite/*.sql` and `migrations/postgres/*.sql` (one set per database), or
+/// `migrations/*.sql` alone (used for both). Files are named `<version>_<description>.sql`
+/// and applied in version order, each once: the applied versions are recorded in the
+/// database (`_sqlx_migrations`), so seeding data in a migration seeds it exactly once.
+/// A missing directory or a badly named file is a compile error.
+///
+/// ```ignore
+/// App::new().migrations(endpoint_runtime::migrations!("migrations")).run().await
+/// ```
+///
+/// Adding a new file needs a rebuild of the crate that names the directory (`cargo` does not
+/// watch directories; `touch` the source file if it does not rebuild).
+pub use endpoint_macros::migrations;
+
 /// Links the endpoints of library crates that the binary does not otherwise mention.
 ///
 /// The linker drops a dependency whose items the binary never names, and the endpoints it
@@ -205,9 +263,9 @@ macro_rules! link {
 
 /// The names an endpoint module usually needs: `use endpoint_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::endpoint;
     pub use crate::extract::{Json, Query};
-    pub use crate::{Accountability, EndpointError, JSend, RequestId};
+    pub use crate::{Accountability, Context, EndpointError, Event, JSend, RequestId, State};
+    pub use crate::{endpoint, hook};
     pub use axum::http::{HeaderMap, StatusCode};
     pub use axum::response::{IntoResponse, Response};
     pub use serde_json::{Value, json};

@@ -57,6 +57,7 @@ pub(crate) struct TestIdentity(pub(crate) Accountability);
 pub(crate) struct Runtime {
     pub(crate) config: Config,
     pub(crate) authenticators: Vec<Box<dyn Authenticator>>,
+    pub(crate) shared: Arc<crate::context::Shared>,
 }
 
 fn valid_request_id(value: &HeaderValue) -> Option<&str> {
@@ -82,6 +83,7 @@ pub(crate) async fn pipeline(
     request
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
+    request.extensions_mut().insert(Arc::clone(&runtime.shared));
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,

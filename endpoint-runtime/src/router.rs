@@ -115,8 +115,8 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
 ///
 /// - [`Error::Config`] when an `ENDPOINT_*` variable is malformed.
 /// - [`Error::Conflicts`] when [`validate()`] finds conflicts; the router is never half-built.
-pub fn router() -> Result<Router, Error> {
-    crate::App::new().into_router()
+pub async fn router() -> Result<Router, Error> {
+    crate::App::new().into_router().await
 }
 
 pub(crate) fn build(

@@ -20,9 +20,15 @@ use std::sync::Arc;
 
 use crate::auth::{Authenticator, JwtAuthenticator, StaticTokenAuthenticator};
 use crate::config::{Config, DefaultAccess, LogFormat};
+use crate::context::{Context, Shared};
+use crate::database::{Database, Migrations};
+use crate::error::EndpointError;
 use crate::error::Error;
+use crate::events::{Emitter, Event, Subscriber};
 use crate::pipeline::Runtime;
 use crate::registry::{Endpoint, endpoints};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 
 /// Starts the application: reads [`Config::from_env`], validates and routes every registered
 /// endpoint, prints the route table, and serves until SIGINT or SIGTERM, then drains in-flight
@@ -47,10 +53,32 @@ pub async fn run() -> Result<(), Error> {
 }
 
 /// Builds an application from the registry, with optional settings made in code.
+///
+/// ```no_run
+/// use endpoint_runtime::App;
+///
+/// struct Settings { greeting: String }
+///
+/// #[endpoint_runtime::main]
+/// async fn main() -> Result<(), endpoint_runtime::Error> {
+///     App::new()
+///         .state(Settings { greeting: "hi".into() })        // extracted with State<Settings>
+///         .migrations(endpoint_runtime::migrations!("migrations")) // opens the database
+///         .subscribe("article.published", |event, _ctx| async move {
+///             println!("published: {}", event.payload);
+///             Ok(())
+///         })
+///         .run()
+///         .await
+/// }
+/// ```
 #[derive(Default)]
 pub struct App {
     config: Option<Config>,
     authenticators: Vec<Box<dyn Authenticator>>,
+    state: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    migrations: Option<Migrations>,
+    subscribers: HashMap<String, Vec<Subscriber>>,
 }
 
 impl std::fmt::Debug for App {
@@ -59,7 +87,9 @@ impl std::fmt::Debug for App {
         f.debug_struct("App")
             .field("config", &self.config)
             .field("authenticators", &names)
-            .finish()
+            .field("state_types", &self.state.len())
+            .field("migrations", &self.migrations.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,12 +112,52 @@ impl App {
         self
     }
 
-    fn runtime(self) -> Result<(Arc<Runtime>, Vec<&'static Endpoint>), Error> {
-        let config = match self.config {
+    /// Registers application state, extracted in endpoints with [`State<T>`](crate::State)
+    /// or [`Context::state`](crate::Context::state). One value per type; a second `T`
+    /// replaces the first.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(TypeId::of::<T>(), Arc::new(value));
+        self
+    }
+
+    /// Opens the database at start-up and applies `migrations` (see
+    /// [`migrations!`](crate::migrations)): `ENDPOINT_DATABASE_URL` / `DATABASE_URL`, or an
+    /// SQLite file named after the binary (`<binary>.db`) in the working directory, created on
+    /// first start. Applied migrations are recorded, so a restart applies nothing twice.
+    pub fn migrations(mut self, migrations: Migrations) -> Self {
+        self.migrations = Some(migrations);
+        self
+    }
+
+    /// Subscribes `handler` to `event`, after the event's `#[hook]`s (see
+    /// [`events`](crate::events)).
+    pub fn subscribe<F, Fut>(mut self, event: &str, handler: F) -> Self
+    where
+        F: Fn(Event, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), EndpointError>> + Send + 'static,
+    {
+        let subscriber: Subscriber =
+            Arc::new(move |event, context| Box::pin(handler(event, context)));
+        self.subscribers
+            .entry(event.to_string())
+            .or_default()
+            .push(subscriber);
+        self
+    }
+
+    async fn runtime(self) -> Result<(Arc<Runtime>, Vec<&'static Endpoint>), Error> {
+        let App {
+            config,
+            authenticators,
+            state,
+            migrations,
+            subscribers,
+        } = self;
+        let config = match config {
             Some(config) => config,
             None => Config::from_env()?,
         };
-        let mut authenticators = self.authenticators;
+        let mut authenticators = authenticators;
         if !config.static_tokens.is_empty() {
             authenticators.push(Box::new(StaticTokenAuthenticator::new(
                 &config.static_tokens,
@@ -96,6 +166,22 @@ impl App {
         if let Some(jwt) = &config.jwt {
             authenticators.push(Box::new(JwtAuthenticator::new(jwt)?));
         }
+        let url = match (&config.database_url, &migrations) {
+            (Some(url), _) => Some(url.0.clone()),
+            (None, Some(_)) => Some(default_database_url()),
+            (None, None) => None,
+        };
+        let database = match url {
+            Some(url) => {
+                let database = Database::connect(&url, config.database_timeout).await?;
+                if let Some(migrations) = &migrations {
+                    database.migrate(migrations).await?;
+                }
+                tracing::info!(url = %crate::database::redact(&url), kind = ?database.kind(), "database ready");
+                Some(database)
+            }
+            None => None,
+        };
         let endpoints = endpoints();
         if endpoints.is_empty() {
             tracing::warn!(
@@ -104,10 +190,17 @@ impl App {
                  `endpoint_runtime::link!(that_crate);` to the binary"
             );
         }
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            database,
+            emitter: Emitter::new(subscribers),
+            state,
+        });
         Ok((
             Arc::new(Runtime {
                 config,
                 authenticators,
+                shared,
             }),
             endpoints,
         ))
@@ -117,9 +210,9 @@ impl App {
     ///
     /// # Errors
     ///
-    /// - [`Error::Config`] and [`Error::Conflicts`], as for [`run()`].
-    pub fn into_router(self) -> Result<Router, Error> {
-        let (runtime, endpoints) = self.runtime()?;
+    /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
+    pub async fn into_router(self) -> Result<Router, Error> {
+        let (runtime, endpoints) = self.runtime().await?;
         crate::router::build(&endpoints, runtime)
     }
 
@@ -127,19 +220,23 @@ impl App {
     ///
     /// # Errors
     ///
-    /// - [`Error::Config`] and [`Error::Conflicts`], as for [`run()`].
-    pub fn test_client(self) -> Result<crate::testing::TestClient, Error> {
-        Ok(crate::testing::TestClient::from_router(self.into_router()?))
+    /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
+    pub async fn test_client(self) -> Result<crate::testing::TestClient, Error> {
+        Ok(crate::testing::TestClient::from_router(
+            self.into_router().await?,
+        ))
     }
 
-    /// Validates the registry, builds the router and opens the listening socket, without
-    /// serving yet: [`Server::local_addr`] tells the bound address (useful with port `0`).
+    /// Validates the registry, opens the database, builds the router and opens the listening
+    /// socket, without serving yet: [`Server::local_addr`] tells the bound address (useful
+    /// with port `0`).
     ///
     /// # Errors
     ///
-    /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Bind`], as for [`run()`].
+    /// - [`Error::Config`], [`Error::Conflicts`], [`Error::Database`] and [`Error::Bind`], as
+    ///   for [`run()`].
     pub async fn bind(self) -> Result<Server, Error> {
-        let (runtime, endpoints) = self.runtime()?;
+        let (runtime, endpoints) = self.runtime().await?;
         let config = runtime.config.clone();
         let router = crate::router::build(&endpoints, runtime)?;
         let addr = config.addr();
@@ -188,7 +285,7 @@ impl App {
             return Ok(());
         }
         init_tracing(config.log_format);
-        let server = self.bind().await?;
+        let server = self.config(config).bind().await?;
         print!("{}", server.route_table());
         if server.endpoints.is_empty() {
             eprintln!(
@@ -199,6 +296,15 @@ impl App {
         println!("listening on http://{}", server.local_addr());
         server.serve_until(shutdown_signal()).await
     }
+}
+
+/// `sqlite://<binary name>.db` in the working directory.
+fn default_database_url() -> String {
+    let name = std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "endpoint".into());
+    format!("sqlite://{name}.db")
 }
 
 /// A bound, routed server that is not serving yet.

@@ -12,7 +12,7 @@
 //!
 //! # #[endpoint_runtime::main]
 //! # async fn main() {
-//! let client = TestClient::new().unwrap();
+//! let client = TestClient::new().await.unwrap();
 //! assert_eq!(client.get("/reports").send().await.status(), 401);
 //! assert_eq!(client.get("/reports").as_user("ann", Some("editor")).send().await.status(), 403);
 //! assert_eq!(client.get("/reports").as_admin("root").send().await.text(), "secret numbers");
@@ -44,8 +44,8 @@ impl TestClient {
     /// # Errors
     ///
     /// - [`Error::Conflicts`] when the registry has conflicting routes.
-    pub fn new() -> Result<Self, Error> {
-        App::new().config(Config::default()).test_client()
+    pub async fn new() -> Result<Self, Error> {
+        App::new().config(Config::default()).test_client().await
     }
 
     pub(crate) fn from_router(router: Router) -> Self {

@@ -75,10 +75,10 @@ fn validate_names_both_sites_of_every_conflict() {
     );
 }
 
-#[test]
-fn router_refuses_to_build() {
+#[tokio::test]
+async fn router_refuses_to_build() {
     assert!(matches!(
-        endpoint_runtime::router(),
+        endpoint_runtime::router().await,
         Err(endpoint_runtime::Error::Conflicts(_))
     ));
 }

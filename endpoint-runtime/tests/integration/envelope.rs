@@ -69,7 +69,7 @@ async fn wrong_shape_is_422_with_the_path() {
         "no authenticator configured: the token is refused"
     );
     // Use the in-process client as a user to reach the body check.
-    let client = endpoint_runtime::testing::TestClient::new().unwrap();
+    let client = endpoint_runtime::testing::TestClient::new().await.unwrap();
     let response = client
         .post("/auth/upload")
         .as_user("ann", None)

@@ -3,6 +3,7 @@
 
 mod access;
 mod auth;
+mod database;
 mod endpoints;
 mod envelope;
 mod routing;

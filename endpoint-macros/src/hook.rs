@@ -1,0 +1,130 @@
+//! `#[hook(event = "...")]`: registers an async function as a handler of an event.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{LitStr, parse::Parser};
+
+use crate::errors::Errors;
+
+mod kw {
+    pub(super) const EVENT: &str = "event";
+    pub(super) const CRATE: &str = "crate";
+    pub(super) const ALL: &[&str] = &[EVENT, CRATE];
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let errors = Errors::default();
+    let mut event: Option<LitStr> = None;
+    let mut krate: Option<syn::Path> = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident(kw::EVENT) {
+            let value = meta.value()?;
+            if !value.peek(LitStr) {
+                let span = value.span();
+                while !value.is_empty() && !value.peek(syn::Token![,]) {
+                    value.parse::<proc_macro2::TokenTree>()?;
+                }
+                errors.at(
+                    span,
+                    "expected a string literal: `event = \"article.published\"`",
+                );
+                return Ok(());
+            }
+            let lit: LitStr = value.parse()?;
+            if event.is_some() {
+                errors.spanned(&meta.path, "duplicate `event` argument");
+            } else {
+                event = Some(lit);
+            }
+        } else if meta.path.is_ident(kw::CRATE) {
+            krate = Some(meta.value()?.parse()?);
+        } else {
+            let expected = kw::ALL.join("`, `");
+            errors.spanned(
+                &meta.path,
+                format!("unknown argument, expected one of `{expected}`"),
+            );
+            while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                meta.input.parse::<proc_macro2::TokenTree>()?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(args) {
+        errors.push(error);
+    }
+    if let Some(lit) = &event {
+        let name = lit.value();
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            errors.spanned(lit, "event names are non-empty and contain no whitespace, such as `\"article.published\"`");
+        }
+    } else if errors.is_empty() {
+        errors.at(
+            Span::call_site(),
+            "missing argument `event`: `#[hook(event = \"article.published\")]`",
+        );
+    }
+    let function: Option<syn::ItemFn> = errors.ok(syn::parse2(item.clone()));
+    if let Some(function) = &function {
+        let sig = &function.sig;
+        if sig.asyncness.is_none() {
+            errors.spanned(
+                sig.fn_token,
+                format!("hooks must be async: write `async fn {}`", sig.ident),
+            );
+        }
+        if !sig.generics.params.is_empty() {
+            errors.spanned(&sig.generics, "hooks cannot be generic");
+        }
+        if sig.inputs.is_empty() || sig.inputs.len() > 2 {
+            errors.spanned(
+                &sig.inputs,
+                "a hook takes `(event: Event)` or `(event: Event, ctx: Context)`",
+            );
+        }
+    }
+    let (function, event) = match (errors.finish(), function, event) {
+        (Ok(()), Some(function), Some(event)) => (function, event),
+        (Err(error), _, _) => {
+            let error = error.into_compile_error();
+            return quote! { #error #item };
+        }
+        _ => unreachable!("a missing piece always pushes an error"),
+    };
+    let rt = krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_runtime));
+    let ident = &function.sig.ident;
+    let call = if function.sig.inputs.len() == 2 {
+        quote_spanned!(ident.span()=> #ident(event, ctx))
+    } else {
+        quote_spanned!(ident.span()=> { let _ = ctx; #ident(event) })
+    };
+    let output = match &function.sig.output {
+        syn::ReturnType::Type(_, ty) => {
+            quote_spanned!(ty.span()=> #rt::events::HookOutput::into_hook_result(#call.await))
+        }
+        syn::ReturnType::Default => quote!(#rt::events::HookOutput::into_hook_result(#call.await)),
+    };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let file = quote_spanned!(ident.span()=> ::core::file!());
+    quote! {
+        #item
+        #[doc(hidden)]
+        #[allow(non_snake_case, unused_qualifications, clippy::all)]
+        const _: () = {
+            fn __hook_run(event: #rt::Event, ctx: #rt::Context) -> #rt::events::HookFuture {
+                ::std::boxed::Box::pin(async move { #output })
+            }
+            #rt::__private::inventory::submit! {
+                #rt::events::Hook::__new(#rt::events::HookSpec {
+                    event: #event,
+                    handler: ::core::stringify!(#ident),
+                    module_path: ::core::module_path!(),
+                    file: #file,
+                    line: #line,
+                    run: __hook_run,
+                })
+            }
+        };
+    }
+}

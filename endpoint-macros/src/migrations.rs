@@ -1,0 +1,100 @@
+//! `migrations!("dir")`: embeds SQL migration files in the binary at compile time.
+//!
+//! Layout, relative to the calling crate's `Cargo.toml`: `dir/sqlite/*.sql` and
+//! `dir/postgres/*.sql`, one set per database; or `dir/*.sql` alone, used for both. Files are
+//! named `<version>_<description>.sql` (`0001_create_tables.sql`) and applied in version order.
+
+use std::path::{Path, PathBuf};
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::LitStr;
+
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let lit: LitStr = match syn::parse2(input) {
+        Ok(lit) => lit,
+        Err(error) => return error.into_compile_error(),
+    };
+    match read(&lit) {
+        Ok(tokens) => tokens,
+        Err(message) => syn::Error::new_spanned(&lit, message).into_compile_error(),
+    }
+}
+
+fn read(lit: &LitStr) -> Result<TokenStream, String> {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .map_err(|_| "CARGO_MANIFEST_DIR is not set: build with cargo".to_string())?;
+    let dir = Path::new(&manifest).join(lit.value());
+    if !dir.is_dir() {
+        return Err(format!(
+            "migrations directory `{}` not found (paths are relative to the crate's Cargo.toml)",
+            dir.display()
+        ));
+    }
+    let sqlite_dir = dir.join("sqlite");
+    let postgres_dir = dir.join("postgres");
+    let (sqlite, postgres) = if sqlite_dir.is_dir() || postgres_dir.is_dir() {
+        (files(&sqlite_dir)?, files(&postgres_dir)?)
+    } else {
+        let both = files(&dir)?;
+        (both.clone(), both)
+    };
+    if sqlite.is_empty() && postgres.is_empty() {
+        return Err(format!(
+            "no `<version>_<description>.sql` files in `{}`",
+            dir.display()
+        ));
+    }
+    let list = |entries: &[(i64, String, PathBuf)]| {
+        let items = entries.iter().map(|(version, description, path)| {
+            let path = path.to_string_lossy().into_owned();
+            quote!((#version, #description, ::core::include_str!(#path)))
+        });
+        quote!(&[#(#items),*])
+    };
+    let sqlite = list(&sqlite);
+    let postgres = list(&postgres);
+    Ok(quote!(::endpoint_runtime::Migrations::__new(#sqlite, #postgres)))
+}
+
+fn files(dir: &Path) -> Result<Vec<(i64, String, PathBuf)>, String> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<(i64, String, PathBuf)> = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("sql") {
+            continue;
+        }
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let Some((version, description)) = stem.split_once('_') else {
+            return Err(format!(
+                "`{}`: migration files are named `<version>_<description>.sql`",
+                path.display()
+            ));
+        };
+        let version: i64 = version.parse().map_err(|_| {
+            format!(
+                "`{}`: the version `{version}` is not a number",
+                path.display()
+            )
+        })?;
+        if let Some((_, _, other)) = out.iter().find(|(v, _, _)| *v == version) {
+            return Err(format!(
+                "migrations `{}` and `{}` have the same version {version}",
+                other.display(),
+                path.display()
+            ));
+        }
+        out.push((version, description.replace('_', " "), path));
+    }
+    out.sort_by_key(|(version, _, _)| *version);
+    Ok(out)
+}

@@ -1,0 +1,191 @@
+//! [`Context`]: the seeds' endpoint context (`env`, `database`, `emitter`, services), and
+//! [`State`], application state registered at start-up.
+
+use std::any::{Any, TypeId, type_name};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use crate::accountability::Accountability;
+use crate::config::Config;
+use crate::database::Database;
+use crate::error::EndpointError;
+use crate::events::{EmitError, Emitter};
+use crate::pipeline::RequestId;
+
+/// What every request shares: built once at start-up.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) database: Option<Database>,
+    pub(crate) emitter: Emitter,
+    pub(crate) state: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+/// The endpoint context of the seeds (`{ services, database, env, logger, emitter }`), as an
+/// extractor: add `ctx: Context` to an endpoint's arguments. Hooks receive one too.
+///
+/// - [`env`](Self::env): the parsed configuration.
+/// - [`database`](Self::database): the pool (SQLite by default, PostgreSQL by URL).
+/// - [`emit`](Self::emit): the event emitter, delivering to `#[hook]`s and subscribers.
+/// - [`state`](Self::state): application state registered with [`App::state`](crate::App::state).
+/// - [`server_url`](Self::server_url): the public base URL (Factor's `serverUrl()`).
+/// - logging is [`tracing`]: every line of a request carries its request id and endpoint id.
+#[derive(Clone)]
+pub struct Context {
+    shared: Arc<Shared>,
+    accountability: Accountability,
+    request_id: Option<String>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("accountability", &self.accountability)
+            .field("request_id", &self.request_id)
+            .field(
+                "database",
+                &self.shared.database.as_ref().map(Database::kind),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        accountability: Accountability,
+        request_id: Option<String>,
+    ) -> Self {
+        Context {
+            shared,
+            accountability,
+            request_id,
+        }
+    }
+
+    /// The configuration (the seeds' `env`).
+    pub fn env(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The database pool.
+    ///
+    /// # Errors
+    ///
+    /// - 500 (logged) when the application has no database: call
+    ///   [`App::migrations`](crate::App::migrations) or set `ENDPOINT_DATABASE_URL`.
+    pub fn database(&self) -> Result<&Database, EndpointError> {
+        self.shared.database.as_ref().ok_or_else(|| {
+            EndpointError::internal("Context::database() used, but the application has no database: call App::migrations(..) or set ENDPOINT_DATABASE_URL")
+        })
+    }
+
+    /// The public base URL, without a trailing slash: `ENDPOINT_SERVER_URL`, or
+    /// `http://<host>:<port>`.
+    pub fn server_url(&self) -> String {
+        self.shared.config.server_url()
+    }
+
+    /// Who is calling (anonymous inside a hook fired outside a request).
+    pub fn accountability(&self) -> &Accountability {
+        &self.accountability
+    }
+
+    /// The id of the request this context belongs to, if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The application state of type `T`.
+    ///
+    /// # Errors
+    ///
+    /// - 500 (logged, naming the type) when no `T` was registered with `App::state`.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<Arc<T>, EndpointError> {
+        self.shared
+            .state
+            .get(&TypeId::of::<T>())
+            .and_then(|value| Arc::clone(value).downcast::<T>().ok())
+            .ok_or_else(|| {
+                EndpointError::internal(format_args!(
+                    "no state of type `{}` was registered: add `.state(..)` to the App",
+                    type_name::<T>()
+                ))
+            })
+    }
+
+    /// Emits `event` with `payload` to its `#[hook]`s and subscribers, and waits for them.
+    /// See [`events`](crate::events) for the delivery rules.
+    ///
+    /// # Errors
+    ///
+    /// - [`EmitError::Reentrant`] when called, directly or through other hooks, from a hook
+    ///   handling the same event: that would loop forever, so it is refused.
+    /// - [`EmitError::HookFailed`] when a hook or subscriber fails; the rest are not run.
+    /// - [`EmitError::Payload`] when `payload` cannot be serialized.
+    pub async fn emit(&self, event: &str, payload: impl Serialize) -> Result<(), EmitError> {
+        let payload =
+            serde_json::to_value(payload).map_err(|e| EmitError::Payload(e.to_string()))?;
+        self.shared.emitter.emit(self, event, payload).await
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Context {
+    type Rejection = EndpointError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let shared = parts.extensions.get::<Arc<Shared>>().cloned().ok_or_else(|| {
+            EndpointError::internal("Context needs the runtime's middleware: build the router with endpoint_runtime::router() or App")
+        })?;
+        let accountability = parts
+            .extensions
+            .get::<Accountability>()
+            .cloned()
+            .unwrap_or_default();
+        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+        Ok(Context::new(shared, accountability, request_id))
+    }
+}
+
+/// Application state of type `T`, registered at start-up with
+/// [`App::state`](crate::App::state); an extractor. A `T` that was never registered is a 500
+/// whose log line names the type.
+///
+/// ```no_run
+/// use endpoint_runtime::prelude::*;
+///
+/// struct Greeting(String);
+///
+/// #[endpoint(id = "hello", route = "/")]
+/// async fn hello(State(greeting): State<Greeting>) -> String {
+///     greeting.0.clone()
+/// }
+///
+/// #[endpoint_runtime::main]
+/// async fn main() -> Result<(), endpoint_runtime::Error> {
+///     endpoint_runtime::App::new().state(Greeting("Hi!".into())).run().await
+/// }
+/// ```
+#[derive(Debug)]
+pub struct State<T>(pub Arc<T>);
+
+impl<T> std::ops::Deref for State<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Send + Sync + 'static, S: Send + Sync> FromRequestParts<S> for State<T> {
+    type Rejection = EndpointError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Context::from_request_parts(parts, state)
+            .await?
+            .state::<T>()
+            .map(State)
+    }
+}

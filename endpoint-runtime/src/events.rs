@@ -1,0 +1,237 @@
+//! Events: [`Context::emit`](crate::Context::emit) delivers to `#[hook(event = "...")]`
+//! functions and to subscribers added with [`App::subscribe`](crate::App::subscribe).
+//!
+//! # Delivery
+//!
+//! - **Awaited, in order.** `emit` runs the event's hooks one after another, sorted by source
+//!   location (`file:line`, so the order is stable), then its subscribers in the order they
+//!   were added, and returns when all have finished. A hook therefore sees the database
+//!   changes the emitter made before emitting, and the request's response waits for it.
+//! - **A failing hook stops the delivery** and `emit` returns [`EmitError::HookFailed`] with
+//!   the hook's [`EndpointError`]; the hooks after it do not run. Converted with `?` inside an
+//!   endpoint, the request answers with that hook's error (a hook returning
+//!   `EndpointError::forbidden` makes the request 403, like a Directus filter hook throwing).
+//!   An endpoint that wants fire-and-forget semantics can ignore the result.
+//! - **No loops.** A hook that emits the event it is handling, directly or through other
+//!   hooks (`a` → `b` → `a`), gets [`EmitError::Reentrant`] instead of looping forever, as do
+//!   chains deeper than 8 events. The chain is tracked per task, so concurrent requests that
+//!   emit the same event do not interfere.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::accountability::Accountability;
+use crate::context::Context;
+use crate::error::EndpointError;
+
+/// An emitted event, as a hook receives it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Event {
+    /// The event name, such as `article.published`.
+    pub name: String,
+    /// The payload given to `emit`, as JSON.
+    pub payload: Value,
+    /// Who caused it: the accountability of the request that emitted it.
+    pub accountability: Accountability,
+}
+
+/// The future a hook or subscriber returns.
+pub type HookFuture = Pin<Box<dyn Future<Output = Result<(), EndpointError>> + Send>>;
+
+/// A runtime subscriber: a function of the event and a context.
+pub type Subscriber = Arc<dyn Fn(Event, Context) -> HookFuture + Send + Sync>;
+
+/// What the macro writes for a `#[hook]`. Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct HookSpec {
+    pub event: &'static str,
+    pub handler: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub run: fn(Event, Context) -> HookFuture,
+}
+
+/// One registered `#[hook]`.
+#[derive(Debug)]
+pub struct Hook {
+    spec: HookSpec,
+}
+
+impl Hook {
+    #[doc(hidden)]
+    pub const fn __new(spec: HookSpec) -> Self {
+        Hook { spec }
+    }
+
+    /// The event it handles.
+    pub fn event(&self) -> &'static str {
+        self.spec.event
+    }
+
+    /// `module::function at file:line`.
+    pub fn site(&self) -> String {
+        format!(
+            "{}::{} at {}:{}",
+            self.spec.module_path, self.spec.handler, self.spec.file, self.spec.line
+        )
+    }
+}
+
+inventory::collect!(Hook);
+
+/// Every `#[hook]` linked into the binary, sorted by event, then `file:line`.
+pub fn hooks() -> Vec<&'static Hook> {
+    let mut all: Vec<&'static Hook> = inventory::iter::<Hook>.into_iter().collect();
+    all.sort_by_key(|h| (h.spec.event, h.spec.file, h.spec.line));
+    all
+}
+
+/// Why an emission did not complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The event is already being handled further up this chain: emitting it again would
+    /// loop forever.
+    #[error("refused to emit `{event}` re-entrantly (chain: {})", chain.join(" -> "))]
+    Reentrant {
+        /// The event that was refused.
+        event: String,
+        /// The events being handled, outermost first.
+        chain: Vec<String>,
+    },
+    /// A hook or subscriber failed; the ones after it did not run.
+    #[error("hook `{hook}` failed on `{event}`: {error}")]
+    HookFailed {
+        /// The event.
+        event: String,
+        /// The failing hook's site, or `subscriber #n`.
+        hook: String,
+        /// What it returned.
+        error: EndpointError,
+    },
+    /// The payload could not be serialized.
+    #[error("event payload is not serializable: {0}")]
+    Payload(String),
+}
+
+impl From<EmitError> for EndpointError {
+    /// A failed hook answers with the hook's own error; a refused re-entrant emission or a bad
+    /// payload is a 500 (logged).
+    fn from(error: EmitError) -> Self {
+        match error {
+            EmitError::HookFailed { error, hook, event } => {
+                tracing::warn!(%hook, %event, %error, "hook failed");
+                error
+            }
+            other => EndpointError::internal(other),
+        }
+    }
+}
+
+const MAX_DEPTH: usize = 8;
+
+tokio::task_local! {
+    static CHAIN: Vec<String>;
+}
+
+/// Delivers events to hooks and subscribers.
+pub(crate) struct Emitter {
+    hooks: HashMap<&'static str, Vec<&'static Hook>>,
+    subscribers: HashMap<String, Vec<Subscriber>>,
+}
+
+impl Emitter {
+    pub(crate) fn new(subscribers: HashMap<String, Vec<Subscriber>>) -> Self {
+        let mut hooks: HashMap<&'static str, Vec<&'static Hook>> = HashMap::new();
+        for hook in self::hooks() {
+            hooks.entry(hook.event()).or_default().push(hook);
+        }
+        Emitter { hooks, subscribers }
+    }
+
+    pub(crate) async fn emit(
+        &self,
+        context: &Context,
+        event: &str,
+        payload: Value,
+    ) -> Result<(), EmitError> {
+        let chain = CHAIN.try_with(Clone::clone).unwrap_or_default();
+        if chain.iter().any(|e| e == event) || chain.len() >= MAX_DEPTH {
+            let error = EmitError::Reentrant {
+                event: event.to_string(),
+                chain,
+            };
+            tracing::error!(%error, "event loop refused");
+            return Err(error);
+        }
+        let mut inner = chain;
+        inner.push(event.to_string());
+        let hooks = self.hooks.get(event).map(Vec::as_slice).unwrap_or_default();
+        let subscribers = self
+            .subscribers
+            .get(event)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        tracing::debug!(
+            event,
+            hooks = hooks.len(),
+            subscribers = subscribers.len(),
+            "emit"
+        );
+        let make_event = || Event {
+            name: event.to_string(),
+            payload: payload.clone(),
+            accountability: context.accountability().clone(),
+        };
+        for hook in hooks {
+            let run = (hook.spec.run)(make_event(), context.clone());
+            if let Err(error) = CHAIN.scope(inner.clone(), run).await {
+                return Err(EmitError::HookFailed {
+                    event: event.to_string(),
+                    hook: hook.site(),
+                    error,
+                });
+            }
+        }
+        for (index, subscriber) in subscribers.iter().enumerate() {
+            let run = subscriber(make_event(), context.clone());
+            if let Err(error) = CHAIN.scope(inner.clone(), run).await {
+                return Err(EmitError::HookFailed {
+                    event: event.to_string(),
+                    hook: format!("subscriber #{}", index + 1),
+                    error,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a `#[hook]` function may return: `()` or `Result<(), E>` with `E: Into<EndpointError>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a hook result",
+    note = "a #[hook] returns `()` or `Result<(), E>` where `E: Into<EndpointError>`"
+)]
+pub trait HookOutput {
+    /// Converts into the hook's result.
+    fn into_hook_result(self) -> Result<(), EndpointError>;
+}
+
+impl HookOutput for () {
+    fn into_hook_result(self) -> Result<(), EndpointError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<EndpointError>> HookOutput for Result<(), E> {
+    fn into_hook_result(self) -> Result<(), EndpointError> {
+        self.map_err(Into::into)
+    }
+}

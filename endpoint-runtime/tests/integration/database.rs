@@ -1,0 +1,407 @@
+//! Context, state, events and the database, on SQLite and (when
+//! `ENDPOINT_TEST_POSTGRES_URL` is set, as `.ci/run` does) on PostgreSQL too.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use endpoint_runtime::prelude::*;
+use endpoint_runtime::sqlx::{self, Row};
+use endpoint_runtime::{App, DatabaseKind, DatabaseUrl, EmitError};
+use serde_json::json;
+
+use crate::support::{TestServer, client, start_app, test_config};
+
+#[derive(serde::Deserialize)]
+struct NewNote {
+    body: String,
+}
+
+/// Creates a note, emits `note.created` (the hook writes an audit row).
+#[endpoint(id = "notes", route = "/", method = post)]
+async fn create_note(
+    ctx: Context,
+    Json(note): Json<NewNote>,
+) -> Result<(StatusCode, JSend<Value>), EndpointError> {
+    let db = ctx.database()?;
+    let row = sqlx::query("INSERT INTO notes (body, author) VALUES ($1, $2) RETURNING id")
+        .bind(&note.body)
+        .bind(ctx.accountability().user.clone())
+        .fetch_one(db.pool())
+        .await?;
+    let id: i64 = row.try_get("id")?;
+    ctx.emit("note.created", json!({ "id": id })).await?;
+    Ok(JSend::created(json!({ "id": id, "body": note.body })))
+}
+
+#[endpoint(id = "notes", route = "/{id}")]
+async fn get_note(id: i64, ctx: Context) -> Result<JSend<Value>, EndpointError> {
+    let row = sqlx::query("SELECT id, body FROM notes WHERE id = $1")
+        .bind(id)
+        .fetch_one(ctx.database()?.pool())
+        .await?;
+    Ok(JSend(
+        json!({ "id": row.try_get::<i64, _>("id")?, "body": row.try_get::<String, _>("body")? }),
+    ))
+}
+
+#[endpoint(id = "notes", route = "/audit")]
+async fn audit_log(ctx: Context) -> Result<Json<Vec<String>>, EndpointError> {
+    let rows = sqlx::query("SELECT event, detail FROM audit ORDER BY id")
+        .fetch_all(ctx.database()?.pool())
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(format!(
+            "{}:{}",
+            row.try_get::<String, _>("event")?,
+            row.try_get::<String, _>("detail")?
+        ));
+    }
+    Ok(Json(out))
+}
+
+#[hook(event = "note.created")]
+async fn audit_note(event: Event, ctx: Context) -> Result<(), EndpointError> {
+    sqlx::query("INSERT INTO audit (event, detail) VALUES ($1, $2)")
+        .bind(&event.name)
+        .bind(format!(
+            "{}:{}",
+            event.payload["id"],
+            event.accountability.user.as_deref().unwrap_or("anonymous")
+        ))
+        .execute(ctx.database()?.pool())
+        .await?;
+    Ok(())
+}
+
+/// Emits an event whose hook re-emits it.
+#[endpoint(id = "events", route = "/loop/{event}", method = post)]
+async fn start_loop(event: String, ctx: Context) -> Result<&'static str, EndpointError> {
+    ctx.emit(&event, json!({})).await?;
+    Ok("done")
+}
+
+/// What the re-emitting hooks saw.
+pub(crate) static REFUSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static LOOP_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[hook(event = "loop.self")]
+async fn reemit_self(event: Event, ctx: Context) -> Result<(), EndpointError> {
+    LOOP_RUNS.fetch_add(1, Ordering::SeqCst);
+    match ctx.emit(&event.name, json!({})).await {
+        Err(error @ EmitError::Reentrant { .. }) => {
+            REFUSED.lock().unwrap().push(error.to_string());
+            Ok(())
+        }
+        other => Err(EndpointError::internal(format_args!(
+            "expected a refusal, got {other:?}"
+        ))),
+    }
+}
+
+#[hook(event = "loop.a")]
+async fn a_to_b(_event: Event, ctx: Context) -> Result<(), EndpointError> {
+    ctx.emit("loop.b", json!({})).await?;
+    Ok(())
+}
+
+#[hook(event = "loop.b")]
+async fn b_to_a(_event: Event, ctx: Context) -> Result<(), EndpointError> {
+    // Propagates the refusal: the request that started the chain answers 500.
+    ctx.emit("loop.a", json!({})).await?;
+    Ok(())
+}
+
+#[hook(event = "note.vetoed")]
+async fn veto(_event: Event) -> Result<(), EndpointError> {
+    Err(EndpointError::forbidden("vetoed by a hook"))
+}
+
+#[hook(event = "note.vetoed")]
+async fn after_veto(_event: Event) {
+    AFTER_VETO.fetch_add(1, Ordering::SeqCst);
+}
+static AFTER_VETO: AtomicUsize = AtomicUsize::new(0);
+
+struct Greeting(String);
+
+#[endpoint(id = "state", route = "/greeting")]
+async fn greeting(State(greeting): State<Greeting>, ctx: Context) -> String {
+    format!("{} ({})", greeting.0, ctx.server_url())
+}
+
+struct NeverRegistered;
+
+#[endpoint(id = "state", route = "/missing")]
+async fn missing_state(_state: State<NeverRegistered>) -> &'static str {
+    "unreachable"
+}
+
+static SUBSCRIBED: AtomicUsize = AtomicUsize::new(0);
+
+/// The databases to run against: a fresh SQLite file, and a fresh PostgreSQL database when
+/// `ENDPOINT_TEST_POSTGRES_URL` names a server.
+async fn databases() -> Vec<(DatabaseKind, String, Option<tempfile_dir::TempDir>)> {
+    let dir = tempfile_dir::TempDir::new();
+    let mut out = vec![(
+        DatabaseKind::Sqlite,
+        format!("sqlite://{}/test.db", dir.path().display()),
+        Some(dir),
+    )];
+    if let Ok(admin) = std::env::var("ENDPOINT_TEST_POSTGRES_URL") {
+        out.push((
+            DatabaseKind::Postgres,
+            fresh_postgres_database(&admin).await,
+            None,
+        ));
+    }
+    out
+}
+
+/// Creates an empty database on the server of `admin` and returns its URL.
+pub(crate) async fn fresh_postgres_database(admin: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("endpoint_test_{}", uuid_like());
+    let pool = sqlx::AnyPool::connect(admin)
+        .await
+        .expect("ENDPOINT_TEST_POSTGRES_URL is reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A minimal temporary directory, removed on drop.
+mod tempfile_dir {
+    pub(crate) struct TempDir(std::path::PathBuf);
+    impl TempDir {
+        pub(crate) fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("endpoint-test-{}", super::uuid_like()));
+            std::fs::create_dir_all(&path).unwrap();
+            TempDir(path)
+        }
+        pub(crate) fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn app_server(url: &str) -> TestServer {
+    let mut config = test_config();
+    config.database_url = Some(DatabaseUrl(url.to_string()));
+    config.server_url = Some("https://api.example.com".into());
+    let app = App::new()
+        .config(config)
+        .migrations(endpoint_runtime::migrations!("tests/migrations"))
+        .state(Greeting("hello".into()))
+        .subscribe("note.created", |_event, _ctx| async {
+            SUBSCRIBED.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+    start_app(app).await
+}
+
+#[tokio::test]
+async fn context_database_hooks_and_subscribers() {
+    for (kind, url, _dir) in databases().await {
+        let server = app_server(&url).await;
+        let before = SUBSCRIBED.load(Ordering::SeqCst);
+        let response = client()
+            .post(server.url("/notes"))
+            .json(&json!({ "body": "first" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201, "{kind:?}");
+        let created: Value = response.json().await.unwrap();
+        let id = created["data"]["id"].as_i64().unwrap();
+        let note: Value = client()
+            .get(server.url(&format!("/notes/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            note,
+            json!({ "status": "success", "data": { "id": id, "body": "first" } }),
+            "{kind:?}"
+        );
+        // fetch_one on no row is a 404 through `?`.
+        assert_eq!(
+            client()
+                .get(server.url("/notes/999999"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            404,
+            "{kind:?}"
+        );
+        // The hook ran, awaited, inside the request, with the caller's accountability.
+        let audit: Vec<String> = client()
+            .get(server.url("/notes/audit"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            audit,
+            vec![format!("note.created:{id}:anonymous")],
+            "{kind:?}"
+        );
+        assert!(
+            SUBSCRIBED.load(Ordering::SeqCst) > before,
+            "{kind:?}: the subscriber ran"
+        );
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_across_restarts() {
+    for (kind, url, _dir) in databases().await {
+        let server = app_server(&url).await;
+        client()
+            .post(server.url("/notes"))
+            .json(&json!({ "body": "kept" }))
+            .send()
+            .await
+            .unwrap();
+        drop(server);
+        // A second start applies nothing twice and keeps the data.
+        let server = app_server(&url).await;
+        let audit: Vec<String> = client()
+            .get(server.url("/notes/audit"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1, "{kind:?}: {audit:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_loop_guard_refuses_reentrant_emission() {
+    let dir = tempfile_dir::TempDir::new();
+    let server = app_server(&format!("sqlite://{}/loop.db", dir.path().display())).await;
+    // A hook that re-emits its own event gets a Reentrant error instead of looping.
+    let runs = LOOP_RUNS.load(Ordering::SeqCst);
+    let response = client()
+        .post(server.url("/events/loop/loop.self"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        LOOP_RUNS.load(Ordering::SeqCst),
+        runs + 1,
+        "the hook ran exactly once"
+    );
+    let refused = REFUSED.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        refused,
+        "refused to emit `loop.self` re-entrantly (chain: loop.self)"
+    );
+    // a -> b -> a is refused too; propagated with `?`, the request is a 500 with the envelope.
+    let response = client()
+        .post(server.url("/events/loop/loop.a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "INTERNAL");
+}
+
+#[tokio::test]
+async fn a_failing_hook_answers_with_its_error_and_stops_delivery() {
+    let dir = tempfile_dir::TempDir::new();
+    let server = app_server(&format!("sqlite://{}/veto.db", dir.path().display())).await;
+    let after = AFTER_VETO.load(Ordering::SeqCst);
+    let response = client()
+        .post(server.url("/events/loop/note.vetoed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["message"], "vetoed by a hook");
+    assert_eq!(
+        AFTER_VETO.load(Ordering::SeqCst),
+        after,
+        "hooks after the failing one do not run"
+    );
+}
+
+#[tokio::test]
+async fn state_and_server_url() {
+    let dir = tempfile_dir::TempDir::new();
+    let server = app_server(&format!("sqlite://{}/state.db", dir.path().display())).await;
+    let text = client()
+        .get(server.url("/state/greeting"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, "hello (https://api.example.com)");
+    let response = client()
+        .get(server.url("/state/missing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+}
+
+#[tokio::test]
+async fn without_a_database_context_database_is_a_500() {
+    let server = crate::support::start().await;
+    let response = client().get(server.url("/notes/1")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "internal server error");
+}
+
+#[tokio::test]
+async fn a_bad_database_url_fails_start_up_without_its_password() {
+    let mut config = test_config();
+    config.database_url = Some(DatabaseUrl(
+        "postgres://app:s3cret@127.0.0.1:1/nowhere".into(),
+    ));
+    config.database_timeout = std::time::Duration::from_millis(500);
+    let error = App::new().config(config).bind().await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("postgres://app:***@127.0.0.1:1/nowhere"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"), "{message}");
+}
