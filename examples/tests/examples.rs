@@ -1,102 +1,12 @@
 //! End to end: runs the example binaries as a user would (configured by environment
 //! variables, stopped by SIGTERM) and calls every route over real HTTP.
-//!
-//! `cargo test` builds the examples before it runs tests; the binaries are found beside this
-//! test's own executable, in `target/<profile>/examples/`.
+
+mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test --workspace`, which builds the examples",
-        path.display()
-    );
-    path
-}
-
-/// Starts an example on a free port and waits for its `listening on` line.
-fn spawn(name: &str, env: &[(&str, &str)]) -> Running {
-    let mut command = Command::new(example(name));
-    command
-        .env("ENDPOINT_PORT", "0")
-        .env("ENDPOINT_HOST", "127.0.0.1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut printed = Vec::new();
-    loop {
-        match received.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => {
-                if let Some(base) = line.strip_prefix("listening on ") {
-                    return Running {
-                        child,
-                        base: base.to_string(),
-                    };
-                }
-                printed.push(line);
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{name} did not start; it printed:\n{}", printed.join("\n"));
-            }
-        }
-    }
-}
-
-fn terminate(mut running: Running) {
-    let status = Command::new("kill")
-        .args(["-TERM", &running.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    for _ in 0..100 {
-        if let Some(status) = running.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status after SIGTERM: {status}");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no exit within 5 s of SIGTERM");
-}
+use support::{Running, example, spawn, terminate};
 
 #[tokio::test]
 async fn greet_serves_its_three_routes() {

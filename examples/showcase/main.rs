@@ -1,0 +1,290 @@
+//! Every endpoint of the seed documents (Directus, CairnCMS, Factor, Astro) in one
+//! application, on a real database: SQLite by default (the file `showcase.db` is created in
+//! the working directory on first start), PostgreSQL when `ENDPOINT_DATABASE_URL` says
+//! `postgres://`.
+//!
+//! ```text
+//! cargo run --example showcase
+//! ```
+//!
+//! The README walks through every endpoint with curl.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use endpoint_runtime::axum::body::Bytes;
+use endpoint_runtime::axum::http::{Method, header};
+use endpoint_runtime::axum::response::Redirect;
+use endpoint_runtime::prelude::*;
+use endpoint_runtime::sqlx::{self, Row};
+use serde::Serialize;
+
+// ----- Directus / CairnCMS: the greet extension -------------------------------------------
+
+/// Greet the world.
+#[endpoint(id = "greet", route = "/")]
+async fn hello() -> &'static str {
+    "Hello, World!"
+}
+
+/// Introduce ourselves.
+#[endpoint(id = "greet", route = "/intro")]
+async fn intro() -> &'static str {
+    "Nice to meet you."
+}
+
+/// Say goodbye.
+#[endpoint(id = "greet", route = "/goodbye")]
+async fn goodbye() -> &'static str {
+    "Goodbye!"
+}
+
+// ----- Directus: recipes and article statistics -------------------------------------------
+
+#[derive(Serialize)]
+struct Recipe {
+    id: i64,
+    title: String,
+    views: i64,
+}
+
+/// The ten most viewed recipes.
+#[endpoint(id = "recipes", route = "/popular")]
+async fn popular_recipes(ctx: Context) -> Result<Json<Vec<Recipe>>, EndpointError> {
+    let rows = sqlx::query("SELECT id, title, views FROM recipes ORDER BY views DESC, id LIMIT 10")
+        .fetch_all(ctx.database()?.pool())
+        .await?;
+    let recipes = rows
+        .iter()
+        .map(|row| {
+            Ok(Recipe {
+                id: row.try_get("id")?,
+                title: row.try_get("title")?,
+                views: row.try_get("views")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Json(recipes))
+}
+
+#[derive(Serialize)]
+struct AuthorStats {
+    author_id: i64,
+    author: String,
+    published: i64,
+}
+
+/// Published articles per author. Editors and admins see every author; an `author` sees only
+/// their own row, decided from the accountability (a query string cannot widen it).
+#[endpoint(id = "article-stats", route = "/by-author", access = authenticated)]
+async fn articles_by_author(
+    who: Accountability,
+    ctx: Context,
+) -> Result<Json<Vec<AuthorStats>>, EndpointError> {
+    const ALL: &str = "SELECT au.id, au.name, COUNT(ar.id) AS published FROM authors au \
+        LEFT JOIN articles ar ON ar.author_id = au.id AND ar.status = 'published' \
+        GROUP BY au.id, au.name ORDER BY au.id";
+    const OWN: &str = "SELECT au.id, au.name, COUNT(ar.id) AS published FROM authors au \
+        LEFT JOIN articles ar ON ar.author_id = au.id AND ar.status = 'published' \
+        WHERE au.user_id = $1 GROUP BY au.id, au.name ORDER BY au.id";
+    let pool = ctx.database()?.pool();
+    let rows = if who.admin || who.has_role("editor") {
+        sqlx::query(ALL).fetch_all(pool).await?
+    } else if who.has_role("author") {
+        sqlx::query(OWN)
+            .bind(who.user.clone())
+            .fetch_all(pool)
+            .await?
+    } else {
+        return Err(EndpointError::forbidden(
+            "article statistics are for authors, editors and admins",
+        ));
+    };
+    let stats = rows
+        .iter()
+        .map(|row| {
+            Ok(AuthorStats {
+                author_id: row.try_get("id")?,
+                author: row.try_get("name")?,
+                published: row.try_get("published")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Json(stats))
+}
+
+/// Publishes an article: editors and admins. Emits `article.published`, which the audit hook
+/// records.
+#[endpoint(id = "articles", route = "/{id}/publish", method = post, roles = ["editor"])]
+async fn publish_article(
+    id: i64,
+    who: Accountability,
+    ctx: Context,
+) -> Result<JSend<Value>, EndpointError> {
+    let pool = ctx.database()?.pool();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(EndpointError::internal)?
+        .as_secs() as i64;
+    let updated = sqlx::query("UPDATE articles SET status = 'published', published_at = $1, published_by = $2 WHERE id = $3 AND status = 'draft'")
+        .bind(now)
+        .bind(who.user.clone())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    if updated.rows_affected() == 0 {
+        let exists = sqlx::query("SELECT id FROM articles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        return Err(match exists {
+            None => EndpointError::not_found(format!("article {id} not found")),
+            Some(_) => EndpointError::new(
+                StatusCode::CONFLICT,
+                "ALREADY_PUBLISHED",
+                format!("article {id} is already published"),
+            ),
+        });
+    }
+    ctx.emit("article.published", json!({ "id": id })).await?;
+    Ok(JSend(
+        json!({ "id": id, "status": "published", "published_by": who.user }),
+    ))
+}
+
+/// Writes an audit row for every published article.
+#[hook(event = "article.published")]
+async fn audit_publication(event: Event, ctx: Context) -> Result<(), EndpointError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(EndpointError::internal)?
+        .as_secs() as i64;
+    sqlx::query(
+        "INSERT INTO audit_log (event, subject, actor, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&event.name)
+    .bind(format!("article:{}", event.payload["id"]))
+    .bind(event.accountability.user.clone())
+    .bind(now)
+    .execute(ctx.database()?.pool())
+    .await?;
+    Ok(())
+}
+
+/// The audit log, newest first: admins only.
+#[endpoint(id = "audit-log", route = "/", access = admin)]
+async fn audit_log(ctx: Context) -> Result<Json<Vec<Value>>, EndpointError> {
+    let rows = sqlx::query("SELECT id, event, subject, actor FROM audit_log ORDER BY id DESC")
+        .fetch_all(ctx.database()?.pool())
+        .await?;
+    let mut entries = Vec::new();
+    for row in rows {
+        entries.push(json!({
+            "id": row.try_get::<i64, _>("id")?,
+            "event": row.try_get::<String, _>("event")?,
+            "subject": row.try_get::<String, _>("subject")?,
+            "actor": row.try_get::<Option<String>, _>("actor")?,
+        }));
+    }
+    Ok(Json(entries))
+}
+
+// ----- Factor ------------------------------------------------------------------------------
+
+/// Factor's endpoint: JSend success with `foo`, the path parameter and the request body.
+#[endpoint(id = "my-endpoint-path", route = "/{param}", method = post)]
+async fn my_endpoint(param: String, Json(args): Json<Value>) -> JSend<Value> {
+    JSend(json!({ "foo": "bar", "param": param, "args": args }))
+}
+
+// ----- Astro, mounted at the site root -----------------------------------------------------
+
+/// Astro's `builtwith.json`.
+#[endpoint(id = "/", route = "/builtwith.json")]
+async fn built_with() -> Json<Value> {
+    Json(json!({ "name": "Astro", "url": "https://astro.build/" }))
+}
+
+/// `methods.json`: GET, POST and DELETE have their own handlers...
+#[endpoint(id = "/", route = "/methods.json", method = get)]
+async fn methods_get() -> Json<Value> {
+    Json(json!({ "message": "This was a GET!" }))
+}
+
+#[endpoint(id = "/", route = "/methods.json", method = post)]
+async fn methods_post() -> Json<Value> {
+    Json(json!({ "message": "This was a POST!" }))
+}
+
+#[endpoint(id = "/", route = "/methods.json", method = delete)]
+async fn methods_delete() -> Json<Value> {
+    Json(json!({ "message": "This was a DELETE!" }))
+}
+
+/// ...and every other method lands in `all`.
+#[endpoint(id = "/", route = "/methods.json", method = all)]
+async fn methods_all(method: Method) -> Json<Value> {
+    Json(json!({ "message": format!("This was a {method}!") }))
+}
+
+/// Astro's `test-post.json`: a JSON body with a `name`, else 400.
+#[endpoint(id = "/", route = "/test-post.json", method = post)]
+async fn test_post(headers: HeaderMap, body: Bytes) -> Result<Json<Value>, EndpointError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(EndpointError::invalid_payload(
+            "send a JSON body with `Content-Type: application/json`",
+        ));
+    }
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| EndpointError::invalid_payload(format!("malformed JSON: {e}")))?;
+    let Some(name) = body.get("name").and_then(Value::as_str) else {
+        return Err(EndpointError::invalid_payload(
+            "the body needs a string `name`",
+        ));
+    };
+    Ok(Json(json!({ "message": format!("Your name was: {name}") })))
+}
+
+/// Astro's redirect example: 307 to the stored URL, or 404.
+#[endpoint(id = "/", route = "/links/{id}")]
+async fn link(id: String, ctx: Context) -> Result<Redirect, EndpointError> {
+    let row = sqlx::query("SELECT url FROM links WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(ctx.database()?.pool())
+        .await?;
+    match row {
+        Some(row) => Ok(Redirect::temporary(&row.try_get::<String, _>("url")?)),
+        None => Err(EndpointError::not_found(format!("no link `{id}`"))),
+    }
+}
+
+/// Astro's dynamic product route: the product as JSON, or 404.
+#[endpoint(id = "/", route = "/products/{id}")]
+async fn product(id: i64, ctx: Context) -> Result<Json<Value>, EndpointError> {
+    let row = sqlx::query("SELECT id, name, price, description FROM products WHERE id = $1")
+        .bind(id)
+        .fetch_optional(ctx.database()?.pool())
+        .await?
+        .ok_or_else(|| EndpointError::not_found(format!("product {id} not found")))?;
+    Ok(Json(json!({
+        "id": row.try_get::<i64, _>("id")?,
+        "name": row.try_get::<String, _>("name")?,
+        "price": row.try_get::<f64, _>("price")?,
+        "description": row.try_get::<String, _>("description")?,
+    })))
+}
+
+#[endpoint_runtime::main]
+async fn main() -> Result<(), endpoint_runtime::Error> {
+    endpoint_runtime::App::new()
+        .migrations(endpoint_runtime::migrations!("showcase/migrations"))
+        .run()
+        .await
+}

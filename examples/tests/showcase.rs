@@ -1,0 +1,412 @@
+//! The showcase over real HTTP: every endpoint of the seed documents, on SQLite and (when
+//! `ENDPOINT_TEST_POSTGRES_URL` names a server, as `.ci/run` sets it) on PostgreSQL, plus a
+//! restart that must lose nothing and seed nothing twice.
+
+mod support;
+
+use std::process::Command;
+
+use endpoint_runtime::sqlx;
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Running, TempDir, example, spawn_in, terminate};
+
+const SECRET: &str = "showcase-secret-0123456789abcdef0123";
+
+fn token(args: &[&str]) -> String {
+    let output = Command::new(example("showcase"))
+        .arg("token")
+        .args(args)
+        .env("ENDPOINT_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// The databases to run against: `(label, ENDPOINT_DATABASE_URL)`.
+async fn databases(dir: &TempDir) -> Vec<(&'static str, String)> {
+    let mut out = vec![(
+        "sqlite",
+        format!("sqlite://{}/showcase.db", dir.0.display()),
+    )];
+    if let Ok(admin) = std::env::var("ENDPOINT_TEST_POSTGRES_URL") {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&admin)
+            .await
+            .expect("ENDPOINT_TEST_POSTGRES_URL is reachable");
+        let name = format!(
+            "showcase_{}_{}",
+            std::process::id(),
+            dir.0
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace('-', "_")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        out.push(("postgres", format!("{base}/{name}")));
+    }
+    out
+}
+
+struct Showcase {
+    running: Running,
+    client: reqwest::Client,
+}
+
+impl Showcase {
+    fn start(url: &str, dir: &TempDir) -> Self {
+        let running = spawn_in(
+            "showcase",
+            &[
+                ("ENDPOINT_DATABASE_URL", url),
+                ("ENDPOINT_JWT_SECRET", SECRET),
+            ],
+            Some(&dir.0),
+        );
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Showcase { running, client }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.running.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let (status, _, body) = self.call(Method::GET, path, None, None).await;
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    async fn json(&self, method: Method, path: &str, token: Option<&str>) -> (u16, Value) {
+        let (status, _, body) = self.call(method, path, token, None).await;
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}")),
+        )
+    }
+}
+
+#[tokio::test]
+async fn every_seed_endpoint_on_every_database() {
+    let dir = TempDir::new("showcase");
+    let ann = token(&["--user", "ann", "--role", "author"]);
+    let bob = token(&["--user", "bob", "--role", "author"]);
+    let eve = token(&["--user", "eve", "--role", "editor"]);
+    let rob = token(&["--user", "rob", "--role", "reader"]);
+    let root = token(&["--user", "root", "--admin"]);
+    for (label, url) in databases(&dir).await {
+        let app = Showcase::start(&url, &dir);
+
+        // Directus / CairnCMS greet.
+        assert_eq!(
+            app.get("/greet").await,
+            (200, json!("Hello, World!")),
+            "{label}"
+        );
+        assert_eq!(
+            app.get("/greet/intro").await,
+            (200, json!("Nice to meet you.")),
+            "{label}"
+        );
+        assert_eq!(
+            app.get("/greet/goodbye").await,
+            (200, json!("Goodbye!")),
+            "{label}"
+        );
+
+        // Recipes: top 10 by views, highest first.
+        let (status, recipes) = app.get("/recipes/popular").await;
+        assert_eq!(status, 200, "{label}");
+        let recipes = recipes.as_array().unwrap();
+        assert_eq!(recipes.len(), 10, "{label}");
+        assert_eq!(
+            recipes[0],
+            json!({ "id": 7, "title": "Tacos al pastor", "views": 4100 }),
+            "{label}"
+        );
+        let views: Vec<i64> = recipes
+            .iter()
+            .map(|r| r["views"].as_i64().unwrap())
+            .collect();
+        assert!(views.windows(2).all(|w| w[0] >= w[1]), "{label}: {views:?}");
+
+        // Article stats: authenticated; authors see their own row, editors and admins all.
+        assert_eq!(
+            app.json(Method::GET, "/article-stats/by-author", None)
+                .await
+                .0,
+            401,
+            "{label}"
+        );
+        assert_eq!(
+            app.json(Method::GET, "/article-stats/by-author", Some(&rob))
+                .await
+                .0,
+            403,
+            "{label}"
+        );
+        let all = json!([
+            { "author_id": 1, "author": "Ann Author", "published": 2 },
+            { "author_id": 2, "author": "Bob Writer", "published": 1 },
+            { "author_id": 3, "author": "Cat Guest", "published": 0 },
+        ]);
+        assert_eq!(
+            app.json(Method::GET, "/article-stats/by-author", Some(&eve))
+                .await,
+            (200, all.clone()),
+            "{label}"
+        );
+        assert_eq!(
+            app.json(Method::GET, "/article-stats/by-author", Some(&root))
+                .await,
+            (200, all),
+            "{label}"
+        );
+        let own = json!([{ "author_id": 1, "author": "Ann Author", "published": 2 }]);
+        assert_eq!(
+            app.json(Method::GET, "/article-stats/by-author", Some(&ann))
+                .await,
+            (200, own.clone()),
+            "{label}"
+        );
+        // The query string cannot widen what an author sees.
+        assert_eq!(
+            app.json(
+                Method::GET,
+                "/article-stats/by-author?author_id=2&all=true",
+                Some(&ann)
+            )
+            .await,
+            (200, own),
+            "{label}"
+        );
+
+        // Factor.
+        let (status, _, body) = app
+            .call(
+                Method::POST,
+                "/my-endpoint-path/hello",
+                None,
+                Some(json!({ "a": [1, 2] })),
+            )
+            .await;
+        assert_eq!(status, 200, "{label}");
+        assert_eq!(
+            body, r#"{"status":"success","data":{"foo":"bar","param":"hello","args":{"a":[1,2]}}}"#,
+            "{label}"
+        );
+
+        // Astro at the root.
+        assert_eq!(
+            app.get("/builtwith.json").await,
+            (
+                200,
+                json!({ "name": "Astro", "url": "https://astro.build/" })
+            ),
+            "{label}"
+        );
+        for (method, message) in [
+            (Method::GET, "This was a GET!"),
+            (Method::POST, "This was a POST!"),
+            (Method::DELETE, "This was a DELETE!"),
+            (Method::PATCH, "This was a PATCH!"),
+            (Method::PUT, "This was a PUT!"),
+        ] {
+            assert_eq!(
+                app.json(method, "/methods.json", None).await,
+                (200, json!({ "message": message })),
+                "{label}"
+            );
+        }
+        let (status, _, body) = app
+            .call(
+                Method::POST,
+                "/test-post.json",
+                None,
+                Some(json!({ "name": "Ada" })),
+            )
+            .await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, r#"{"message":"Your name was: Ada"}"#),
+            "{label}"
+        );
+        let (status, _, _) = app
+            .client
+            .post(format!("{}/test-post.json", app.running.base))
+            .body("name=Ada")
+            .send()
+            .await
+            .map(|r| (r.status().as_u16(), (), ()))
+            .unwrap();
+        assert_eq!(status, 400, "{label}: not JSON");
+        let (status, headers, _) = app.call(Method::GET, "/links/astro", None, None).await;
+        assert_eq!(
+            (status, headers["location"].to_str().unwrap()),
+            (307, "https://astro.build/"),
+            "{label}"
+        );
+        assert_eq!(app.get("/links/nowhere").await.0, 404, "{label}");
+        let product = json!({ "id": 2, "name": "Rust mug", "price": 12.5, "description": "Holds coffee, fearlessly." });
+        assert_eq!(app.get("/products/2").await, (200, product), "{label}");
+        assert_eq!(app.get("/products/99").await.0, 404, "{label}");
+        assert_eq!(app.get("/products/abc").await.0, 400, "{label}");
+
+        // Publishing: editors and admins; the hook writes the audit row.
+        assert_eq!(
+            app.json(Method::POST, "/articles/3/publish", None).await.0,
+            401,
+            "{label}"
+        );
+        assert_eq!(
+            app.json(Method::POST, "/articles/3/publish", Some(&ann))
+                .await
+                .0,
+            403,
+            "{label}"
+        );
+        let (status, body) = app
+            .json(Method::POST, "/articles/3/publish", Some(&eve))
+            .await;
+        assert_eq!(
+            (status, body),
+            (
+                200,
+                json!({ "status": "success", "data": { "id": 3, "status": "published", "published_by": "eve" } })
+            ),
+            "{label}"
+        );
+        assert_eq!(
+            app.json(Method::POST, "/articles/3/publish", Some(&eve))
+                .await
+                .0,
+            409,
+            "{label}: already published"
+        );
+        assert_eq!(
+            app.json(Method::POST, "/articles/999/publish", Some(&root))
+                .await
+                .0,
+            404,
+            "{label}"
+        );
+        assert_eq!(
+            app.json(Method::POST, "/articles/5/publish", Some(&root))
+                .await
+                .0,
+            200,
+            "{label}: admins pass roles"
+        );
+        assert_eq!(
+            app.json(Method::GET, "/audit-log", Some(&eve)).await.0,
+            403,
+            "{label}"
+        );
+        let (_, audit) = app.json(Method::GET, "/audit-log", Some(&root)).await;
+        let subjects: Vec<(&str, &str)> = audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["subject"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            subjects,
+            vec![("article:5", "root"), ("article:3", "eve")],
+            "{label}"
+        );
+        // Ann's stats now count the newly published article.
+        let (_, stats) = app
+            .json(Method::GET, "/article-stats/by-author", Some(&ann))
+            .await;
+        assert_eq!(stats[0]["published"], 3, "{label}");
+        let (_, stats) = app
+            .json(Method::GET, "/article-stats/by-author", Some(&bob))
+            .await;
+        assert_eq!(
+            stats,
+            json!([{ "author_id": 2, "author": "Bob Writer", "published": 2 }]),
+            "{label}"
+        );
+
+        // Restart: the data stays, the seed does not run twice.
+        terminate(app.running);
+        let app = Showcase::start(&url, &dir);
+        let (_, audit) = app.json(Method::GET, "/audit-log", Some(&root)).await;
+        assert_eq!(
+            audit.as_array().unwrap().len(),
+            2,
+            "{label}: audit rows survive a restart"
+        );
+        let (_, recipes) = app.get("/recipes/popular").await;
+        assert_eq!(recipes.as_array().unwrap().len(), 10, "{label}");
+        let (_, stats) = app
+            .json(Method::GET, "/article-stats/by-author", Some(&eve))
+            .await;
+        assert_eq!(
+            stats.as_array().unwrap().len(),
+            3,
+            "{label}: authors not seeded twice"
+        );
+        assert_eq!(
+            app.json(Method::POST, "/articles/3/publish", Some(&eve))
+                .await
+                .0,
+            409,
+            "{label}: still published"
+        );
+        terminate(app.running);
+    }
+}
+
+#[tokio::test]
+async fn with_no_configuration_it_creates_its_sqlite_file() {
+    let dir = TempDir::new("showcase-default");
+    let running = spawn_in("showcase", &[], Some(&dir.0));
+    assert!(
+        dir.0.join("showcase.db").exists(),
+        "the default database file is created in the working directory"
+    );
+    let response = reqwest::get(format!("{}/products/1", running.base))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // Without ENDPOINT_JWT_SECRET, protected endpoints answer 401 (no token can be valid).
+    let response = reqwest::get(format!("{}/article-stats/by-author", running.base))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    terminate(running);
+}

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = endpoint_runtime::migrations!("no/such/dir");
+}
