@@ -211,7 +211,7 @@ pub use endpoint_macros::main;
 ///
 /// The function is `async`, takes `(event: Event)` or `(event: Event, ctx: Context)`, and
 /// returns `()` or `Result<(), E>` with `E: Into<EndpointError>`. Delivery is awaited and in
-/// order; see [`events`](crate::events) for what a failing hook does and how loops are refused.
+/// order; see [`events`] for what a failing hook does and how loops are refused.
 ///
 /// ```compile_fail
 /// use endpoint_runtime::prelude::*;
