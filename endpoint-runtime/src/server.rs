@@ -63,7 +63,8 @@ pub async fn run() -> Result<(), Error> {
 /// async fn main() -> Result<(), endpoint_runtime::Error> {
 ///     App::new()
 ///         .state(Settings { greeting: "hi".into() })        // extracted with State<Settings>
-///         .migrations(endpoint_runtime::migrations!("migrations")) // opens the database
+///         // Opens the database; the files are in this crate's tests/migrations/{sqlite,postgres}/.
+///         .migrations(endpoint_runtime::migrations!("tests/migrations"))
 ///         .subscribe("article.published", |event, _ctx| async move {
 ///             println!("published: {}", event.payload);
 ///             Ok(())
