@@ -129,7 +129,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 extractions.push(quote! {
                     let #var = match #extract {
                         ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
+                        ::core::result::Result::Err(rejection) => return #private::reject(rejection).await,
                     };
                 });
                 call_args.push(quote!(#var));

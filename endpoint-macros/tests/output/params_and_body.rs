@@ -55,9 +55,7 @@ const _: () = {
         {
             ::core::result::Result::Ok(value) => value,
             ::core::result::Result::Err(rejection) => {
-                return ::endpoint_runtime::__private::IntoResponse::into_response(
-                    rejection,
-                );
+                return ::endpoint_runtime::__private::reject(rejection).await;
             }
         };
         let __arg3 = match <Json<
@@ -73,9 +71,7 @@ const _: () = {
         {
             ::core::result::Result::Ok(value) => value,
             ::core::result::Result::Err(rejection) => {
-                return ::endpoint_runtime::__private::IntoResponse::into_response(
-                    rejection,
-                );
+                return ::endpoint_runtime::__private::reject(rejection).await;
             }
         };
         ::endpoint_runtime::__private::respond::<

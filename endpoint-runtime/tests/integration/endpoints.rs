@@ -175,3 +175,9 @@ async fn forbidden_error() -> Result<String, EndpointError> {
 async fn created(Json(value): Json<Value>) -> (StatusCode, JSend<Value>) {
     JSend::created(value)
 }
+
+/// axum's own `Bytes` extractor, whose rejections are plain text until the runtime wraps them.
+#[endpoint(id = "errors", route = "/raw", method = post)]
+async fn raw(body: axum::body::Bytes) -> String {
+    format!("{} bytes", body.len())
+}

@@ -251,3 +251,29 @@ async fn problem_json_is_the_alternative() {
     assert_eq!(status, 400);
     assert_eq!(json(&body)["code"], "INVALID_PATH_PARAMETER");
 }
+
+#[tokio::test]
+async fn axum_extractor_rejections_are_enveloped_too() {
+    let mut config = test_config();
+    config.body_limit = 8;
+    let server = start_with(config).await;
+    // `/raw` takes axum's `Bytes`: over the limit it rejects with plain text, wrapped here.
+    let response = client()
+        .post(server.url("/errors/raw"))
+        .body("far more than eight bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = json(&response.text().await.unwrap());
+    assert_eq!(body["status"], "fail");
+    assert_eq!(body["data"]["code"], "PAYLOAD_TOO_LARGE");
+    let response = client()
+        .post(server.url("/errors/raw"))
+        .body("small")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "5 bytes");
+}
