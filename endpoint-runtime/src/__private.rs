@@ -9,6 +9,11 @@ pub use axum::routing::MethodRouter;
 pub use inventory;
 
 pub use crate::extract::RawParams;
+
+/// What `__endpoint_doc` functions name.
+pub mod doc {
+    pub use crate::openapi::{OperationDoc, Probe, traits};
+}
 pub use crate::registry::{Endpoint, EndpointSpec, Param};
 
 use crate::registry::Methods;

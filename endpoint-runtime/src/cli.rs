@@ -17,6 +17,12 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Serve the endpoints (the default)
     Serve,
+    /// Print the route table and exit
+    Routes,
+    /// Print the OpenAPI 3.1 document and exit
+    Openapi,
+    /// Validate the registry (route conflicts) and exit non-zero if it is invalid
+    Check,
     /// Print a development JWT signed with ENDPOINT_JWT_SECRET (HS256)
     Token {
         /// The user id (the `sub` claim)

@@ -38,6 +38,8 @@ pub enum LogFormat {
 /// | `ENDPOINT_STATIC_TOKENS` | [`static_tokens`](Self::static_tokens) | none | JSON: `[{"token":"…","user":"…","role":"…","admin":false}]` |
 /// | `ENDPOINT_DATABASE_URL`, else `DATABASE_URL` | [`database_url`](Self::database_url) | `sqlite://<binary>.db` when the app has migrations | `sqlite://file.db` or `postgres://user:pass@host/db` |
 /// | `ENDPOINT_DATABASE_TIMEOUT` | [`database_timeout`](Self::database_timeout) | `10s` | how long to wait for a database connection |
+/// | `ENDPOINT_OPENAPI_PATH` | [`openapi_path`](Self::openapi_path) | `/openapi.json` | a path, or `off` |
+/// | `ENDPOINT_DOCS_PATH` | [`docs_path`](Self::docs_path) | `/docs` | a path, or `off` |
 /// | `ENDPOINT_JWT_SECRET` | [`jwt`](Self::jwt) | none | HS256 secret, at least 32 bytes |
 /// | `ENDPOINT_JWT_ALGORITHM` | | `HS256` | `HS256`, `RS256` or `ES256` |
 /// | `ENDPOINT_JWT_PUBLIC_KEY_FILE` | | none | PEM public key file, for `RS256` / `ES256` |
@@ -81,6 +83,10 @@ pub struct Config {
     pub database_url: Option<DatabaseUrl>,
     /// How long to wait for a database connection, at start-up and per request.
     pub database_timeout: Duration,
+    /// Where the OpenAPI 3.1 document is served; `None` serves none.
+    pub openapi_path: Option<String>,
+    /// Where the docs page is served; `None` serves none. It needs the document.
+    pub docs_path: Option<String>,
 }
 
 /// A database URL, whose password `Debug` and errors never show.
@@ -232,6 +238,8 @@ impl Default for Config {
             jwt: None,
             database_url: None,
             database_timeout: Duration::from_secs(10),
+            openapi_path: Some("/openapi.json".into()),
+            docs_path: Some("/docs".into()),
         }
     }
 }
@@ -371,6 +379,36 @@ impl Config {
                 });
             }
             config.database_url = Some(DatabaseUrl(value.trim().to_string()));
+        }
+        for (variable, slot) in [
+            ("ENDPOINT_OPENAPI_PATH", &mut config.openapi_path),
+            ("ENDPOINT_DOCS_PATH", &mut config.docs_path),
+        ] {
+            if let Some((name, value)) = get(variable) {
+                let value = value.trim().to_string();
+                *slot = if value.eq_ignore_ascii_case("off") {
+                    None
+                } else if value.starts_with('/')
+                    && value.len() > 1
+                    && !value.contains(['{', '}', '?', '#', ' '])
+                    && !value.ends_with('/')
+                {
+                    Some(value)
+                } else {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "a literal path such as `/docs`, or `off`",
+                    });
+                };
+            }
+        }
+        if config.docs_path.is_some() && config.openapi_path.is_none() {
+            return Err(ConfigError {
+                variable: "ENDPOINT_DOCS_PATH",
+                value: config.docs_path.clone().unwrap_or_default(),
+                expected: "`off` when ENDPOINT_OPENAPI_PATH is `off` (the page reads the document)",
+            });
         }
         if let Some((name, value)) = get("ENDPOINT_DATABASE_TIMEOUT") {
             config.database_timeout = parse_duration(name, value)?;

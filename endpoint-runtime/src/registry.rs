@@ -140,6 +140,7 @@ pub struct EndpointSpec {
     pub docs: &'static str,
     pub params: &'static [Param],
     pub make_route: fn(&'static Endpoint) -> MethodRouter,
+    pub document: fn(&mut crate::openapi::OperationDoc<'_>),
 }
 
 /// One registered endpoint: what `#[endpoint]` recorded about a handler.
@@ -240,6 +241,10 @@ impl Endpoint {
     /// anonymous, so a protected endpoint answers 401.
     pub fn method_router(&'static self) -> MethodRouter {
         (self.spec.make_route)(self)
+    }
+
+    pub(crate) fn spec_document(&self) -> fn(&mut crate::openapi::OperationDoc<'_>) {
+        self.spec.document
     }
 
     /// The sort key: path, then methods, then source location.

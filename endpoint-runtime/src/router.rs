@@ -100,6 +100,30 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
     }
 }
 
+/// Refuses endpoints on the paths the runtime serves itself (the document and the docs page).
+fn check_reserved(endpoints: &[&'static Endpoint], config: &crate::Config) -> Result<(), Error> {
+    let reserved = [
+        ("ENDPOINT_OPENAPI_PATH", &config.openapi_path),
+        ("ENDPOINT_DOCS_PATH", &config.docs_path),
+    ];
+    let mut conflicts = Vec::new();
+    for (variable, path) in reserved {
+        let Some(path) = path else { continue };
+        for endpoint in endpoints.iter().filter(|e| &e.path() == path) {
+            conflicts.push(Conflict {
+                what: format!("`{path}` is served by the runtime ({variable}; set it to another path or `off`)"),
+                first: site(endpoint),
+                second: variable.to_string(),
+            });
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Conflicts(conflicts))
+    }
+}
+
 /// The router of every registered endpoint, to serve with [`run()`](crate::run) or to embed in
 /// an existing axum application with `Router::merge` or `Router::nest`, configured from the
 /// environment ([`Config::from_env`](crate::Config::from_env)) and with the runtime's
@@ -124,6 +148,7 @@ pub(crate) fn build(
     runtime: Arc<Runtime>,
 ) -> Result<Router, Error> {
     check(endpoints)?;
+    check_reserved(endpoints, &runtime.config)?;
     let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
     for endpoint in endpoints {
         let route = endpoint.method_router();
@@ -137,6 +162,29 @@ pub(crate) fn build(
     let mut router = Router::new();
     for (path, route) in by_path {
         router = router.route(&path, route);
+    }
+    if let Some(spec_path) = runtime.config.openapi_path.clone() {
+        let (document, _) = crate::openapi::document(endpoints, &runtime.config);
+        let document = Arc::new(serde_json::to_vec(&document).unwrap_or_default());
+        router = router.route(
+            &spec_path,
+            axum::routing::get(move || {
+                let document = Arc::clone(&document);
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        document.as_ref().clone(),
+                    )
+                }
+            }),
+        );
+        if let Some(docs_path) = runtime.config.docs_path.clone() {
+            let page = crate::openapi::docs_page(&spec_path);
+            router = router.route(
+                &docs_path,
+                axum::routing::get(move || async move { axum::response::Html(page) }),
+            );
+        }
     }
     let limit = runtime.config.body_limit;
     Ok(router

@@ -19,7 +19,7 @@ use tower::ServiceExt as _;
 use std::sync::Arc;
 
 use crate::auth::{Authenticator, JwtAuthenticator, StaticTokenAuthenticator};
-use crate::config::{Config, DefaultAccess, LogFormat};
+use crate::config::{Config, LogFormat};
 use crate::context::{Context, Shared};
 use crate::database::{Database, Migrations};
 use crate::error::EndpointError;
@@ -267,23 +267,40 @@ impl App {
             Some(config) => config,
             None => Config::from_env()?,
         };
-        if let Some(crate::cli::Command::Token {
-            user,
-            role,
-            admin,
-            ttl,
-        }) = cli.command
-        {
-            let Some(jwt) = &config.jwt else {
-                return Err(Error::Usage(
-                    "`token` needs ENDPOINT_JWT_SECRET: set it to a secret of at least 32 bytes"
-                        .into(),
-                ));
-            };
-            let token = crate::auth::mint_token(jwt, &user, role.as_deref(), admin, ttl)
-                .map_err(Error::Usage)?;
-            println!("{token}");
-            return Ok(());
+        match cli.command {
+            Some(crate::cli::Command::Token {
+                user,
+                role,
+                admin,
+                ttl,
+            }) => {
+                let Some(jwt) = &config.jwt else {
+                    return Err(Error::Usage("`token` needs ENDPOINT_JWT_SECRET: set it to a secret of at least 32 bytes".into()));
+                };
+                let token = crate::auth::mint_token(jwt, &user, role.as_deref(), admin, ttl)
+                    .map_err(Error::Usage)?;
+                println!("{token}");
+                return Ok(());
+            }
+            Some(crate::cli::Command::Routes) => {
+                print!("{}", route_table(&endpoints(), &config));
+                return Ok(());
+            }
+            Some(crate::cli::Command::Openapi) => {
+                let (document, _) = crate::openapi::document(&endpoints(), &config);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&document).unwrap_or_default()
+                );
+                return Ok(());
+            }
+            Some(crate::cli::Command::Check) => {
+                let all = endpoints();
+                crate::router::check(&all)?;
+                println!("ok: {} endpoints, no route conflicts", all.len());
+                return Ok(());
+            }
+            Some(crate::cli::Command::Serve) | None => {}
         }
         init_tracing(config.log_format);
         let server = self.config(config).bind().await?;
@@ -327,7 +344,7 @@ impl Server {
     /// The route table: one line per endpoint with method, full path, access level in force,
     /// handler and `file:line`.
     pub fn route_table(&self) -> String {
-        route_table(&self.endpoints, self.config.default_access)
+        route_table(&self.endpoints, &self.config)
     }
 
     /// Serves until `signal` completes, then stops accepting, lets in-flight requests finish
@@ -437,7 +454,9 @@ fn init_tracing(format: LogFormat) {
 }
 
 /// Formats the route table of `endpoints`.
-pub(crate) fn route_table(endpoints: &[&Endpoint], default: DefaultAccess) -> String {
+pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> String {
+    let default = config.default_access;
+    let (_, notes) = crate::openapi::document(endpoints, config);
     let header = ["METHOD", "PATH", "ACCESS", "HANDLER", "SOURCE"];
     let rows: Vec<[String; 5]> = endpoints
         .iter()
@@ -456,7 +475,12 @@ pub(crate) fn route_table(endpoints: &[&Endpoint], default: DefaultAccess) -> St
                 e.path(),
                 crate::access::effective(e, default).to_string(),
                 handler,
-                e.location(),
+                match notes.get(&(e.path(), e.handler())) {
+                    Some(notes) if !notes.is_empty() => {
+                        format!("{}  note: {}", e.location(), notes.join("; "))
+                    }
+                    _ => e.location(),
+                },
             ]
         })
         .collect();

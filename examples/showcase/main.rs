@@ -15,6 +15,7 @@ use endpoint_runtime::axum::body::Bytes;
 use endpoint_runtime::axum::http::{Method, header};
 use endpoint_runtime::axum::response::Redirect;
 use endpoint_runtime::prelude::*;
+use endpoint_runtime::schemars::JsonSchema;
 use endpoint_runtime::sqlx::{self, Row};
 use serde::Serialize;
 
@@ -40,7 +41,8 @@ async fn goodbye() -> &'static str {
 
 // ----- Directus: recipes and article statistics -------------------------------------------
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
 struct Recipe {
     id: i64,
     title: String,
@@ -66,7 +68,8 @@ async fn popular_recipes(ctx: Context) -> Result<Json<Vec<Recipe>>, EndpointErro
     Ok(Json(recipes))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
 struct AuthorStats {
     author_id: i64,
     author: String,

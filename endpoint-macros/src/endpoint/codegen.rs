@@ -25,6 +25,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         ident,
         args,
         output,
+        opaque_output,
         docs,
     } = endpoint;
     let private = quote!(#krate::__private);
@@ -147,6 +148,25 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         None => quote_spanned! {ident.span()=> #private::IntoResponse::into_response(#call)},
     };
 
+    // Documentation: each type is probed by autoref specialization, so a type without a JSON
+    // Schema degrades to an untyped entry (with a note) instead of failing to compile.
+    let doc_params = params.iter().map(|(name, ty, _)| {
+        quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_param_doc(doc, #name, ::core::stringify!(#ty));)
+    });
+    let doc_extractors = args.iter().filter_map(|arg| match arg {
+        Arg::Extractor { ty } => Some(quote!((&&&&#private::doc::Probe::<#ty>::new()).__endpoint_extractor_doc(doc, ::core::stringify!(#ty));)),
+        Arg::Param { .. } => None,
+    });
+    let doc_response = match (output, opaque_output) {
+        (Some(ty), _) => {
+            quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_response_doc(doc, ::core::stringify!(#ty));)
+        }
+        (None, false) => {
+            quote!((&&&#private::doc::Probe::<()>::new()).__endpoint_response_doc(doc, "()");)
+        }
+        (None, true) => quote!(doc.untyped_response("impl IntoResponse");),
+    };
+
     let param_records = params.iter().map(|(name, ty, catch_all)| {
         quote!(#private::Param { name: #name, ty: ::core::stringify!(#ty), catch_all: #catch_all })
     });
@@ -166,6 +186,13 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 #unused_body
                 #respond
             }
+            fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
+                #[allow(unused_imports)]
+                use #private::doc::traits::*;
+                #(#doc_params)*
+                #(#doc_extractors)*
+                #doc_response
+            }
             fn __endpoint_route(endpoint: &'static #private::Endpoint) -> #private::MethodRouter {
                 #private::method_router(endpoint, __endpoint_handler)
             }
@@ -182,6 +209,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                     docs: #docs,
                     params: &[#(#param_records),*],
                     make_route: __endpoint_route,
+                    document: __endpoint_doc,
                 })
             }
         };

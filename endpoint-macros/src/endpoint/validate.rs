@@ -57,6 +57,8 @@ pub(crate) struct Endpoint {
     pub(crate) args: Vec<Arg>,
     /// `None` when nothing is written (`()`) or for `impl Trait`, which cannot be named in a check.
     pub(crate) output: Option<Type>,
+    /// The return type is `impl Trait`: it cannot be named, so it is documented as untyped.
+    pub(crate) opaque_output: bool,
     pub(crate) docs: String,
 }
 
@@ -483,6 +485,8 @@ pub(crate) fn validate(
         }
     }
 
+    let opaque_output =
+        matches!(output, syn::ReturnType::Type(_, ty) if matches!(**ty, Type::ImplTrait(_)));
     let output = match output {
         syn::ReturnType::Default => None,
         syn::ReturnType::Type(_, ty) => {
@@ -502,6 +506,7 @@ pub(crate) fn validate(
         ident: ident.clone(),
         args: out_args,
         output,
+        opaque_output,
         docs: docs(attrs),
     })
 }

@@ -16,6 +16,12 @@ const _: () = {
         let _ = (__parts, __body);
         ::my_runtime::__private::IntoResponse::into_response(any_method().await)
     }
+    fn __endpoint_doc(doc: &mut ::my_runtime::__private::doc::OperationDoc<'_>) {
+        #[allow(unused_imports)]
+        use ::my_runtime::__private::doc::traits::*;
+        (&&&::my_runtime::__private::doc::Probe::<()>::new())
+            .__endpoint_response_doc(doc, "()");
+    }
     fn __endpoint_route(
         endpoint: &'static ::my_runtime::__private::Endpoint,
     ) -> ::my_runtime::__private::MethodRouter {
@@ -26,6 +32,7 @@ const _: () = {
         id : "", route : "/methods.json", methods : ::my_runtime::Methods::All, access :
         ::core::option::Option::None, handler : ::core::stringify!(any_method),
         module_path : ::core::module_path!(), file : ::core::file!(), line :
-        ::core::line!(), docs : "", params : & [], make_route : __endpoint_route, })
+        ::core::line!(), docs : "", params : & [], make_route : __endpoint_route,
+        document : __endpoint_doc, })
     }
 };

@@ -78,6 +78,25 @@ const _: () = {
             Result<String, EndpointError>,
         >(put_file(__param0, __arg1, __param1, __arg3).await)
     }
+    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::doc::traits::*;
+        (&&&::endpoint_runtime::__private::doc::Probe::<u64>::new())
+            .__endpoint_param_doc(doc, "id", ::core::stringify!(u64));
+        (&&&::endpoint_runtime::__private::doc::Probe::<String>::new())
+            .__endpoint_param_doc(doc, "path", ::core::stringify!(String));
+        (&&&&::endpoint_runtime::__private::doc::Probe::<Accountability>::new())
+            .__endpoint_extractor_doc(doc, ::core::stringify!(Accountability));
+        (&&&&::endpoint_runtime::__private::doc::Probe::<Json<Value>>::new())
+            .__endpoint_extractor_doc(doc, ::core::stringify!(Json < Value >));
+        (&&&::endpoint_runtime::__private::doc::Probe::<
+            Result<String, EndpointError>,
+        >::new())
+            .__endpoint_response_doc(
+                doc,
+                ::core::stringify!(Result < String, EndpointError >),
+            );
+    }
     fn __endpoint_route(
         endpoint: &'static ::endpoint_runtime::__private::Endpoint,
     ) -> ::endpoint_runtime::__private::MethodRouter {
@@ -95,6 +114,6 @@ const _: () = {
         ::core::stringify!(u64), catch_all : false },
         ::endpoint_runtime::__private::Param { name : "path", ty :
         ::core::stringify!(String), catch_all : true }], make_route : __endpoint_route,
-        })
+        document : __endpoint_doc, })
     }
 };

@@ -19,6 +19,12 @@ const _: () = {
         let _ = (__parts, __body);
         ::endpoint_runtime::__private::respond::<&'static str>(intro().await)
     }
+    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::doc::traits::*;
+        (&&&::endpoint_runtime::__private::doc::Probe::<&'static str>::new())
+            .__endpoint_response_doc(doc, ::core::stringify!(& 'static str));
+    }
     fn __endpoint_route(
         endpoint: &'static ::endpoint_runtime::__private::Endpoint,
     ) -> ::endpoint_runtime::__private::MethodRouter {
@@ -30,6 +36,6 @@ const _: () = {
         [::endpoint_runtime::Method::Get]), access : ::core::option::Option::None,
         handler : ::core::stringify!(intro), module_path : ::core::module_path!(), file :
         ::core::file!(), line : ::core::line!(), docs : "Say hello.", params : & [],
-        make_route : __endpoint_route, })
+        make_route : __endpoint_route, document : __endpoint_doc, })
     }
 };

@@ -144,7 +144,8 @@ async fn upload(Json(upload): Json<Upload>) -> JSend<Upload> {
     JSend(upload)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, endpoint_runtime::schemars::JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
 struct Search {
     q: String,
     limit: Option<u8>,

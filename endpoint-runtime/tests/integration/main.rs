@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod endpoints;
 mod envelope;
+mod openapi;
 mod routing;
 mod server;
 mod support;

@@ -1,0 +1,563 @@
+//! OpenAPI 3.1, generated from the same registry the router is built from, so the document
+//! cannot drift from the code: one operation per endpoint and method, parameters, bodies and
+//! responses from the Rust types (JSON Schema 2020-12 through `schemars`), the error responses
+//! each endpoint can give, and security from its access level.
+
+use std::collections::{BTreeMap, HashMap};
+use std::marker::PhantomData;
+
+use schemars::JsonSchema;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use serde_json::{Map, Value, json};
+
+use crate::access::effective;
+use crate::config::{Config, ErrorFormat};
+use crate::registry::{Access, Endpoint, Methods};
+
+/// What one endpoint's types say about its operation. Filled by generated code.
+#[doc(hidden)]
+pub struct OperationDoc<'g> {
+    generator: &'g mut SchemaGenerator,
+    path_params: Vec<(String, Value)>,
+    query: Vec<Value>,
+    body: Option<Value>,
+    response: Option<(String, Value)>,
+    notes: Vec<String>,
+}
+
+/// A type as written in source: `Json<Vec<Recipe>>`, not `Json < Vec < Recipe > >`.
+fn tidy(ty: &str) -> String {
+    let mut out = String::with_capacity(ty.len());
+    let mut chars = ty.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            if matches!(prev, Some('<' | '&' | '(' | '['))
+                || matches!(next, Some('<' | '>' | ',' | ')' | ']'))
+            {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl OperationDoc<'_> {
+    fn schema<T: ?Sized + JsonSchema>(&mut self) -> Value {
+        self.generator.subschema_for::<T>().to_value()
+    }
+
+    /// An opaque return type: documented as any 200 response.
+    pub fn untyped_response(&mut self, ty: &str) {
+        self.notes.push(format!("untyped response `{}`", tidy(ty)));
+        self.response = Some(("200".into(), json!({ "description": "Success (untyped)" })));
+    }
+
+    fn json_response(&mut self, status: &str, schema: Value) {
+        self.response = Some((
+            status.into(),
+            json!({
+                "description": "Success",
+                "content": { "application/json": { "schema": schema } },
+            }),
+        ));
+    }
+}
+
+/// A zero-sized stand-in for a type, probed by autoref specialization in generated code.
+#[doc(hidden)]
+pub struct Probe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> Probe<T> {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+/// Responses whose shape is known: implemented for the runtime's and axum's common types.
+#[doc(hidden)]
+pub trait DocumentedResponse {
+    fn document(doc: &mut OperationDoc<'_>, ty: &str);
+}
+
+impl<T: JsonSchema> DocumentedResponse for crate::extract::Json<T> {
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        let schema = doc.schema::<T>();
+        doc.json_response("200", schema);
+    }
+}
+
+impl<T: JsonSchema> DocumentedResponse for axum::Json<T> {
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        let schema = doc.schema::<T>();
+        doc.json_response("200", schema);
+    }
+}
+
+impl<T: JsonSchema> DocumentedResponse for crate::JSend<T> {
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        let data = doc.schema::<T>();
+        doc.json_response(
+            "200",
+            json!({
+                "type": "object",
+                "required": ["status", "data"],
+                "properties": { "status": { "const": "success" }, "data": data },
+            }),
+        );
+    }
+}
+
+impl DocumentedResponse for String {
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        doc.response = Some((
+            "200".into(),
+            json!({
+                "description": "Success",
+                "content": { "text/plain": { "schema": { "type": "string" } } },
+            }),
+        ));
+    }
+}
+
+impl DocumentedResponse for &'static str {
+    fn document(doc: &mut OperationDoc<'_>, ty: &str) {
+        String::document(doc, ty);
+    }
+}
+
+impl DocumentedResponse for () {
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        doc.response = Some(("200".into(), json!({ "description": "Success, no body" })));
+    }
+}
+
+impl DocumentedResponse for axum::response::Redirect {
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        doc.response = Some((
+            "3XX".into(),
+            json!({
+                "description": "Redirect",
+                "headers": { "Location": { "schema": { "type": "string" }, "description": "The target URL" } },
+            }),
+        ));
+    }
+}
+
+impl<T: DocumentedResponse, E> DocumentedResponse for Result<T, E> {
+    fn document(doc: &mut OperationDoc<'_>, ty: &str) {
+        T::document(doc, ty);
+    }
+}
+
+impl<T: DocumentedResponse> DocumentedResponse for (axum::http::StatusCode, T) {
+    /// The status is chosen at run time: documented as any success.
+    fn document(doc: &mut OperationDoc<'_>, ty: &str) {
+        T::document(doc, ty);
+        if let Some((status, _)) = &mut doc.response {
+            *status = "2XX".into();
+        }
+    }
+}
+
+/// The autoref-specialization traits generated code calls. Not public API.
+#[doc(hidden)]
+pub mod traits {
+    use super::*;
+
+    pub trait ParamTyped {
+        fn __endpoint_param_doc(&self, doc: &mut OperationDoc<'_>, name: &str, ty: &str);
+    }
+    impl<T: JsonSchema> ParamTyped for &&Probe<T> {
+        fn __endpoint_param_doc(&self, doc: &mut OperationDoc<'_>, name: &str, _: &str) {
+            let schema = doc.schema::<T>();
+            doc.path_params.push((name.into(), schema));
+        }
+    }
+    pub trait ParamUntyped {
+        fn __endpoint_param_doc(&self, doc: &mut OperationDoc<'_>, name: &str, ty: &str);
+    }
+    impl<T> ParamUntyped for &Probe<T> {
+        fn __endpoint_param_doc(&self, doc: &mut OperationDoc<'_>, name: &str, ty: &str) {
+            doc.notes
+                .push(format!("untyped path parameter `{name}: {}`", tidy(ty)));
+            doc.path_params
+                .push((name.into(), json!({ "type": "string" })));
+        }
+    }
+
+    pub trait ExtractorTyped {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str);
+    }
+    impl<T: JsonSchema> ExtractorTyped for &&&Probe<crate::extract::Json<T>> {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, _: &str) {
+            let schema = doc.schema::<T>();
+            doc.body = Some(
+                json!({ "required": true, "content": { "application/json": { "schema": schema } } }),
+            );
+        }
+    }
+    impl<T: JsonSchema> ExtractorTyped for &&&Probe<axum::Json<T>> {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, _: &str) {
+            let schema = doc.schema::<T>();
+            doc.body = Some(
+                json!({ "required": true, "content": { "application/json": { "schema": schema } } }),
+            );
+        }
+    }
+    impl<T: JsonSchema> ExtractorTyped for &&&Probe<crate::extract::Query<T>> {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str) {
+            let schema = T::json_schema(doc.generator).to_value();
+            let required: Vec<String> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match schema.get("properties").and_then(Value::as_object) {
+                Some(properties) => {
+                    for (name, property) in properties {
+                        doc.query.push(json!({
+                            "name": name,
+                            "in": "query",
+                            "required": required.contains(name),
+                            "schema": property,
+                        }));
+                    }
+                }
+                None => doc.notes.push(format!(
+                    "query `{}` is not a struct: its parameters are undocumented",
+                    tidy(ty)
+                )),
+            }
+        }
+    }
+    pub trait ExtractorBody {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str);
+    }
+    impl<T> ExtractorBody for &&Probe<crate::extract::Json<T>> {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str) {
+            doc.notes.push(format!("untyped body `{}`", tidy(ty)));
+            doc.body = Some(
+                json!({ "required": true, "content": { "application/json": { "schema": {} } } }),
+            );
+        }
+    }
+    impl ExtractorBody for &&Probe<axum::body::Bytes> {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, _: &str) {
+            doc.body = Some(json!({ "content": { "*/*": { "schema": {} } } }));
+        }
+    }
+    impl ExtractorBody for &&Probe<String> {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, _: &str) {
+            doc.body =
+                Some(json!({ "content": { "text/plain": { "schema": { "type": "string" } } } }));
+        }
+    }
+    pub trait ExtractorOther {
+        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str);
+    }
+    impl<T> ExtractorOther for &Probe<T> {
+        fn __endpoint_extractor_doc(&self, _: &mut OperationDoc<'_>, _: &str) {}
+    }
+
+    pub trait ResponseTyped {
+        fn __endpoint_response_doc(&self, doc: &mut OperationDoc<'_>, ty: &str);
+    }
+    impl<T: DocumentedResponse> ResponseTyped for &&Probe<T> {
+        fn __endpoint_response_doc(&self, doc: &mut OperationDoc<'_>, ty: &str) {
+            T::document(doc, ty);
+        }
+    }
+    pub trait ResponseUntyped {
+        fn __endpoint_response_doc(&self, doc: &mut OperationDoc<'_>, ty: &str);
+    }
+    impl<T> ResponseUntyped for &Probe<T> {
+        fn __endpoint_response_doc(&self, doc: &mut OperationDoc<'_>, ty: &str) {
+            doc.untyped_response(ty);
+        }
+    }
+}
+
+fn schema_generator() -> SchemaGenerator {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "#/components/schemas/".into();
+    settings.meta_schema = None;
+    settings.into_generator()
+}
+
+fn error_schemas(format: ErrorFormat) -> (&'static str, Value) {
+    match format {
+        ErrorFormat::JSend => (
+            "application/json",
+            json!({
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "description": "JSend fail (4xx)",
+                        "required": ["status", "data"],
+                        "properties": {
+                            "status": { "const": "fail" },
+                            "data": {
+                                "type": "object",
+                                "required": ["code", "message"],
+                                "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "details": {} }
+                            }
+                        }
+                    },
+                    {
+                        "type": "object",
+                        "description": "JSend error (5xx)",
+                        "required": ["status", "code", "message"],
+                        "properties": {
+                            "status": { "const": "error" },
+                            "code": { "type": "string" },
+                            "message": { "type": "string" },
+                            "data": { "type": "object", "properties": { "request_id": { "type": "string" } } }
+                        }
+                    }
+                ]
+            }),
+        ),
+        ErrorFormat::Problem => (
+            "application/problem+json",
+            json!({
+                "type": "object",
+                "description": "RFC 9457 problem details",
+                "required": ["type", "title", "status", "detail", "code"],
+                "properties": {
+                    "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+                    "detail": { "type": "string" }, "code": { "type": "string" }, "details": {}, "request_id": { "type": "string" }
+                }
+            }),
+        ),
+    }
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "$error_content_type": { "schema": { "$ref": "#/components/schemas/ErrorEnvelope" } } },
+    })
+}
+
+/// The OpenAPI path of a route: `{*rest}` becomes `{rest}`.
+fn openapi_path(path: &str) -> String {
+    path.replace("{*", "{")
+}
+
+fn title_from_crate() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "API".into())
+}
+
+/// Builds the document, and per endpoint the notes on what could not be typed.
+pub(crate) fn document(
+    endpoints: &[&'static Endpoint],
+    config: &Config,
+) -> (Value, HashMap<(String, &'static str), Vec<String>>) {
+    let mut generator = schema_generator();
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut notes = HashMap::new();
+    let mut used_ids: HashMap<String, usize> = HashMap::new();
+    let mut tags: Vec<String> = Vec::new();
+    let (error_type, error_schema) = error_schemas(config.error_format);
+
+    for endpoint in endpoints {
+        let mut doc = OperationDoc {
+            generator: &mut generator,
+            path_params: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            response: None,
+            notes: Vec::new(),
+        };
+        (endpoint.spec_document())(&mut doc);
+        let OperationDoc {
+            path_params,
+            query,
+            body,
+            response,
+            notes: endpoint_notes,
+            ..
+        } = doc;
+        notes.insert(
+            (endpoint.path(), endpoint.handler()),
+            endpoint_notes.clone(),
+        );
+        let tag = if endpoint.id().is_empty() {
+            "root".to_string()
+        } else {
+            endpoint.id().to_string()
+        };
+        if !tags.contains(&tag) {
+            tags.push(tag.clone());
+        }
+        let access = effective(endpoint, config.default_access);
+        let methods: Vec<&str> = match endpoint.methods() {
+            Methods::List(list) => list.iter().map(|m| m.as_str()).collect(),
+            // `all`: every standard method that no other endpoint on the path routes.
+            Methods::All => vec!["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+                .into_iter()
+                .filter(|m| !endpoints.iter().any(|other| other.path() == endpoint.path() && matches!(other.methods(), Methods::List(l) if l.iter().any(|x| x.as_str() == *m))))
+                .collect(),
+        };
+        let item = paths.entry(openapi_path(&endpoint.path())).or_default();
+        for method in &methods {
+            let base = endpoint.handler().to_string();
+            let base = if methods.len() > 1 {
+                format!("{base}_{}", method.to_ascii_lowercase())
+            } else {
+                base
+            };
+            let count = used_ids.entry(base.clone()).or_insert(0);
+            *count += 1;
+            let operation_id = if *count == 1 {
+                base
+            } else {
+                format!("{base}_{count}")
+            };
+
+            let mut parameters: Vec<Value> = endpoint
+                .params()
+                .iter()
+                .map(|param| {
+                    let schema = path_params.iter().find(|(n, _)| n == param.name).map(|(_, s)| s.clone()).unwrap_or(json!({ "type": "string" }));
+                    let mut p = json!({ "name": param.name, "in": "path", "required": true, "schema": schema });
+                    if param.catch_all {
+                        p["description"] = json!("The rest of the path; may contain `/`.");
+                    }
+                    p
+                })
+                .collect();
+            parameters.extend(query.iter().cloned());
+
+            let mut responses = Map::new();
+            let (status, success) = response
+                .clone()
+                .unwrap_or(("200".into(), json!({ "description": "Success" })));
+            responses.insert(status, success);
+            if !parameters.is_empty() || body.is_some() {
+                responses.insert(
+                    "400".into(),
+                    error_response("Invalid path parameter, query or body"),
+                );
+            }
+            if body.is_some() {
+                responses.insert("413".into(), error_response("Body over the limit"));
+                responses.insert("415".into(), error_response("Wrong content type"));
+                responses.insert(
+                    "422".into(),
+                    error_response("Well-formed JSON of the wrong shape"),
+                );
+            }
+            if access != Access::Public {
+                responses.insert(
+                    "401".into(),
+                    error_response("Missing or invalid credentials"),
+                );
+            }
+            if matches!(access, Access::Admin | Access::Roles(_)) {
+                responses.insert(
+                    "403".into(),
+                    error_response("Authenticated without the required level or role"),
+                );
+            }
+            responses.insert(
+                "500".into(),
+                error_response("Internal error; the body carries the request id"),
+            );
+            responses.insert(
+                "default".into(),
+                error_response("Any other error, in the same envelope"),
+            );
+
+            let summary = endpoint.summary();
+            let mut operation = json!({
+                "operationId": operation_id,
+                "tags": [tag],
+                "parameters": parameters,
+                "responses": responses,
+                "x-access": access.to_string(),
+                "x-handler": format!("{}::{}", endpoint.module_path(), endpoint.handler()),
+                "x-source": endpoint.location(),
+            });
+            if !summary.is_empty() {
+                operation["summary"] = json!(summary);
+            }
+            let description = endpoint
+                .docs()
+                .split_once("\n\n")
+                .map(|(_, rest)| rest.trim())
+                .unwrap_or("");
+            if !description.is_empty() {
+                operation["description"] = json!(description);
+            }
+            if let Some(body) = &body
+                && *method != "GET"
+                && *method != "HEAD"
+            {
+                operation["requestBody"] = body.clone();
+            }
+            if access != Access::Public {
+                operation["security"] = json!([{ "bearerAuth": [] }, { "staticToken": [] }]);
+            }
+            if !endpoint_notes.is_empty() {
+                operation["x-notes"] = json!(endpoint_notes);
+            }
+            item.insert(method.to_ascii_lowercase(), operation);
+        }
+    }
+
+    let mut schemas = generator.take_definitions(true);
+    schemas.insert("ErrorEnvelope".into(), error_schema);
+    let mut document = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": title_from_crate(),
+            "version": "1.0.0",
+            "description": "Generated by endpoint-runtime from the registered endpoints.",
+        },
+        "servers": [{ "url": config.server_url() }],
+        "tags": tags.iter().map(|t| json!({ "name": t })).collect::<Vec<_>>(),
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A JWT verified with the configured key (ENDPOINT_JWT_*)." },
+                "staticToken": { "type": "http", "scheme": "bearer", "description": "A static API token (ENDPOINT_STATIC_TOKENS)." },
+            },
+        },
+    });
+    // The error content type depends on the configured format.
+    let text = document
+        .to_string()
+        .replace("$error_content_type", error_type);
+    document = serde_json::from_str(&text).unwrap_or(document);
+    (document, notes)
+}
+
+/// The self-contained docs page, pointed at the document's URL.
+pub(crate) fn docs_page(spec_url: &str) -> String {
+    include_str!("../assets/docs.html").replace("__SPEC_URL__", spec_url)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tidy_types() {
+        assert_eq!(
+            super::tidy("Result < Json < Vec < Recipe > > , EndpointError >"),
+            "Result<Json<Vec<Recipe>>, EndpointError>"
+        );
+        assert_eq!(super::tidy("& 'static str"), "&'static str");
+    }
+}
