@@ -45,7 +45,7 @@ mod error;
 pub mod events;
 pub mod extract;
 mod jsend;
-mod openapi;
+pub mod openapi;
 mod pipeline;
 mod registry;
 mod router;

@@ -14,8 +14,11 @@ use crate::access::effective;
 use crate::config::{Config, ErrorFormat};
 use crate::registry::{Access, Endpoint, Methods};
 
-/// What one endpoint's types say about its operation. Filled by generated code.
-#[doc(hidden)]
+/// One operation being documented: what an endpoint's argument and return types say about it.
+///
+/// Generated code fills it from the endpoint's types. An application's own extractor or
+/// response type describes itself by implementing [`DocumentedExtractor`] or
+/// [`DocumentedResponse`] with these methods.
 pub struct OperationDoc<'g> {
     generator: &'g mut SchemaGenerator,
     path_params: Vec<(String, Value)>,
@@ -23,6 +26,39 @@ pub struct OperationDoc<'g> {
     body: Option<Value>,
     response: Option<(String, Value)>,
     notes: Vec<String>,
+}
+
+/// Rewrites the boolean schema `true` ("anything", as for `serde_json::Value`) to the
+/// equivalent `{}` wherever a schema stands, since some OpenAPI tools reject boolean schemas.
+fn normalize(schema: &mut Value) {
+    if *schema == Value::Bool(true) {
+        *schema = json!({});
+        return;
+    }
+    let Value::Object(map) = schema else { return };
+    for key in [
+        "items",
+        "additionalProperties",
+        "not",
+        "contains",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+    ] {
+        if let Some(child) = map.get_mut(key) {
+            normalize(child);
+        }
+    }
+    for key in ["properties", "patternProperties", "$defs", "definitions"] {
+        if let Some(Value::Object(children)) = map.get_mut(key) {
+            children.values_mut().for_each(normalize);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf", "prefixItems"] {
+        if let Some(Value::Array(children)) = map.get_mut(key) {
+            children.iter_mut().for_each(normalize);
+        }
+    }
 }
 
 /// A type as written in source: `Json<Vec<Recipe>>`, not `Json < Vec < Recipe > >`.
@@ -45,17 +81,66 @@ fn tidy(ty: &str) -> String {
 }
 
 impl OperationDoc<'_> {
-    fn schema<T: ?Sized + JsonSchema>(&mut self) -> Value {
-        self.generator.subschema_for::<T>().to_value()
+    /// The JSON Schema of `T` (a `$ref` into `components/schemas` for named types).
+    pub fn schema<T: ?Sized + JsonSchema>(&mut self) -> Value {
+        let mut schema = self.generator.subschema_for::<T>().to_value();
+        normalize(&mut schema);
+        schema
     }
 
-    /// An opaque return type: documented as any 200 response.
+    /// An opaque return type: documented as any 200 response, with a note.
     pub fn untyped_response(&mut self, ty: &str) {
         self.notes.push(format!("untyped response `{}`", tidy(ty)));
         self.response = Some(("200".into(), json!({ "description": "Success (untyped)" })));
     }
 
-    fn json_response(&mut self, status: &str, schema: Value) {
+    /// Documents a required request body of `content_type` with `schema`.
+    pub fn body(&mut self, content_type: &str, schema: Value) {
+        let mut content = Map::new();
+        content.insert(content_type.to_string(), json!({ "schema": schema }));
+        self.body = Some(json!({ "required": true, "content": content }));
+    }
+
+    /// Documents a JSON request body of type `T`.
+    pub fn json_body<T: JsonSchema>(&mut self) {
+        let schema = self.schema::<T>();
+        self.body("application/json", schema);
+    }
+
+    /// Documents one query parameter per field of the struct `T`.
+    pub fn query_params<T: JsonSchema>(&mut self) {
+        let mut schema = T::json_schema(self.generator).to_value();
+        normalize(&mut schema);
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match schema.get("properties").and_then(Value::as_object) {
+            Some(properties) => {
+                for (name, property) in properties {
+                    self.query.push(json!({ "name": name, "in": "query", "required": required.contains(name), "schema": property }));
+                }
+            }
+            None => self.notes.push(format!(
+                "query `{}` is not a struct: its parameters are undocumented",
+                std::any::type_name::<T>()
+            )),
+        }
+    }
+
+    /// Adds a note shown in the route table and as `x-notes` on the operation.
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+
+    /// Documents the success response: `status` (such as `"200"` or `"2XX"`) with a JSON body
+    /// of `schema`.
+    pub fn json_response(&mut self, status: &str, schema: Value) {
         self.response = Some((
             status.into(),
             json!({
@@ -77,10 +162,56 @@ impl<T: ?Sized> Probe<T> {
     }
 }
 
-/// Responses whose shape is known: implemented for the runtime's and axum's common types.
-#[doc(hidden)]
+/// A response type that can describe itself in the OpenAPI document. Implemented for the
+/// runtime's and axum's common responses (`Json<T>`, `JSend<T>`, `String`, `&str`, `()`,
+/// `Redirect`, `Result<T, E>`, `(StatusCode, T)`); a return type without it is documented as
+/// untyped, with a note.
 pub trait DocumentedResponse {
+    /// Describes the success response; `ty` is the type as written in the source.
     fn document(doc: &mut OperationDoc<'_>, ty: &str);
+}
+
+/// An extractor that can describe the input it reads (a body, query parameters). Implemented
+/// for [`Json<T>`](crate::extract::Json) and [`Query<T>`](crate::extract::Query) when
+/// `T: JsonSchema`; implement it for an application's own extractor.
+///
+/// ```
+/// use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
+///
+/// #[derive(endpoint_runtime::schemars::JsonSchema)]
+/// #[schemars(crate = "endpoint_runtime::schemars")]
+/// struct Named { name: String }
+///
+/// /// An extractor of `{"name": ...}` bodies (its `FromRequest` impl is not shown).
+/// struct NameBody(String);
+///
+/// impl DocumentedExtractor for NameBody {
+///     fn document(doc: &mut OperationDoc<'_>) {
+///         doc.json_body::<Named>();
+///     }
+/// }
+/// ```
+pub trait DocumentedExtractor {
+    /// Describes what the extractor reads.
+    fn document(doc: &mut OperationDoc<'_>);
+}
+
+impl<T: JsonSchema> DocumentedExtractor for crate::extract::Json<T> {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.json_body::<T>();
+    }
+}
+
+impl<T: JsonSchema> DocumentedExtractor for axum::Json<T> {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.json_body::<T>();
+    }
+}
+
+impl<T: JsonSchema> DocumentedExtractor for crate::extract::Query<T> {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.query_params::<T>();
+    }
 }
 
 impl<T: JsonSchema> DocumentedResponse for crate::extract::Json<T> {
@@ -192,50 +323,9 @@ pub mod traits {
     pub trait ExtractorTyped {
         fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str);
     }
-    impl<T: JsonSchema> ExtractorTyped for &&&Probe<crate::extract::Json<T>> {
+    impl<T: DocumentedExtractor> ExtractorTyped for &&&Probe<T> {
         fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, _: &str) {
-            let schema = doc.schema::<T>();
-            doc.body = Some(
-                json!({ "required": true, "content": { "application/json": { "schema": schema } } }),
-            );
-        }
-    }
-    impl<T: JsonSchema> ExtractorTyped for &&&Probe<axum::Json<T>> {
-        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, _: &str) {
-            let schema = doc.schema::<T>();
-            doc.body = Some(
-                json!({ "required": true, "content": { "application/json": { "schema": schema } } }),
-            );
-        }
-    }
-    impl<T: JsonSchema> ExtractorTyped for &&&Probe<crate::extract::Query<T>> {
-        fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str) {
-            let schema = T::json_schema(doc.generator).to_value();
-            let required: Vec<String> = schema
-                .get("required")
-                .and_then(Value::as_array)
-                .map(|r| {
-                    r.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            match schema.get("properties").and_then(Value::as_object) {
-                Some(properties) => {
-                    for (name, property) in properties {
-                        doc.query.push(json!({
-                            "name": name,
-                            "in": "query",
-                            "required": required.contains(name),
-                            "schema": property,
-                        }));
-                    }
-                }
-                None => doc.notes.push(format!(
-                    "query `{}` is not a struct: its parameters are undocumented",
-                    tidy(ty)
-                )),
-            }
+            T::document(doc);
         }
     }
     pub trait ExtractorBody {
@@ -518,6 +608,7 @@ pub(crate) fn document(
     }
 
     let mut schemas = generator.take_definitions(true);
+    schemas.values_mut().for_each(normalize);
     schemas.insert("ErrorEnvelope".into(), error_schema);
     let mut document = json!({
         "openapi": "3.1.0",

@@ -12,8 +12,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use endpoint_runtime::axum::body::Bytes;
+use endpoint_runtime::axum::extract::{FromRequest, Request};
 use endpoint_runtime::axum::http::{Method, header};
 use endpoint_runtime::axum::response::Redirect;
+use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schemars::JsonSchema;
 use endpoint_runtime::sqlx::{self, Row};
@@ -229,30 +231,54 @@ async fn methods_all(method: Method) -> Json<Value> {
     Json(json!({ "message": format!("This was a {method}!") }))
 }
 
+/// The body Astro's `test-post.json` expects.
+#[derive(serde::Deserialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct Named {
+    name: String,
+}
+
+/// Astro's rule for `test-post.json`: a JSON body with a string `name`, and 400 for anything
+/// else (the runtime's `Json` would answer a wrong content type with 415).
+struct NameBody(String);
+
+impl<S: Send + Sync> FromRequest<S> for NameBody {
+    type Rejection = EndpointError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(EndpointError::invalid_payload(
+                "send a JSON body with `Content-Type: application/json`",
+            ));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(|e| {
+            EndpointError::invalid_payload(format!("cannot read the body: {}", e.body_text()))
+        })?;
+        let named: Named = serde_json::from_slice(&body)
+            .map_err(|_| EndpointError::invalid_payload("the body needs a string `name`"))?;
+        Ok(NameBody(named.name))
+    }
+}
+
+impl DocumentedExtractor for NameBody {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.json_body::<Named>();
+    }
+}
+
 /// Astro's `test-post.json`: a JSON body with a `name`, else 400.
 #[endpoint(id = "/", route = "/test-post.json", method = post)]
-async fn test_post(headers: HeaderMap, body: Bytes) -> Result<Json<Value>, EndpointError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json {
-        return Err(EndpointError::invalid_payload(
-            "send a JSON body with `Content-Type: application/json`",
-        ));
-    }
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| EndpointError::invalid_payload(format!("malformed JSON: {e}")))?;
-    let Some(name) = body.get("name").and_then(Value::as_str) else {
-        return Err(EndpointError::invalid_payload(
-            "the body needs a string `name`",
-        ));
-    };
-    Ok(Json(json!({ "message": format!("Your name was: {name}") })))
+async fn test_post(NameBody(name): NameBody) -> Json<Value> {
+    Json(json!({ "message": format!("Your name was: {name}") }))
 }
 
 /// Astro's redirect example: 307 to the stored URL, or 404.
