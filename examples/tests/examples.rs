@@ -233,5 +233,45 @@ fn the_token_command_needs_a_secret() {
         .unwrap();
     assert!(help.status.success());
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("serve") && help.contains("token"), "{help}");
+    for command in ["serve", "routes", "openapi", "check", "token"] {
+        assert!(
+            help.contains(command),
+            "`{command}` missing from --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn routes_openapi_and_check_commands() {
+    let run = |command: &str| {
+        Command::new(example("access"))
+            .arg(command)
+            .env_remove("ENDPOINT_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let routes = run("routes");
+    assert!(routes.status.success());
+    let table = String::from_utf8_lossy(&routes.stdout);
+    assert!(
+        table.starts_with("METHOD") && table.contains("/articles/stats") && table.contains("admin"),
+        "{table}"
+    );
+    assert!(!table.contains("listening on"), "routes prints and exits");
+
+    let openapi = run("openapi");
+    assert!(openapi.status.success());
+    let document: serde_json::Value = serde_json::from_slice(&openapi.stdout).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(
+        document["paths"]["/articles/stats"]["get"]["x-access"],
+        "admin"
+    );
+
+    let check = run("check");
+    assert!(check.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).trim(),
+        "ok: 5 endpoints, no route conflicts"
+    );
 }
