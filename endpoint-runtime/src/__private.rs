@@ -27,17 +27,14 @@ where
 {
     let handler = move |request: Request| {
         let handler = handler.clone();
-        let span =
-            tracing::info_span!("endpoint", id = endpoint.id(), handler = endpoint.handler());
-        tracing::Instrument::instrument(
-            async move {
-                if let Err(denied) = crate::access::authorize(endpoint, request.extensions()) {
-                    return denied.into_response();
-                }
-                handler(request).await
-            },
-            span,
-        )
+        async move {
+            // One span per request (the pipeline's); the endpoint is recorded on it.
+            tracing::Span::current().record("endpoint", endpoint.id());
+            if let Err(denied) = crate::access::authorize(endpoint, request.extensions()) {
+                return denied.into_response();
+            }
+            handler(request).await
+        }
     };
     match endpoint.methods() {
         // `all` answers the standard methods; an extension method (`QUERY`, `PROPFIND`…) cannot

@@ -89,6 +89,7 @@ pub(crate) async fn pipeline(
         request_id = %request_id,
         method = %request.method(),
         path = %request.uri().path(),
+        endpoint = tracing::field::Empty,
     );
     async move {
         let started = Instant::now();
@@ -115,7 +116,7 @@ pub(crate) async fn pipeline(
             }
         };
         finish(&runtime.config, &request_id, &mut response);
-        tracing::info!(status = response.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "response");
+        tracing::debug!(status = response.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "response");
         response
     }
     .instrument(span)

@@ -439,17 +439,28 @@ async fn shutdown_signal() {
 }
 
 fn init_tracing(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use tracing_subscriber::filter::{EnvFilter, Targets};
+    use tracing_subscriber::fmt;
+    use tracing_subscriber::prelude::*;
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Text => fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).boxed(),
+    };
+    // `Targets` understands `RUST_LOG`'s usual `level,target=level` form and is much cheaper per
+    // span than `EnvFilter`, which is kept for the directives only it understands.
     // Another subscriber may already be installed by the application: keep it.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let _ = match spec.parse::<Targets>() {
+        Ok(targets) => tracing_subscriber::registry()
+            .with(layer.with_filter(targets))
+            .try_init(),
+        Err(_) => tracing_subscriber::registry()
+            .with(layer.with_filter(EnvFilter::new(spec)))
+            .try_init(),
     };
 }
 

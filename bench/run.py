@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Benchmarks of endpoint-runtime against plain axum, side by side.
+
+    python3 bench/run.py throughput [--rounds 3] [--duration 8] [--connections 50]
+    python3 bench/run.py startup [--sizes 100,1000,10000]
+    python3 bench/run.py compile [--endpoints 200]
+
+Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
+load run is bounded in time and stops by itself. Not part of the test run.
+"""
+import argparse
+import csv
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+RELEASE = ROOT / "target" / "release"
+SECRET = "bench-secret-0123456789abcdef0123456789"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+def need(tool, package):
+    if shutil.which(tool):
+        return
+    print(f"installing {package} (Debian) for `{tool}`", file=sys.stderr)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+class Server:
+    """A server pinned to core 1 with one Tokio worker, started and stopped around a run."""
+
+    def __init__(self, name, binary, port):
+        self.name, self.binary, self.port = name, binary, port
+        env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1",
+               "ENDPOINT_JWT_SECRET": SECRET, "TOKIO_WORKER_THREADS": "1"}
+        env.pop("RUST_LOG", None)  # the framework's default logging stays on
+        self.process = subprocess.Popen(["taskset", "-c", "1", str(binary)], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.time() + 30
+        for line in self.process.stdout:
+            if line.startswith("listening on "):
+                break
+            if time.time() > deadline:
+                raise RuntimeError(f"{name} did not start")
+        self.base = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wrk(url, duration, connections, script=None, headers=()):
+    cmd = ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for header in headers:
+        cmd += ["-H", header]
+    if script:
+        cmd += ["-s", str(script)]
+    out = sh(cmd + [url]).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} non-2xx responses\n{out}")
+
+    def percentile(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
+
+    return rps, total, percentile(50), percentile(99)
+
+
+def echo_script():
+    items = [{"id": i, "name": f"item number {i}", "tags": ["alpha", "beta", "gamma"], "score": i * 1.5} for i in range(11)]
+    import json
+    body = json.dumps({"items": items})
+    assert 900 <= len(body) <= 1200, len(body)
+    path = RESULTS / "echo.lua"
+    path.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    f"wrk.body = {json.dumps(body)}\n")
+    return path, len(body)
+
+
+def throughput(args):
+    need("wrk", "wrk")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    sh(["cargo", "build", "--release", "-q", "-p", "endpoint-bench"], cwd=ROOT)
+    script, size = echo_script()
+    token = sh([str(RELEASE / "bench-framework"), "token", "--user", "bench", "--ttl", "2h"],
+               env={**os.environ, "ENDPOINT_JWT_SECRET": SECRET}).stdout.strip()
+    routes = [
+        ("GET /greet/intro (text)", "/greet/intro", None, ()),
+        ("GET /users/{id} (JSON)", "/users/42", None, ()),
+        (f"POST /echo ({size} B JSON)", "/echo", script, ()),
+        ("GET /secure/intro (HS256 JWT)", "/secure/intro", None, (f"Authorization: Bearer {token}",)),
+    ]
+    servers = [("framework", RELEASE / "bench-framework", 3291), ("axum", RELEASE / "bench-axum", 3292)]
+    rows = []
+    for round_ in range(1, args.rounds + 1):
+        order = servers if round_ % 2 else list(reversed(servers))
+        for label, path, lua, headers in routes:
+            for name, binary, port in order:
+                server = Server(name, binary, port)
+                try:
+                    # The axum baseline of the JWT route serves the same body without auth.
+                    sent = headers if name == "framework" else ()
+                    wrk(server.base + path, 2, args.connections, lua, sent)  # warm-up
+                    before = cpu_seconds(server.process.pid)
+                    rps, total, p50, p99 = wrk(server.base + path, args.duration, args.connections, lua, sent)
+                    cpu_us = (cpu_seconds(server.process.pid) - before) * 1e6 / total
+                finally:
+                    server.stop()
+                rows.append({"round": round_, "route": label, "server": name, "rps": round(rps),
+                             "p50_us": round(p50), "p99_us": round(p99), "cpu_us_per_req": round(cpu_us, 2)})
+                print(f"round {round_}  {label:32} {name:9} {rps:10.0f} req/s  p50 {p50:7.0f} us  p99 {p99:7.0f} us  cpu {cpu_us:5.2f} us/req", flush=True)
+    write_csv("throughput.csv", rows)
+    print()
+    print(f"{'route':32} {'framework req/s':>16} {'axum req/s':>11} {'ratio':>6} {'fw p99 us':>10} {'axum p99 us':>12} {'ratio':>6} {'fw cpu us':>10} {'axum cpu us':>12}")
+    for label, *_ in routes:
+        def med(server, key):
+            return statistics.median(r[key] for r in rows if r["route"] == label and r["server"] == server)
+        fw, ax = med("framework", "rps"), med("axum", "rps")
+        fp, ap = med("framework", "p99_us"), med("axum", "p99_us")
+        fc, ac = med("framework", "cpu_us_per_req"), med("axum", "cpu_us_per_req")
+        print(f"{label:32} {fw:16.0f} {ax:11.0f} {fw / ax:6.2f} {fp:10.0f} {ap:12.0f} {fp / ap:6.2f} {fc:10.2f} {ac:12.2f}")
+    print(f"\nmedians of {args.rounds} interleaved rounds, {args.duration} s each, {args.connections} connections; "
+          f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
+
+
+def write_csv(name, rows):
+    with open(RESULTS / name, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("throughput", help="requests/s, latency and CPU per request, framework vs axum")
+    t.add_argument("--rounds", type=int, default=3)
+    t.add_argument("--duration", type=int, default=8)
+    t.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    {"throughput": throughput}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
