@@ -6,7 +6,7 @@ use axum::http::Extensions;
 use crate::accountability::Accountability;
 use crate::config::DefaultAccess;
 use crate::error::EndpointError;
-use crate::pipeline::Policy;
+use crate::pipeline::RequestState;
 use crate::registry::{Access, Endpoint};
 
 /// The access level in force for `endpoint` under `default`.
@@ -20,15 +20,14 @@ pub(crate) fn effective(endpoint: &Endpoint, default: DefaultAccess) -> Access {
 /// Checks the caller against the endpoint's access level: an anonymous caller on a protected
 /// endpoint is 401, an authenticated one without the level or role is 403.
 pub(crate) fn authorize(endpoint: &Endpoint, extensions: &Extensions) -> Result<(), EndpointError> {
-    let default = extensions
-        .get::<Policy>()
-        .map_or(DefaultAccess::Public, |p| p.0);
+    let state = extensions.get::<RequestState>();
+    let default = state.map_or(DefaultAccess::Public, |s| s.default_access);
     let access = effective(endpoint, default);
     if access == Access::Public {
         return Ok(());
     }
     let anonymous = Accountability::anonymous();
-    let caller = extensions.get::<Accountability>().unwrap_or(&anonymous);
+    let caller = state.map_or(&anonymous, |s| &s.accountability);
     if caller.is_anonymous() {
         return Err(EndpointError::unauthorized("authentication required"));
     }

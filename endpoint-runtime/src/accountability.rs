@@ -62,6 +62,14 @@ impl Accountability {
         }
     }
 
+    /// The accountability the runtime computed for a request, from its extensions: for layers
+    /// and services inside the runtime's router. `None` outside it.
+    pub fn from_extensions(extensions: &axum::http::Extensions) -> Option<&Accountability> {
+        extensions
+            .get::<crate::pipeline::RequestState>()
+            .map(|state| &state.accountability)
+    }
+
     /// `true` when no credential identified the caller.
     pub fn is_anonymous(&self) -> bool {
         self.user.is_none()
@@ -79,9 +87,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Accountability {
     /// Never fails: outside the runtime's middleware (a bare `MethodRouter`), the caller is
     /// anonymous, which only ever denies access.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Accountability>()
+        Ok(Accountability::from_extensions(&parts.extensions)
             .cloned()
             .unwrap_or_default())
     }

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::database::Database;
 use crate::error::EndpointError;
 use crate::events::{EmitError, Emitter};
-use crate::pipeline::RequestId;
+use crate::pipeline::RequestState;
 
 /// What every request shares: built once at start-up.
 pub(crate) struct Shared {
@@ -137,15 +137,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Context {
     type Rejection = EndpointError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let shared = parts.extensions.get::<Arc<Shared>>().cloned().ok_or_else(|| {
+        let state = parts.extensions.get::<RequestState>().ok_or_else(|| {
             EndpointError::internal("Context needs the runtime's middleware: build the router with endpoint_runtime::router() or App")
         })?;
-        let accountability = parts
-            .extensions
-            .get::<Accountability>()
-            .cloned()
-            .unwrap_or_default();
-        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+        let shared = Arc::clone(&state.shared);
+        let accountability = state.accountability.clone();
+        let request_id = Some(state.request_id.as_str().to_string());
         Ok(Context::new(shared, accountability, request_id))
     }
 }

@@ -31,22 +31,41 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// `A-Z a-z 0-9 - _ . :`), or a new UUID v4. An extractor; also echoed in the response and
 /// recorded on every log line of the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(parts
             .extensions
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(|| RequestId(String::new())))
+            .get::<RequestState>()
+            .map(|state| state.request_id.clone())
+            .unwrap_or_else(|| RequestId(HeaderValue::from_static(""))))
     }
 }
 
-/// The access level applied to endpoints that state none; set per request from configuration.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Policy(pub(crate) DefaultAccess);
+/// Everything the pipeline learned about a request, stored as one request extension (one
+/// allocation) and read by the extractors and the access check.
+#[derive(Clone)]
+pub(crate) struct RequestState {
+    pub(crate) request_id: RequestId,
+    pub(crate) shared: Arc<crate::context::Shared>,
+    pub(crate) default_access: DefaultAccess,
+    pub(crate) accountability: Accountability,
+}
 
 /// An identity set by the in-process test client. Extensions cannot come from the network,
 /// so a remote caller can never set this.
@@ -74,19 +93,18 @@ pub(crate) async fn pipeline(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(valid_request_id)
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    request
-        .extensions_mut()
-        .insert(RequestId(request_id.clone()));
-    request.extensions_mut().insert(Arc::clone(&runtime.shared));
+    let request_id = match request.headers().get(REQUEST_ID_HEADER) {
+        Some(value) if valid_request_id(value).is_some() => value.clone(),
+        _ => {
+            let mut buffer = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+            HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+        }
+    };
+    let request_id = RequestId(request_id);
     let span = tracing::info_span!(
         "request",
-        request_id = %request_id,
+        request_id = request_id.as_str(),
         method = %request.method(),
         path = %request.uri().path(),
         endpoint = tracing::field::Empty,
@@ -95,8 +113,13 @@ pub(crate) async fn pipeline(
         let started = Instant::now();
         let mut response = match authenticate(&runtime, &mut request).await {
             Err(error) => error.into_response(),
-            Ok(()) => {
-                request.extensions_mut().insert(Policy(runtime.config.default_access));
+            Ok(accountability) => {
+                request.extensions_mut().insert(RequestState {
+                    request_id: request_id.clone(),
+                    shared: Arc::clone(&runtime.shared),
+                    default_access: runtime.config.default_access,
+                    accountability,
+                });
                 let run = AssertUnwindSafe(next.run(request)).catch_unwind();
                 match tokio::time::timeout(runtime.config.request_timeout, run).await {
                     Ok(Ok(response)) => response,
@@ -124,30 +147,31 @@ pub(crate) async fn pipeline(
 }
 
 /// Re-renders error bodies in the configured format with the request id, and echoes the id.
-fn finish(config: &Config, request_id: &str, response: &mut Response) {
+fn finish(config: &Config, request_id: &RequestId, response: &mut Response) {
     if let Some(info) = response.extensions().get::<Arc<ErrorInfo>>().cloned()
         && (config.error_format == ErrorFormat::Problem || info.status.is_server_error())
     {
-        let (content_type, body) = render(&info, config.error_format, Some(request_id));
+        let (content_type, body) = render(&info, config.error_format, Some(request_id.as_str()));
         *response.body_mut() = axum::body::Body::from(body);
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         response.headers_mut().remove(header::CONTENT_LENGTH);
     }
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
+    response
+        .headers_mut()
+        .insert(REQUEST_ID_HEADER, request_id.0.clone());
 }
 
-/// Runs the authenticator chain and stores the caller's [`Accountability`] in the request.
-async fn authenticate(runtime: &Runtime, request: &mut Request) -> Result<(), EndpointError> {
+/// Runs the authenticator chain: the caller's [`Accountability`], or the 401 to answer.
+async fn authenticate(
+    runtime: &Runtime,
+    request: &mut Request,
+) -> Result<Accountability, EndpointError> {
     let (mut parts, body) = std::mem::take(request).into_parts();
     let result = identify(runtime, &mut parts).await;
     *request = Request::from_parts(parts, body);
-    let accountability = result?;
-    request.extensions_mut().insert(accountability);
-    Ok(())
+    result
 }
 
 async fn identify(runtime: &Runtime, parts: &mut Parts) -> Result<Accountability, EndpointError> {
