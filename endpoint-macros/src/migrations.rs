@@ -1,8 +1,9 @@
 //! `migrations!("dir")`: embeds SQL migration files in the binary at compile time.
 //!
-//! Layout, relative to the calling crate's `Cargo.toml`: `dir/sqlite/*.sql` and
-//! `dir/postgres/*.sql`, one set per database; or `dir/*.sql` alone, used for both. Files are
-//! named `<version>_<description>.sql` (`0001_create_tables.sql`) and applied in version order.
+//! Layout, relative to the calling crate's `Cargo.toml`: `dir/*.sql` are used for every
+//! database, `dir/sqlite/*.sql` and `dir/postgres/*.sql` for one; the two are merged by version
+//! (a version may not appear in both). Files are named `<version>_<description>.sql`
+//! (`0001_create_tables.sql`) and applied in version order.
 
 use std::path::{Path, PathBuf};
 
@@ -31,14 +32,26 @@ fn read(lit: &LitStr) -> Result<TokenStream, String> {
             dir.display()
         ));
     }
-    let sqlite_dir = dir.join("sqlite");
-    let postgres_dir = dir.join("postgres");
-    let (sqlite, postgres) = if sqlite_dir.is_dir() || postgres_dir.is_dir() {
-        (files(&sqlite_dir)?, files(&postgres_dir)?)
-    } else {
-        let both = files(&dir)?;
-        (both.clone(), both)
-    };
+    let common = files(&dir)?;
+    let merge =
+        |specific: Vec<(i64, String, PathBuf)>| -> Result<Vec<(i64, String, PathBuf)>, String> {
+            let mut all = common.clone();
+            for entry in specific {
+                if let Some((_, _, other)) = all.iter().find(|(v, _, _)| *v == entry.0) {
+                    return Err(format!(
+                        "migrations `{}` and `{}` have the same version {}",
+                        other.display(),
+                        entry.2.display(),
+                        entry.0
+                    ));
+                }
+                all.push(entry);
+            }
+            all.sort_by_key(|(version, _, _)| *version);
+            Ok(all)
+        };
+    let sqlite = merge(files(&dir.join("sqlite"))?)?;
+    let postgres = merge(files(&dir.join("postgres"))?)?;
     if sqlite.is_empty() && postgres.is_empty() {
         return Err(format!(
             "no `<version>_<description>.sql` files in `{}`",

@@ -227,8 +227,8 @@ pub use endpoint_macros::hook;
 /// Embeds SQL migrations in the binary, for [`App::migrations`](crate::App::migrations).
 ///
 /// `migrations!("migrations")` reads, relative to the crate's `Cargo.toml`,
-/// `migrations/sqlite/*.sql` and `migrations/postgres/*.sql` (one set per database), or
-/// `migrations/*.sql` alone (used for both). Files are named `<version>_<description>.sql`
+/// `migrations/*.sql` (for every database) and `migrations/sqlite/*.sql` /
+/// `migrations/postgres/*.sql` (for one), merged by version. Files are named `<version>_<description>.sql`
 /// and applied in version order, each once: the applied versions are recorded in the
 /// database (`_sqlx_migrations`), so seeding data in a migration seeds it exactly once.
 /// A missing directory or a badly named file is a compile error.

@@ -119,18 +119,7 @@ fn the_route_table_is_printed_at_start() {
 const SECRET: &str = "example-secret-0123456789abcdef01234";
 
 fn token(args: &[&str]) -> String {
-    let output = Command::new(example("access"))
-        .arg("token")
-        .args(args)
-        .env("ENDPOINT_JWT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    support::token("access", SECRET, args)
 }
 
 #[tokio::test]

@@ -4,28 +4,15 @@
 
 mod support;
 
-use std::process::Command;
-
 use endpoint_runtime::sqlx;
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Running, TempDir, example, spawn_in, terminate};
+use support::{Running, TempDir, spawn_in, terminate};
 
 const SECRET: &str = "showcase-secret-0123456789abcdef0123";
 
 fn token(args: &[&str]) -> String {
-    let output = Command::new(example("showcase"))
-        .arg("token")
-        .args(args)
-        .env("ENDPOINT_JWT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    support::token("showcase", SECRET, args)
 }
 
 /// The databases to run against: `(label, ENDPOINT_DATABASE_URL)`.

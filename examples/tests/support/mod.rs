@@ -137,3 +137,19 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Runs `<example> token ARGS` with `secret` and returns the printed JWT.
+pub fn token(name: &str, secret: &str, args: &[&str]) -> String {
+    let output = Command::new(example(name))
+        .arg("token")
+        .args(args)
+        .env("ENDPOINT_JWT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}

@@ -1,4 +1,5 @@
--- Sample data, seeded once: migrations are recorded, so a restart does not seed again.
+-- Sample data for both databases, seeded once: migrations are recorded, so a restart does
+-- not seed again.
 INSERT INTO recipes (id, title, views) VALUES
     (1, 'Pancakes', 1200),
     (2, 'Ramen', 3400),
