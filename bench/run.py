@@ -148,6 +148,78 @@ def throughput(args):
           f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
 
 
+def generate_app(count):
+    """A crate with `count` endpoints in groups of 100, built against this workspace's runtime."""
+    crate = ROOT / "target" / "bench-gen" / f"app-{count}"
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    (crate / "Cargo.toml").write_text(f"""[package]
+name = "bench-app-{count}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+endpoint-runtime = {{ path = "{ROOT / 'endpoint-runtime'}" }}
+
+[profile.release]
+debug = false
+
+[workspace]
+""")
+    lines = ["use endpoint_runtime::prelude::*;", ""]
+    for i in range(count):
+        lines.append(f'#[endpoint(id = "g{i // 100}", route = "/e{i}")]')
+        lines.append(f"async fn e{i}() -> &'static str {{ \"ok {i}\" }}")
+    lines += ["", "#[endpoint_runtime::main]",
+              "async fn main() -> Result<(), endpoint_runtime::Error> {",
+              "    endpoint_runtime::run().await", "}", ""]
+    (crate / "src" / "main.rs").write_text("\n".join(lines))
+    shutil.copy(ROOT / "Cargo.lock", crate / "Cargo.lock")
+    return crate
+
+
+def startup(args):
+    import urllib.request
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for count in [int(n) for n in args.sizes.split(",")]:
+        crate = generate_app(count)
+        started = time.time()
+        sh(["cargo", "build", "--release", "-q", "--offline"], cwd=crate,
+           env={**os.environ, "CARGO_TARGET_DIR": str(ROOT / "target" / "bench-gen" / "target")})
+        build_s = time.time() - started
+        binary = ROOT / "target" / "bench-gen" / "target" / "release" / f"bench-app-{count}"
+        samples = []
+        for _ in range(args.repeat):
+            port = 3300
+            env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1", "RUST_LOG": "warn"}
+            url = f"http://127.0.0.1:{port}/g{(count - 1) // 100}/e{count - 1}"
+            begin = time.perf_counter()
+            process = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                while True:
+                    try:
+                        with urllib.request.urlopen(url, timeout=1) as response:
+                            assert response.read().decode() == f"ok {count - 1}"
+                            break
+                    except OSError:
+                        if time.perf_counter() - begin > 30:
+                            raise RuntimeError(f"{count} endpoints: no answer within 30 s")
+                        time.sleep(0.002)
+                first_ms = (time.perf_counter() - begin) * 1000
+                rss_kib = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{process.pid}/status").read_text()).group(1))
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+            samples.append((first_ms, rss_kib))
+        first = statistics.median(s[0] for s in samples)
+        rss = statistics.median(s[1] for s in samples)
+        rows.append({"endpoints": count, "first_request_ms": round(first, 1), "rss_mib": round(rss / 1024, 1), "release_build_s": round(build_s, 1)})
+        print(f"{count:>6} endpoints: first request after {first:7.1f} ms, RSS {rss / 1024:6.1f} MiB (release build {build_s:.0f} s)", flush=True)
+    write_csv("startup.csv", rows)
+    print(f"\nmedians of {args.repeat} starts; time from process start to the first successful request to the last endpoint; CSV: {RESULTS / 'startup.csv'}")
+
+
 def write_csv(name, rows):
     with open(RESULTS / name, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -162,8 +234,11 @@ def main():
     t.add_argument("--rounds", type=int, default=3)
     t.add_argument("--duration", type=int, default=8)
     t.add_argument("--connections", type=int, default=50)
+    st = sub.add_parser("startup", help="time to first request and RSS with many endpoints")
+    st.add_argument("--sizes", default="100,1000,10000")
+    st.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    {"throughput": throughput}[args.command](args)
+    {"throughput": throughput, "startup": startup}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -449,6 +449,29 @@ fn title_from_crate() -> String {
         .unwrap_or_else(|| "API".into())
 }
 
+/// Per endpoint, the notes on what could not be typed, without building the document.
+pub(crate) fn notes(
+    endpoints: &[&'static Endpoint],
+) -> HashMap<(String, &'static str), Vec<String>> {
+    let mut generator = schema_generator();
+    let mut notes = HashMap::new();
+    for endpoint in endpoints {
+        let mut doc = OperationDoc {
+            generator: &mut generator,
+            path_params: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            response: None,
+            notes: Vec::new(),
+        };
+        (endpoint.spec_document())(&mut doc);
+        if !doc.notes.is_empty() {
+            notes.insert((endpoint.path(), endpoint.handler()), doc.notes);
+        }
+    }
+    notes
+}
+
 /// Builds the document, and per endpoint the notes on what could not be typed.
 pub(crate) fn document(
     endpoints: &[&'static Endpoint],

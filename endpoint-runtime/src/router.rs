@@ -164,16 +164,25 @@ pub(crate) fn build(
         router = router.route(&path, route);
     }
     if let Some(spec_path) = runtime.config.openapi_path.clone() {
-        let (document, _) = crate::openapi::document(endpoints, &runtime.config);
-        let document = Arc::new(serde_json::to_vec(&document).unwrap_or_default());
+        // Built on the first request, not at start-up: with thousands of endpoints the document
+        // is the largest thing the runtime would otherwise build and keep before serving.
+        let document: Arc<std::sync::OnceLock<axum::body::Bytes>> = Arc::default();
+        let endpoints = endpoints.to_vec();
+        let config = runtime.config.clone();
         router = router.route(
             &spec_path,
             axum::routing::get(move || {
                 let document = Arc::clone(&document);
+                let bytes = document
+                    .get_or_init(|| {
+                        let (document, _) = crate::openapi::document(&endpoints, &config);
+                        serde_json::to_vec(&document).unwrap_or_default().into()
+                    })
+                    .clone();
                 async move {
                     (
                         [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        document.as_ref().clone(),
+                        bytes,
                     )
                 }
             }),

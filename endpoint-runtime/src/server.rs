@@ -477,7 +477,7 @@ fn init_tracing(format: LogFormat) {
 /// Formats the route table of `endpoints`.
 pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> String {
     let default = config.default_access;
-    let (_, notes) = crate::openapi::document(endpoints, config);
+    let notes = crate::openapi::notes(endpoints);
     let header = ["METHOD", "PATH", "ACCESS", "HANDLER", "SOURCE"];
     let rows: Vec<[String; 5]> = endpoints
         .iter()
