@@ -96,7 +96,9 @@ impl<T> From<T> for Json<T> {
     }
 }
 
-fn is_json(headers: &axum::http::HeaderMap) -> bool {
+/// `true` when `Content-Type` is `application/json` or `application/*+json` (parameters such as
+/// `charset` ignored): the check [`Json`] applies, for extractors of one's own.
+pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
     let Some(value) = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -61,26 +61,21 @@ fn normalize(schema: &mut Value) {
     }
 }
 
-/// A type as written in source: `Json<Vec<Recipe>>`, not `Json < Vec < Recipe > >`.
-fn tidy(ty: &str) -> String {
-    let mut out = String::with_capacity(ty.len());
-    let mut chars = ty.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ' ' {
-            let prev = out.chars().last();
-            let next = chars.peek().copied();
-            if matches!(prev, Some('<' | '&' | '(' | '['))
-                || matches!(next, Some('<' | '>' | ',' | ')' | ']'))
-            {
-                continue;
-            }
-        }
-        out.push(c);
+impl<'g> OperationDoc<'g> {
+    /// Runs `endpoint`'s generated documentation function.
+    fn describe(generator: &'g mut SchemaGenerator, endpoint: &Endpoint) -> Self {
+        let mut doc = OperationDoc {
+            generator,
+            path_params: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            response: None,
+            notes: Vec::new(),
+        };
+        (endpoint.spec_document())(&mut doc);
+        doc
     }
-    out
-}
 
-impl OperationDoc<'_> {
     /// The JSON Schema of `T` (a `$ref` into `components/schemas` for named types).
     pub fn schema<T: ?Sized + JsonSchema>(&mut self) -> Value {
         let mut schema = self.generator.subschema_for::<T>().to_value();
@@ -90,7 +85,7 @@ impl OperationDoc<'_> {
 
     /// An opaque return type: documented as any 200 response, with a note.
     pub fn untyped_response(&mut self, ty: &str) {
-        self.notes.push(format!("untyped response `{}`", tidy(ty)));
+        self.notes.push(format!("untyped response `{ty}`"));
         self.response = Some(("200".into(), json!({ "description": "Success (untyped)" })));
     }
 
@@ -314,7 +309,7 @@ pub mod traits {
     impl<T> ParamUntyped for &Probe<T> {
         fn __endpoint_param_doc(&self, doc: &mut OperationDoc<'_>, name: &str, ty: &str) {
             doc.notes
-                .push(format!("untyped path parameter `{name}: {}`", tidy(ty)));
+                .push(format!("untyped path parameter `{name}: {ty}`"));
             doc.path_params
                 .push((name.into(), json!({ "type": "string" })));
         }
@@ -333,7 +328,7 @@ pub mod traits {
     }
     impl<T> ExtractorBody for &&Probe<crate::extract::Json<T>> {
         fn __endpoint_extractor_doc(&self, doc: &mut OperationDoc<'_>, ty: &str) {
-            doc.notes.push(format!("untyped body `{}`", tidy(ty)));
+            doc.notes.push(format!("untyped body `{ty}`"));
             doc.body = Some(
                 json!({ "required": true, "content": { "application/json": { "schema": {} } } }),
             );
@@ -430,10 +425,10 @@ fn error_schemas(format: ErrorFormat) -> (&'static str, Value) {
     }
 }
 
-fn error_response(description: &str) -> Value {
+fn error_response(content_type: &str, description: &str) -> Value {
     json!({
         "description": description,
-        "content": { "$error_content_type": { "schema": { "$ref": "#/components/schemas/ErrorEnvelope" } } },
+        "content": { content_type: { "schema": { "$ref": "#/components/schemas/ErrorEnvelope" } } },
     })
 }
 
@@ -456,15 +451,7 @@ pub(crate) fn notes(
     let mut generator = schema_generator();
     let mut notes = HashMap::new();
     for endpoint in endpoints {
-        let mut doc = OperationDoc {
-            generator: &mut generator,
-            path_params: Vec::new(),
-            query: Vec::new(),
-            body: None,
-            response: None,
-            notes: Vec::new(),
-        };
-        (endpoint.spec_document())(&mut doc);
+        let doc = OperationDoc::describe(&mut generator, endpoint);
         if !doc.notes.is_empty() {
             notes.insert((endpoint.path(), endpoint.handler()), doc.notes);
         }
@@ -472,28 +459,16 @@ pub(crate) fn notes(
     notes
 }
 
-/// Builds the document, and per endpoint the notes on what could not be typed.
-pub(crate) fn document(
-    endpoints: &[&'static Endpoint],
-    config: &Config,
-) -> (Value, HashMap<(String, &'static str), Vec<String>>) {
+/// Builds the document.
+pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Value {
     let mut generator = schema_generator();
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    let mut notes = HashMap::new();
     let mut used_ids: HashMap<String, usize> = HashMap::new();
     let mut tags: Vec<String> = Vec::new();
     let (error_type, error_schema) = error_schemas(config.error_format);
 
     for endpoint in endpoints {
-        let mut doc = OperationDoc {
-            generator: &mut generator,
-            path_params: Vec::new(),
-            query: Vec::new(),
-            body: None,
-            response: None,
-            notes: Vec::new(),
-        };
-        (endpoint.spec_document())(&mut doc);
+        let doc = OperationDoc::describe(&mut generator, endpoint);
         let OperationDoc {
             path_params,
             query,
@@ -502,10 +477,6 @@ pub(crate) fn document(
             notes: endpoint_notes,
             ..
         } = doc;
-        notes.insert(
-            (endpoint.path(), endpoint.handler()),
-            endpoint_notes.clone(),
-        );
         let tag = if endpoint.id().is_empty() {
             "root".to_string()
         } else {
@@ -561,36 +532,48 @@ pub(crate) fn document(
             if !parameters.is_empty() || body.is_some() {
                 responses.insert(
                     "400".into(),
-                    error_response("Invalid path parameter, query or body"),
+                    error_response(error_type, "Invalid path parameter, query or body"),
                 );
             }
             if body.is_some() {
-                responses.insert("413".into(), error_response("Body over the limit"));
-                responses.insert("415".into(), error_response("Wrong content type"));
+                responses.insert(
+                    "413".into(),
+                    error_response(error_type, "Body over the limit"),
+                );
+                responses.insert(
+                    "415".into(),
+                    error_response(error_type, "Wrong content type"),
+                );
                 responses.insert(
                     "422".into(),
-                    error_response("Well-formed JSON of the wrong shape"),
+                    error_response(error_type, "Well-formed JSON of the wrong shape"),
                 );
             }
             if access != Access::Public {
                 responses.insert(
                     "401".into(),
-                    error_response("Missing or invalid credentials"),
+                    error_response(error_type, "Missing or invalid credentials"),
                 );
             }
             if matches!(access, Access::Admin | Access::Roles(_)) {
                 responses.insert(
                     "403".into(),
-                    error_response("Authenticated without the required level or role"),
+                    error_response(
+                        error_type,
+                        "Authenticated without the required level or role",
+                    ),
                 );
             }
             responses.insert(
                 "500".into(),
-                error_response("Internal error; the body carries the request id"),
+                error_response(
+                    error_type,
+                    "Internal error; the body carries the request id",
+                ),
             );
             responses.insert(
                 "default".into(),
-                error_response("Any other error, in the same envelope"),
+                error_response(error_type, "Any other error, in the same envelope"),
             );
 
             let summary = endpoint.summary();
@@ -633,7 +616,7 @@ pub(crate) fn document(
     let mut schemas = generator.take_definitions(true);
     schemas.values_mut().for_each(normalize);
     schemas.insert("ErrorEnvelope".into(), error_schema);
-    let mut document = json!({
+    let document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": title_from_crate(),
@@ -651,27 +634,10 @@ pub(crate) fn document(
             },
         },
     });
-    // The error content type depends on the configured format.
-    let text = document
-        .to_string()
-        .replace("$error_content_type", error_type);
-    document = serde_json::from_str(&text).unwrap_or(document);
-    (document, notes)
+    document
 }
 
 /// The self-contained docs page, pointed at the document's URL.
 pub(crate) fn docs_page(spec_url: &str) -> String {
     include_str!("../assets/docs.html").replace("__SPEC_URL__", spec_url)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tidy_types() {
-        assert_eq!(
-            super::tidy("Result < Json < Vec < Recipe > > , EndpointError >"),
-            "Result<Json<Vec<Recipe>>, EndpointError>"
-        );
-        assert_eq!(super::tidy("& 'static str"), "&'static str");
-    }
 }

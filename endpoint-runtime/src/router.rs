@@ -175,7 +175,7 @@ pub(crate) fn build(
                 let document = Arc::clone(&document);
                 let bytes = document
                     .get_or_init(|| {
-                        let (document, _) = crate::openapi::document(&endpoints, &config);
+                        let document = crate::openapi::document(&endpoints, &config);
                         serde_json::to_vec(&document).unwrap_or_default().into()
                     })
                     .clone();

@@ -287,7 +287,7 @@ impl App {
                 return Ok(());
             }
             Some(crate::cli::Command::Openapi) => {
-                let (document, _) = crate::openapi::document(&endpoints(), &config);
+                let document = crate::openapi::document(&endpoints(), &config);
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&document).unwrap_or_default()

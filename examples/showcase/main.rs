@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use endpoint_runtime::axum::body::Bytes;
 use endpoint_runtime::axum::extract::{FromRequest, Request};
-use endpoint_runtime::axum::http::{Method, header};
+use endpoint_runtime::axum::http::Method;
 use endpoint_runtime::axum::response::Redirect;
 use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
@@ -246,15 +246,7 @@ impl<S: Send + Sync> FromRequest<S> for NameBody {
     type Rejection = EndpointError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-            });
+        let is_json = endpoint_runtime::extract::is_json(request.headers());
         if !is_json {
             return Err(EndpointError::invalid_payload(
                 "send a JSON body with `Content-Type: application/json`",

@@ -13,7 +13,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::validate::{Access, Arg, Endpoint, Group, Methods};
+use super::validate::{Access, Arg, Endpoint, Group, Methods, type_text};
 
 pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     let Endpoint {
@@ -75,7 +75,8 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     } else {
         let tys: Vec<_> = params.iter().map(|(_, ty, _)| ty).collect();
         let parses = params.iter().map(|(name, ty, _)| {
-            quote_spanned! {ty.span()=> raw.parse::<#ty>(#name, ::core::stringify!(#ty))?}
+            let text = type_text(ty);
+            quote_spanned! {ty.span()=> raw.parse::<#ty>(#name, #text)?}
         });
         (
             quote! {
@@ -151,15 +152,20 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     // Documentation: each type is probed by autoref specialization, so a type without a JSON
     // Schema degrades to an untyped entry (with a note) instead of failing to compile.
     let doc_params = params.iter().map(|(name, ty, _)| {
-        quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_param_doc(doc, #name, ::core::stringify!(#ty));)
+        let text = type_text(ty);
+        quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_param_doc(doc, #name, #text);)
     });
     let doc_extractors = args.iter().filter_map(|arg| match arg {
-        Arg::Extractor { ty } => Some(quote!((&&&&#private::doc::Probe::<#ty>::new()).__endpoint_extractor_doc(doc, ::core::stringify!(#ty));)),
+        Arg::Extractor { ty } => {
+            let text = type_text(ty);
+            Some(quote!((&&&&#private::doc::Probe::<#ty>::new()).__endpoint_extractor_doc(doc, #text);))
+        }
         Arg::Param { .. } => None,
     });
     let doc_response = match (output, opaque_output) {
         (Some(ty), _) => {
-            quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_response_doc(doc, ::core::stringify!(#ty));)
+            let text = type_text(ty);
+            quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_response_doc(doc, #text);)
         }
         (None, false) => {
             quote!((&&&#private::doc::Probe::<()>::new()).__endpoint_response_doc(doc, "()");)
@@ -168,7 +174,8 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     };
 
     let param_records = params.iter().map(|(name, ty, catch_all)| {
-        quote!(#private::Param { name: #name, ty: ::core::stringify!(#ty), catch_all: #catch_all })
+        let text = type_text(ty);
+        quote!(#private::Param { name: #name, ty: #text, catch_all: #catch_all })
     });
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let file = quote_spanned!(ident.span()=> ::core::file!());

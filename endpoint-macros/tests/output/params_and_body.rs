@@ -26,8 +26,8 @@ const _: () = {
             let raw = ::endpoint_runtime::__private::RawParams::from_parts(parts).await?;
             ::core::result::Result::Ok(
                 Self(
-                    raw.parse::<u64>("id", ::core::stringify!(u64))?,
-                    raw.parse::<String>("path", ::core::stringify!(String))?,
+                    raw.parse::<u64>("id", "u64")?,
+                    raw.parse::<String>("path", "String")?,
                 ),
             )
         }
@@ -82,20 +82,17 @@ const _: () = {
         #[allow(unused_imports)]
         use ::endpoint_runtime::__private::doc::traits::*;
         (&&&::endpoint_runtime::__private::doc::Probe::<u64>::new())
-            .__endpoint_param_doc(doc, "id", ::core::stringify!(u64));
+            .__endpoint_param_doc(doc, "id", "u64");
         (&&&::endpoint_runtime::__private::doc::Probe::<String>::new())
-            .__endpoint_param_doc(doc, "path", ::core::stringify!(String));
+            .__endpoint_param_doc(doc, "path", "String");
         (&&&&::endpoint_runtime::__private::doc::Probe::<Accountability>::new())
-            .__endpoint_extractor_doc(doc, ::core::stringify!(Accountability));
+            .__endpoint_extractor_doc(doc, "Accountability");
         (&&&&::endpoint_runtime::__private::doc::Probe::<Json<Value>>::new())
-            .__endpoint_extractor_doc(doc, ::core::stringify!(Json < Value >));
+            .__endpoint_extractor_doc(doc, "Json<Value>");
         (&&&::endpoint_runtime::__private::doc::Probe::<
             Result<String, EndpointError>,
         >::new())
-            .__endpoint_response_doc(
-                doc,
-                ::core::stringify!(Result < String, EndpointError >),
-            );
+            .__endpoint_response_doc(doc, "Result<String, EndpointError>");
     }
     fn __endpoint_route(
         endpoint: &'static ::endpoint_runtime::__private::Endpoint,
@@ -110,10 +107,8 @@ const _: () = {
         ::core::option::Option::Some(::endpoint_runtime::Access::Roles(& ["editor"])),
         handler : ::core::stringify!(put_file), module_path : ::core::module_path!(),
         file : ::core::file!(), line : ::core::line!(), docs : "", params : &
-        [::endpoint_runtime::__private::Param { name : "id", ty :
-        ::core::stringify!(u64), catch_all : false },
-        ::endpoint_runtime::__private::Param { name : "path", ty :
-        ::core::stringify!(String), catch_all : true }], make_route : __endpoint_route,
-        document : __endpoint_doc, })
+        [::endpoint_runtime::__private::Param { name : "id", ty : "u64", catch_all :
+        false }, ::endpoint_runtime::__private::Param { name : "path", ty : "String",
+        catch_all : true }], make_route : __endpoint_route, document : __endpoint_doc, })
     }
 };

@@ -23,7 +23,7 @@ const _: () = {
         #[allow(unused_imports)]
         use ::endpoint_runtime::__private::doc::traits::*;
         (&&&::endpoint_runtime::__private::doc::Probe::<&'static str>::new())
-            .__endpoint_response_doc(doc, ::core::stringify!(& 'static str));
+            .__endpoint_response_doc(doc, "&'static str");
     }
     fn __endpoint_route(
         endpoint: &'static ::endpoint_runtime::__private::Endpoint,
