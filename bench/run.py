@@ -3,7 +3,7 @@
 
     python3 bench/run.py throughput [--rounds 3] [--duration 8] [--connections 50]
     python3 bench/run.py startup [--sizes 100,1000,10000]
-    python3 bench/run.py compile [--endpoints 200]
+    python3 bench/run.py compile [--endpoints 200] [--repeat 3]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -220,6 +220,105 @@ def startup(args):
     print(f"\nmedians of {args.repeat} starts; time from process start to the first successful request to the last endpoint; CSV: {RESULTS / 'startup.csv'}")
 
 
+def generate_compile_crate(kind, count):
+    """`count` handlers (text, and JSON from a typed path parameter, alternately) written with
+    the framework (`kind = "framework"`) or in plain axum (`kind = "axum"`)."""
+    crate = ROOT / "target" / "bench-gen" / f"compile-{kind}-{count}"
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    deps = (f'endpoint-runtime = {{ path = "{ROOT / "endpoint-runtime"}" }}\nserde = {{ version = "1", features = ["derive"] }}\n'
+            if kind == "framework" else
+            'axum = "0.8"\ntokio = { version = "1", features = ["rt-multi-thread", "macros", "net"] }\n'
+            'serde = { version = "1", features = ["derive"] }\n')
+    (crate / "Cargo.toml").write_text(f"""[package]
+name = "compile-{kind}-{count}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+{deps}
+[workspace]
+""")
+    shutil.copy(ROOT / "Cargo.lock", crate / "Cargo.lock")
+    lines = []
+    if kind == "framework":
+        lines += ["use endpoint_runtime::prelude::*;", "use serde::Serialize;", ""]
+    else:
+        lines += ["use axum::{Json, Router, extract::Path, routing::get};", "use serde::Serialize;", ""]
+    lines += ["#[derive(Serialize)]", "struct Item { id: u64, name: &'static str }", ""]
+    routes = []
+    for i in range(count):
+        group = f"g{i // 20}"
+        if kind == "framework":
+            if i % 2:
+                lines.append(f'#[endpoint(id = "{group}", route = "/e{i}/{{id}}")]')
+                lines.append(f'async fn e{i}(id: u64) -> Json<Item> {{ Json(Item {{ id, name: "item {i}" }}) }}')
+            else:
+                lines.append(f'#[endpoint(id = "{group}", route = "/e{i}")]')
+                lines.append(f"async fn e{i}() -> &'static str {{ \"ok {i}\" }}")
+        else:
+            if i % 2:
+                lines.append(f'async fn e{i}(Path(id): Path<u64>) -> Json<Item> {{ Json(Item {{ id, name: "item {i}" }}) }}')
+                routes.append(f'        .route("/{group}/e{i}/{{id}}", get(e{i}))')
+            else:
+                lines.append(f"async fn e{i}() -> &'static str {{ \"ok {i}\" }}")
+                routes.append(f'        .route("/{group}/e{i}", get(e{i}))')
+    if kind == "framework":
+        lines += ["", "#[endpoint_runtime::main]",
+                  "async fn main() -> Result<(), endpoint_runtime::Error> {",
+                  "    endpoint_runtime::run().await", "}", ""]
+    else:
+        lines += ["", "#[tokio::main]", "async fn main() {", "    let app = Router::new()", *routes, "        ;",
+                  '    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();',
+                  "    axum::serve(listener, app).await.unwrap();", "}", ""]
+    (crate / "src" / "main.rs").write_text("\n".join(lines))
+    return crate
+
+
+def compile_cost(args):
+    """Debug builds (the edit-compile loop) in one shared target directory: the first build
+    (dependencies included), a clean build of the crate alone (`cargo clean -p`), then
+    `--repeat` incremental builds, each after editing the body of one handler."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    target = ROOT / "target" / "bench-gen" / "target-compile"
+    env = {**os.environ, "CARGO_TARGET_DIR": str(target)}
+    rows = []
+    for kind in ("framework", "axum"):
+        crate = generate_compile_crate(kind, args.endpoints)
+        name = crate.name
+
+        def build():
+            started = time.perf_counter()
+            sh(["cargo", "build", "-q", "--offline"], cwd=crate, env=env)
+            return time.perf_counter() - started
+
+        first = build()
+        cleans, incrementals = [], []
+        main = crate / "src" / "main.rs"
+        original = main.read_text()
+        for n in range(args.repeat):
+            sh(["cargo", "clean", "-q", "--offline", "-p", name], cwd=crate, env=env)
+            cleans.append(build())
+        for n in range(args.repeat):
+            # Edit one handler's body (the one in the middle), as a developer would.
+            edited = original.replace(f'"ok {args.endpoints // 2}"', f'"edited {n}"')
+            assert edited != original
+            main.write_text(edited)
+            incrementals.append(build())
+        main.write_text(original)
+        row = {"kind": kind, "endpoints": args.endpoints, "first_build_s": round(first, 1),
+               "clean_crate_s": round(statistics.median(cleans), 2),
+               "incremental_s": round(statistics.median(incrementals), 2)}
+        rows.append(row)
+        print(f"{kind:9} {args.endpoints} handlers: first build (with dependencies) {first:6.1f} s, "
+              f"clean crate {row['clean_crate_s']:6.2f} s, incremental {row['incremental_s']:6.2f} s", flush=True)
+    write_csv("compile.csv", rows)
+    fw, ax = rows
+    print(f"\nframework/axum: clean crate {fw['clean_crate_s'] / ax['clean_crate_s']:.2f}, "
+          f"incremental {fw['incremental_s'] / ax['incremental_s']:.2f} "
+          f"(medians of {args.repeat}; debug profile; CSV: {RESULTS / 'compile.csv'})")
+
+
 def write_csv(name, rows):
     with open(RESULTS / name, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -237,8 +336,11 @@ def main():
     st = sub.add_parser("startup", help="time to first request and RSS with many endpoints")
     st.add_argument("--sizes", default="100,1000,10000")
     st.add_argument("--repeat", type=int, default=5)
+    c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
+    c.add_argument("--endpoints", type=int, default=200)
+    c.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    {"throughput": throughput, "startup": startup}[args.command](args)
+    {"throughput": throughput, "startup": startup, "compile": compile_cost}[args.command](args)
 
 
 if __name__ == "__main__":

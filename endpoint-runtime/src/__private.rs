@@ -9,6 +9,7 @@ pub use axum::routing::MethodRouter;
 pub use inventory;
 
 pub use crate::extract::RawParams;
+pub use crate::prerender;
 
 /// What `__endpoint_doc` functions name.
 pub mod doc {

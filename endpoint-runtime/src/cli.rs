@@ -1,5 +1,5 @@
-//! The application's command line, read by [`run()`](crate::run): `serve` (the default) and
-//! `token`.
+//! The application's command line, read by [`run()`](crate::run): `serve` (the default),
+//! `routes`, `openapi`, `check`, `build` and `token`.
 
 use std::time::Duration;
 
@@ -23,6 +23,12 @@ pub(crate) enum Command {
     Openapi,
     /// Validate the registry (route conflicts) and exit non-zero if it is invalid
     Check,
+    /// Prerender the endpoints marked `prerender` into static files (Astro's static mode)
+    Build {
+        /// The output directory; replaced by the new build when a build wrote it before
+        #[arg(long, default_value = "dist")]
+        out: std::path::PathBuf,
+    },
     /// Print a development JWT signed with ENDPOINT_JWT_SECRET (HS256)
     Token {
         /// The user id (the `sub` claim)

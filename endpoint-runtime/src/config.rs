@@ -27,6 +27,7 @@ pub enum LogFormat {
 /// | `ENDPOINT_HOST` | [`host`](Self::host) | `127.0.0.1` | an IP address, or `localhost` |
 /// | `ENDPOINT_PORT`, else `PORT` | [`port`](Self::port) | `3210` | `0`–`65535` (`0`: any free port) |
 /// | `ENDPOINT_SERVER_URL` | [`server_url`](Self::server_url) | `http://<host>:<port>` | an absolute `http(s)://` URL |
+/// | `ENDPOINT_SITE` | [`site`](Self::site) | the server URL | an origin: `https://example.com` (the `build` command's request URLs) |
 /// | `ENDPOINT_SHUTDOWN_GRACE` | [`shutdown_grace`](Self::shutdown_grace) | `10s` | a duration: `30s`, `500ms`, `1m` |
 /// | `ENDPOINT_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Self::header_read_timeout) | `10s` | a duration |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
@@ -58,6 +59,10 @@ pub struct Config {
     pub port: u16,
     /// The public base URL of the server (Factor's `serverUrl()`), without a trailing slash.
     pub server_url: Option<String>,
+    /// The site's origin, without a trailing slash (Astro's `site`): the base of the request
+    /// URLs when the `build` command prerenders endpoints, and the server URL during the
+    /// build. `None`: the server URL.
+    pub site: Option<String>,
     /// How long graceful shutdown waits for in-flight requests before closing connections.
     pub shutdown_grace: Duration,
     /// How long a client may take to send a request's headers (slowloris protection; HTTP/1).
@@ -226,6 +231,7 @@ impl Default for Config {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 3210,
             server_url: None,
+            site: None,
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             log_format: LogFormat::Text,
@@ -292,6 +298,26 @@ impl Config {
                 });
             }
             config.server_url = Some(trimmed.to_string());
+        }
+        if let Some((name, value)) = get("ENDPOINT_SITE") {
+            let trimmed = value.trim().trim_end_matches('/');
+            // An origin: a path would be prefixed to every route and break routing.
+            let valid = ["http://", "https://"].iter().any(|scheme| {
+                trimmed.strip_prefix(scheme).is_some_and(|rest| {
+                    !rest.is_empty()
+                        && !rest.contains(|c: char| {
+                            c.is_whitespace() || matches!(c, '/' | '?' | '#' | '@')
+                        })
+                })
+            });
+            if !valid {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "an origin such as https://example.com (scheme, host, optional port; no path)",
+                });
+            }
+            config.site = Some(trimmed.to_string());
         }
         if let Some((name, value)) = get("ENDPOINT_SHUTDOWN_GRACE") {
             config.shutdown_grace = parse_duration(name, value)?;

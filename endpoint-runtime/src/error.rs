@@ -488,6 +488,10 @@ pub enum Error {
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),
+    /// The `build` command could not prerender an endpoint; the message names it (handler,
+    /// `file:line`, URL) and says why. No output directory was written.
+    #[error("build failed: {0}")]
+    Prerender(String),
     /// Another I/O failure while serving.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

@@ -45,8 +45,10 @@ mod error;
 pub mod events;
 pub mod extract;
 mod jsend;
+pub mod logging;
 pub mod openapi;
 mod pipeline;
+pub mod prerender;
 mod registry;
 mod router;
 mod server;
@@ -105,8 +107,37 @@ pub use tracing;
 /// - `access = public` (optional, default `public`): `public`, `authenticated` or `admin`.
 /// - `roles = ["editor", ...]` (optional): callers with one of these roles; admins always pass.
 ///   Implies `authenticated`.
+/// - `prerender` (optional flag): Astro's static mode. The application's `build` command calls
+///   the endpoint at build time and writes its body to a file (see [`prerender`] for the
+///   request it gets and the file each URL becomes); `serve` still answers it live. Needs
+///   `method = get` alone and public access (a prerendered endpoint without `access` is
+///   public: its file is served to anyone).
+/// - `static_paths = path::to::function` (with `prerender`, required when the route has
+///   parameters): Astro's `getStaticPaths()`. A function, sync or `async`, returning an
+///   iterable of items whose fields are named after the route's parameters and have the
+///   handler's parameter types; one URL is prerendered per item, each value written with
+///   `Display`. Other fields are ignored.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
+///
+/// ```standalone_crate
+/// use endpoint_runtime::prelude::*;
+///
+/// struct UserPath { id: u32 }
+///
+/// fn user_ids() -> Vec<UserPath> {
+///     (0..3).map(|id| UserPath { id }).collect()
+/// }
+///
+/// /// `build` writes dist/api/users/0, 1 and 2; `serve` answers any id.
+/// #[endpoint(id = "api", route = "/users/{id}", prerender, static_paths = user_ids)]
+/// async fn user(id: u32) -> Json<Value> {
+///     Json(json!({ "id": id }))
+/// }
+/// # fn main() {
+/// # assert!(endpoint_runtime::endpoints()[0].prerender());
+/// # }
+/// ```
 ///
 /// ## Arguments of the function
 ///
@@ -166,6 +197,42 @@ pub use tracing;
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/", method = post)]
 /// async fn create(body: Json<Value>, headers: axum::http::HeaderMap) -> &'static str { "ok" }
+/// # fn main() {}
+/// ```
+///
+/// `prerender` on another method than GET, or on a protected endpoint:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/feed.json", method = post, prerender)]
+/// async fn feed() -> &'static str { "{}" }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/stats.json", access = admin, prerender)]
+/// async fn stats() -> &'static str { "{}" }
+/// # fn main() {}
+/// ```
+///
+/// A prerendered route with parameters but no `static_paths`:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/users/{id}", prerender)]
+/// async fn user(id: u32) -> String { id.to_string() }
+/// # fn main() {}
+/// ```
+///
+/// `static_paths` items without a field for each parameter (here `id`), or of another type:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// struct UserPath { user_id: u32 }
+/// fn user_ids() -> Vec<UserPath> { vec![UserPath { user_id: 0 }] }
+/// #[endpoint(route = "/users/{id}", prerender, static_paths = user_ids)]
+/// async fn user(id: u32) -> String { id.to_string() }
 /// # fn main() {}
 /// ```
 pub use endpoint_macros::endpoint;

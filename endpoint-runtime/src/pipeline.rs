@@ -105,8 +105,8 @@ pub(crate) async fn pipeline(
     let span = tracing::info_span!(
         "request",
         request_id = request_id.as_str(),
-        method = %request.method(),
-        path = %request.uri().path(),
+        method = request.method().as_str(),
+        path = request.uri().path(),
         endpoint = tracing::field::Empty,
     );
     async move {

@@ -141,6 +141,8 @@ pub struct EndpointSpec {
     pub params: &'static [Param],
     pub make_route: fn(&'static Endpoint) -> MethodRouter,
     pub document: fn(&mut crate::openapi::OperationDoc<'_>),
+    pub prerender: bool,
+    pub static_paths: Option<fn() -> crate::prerender::StaticPathsFuture>,
 }
 
 /// One registered endpoint: what `#[endpoint]` recorded about a handler.
@@ -234,6 +236,22 @@ impl Endpoint {
     /// The route parameters in order, with the argument type each binds to.
     pub fn params(&self) -> &'static [Param] {
         self.spec.params
+    }
+
+    /// `true` for `prerender`: the `build` command writes this endpoint's answers to files
+    /// (Astro's static mode). It still answers requests when served.
+    pub fn prerender(&self) -> bool {
+        self.spec.prerender
+    }
+
+    /// The values of the route parameters to prerender, from `static_paths`: one list of
+    /// `(parameter, value)` pairs per URL, in the route's parameter order. `None` when the
+    /// endpoint has no `static_paths` function.
+    pub async fn static_paths(&self) -> Option<Vec<Vec<(&'static str, String)>>> {
+        match self.spec.static_paths {
+            Some(list) => Some(list().await),
+            None => None,
+        }
     }
 
     /// A fresh axum `MethodRouter` for this endpoint alone, its access check included.

@@ -200,7 +200,10 @@ pub(crate) fn build(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(runtime, pipeline)))
+        .layer(axum::middleware::from_fn_with_state(runtime, pipeline))
+        // Turn every handler into its route (layers applied) now, not on each request when the
+        // router is called directly (`oneshot`, the test client).
+        .with_state(()))
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> EndpointError {

@@ -19,7 +19,7 @@ use tower::ServiceExt as _;
 use std::sync::Arc;
 
 use crate::auth::{Authenticator, JwtAuthenticator, StaticTokenAuthenticator};
-use crate::config::{Config, LogFormat};
+use crate::config::Config;
 use crate::context::{Context, Shared};
 use crate::database::{Database, Migrations};
 use crate::error::EndpointError;
@@ -217,6 +217,50 @@ impl App {
         crate::router::build(&endpoints, runtime)
     }
 
+    /// Prerenders every endpoint marked `prerender` into `out`: what the `build` command does,
+    /// without printing. See [`prerender`](crate::prerender) for the request each endpoint
+    /// gets, the file each URL becomes and what fails a build.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Prerender`] naming the endpoint: a non-2xx answer, two URLs writing one file,
+    ///   a parameter value that could escape `out`, or `out` not written by a build. Nothing
+    ///   is written then.
+    /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
+    pub async fn prerender(
+        self,
+        out: impl AsRef<std::path::Path>,
+    ) -> Result<crate::prerender::Report, Error> {
+        self.prerender_endpoints(out, endpoints(), &mut |_| {})
+            .await
+    }
+
+    /// [`prerender`](Self::prerender) for the prerendered endpoints among `selected` only (for
+    /// tests and tools that build part of an application), telling `on_file` of each file as
+    /// its answer arrives.
+    ///
+    /// # Errors
+    ///
+    /// As for [`prerender`](Self::prerender).
+    pub async fn prerender_endpoints(
+        mut self,
+        out: impl AsRef<std::path::Path>,
+        selected: impl IntoIterator<Item = &'static Endpoint>,
+        on_file: &mut dyn FnMut(&crate::prerender::Written),
+    ) -> Result<crate::prerender::Report, Error> {
+        let mut config = match self.config.take() {
+            Some(config) => config,
+            None => Config::from_env()?,
+        };
+        let site = config.site.clone().unwrap_or_else(|| config.server_url());
+        // During the build the site is the public base URL, as in Astro.
+        config.server_url = Some(site.clone());
+        let mut selected: Vec<&'static Endpoint> = selected.into_iter().collect();
+        selected.sort_by_key(|e| (e.path(), e.location()));
+        let router = self.config(config).into_router().await?;
+        crate::prerender::build(router, &selected, &site, out.as_ref(), on_file).await
+    }
+
     /// An in-process client of this application, for tests (see [`testing`](crate::testing)).
     ///
     /// # Errors
@@ -300,9 +344,34 @@ impl App {
                 println!("ok: {} endpoints, no route conflicts", all.len());
                 return Ok(());
             }
+            Some(crate::cli::Command::Build { out }) => {
+                crate::logging::init(config.log_format);
+                let site = config.site.clone().unwrap_or_else(|| config.server_url());
+                println!("prerendering into {} (site {site})", out.display());
+                let report = self
+                    .config(config)
+                    .prerender_endpoints(&out, endpoints(), &mut |file| {
+                        println!(
+                            "  GET {} -> {} ({} B, {})",
+                            file.url,
+                            file.file.display(),
+                            file.bytes,
+                            file.handler
+                        );
+                    })
+                    .await?;
+                println!(
+                    "wrote {} file(s), {} B, to {} in {} ms",
+                    report.files.len(),
+                    report.bytes(),
+                    report.out.display(),
+                    report.elapsed.as_millis()
+                );
+                return Ok(());
+            }
             Some(crate::cli::Command::Serve) | None => {}
         }
-        init_tracing(config.log_format);
+        crate::logging::init(config.log_format);
         let server = self.config(config).bind().await?;
         let signal = shutdown_signal();
         print!("{}", server.route_table());
@@ -448,32 +517,6 @@ fn shutdown_signal() -> impl Future<Output = ()> + Send {
     }
 }
 
-fn init_tracing(format: LogFormat) {
-    use tracing_subscriber::filter::{EnvFilter, Targets};
-    use tracing_subscriber::fmt;
-    use tracing_subscriber::prelude::*;
-    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let layer = match format {
-        LogFormat::Text => fmt::layer()
-            .with_ansi(ansi)
-            .with_writer(std::io::stderr)
-            .boxed(),
-        LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).boxed(),
-    };
-    // `Targets` understands `RUST_LOG`'s usual `level,target=level` form and is much cheaper per
-    // span than `EnvFilter`, which is kept for the directives only it understands.
-    // Another subscriber may already be installed by the application: keep it.
-    let _ = match spec.parse::<Targets>() {
-        Ok(targets) => tracing_subscriber::registry()
-            .with(layer.with_filter(targets))
-            .try_init(),
-        Err(_) => tracing_subscriber::registry()
-            .with(layer.with_filter(EnvFilter::new(spec)))
-            .try_init(),
-    };
-}
-
 /// Formats the route table of `endpoints`.
 pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> String {
     let default = config.default_access;
@@ -494,7 +537,11 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
             [
                 e.methods().to_string(),
                 e.path(),
-                crate::access::effective(e, default).to_string(),
+                if e.prerender() {
+                    format!("{} (prerender)", crate::access::effective(e, default))
+                } else {
+                    crate::access::effective(e, default).to_string()
+                },
                 handler,
                 match notes.get(&(e.path(), e.handler())) {
                     Some(notes) if !notes.is_empty() => {

@@ -4,7 +4,8 @@
 //! `postgres://`.
 //!
 //! ```text
-//! cargo run --example showcase
+//! cargo run --example showcase                      # serve
+//! cargo run --example showcase -- build --out dist  # prerender builtwith.json, api/users/*, pixel.png
 //! ```
 //!
 //! The README walks through every endpoint with curl.
@@ -203,11 +204,59 @@ async fn my_endpoint(param: String, Json(args): Json<Value>) -> JSend<Value> {
 
 // ----- Astro, mounted at the site root -----------------------------------------------------
 
-/// Astro's `builtwith.json`.
-#[endpoint(id = "/", route = "/builtwith.json")]
+/// Astro's `builtwith.json`: prerendered by `build` into `dist/builtwith.json`, and served
+/// live by `serve` all the same.
+#[endpoint(id = "/", route = "/builtwith.json", prerender)]
 async fn built_with() -> Json<Value> {
     Json(json!({ "name": "Astro", "url": "https://astro.build/" }))
 }
+
+/// The names of Astro's dynamic-route example.
+const USERNAMES: [&str; 3] = ["Sarah", "Chris", "Yan"];
+
+/// One URL to prerender for [`username`]: its fields are the route's parameters.
+struct UserPath {
+    id: usize,
+}
+
+/// Astro's `getStaticPaths()`: the ids to prerender.
+fn user_ids() -> Vec<UserPath> {
+    (0..USERNAMES.len()).map(|id| UserPath { id }).collect()
+}
+
+/// Astro's dynamic route: a user's name, prerendered for ids 0, 1 and 2 into
+/// `dist/api/users/0` … `2`; served live for any id (404 past the list).
+#[endpoint(id = "api", route = "/users/{id}", prerender, static_paths = user_ids)]
+async fn username(id: usize) -> Result<Json<Value>, EndpointError> {
+    let name = USERNAMES
+        .get(id)
+        .ok_or_else(|| EndpointError::not_found(format!("no user {id}")))?;
+    Ok(Json(json!({ "name": name })))
+}
+
+/// A binary body, prerendered byte for byte: a 1×1 PNG.
+#[endpoint(id = "/", route = "/pixel.png", prerender)]
+async fn pixel() -> (
+    [(endpoint_runtime::axum::http::HeaderName, &'static str); 1],
+    &'static [u8],
+) {
+    (
+        [(
+            endpoint_runtime::axum::http::header::CONTENT_TYPE,
+            "image/png",
+        )],
+        PIXEL_PNG,
+    )
+}
+
+/// The PNG [`pixel`] answers.
+const PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xb0, 0x6e, 0xfa, 0xf6,
+    0x1f, 0x00, 0x05, 0x62, 0x02, 0xb3, 0x40, 0xbc, 0xc5, 0x4f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 
 /// `methods.json`: GET, POST and DELETE have their own handlers...
 #[endpoint(id = "/", route = "/methods.json", method = get)]

@@ -7,7 +7,7 @@ mod support;
 use endpoint_runtime::sqlx;
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Running, TempDir, spawn_in, terminate};
+use support::{Running, TempDir, example, spawn_in, terminate};
 
 const SECRET: &str = "showcase-secret-0123456789abcdef0123";
 
@@ -396,4 +396,78 @@ async fn with_no_configuration_it_creates_its_sqlite_file() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
     terminate(running);
+}
+
+/// `showcase build --out dist`, as the README shows it: Astro's `builtwith.json`, the three
+/// usernames and the binary pixel are written, each equal to what `serve` answers for the same
+/// URL, and a second build gives identical bytes.
+#[tokio::test]
+async fn build_prerenders_what_serve_answers() {
+    let dir = TempDir::new("showcase-build");
+    let build = || {
+        let output = std::process::Command::new(example("showcase"))
+            .args(["build", "--out", "dist"])
+            .current_dir(&dir.0)
+            .env("RUST_LOG", "warn")
+            .env_remove("ENDPOINT_DATABASE_URL")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let printed = build();
+    let files = [
+        ("/builtwith.json", "builtwith.json"),
+        ("/api/users/0", "api/users/0"),
+        ("/api/users/1", "api/users/1"),
+        ("/api/users/2", "api/users/2"),
+        ("/pixel.png", "pixel.png"),
+    ];
+    for (url, file) in files {
+        assert!(
+            printed.contains(&format!("GET {url} -> {file} (")),
+            "progress names {url}: {printed}"
+        );
+    }
+    assert!(printed.contains("wrote 5 file(s)"), "{printed}");
+    let dist = dir.0.join("dist");
+    let first: Vec<Vec<u8>> = files
+        .iter()
+        .map(|(_, file)| std::fs::read(dist.join(file)).unwrap())
+        .collect();
+    assert_eq!(first[1], br#"{"name":"Sarah"}"#);
+    assert!(
+        first[4].starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the PNG is written unchanged"
+    );
+
+    let server = spawn_in("showcase", &[], Some(&dir.0));
+    let http = reqwest::Client::new();
+    for ((url, file), written) in files.iter().zip(&first) {
+        let live = http
+            .get(format!("{}{url}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(live.status(), 200, "GET {url}");
+        assert_eq!(
+            live.bytes().await.unwrap().as_ref(),
+            written.as_slice(),
+            "{file} equals GET {url}"
+        );
+    }
+    terminate(server);
+
+    build();
+    let second: Vec<Vec<u8>> = files
+        .iter()
+        .map(|(_, file)| std::fs::read(dist.join(file)).unwrap())
+        .collect();
+    assert_eq!(first, second, "a second build gives identical bytes");
 }

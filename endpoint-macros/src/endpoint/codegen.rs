@@ -27,6 +27,8 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         output,
         opaque_output,
         docs,
+        prerender,
+        static_paths,
     } = endpoint;
     let private = quote!(#krate::__private);
 
@@ -177,6 +179,43 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         let text = type_text(ty);
         quote!(#private::Param { name: #name, ty: #text, catch_all: #catch_all })
     });
+    // `static_paths`: each item's fields named after the route parameters are read into the
+    // handler's own parameter types, spanned at the function's path, so a missing or mistyped
+    // field is reported there.
+    let (static_paths_fn, static_paths_value) = match static_paths {
+        None => (quote!(), quote!(::core::option::Option::None)),
+        Some(path) => {
+            let span = path.span();
+            let fields = params.iter().map(|(name, ty, _)| {
+                let field = proc_macro2::Ident::new(name, span);
+                quote_spanned! {span=>
+                    (#name, {
+                        let __value: #ty = __item.#field;
+                        #private::prerender::param_text(&__value)
+                    })
+                }
+            });
+            (
+                quote! {
+                    fn __endpoint_static_paths() -> #private::prerender::StaticPathsFuture {
+                        ::std::boxed::Box::pin(async move {
+                            #[allow(unused_imports)]
+                            use #private::prerender::traits::*;
+                            let __items = (&&#private::prerender::StaticPaths(#path))
+                                .__endpoint_static_paths()
+                                .await;
+                            let mut __out = ::std::vec::Vec::new();
+                            for __item in __items {
+                                __out.push(::std::vec![#(#fields),*]);
+                            }
+                            __out
+                        })
+                    }
+                },
+                quote!(::core::option::Option::Some(__endpoint_static_paths)),
+            )
+        }
+    };
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let file = quote_spanned!(ident.span()=> ::core::file!());
     let route_value = route.value();
@@ -200,6 +239,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 #(#doc_extractors)*
                 #doc_response
             }
+            #static_paths_fn
             fn __endpoint_route(endpoint: &'static #private::Endpoint) -> #private::MethodRouter {
                 #private::method_router(endpoint, __endpoint_handler)
             }
@@ -217,6 +257,8 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                     params: &[#(#param_records),*],
                     make_route: __endpoint_route,
                     document: __endpoint_doc,
+                    prerender: #prerender,
+                    static_paths: #static_paths_value,
                 })
             }
         };

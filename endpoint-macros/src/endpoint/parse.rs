@@ -14,7 +14,18 @@ pub(crate) mod kw {
     pub(crate) const ACCESS: &str = "access";
     pub(crate) const ROLES: &str = "roles";
     pub(crate) const CRATE: &str = "crate";
-    pub(crate) const ALL: &[&str] = &[ROUTE, METHOD, ID, ACCESS, ROLES, CRATE];
+    pub(crate) const PRERENDER: &str = "prerender";
+    pub(crate) const STATIC_PATHS: &str = "static_paths";
+    pub(crate) const ALL: &[&str] = &[
+        ROUTE,
+        METHOD,
+        ID,
+        ACCESS,
+        ROLES,
+        PRERENDER,
+        STATIC_PATHS,
+        CRATE,
+    ];
 }
 
 /// `method = get` or `method = [get, post]`.
@@ -31,6 +42,12 @@ pub(crate) struct EndpointArgs {
     pub(crate) access: Option<Ident>,
     pub(crate) roles: Option<(Ident, Vec<LitStr>)>,
     pub(crate) krate: Option<syn::Path>,
+    /// `prerender`, the flag's own token.
+    pub(crate) prerender: Option<Ident>,
+    /// `static_paths = path::to::function`: the key's token and the function's path.
+    pub(crate) static_paths: Option<(Ident, syn::Path)>,
+    /// `static_paths` was written, even if its value was not usable.
+    pub(crate) static_paths_written: bool,
     /// `route` was written, even if its value was not usable (that error is already pushed).
     pub(crate) route_written: bool,
 }
@@ -167,6 +184,9 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
         access: None,
         roles: None,
         krate: None,
+        prerender: None,
+        static_paths: None,
+        static_paths_written: false,
         route_written: false,
     };
     let parser = syn::meta::parser(|meta| {
@@ -193,6 +213,38 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
             let key = path.get_ident().cloned();
             let value = roles_value(meta.value()?, errors)?;
             set_once(&mut out.roles, key.zip(value), &path, errors);
+        } else if path.is_ident(kw::PRERENDER) {
+            if meta.input.peek(Token![=]) {
+                errors.spanned(
+                    &path,
+                    "`prerender` is a flag: write `prerender` alone, without a value",
+                );
+                meta.input.parse::<Token![=]>()?;
+                skip_value(meta.input)?;
+            } else {
+                set_once(&mut out.prerender, path.get_ident().cloned(), &path, errors);
+            }
+        } else if path.is_ident(kw::STATIC_PATHS) {
+            out.static_paths_written = true;
+            let key = path.get_ident().cloned();
+            let input = meta.value()?;
+            let value = if input.peek(Ident)
+                || input.peek(Token![::])
+                || input.peek(Token![crate])
+                || input.peek(Token![self])
+                || input.peek(Token![super])
+            {
+                Some(input.parse::<syn::Path>()?)
+            } else {
+                let span = input.span();
+                skip_value(input)?;
+                errors.at(
+                    span,
+                    "expected the path of a function: `static_paths = user_ids`",
+                );
+                None
+            };
+            set_once(&mut out.static_paths, key.zip(value), &path, errors);
         } else if path.is_ident(kw::CRATE) {
             let value = meta.value()?;
             let krate = if value.peek(LitStr) {

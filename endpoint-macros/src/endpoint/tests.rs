@@ -159,3 +159,68 @@ fn types_are_written_as_in_source() {
     let ty: syn::Type = syn::parse_quote!(std::string::String);
     assert_eq!(type_text(&ty), "std::string::String");
 }
+
+#[test]
+fn expands_prerender_with_static_paths() {
+    snapshot(
+        "prerender_static_paths",
+        quote!(
+            id = "api",
+            route = "/users/{id}",
+            prerender,
+            static_paths = user_ids
+        ),
+        quote! {
+            async fn user(id: u32) -> String { id.to_string() }
+        },
+    );
+}
+
+#[test]
+fn prerender_mistakes_are_each_reported() {
+    // A POST, an access level and a missing `static_paths`: three errors.
+    assert_eq!(
+        error_count(
+            quote!(route = "/{id}", method = post, access = admin, prerender),
+            quote! { async fn f(id: u32) {} }
+        ),
+        3
+    );
+    assert_eq!(
+        error_count(
+            quote!(route = "/x", prerender = true),
+            quote! { async fn f() {} }
+        ),
+        1
+    );
+    // `static_paths` on a route without parameters, and without `prerender`.
+    assert_eq!(
+        error_count(
+            quote!(route = "/x", prerender, static_paths = f),
+            quote! { async fn f() {} }
+        ),
+        1
+    );
+    assert_eq!(
+        error_count(
+            quote!(route = "/{id}", static_paths = ids),
+            quote! { async fn f(id: u32) {} }
+        ),
+        1
+    );
+    // `static_paths = "ids"` is not a path.
+    assert_eq!(
+        error_count(
+            quote!(route = "/{id}", prerender, static_paths = "ids"),
+            quote! { async fn f(id: u32) {} }
+        ),
+        1
+    );
+    // Written without access, a prerendered endpoint is public.
+    let out = super::expand(
+        quote!(route = "/x.json", prerender),
+        quote! { async fn f() {} },
+    )
+    .to_string();
+    assert!(out.contains("Access :: Public"), "{out}");
+}

@@ -33,6 +33,7 @@ const _: () = {
         ::core::option::Option::None, handler : ::core::stringify!(any_method),
         module_path : ::core::module_path!(), file : ::core::file!(), line :
         ::core::line!(), docs : "", params : & [], make_route : __endpoint_route,
-        document : __endpoint_doc, })
+        document : __endpoint_doc, prerender : false, static_paths :
+        ::core::option::Option::None, })
     }
 };

@@ -109,6 +109,7 @@ const _: () = {
         file : ::core::file!(), line : ::core::line!(), docs : "", params : &
         [::endpoint_runtime::__private::Param { name : "id", ty : "u64", catch_all :
         false }, ::endpoint_runtime::__private::Param { name : "path", ty : "String",
-        catch_all : true }], make_route : __endpoint_route, document : __endpoint_doc, })
+        catch_all : true }], make_route : __endpoint_route, document : __endpoint_doc,
+        prerender : false, static_paths : ::core::option::Option::None, })
     }
 };

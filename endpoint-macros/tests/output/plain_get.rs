@@ -36,6 +36,7 @@ const _: () = {
         [::endpoint_runtime::Method::Get]), access : ::core::option::Option::None,
         handler : ::core::stringify!(intro), module_path : ::core::module_path!(), file :
         ::core::file!(), line : ::core::line!(), docs : "Say hello.", params : & [],
-        make_route : __endpoint_route, document : __endpoint_doc, })
+        make_route : __endpoint_route, document : __endpoint_doc, prerender : false,
+        static_paths : ::core::option::Option::None, })
     }
 };

@@ -16,10 +16,34 @@ use crate::error::ConfigError;
 /// checked when present, both with the configured leeway; `iss` and `aud` are required when
 /// configured. The user comes from the user claim (`sub`), which must be a non-empty string;
 /// the role claim must be a string and the admin and app claims booleans when present.
+///
+/// A verified token is remembered (up to 4,096 tokens, the least recently used evicted) until
+/// its `exp` plus the leeway, so a client that sends the same token on every request pays for
+/// the signature check and the claims parsing once. Only tokens that
+/// passed every check are remembered, so a caller without a valid token cannot fill the cache,
+/// and a remembered token is refused once expired exactly as a fresh check would refuse it.
 pub struct JwtAuthenticator {
     key: DecodingKey,
     validation: Validation,
     config: JwtConfig,
+    verified: quick_cache::sync::Cache<Box<str>, Verified>,
+}
+
+/// How many verified tokens a [`JwtAuthenticator`] remembers.
+const VERIFIED_CACHE_CAPACITY: usize = 4096;
+
+/// A token that passed verification: its identity, and until when (Unix seconds, `exp` plus
+/// the leeway) it stays valid.
+#[derive(Clone)]
+struct Verified {
+    identity: std::sync::Arc<Identity>,
+    valid_until: u64,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn algorithm(algorithm: JwtAlgorithm) -> Algorithm {
@@ -69,7 +93,35 @@ impl JwtAuthenticator {
             key,
             validation,
             config: config.clone(),
+            verified: quick_cache::sync::Cache::new(VERIFIED_CACHE_CAPACITY),
         })
+    }
+
+    /// [`verify`](Self::verify), remembering verified tokens until they expire.
+    fn check(&self, token: &str) -> Outcome {
+        if let Some(verified) = self.verified.get(token) {
+            if unix_now() <= verified.valid_until {
+                return Outcome::Authenticated(Identity::clone(&verified.identity));
+            }
+            self.verified.remove(token);
+        }
+        let outcome = self.verify(token);
+        if let Outcome::Authenticated(identity) = &outcome {
+            let exp = identity.claims.get("exp").and_then(|exp| {
+                exp.as_u64()
+                    .or_else(|| exp.as_f64().filter(|e| *e >= 0.0).map(|e| e as u64))
+            });
+            if let Some(exp) = exp {
+                self.verified.insert(
+                    token.into(),
+                    Verified {
+                        identity: std::sync::Arc::new(identity.clone()),
+                        valid_until: exp.saturating_add(self.validation.leeway),
+                    },
+                );
+            }
+        }
+        outcome
     }
 
     fn verify(&self, token: &str) -> Outcome {
@@ -131,7 +183,7 @@ impl Authenticator for JwtAuthenticator {
 
     fn authenticate<'a>(&'a self, parts: &'a axum::http::request::Parts) -> BoxFuture<'a, Outcome> {
         let outcome = match bearer_token(parts) {
-            Some(Ok(token)) if looks_like_jwt(token) => self.verify(token),
+            Some(Ok(token)) if looks_like_jwt(token) => self.check(token),
             _ => Outcome::Skip,
         };
         Box::pin(std::future::ready(outcome))
@@ -189,4 +241,73 @@ pub fn mint_token(
         &EncodingKey::from_secret(secret),
     )
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(token: &str) -> axum::http::request::Parts {
+        axum::http::Request::builder()
+            .header("authorization", format!("Bearer {token}"))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    async fn outcome(authenticator: &JwtAuthenticator, token: &str) -> Outcome {
+        authenticator.authenticate(&parts(token)).await
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_still_expires() {
+        let mut config = JwtConfig::hs256("0123456789abcdef0123456789abcdef");
+        config.leeway = Duration::ZERO;
+        let authenticator = JwtAuthenticator::new(&config).unwrap();
+        let token = mint_token(
+            &config,
+            "ada",
+            Some("editor"),
+            false,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        for _ in 0..2 {
+            match outcome(&authenticator, &token).await {
+                Outcome::Authenticated(identity) => {
+                    assert_eq!(identity.user, "ada");
+                    assert_eq!(identity.role.as_deref(), Some("editor"));
+                }
+                _ => panic!("a fresh token is accepted"),
+            }
+        }
+        assert_eq!(
+            authenticator.verified.len(),
+            1,
+            "the verified token is remembered"
+        );
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert!(
+            matches!(outcome(&authenticator, &token).await, Outcome::Invalid(_)),
+            "an expired token is refused even when remembered"
+        );
+        assert_eq!(authenticator.verified.len(), 0, "and forgotten");
+    }
+
+    #[tokio::test]
+    async fn only_verified_tokens_are_remembered() {
+        let config = JwtConfig::hs256("0123456789abcdef0123456789abcdef");
+        let authenticator = JwtAuthenticator::new(&config).unwrap();
+        let token = mint_token(&config, "ada", None, false, Duration::from_secs(60)).unwrap();
+        let (head, _) = token.rsplit_once('.').unwrap();
+        let forged = format!("{head}.AAAA");
+        for _ in 0..2 {
+            assert!(matches!(
+                outcome(&authenticator, &forged).await,
+                Outcome::Invalid(_)
+            ));
+        }
+        assert_eq!(authenticator.verified.len(), 0);
+    }
 }

@@ -7,6 +7,7 @@ mod database;
 mod endpoints;
 mod envelope;
 mod openapi;
+mod prerender;
 mod routing;
 mod server;
 mod support;

@@ -4,6 +4,7 @@
 //! `valgrind --tool=callgrind` it gives repeatable instruction counts.
 //!
 //! `cargo run --release -p endpoint-bench --bin bench-inprocess [-- REQUESTS]`
+//! (`BENCH_SIDE=framework|axum` measures one side; `BENCH_ONLY=/greet` measures only the routes starting with `/greet`; `BENCH_LOG=1` installs the default `info` text subscriber, writing to a sink)
 
 use std::time::Instant;
 
@@ -59,6 +60,22 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(200_000);
+    // `BENCH_LOG=1`: the framework's default subscriber (text, `info`), writing to a sink, to
+    // measure what the per-request span costs.
+    let logging = std::env::var_os("BENCH_LOG").is_some();
+    if logging {
+        use tracing_subscriber::prelude::*;
+        let targets: tracing_subscriber::filter::Targets = "info".parse().expect("filter");
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(endpoint_runtime::logging::Fields)
+                    .with_ansi(false)
+                    .with_writer(std::io::sink)
+                    .with_filter(targets),
+            )
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -98,7 +115,9 @@ fn main() {
                         )
                     },
                 ),
-            );
+            )
+            // As `axum::serve` does: handlers become routes once, not per request.
+            .with_state(());
         println!(
             "{:<28} {:>14} {:>14} {:>8}",
             "route", "framework ns", "axum ns", "ratio"
@@ -108,17 +127,38 @@ fn main() {
             ("/users/42", false),
             ("/secure/intro", true),
         ] {
-            let fw = measure(
-                "framework",
-                &framework,
-                path,
-                secure.then_some(token.as_str()),
-                count,
-            )
-            .await;
-            let ax = measure("axum", &axum, path, None, count).await;
+            // `BENCH_ONLY=/users`: only the routes starting with this (for callgrind runs).
+            if let Ok(only) = std::env::var("BENCH_ONLY")
+                && !path.starts_with(&only)
+            {
+                continue;
+            }
+            // `BENCH_SIDE=framework` or `axum`: measure one side only (for callgrind runs).
+            let side = std::env::var("BENCH_SIDE").unwrap_or_default();
+            let fw = if side == "axum" {
+                f64::NAN
+            } else {
+                measure(
+                    "framework",
+                    &framework,
+                    path,
+                    secure.then_some(token.as_str()),
+                    count,
+                )
+                .await
+            };
+            let ax = if side == "framework" {
+                f64::NAN
+            } else {
+                measure("axum", &axum, path, None, count).await
+            };
             println!("{path:<28} {fw:>14.0} {ax:>14.0} {:>8.2}", fw / ax);
         }
-        println!("\n{count} in-process requests each, one thread; logging off (no subscriber)");
+        let logging = if logging {
+            "logging on (text, info, to a sink)"
+        } else {
+            "logging off (no subscriber)"
+        };
+        println!("\n{count} in-process requests each, one thread; {logging}");
     });
 }

@@ -21,6 +21,42 @@ async fn stats(Query(q): Query<std::collections::HashMap<String, String>>) -> im
     (StatusCode::OK, format!("{}", q.len()))
 }
 
+#[endpoint(id = "/", route = "/builtwith.json", prerender)]
+async fn built_with() -> Json<Value> {
+    Json(json!({ "name": "Astro" }))
+}
+
+struct DocPath {
+    lang: String,
+    rest: String,
+    extra: bool, // fields beyond the route's parameters are ignored
+}
+
+async fn doc_paths() -> Vec<DocPath> {
+    vec![DocPath { lang: "en".into(), rest: "guide/intro.md".into(), extra: true }]
+}
+
+#[endpoint(id = "docs", route = "/{lang}/{*rest}", prerender, static_paths = doc_paths, access = public)]
+async fn doc(lang: String, rest: String) -> String {
+    format!("{lang} {rest}")
+}
+
+mod paths {
+    pub struct Id {
+        pub id: u8,
+    }
+    pub fn ids() -> impl IntoIterator<Item = Id> {
+        [Id { id: 1 }]
+    }
+}
+
+#[endpoint(id = "users", route = "/{id}", prerender, static_paths = paths::ids)]
+async fn user(id: u8) -> String {
+    id.to_string()
+}
+
 fn main() {
-    assert_eq!(endpoint_runtime::endpoints().len(), 4);
+    assert_eq!(endpoint_runtime::endpoints().len(), 7);
+    assert_eq!(endpoint_runtime::endpoints().iter().filter(|e| e.prerender()).count(), 3);
+    let _ = doc_paths; // read by the generated code
 }

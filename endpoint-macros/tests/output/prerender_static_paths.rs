@@ -1,0 +1,91 @@
+async fn user(id: u32) -> String {
+    id.to_string()
+}
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    unused_mut,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
+const _: () = {
+    struct __EndpointParams(u32);
+    impl ::endpoint_runtime::__private::FromRequestParts<()> for __EndpointParams {
+        type Rejection = ::endpoint_runtime::EndpointError;
+        async fn from_request_parts(
+            parts: &mut ::endpoint_runtime::__private::Parts,
+            _: &(),
+        ) -> ::core::result::Result<Self, Self::Rejection> {
+            let raw = ::endpoint_runtime::__private::RawParams::from_parts(parts).await?;
+            ::core::result::Result::Ok(Self(raw.parse::<u32>("id", "u32")?))
+        }
+    }
+    async fn __endpoint_handler(
+        __request: ::endpoint_runtime::__private::Request,
+    ) -> ::endpoint_runtime::__private::Response {
+        let (mut __parts, __body) = __request.into_parts();
+        let __EndpointParams(__param0) = match <__EndpointParams as ::endpoint_runtime::__private::FromRequestParts<
+            (),
+        >>::from_request_parts(&mut __parts, &())
+            .await
+        {
+            ::core::result::Result::Ok(params) => params,
+            ::core::result::Result::Err(rejection) => {
+                return ::endpoint_runtime::__private::IntoResponse::into_response(
+                    rejection,
+                );
+            }
+        };
+        let _ = (__parts, __body);
+        ::endpoint_runtime::__private::respond::<String>(user(__param0).await)
+    }
+    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::doc::traits::*;
+        (&&&::endpoint_runtime::__private::doc::Probe::<u32>::new())
+            .__endpoint_param_doc(doc, "id", "u32");
+        (&&&::endpoint_runtime::__private::doc::Probe::<String>::new())
+            .__endpoint_response_doc(doc, "String");
+    }
+    fn __endpoint_static_paths() -> ::endpoint_runtime::__private::prerender::StaticPathsFuture {
+        ::std::boxed::Box::pin(async move {
+            #[allow(unused_imports)]
+            use ::endpoint_runtime::__private::prerender::traits::*;
+            let __items = (&&::endpoint_runtime::__private::prerender::StaticPaths(
+                user_ids,
+            ))
+                .__endpoint_static_paths()
+                .await;
+            let mut __out = ::std::vec::Vec::new();
+            for __item in __items {
+                __out
+                    .push(
+                        ::std::vec![
+                            ("id", { let __value : u32 = __item.id;
+                            ::endpoint_runtime::__private::prerender::param_text(&
+                            __value) })
+                        ],
+                    );
+            }
+            __out
+        })
+    }
+    fn __endpoint_route(
+        endpoint: &'static ::endpoint_runtime::__private::Endpoint,
+    ) -> ::endpoint_runtime::__private::MethodRouter {
+        ::endpoint_runtime::__private::method_router(endpoint, __endpoint_handler)
+    }
+    ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
+        { id : "api", route : "/users/{id}", methods :
+        ::endpoint_runtime::Methods::List(& [::endpoint_runtime::Method::Get]), access :
+        ::core::option::Option::Some(::endpoint_runtime::Access::Public), handler :
+        ::core::stringify!(user), module_path : ::core::module_path!(), file :
+        ::core::file!(), line : ::core::line!(), docs : "", params : &
+        [::endpoint_runtime::__private::Param { name : "id", ty : "u32", catch_all :
+        false }], make_route : __endpoint_route, document : __endpoint_doc, prerender :
+        true, static_paths : ::core::option::Option::Some(__endpoint_static_paths), })
+    }
+};
