@@ -19,15 +19,17 @@ pub use crate::registry::{Endpoint, EndpointSpec, Param};
 
 use crate::registry::Methods;
 
+/// What a generated handler returns.
+pub type HandlerFuture = std::pin::Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+
+/// A generated handler: the whole request in, the response out.
+pub type Handler = fn(Request) -> HandlerFuture;
+
 /// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`, with
-/// the access check in front of the generated handler (before any extractor runs).
-pub fn method_router<F, Fut>(endpoint: &'static Endpoint, handler: F) -> MethodRouter
-where
-    F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response> + Send + 'static,
-{
+/// the access check in front of the generated handler (before any extractor runs). Not
+/// generic, so axum's routing types are compiled once for every endpoint.
+pub(crate) fn method_router(endpoint: &'static Endpoint, handler: Handler) -> MethodRouter {
     let handler = move |request: Request| {
-        let handler = handler.clone();
         async move {
             // One span per request (the pipeline's); the endpoint is recorded on it.
             tracing::Span::current().record("endpoint", endpoint.id());
@@ -86,8 +88,7 @@ where
 /// already reject with an [`EndpointError`](crate::EndpointError); an axum extractor
 /// (`Bytes`, `String`, `Form`, `axum::Json`…) rejects with plain text, which is wrapped here:
 /// its status is kept and its text becomes the message (of a 4xx; a 5xx text is logged).
-pub async fn reject<R: IntoResponse>(rejection: R) -> Response {
-    let response = rejection.into_response();
+pub async fn reject(response: Response) -> Response {
     let status = response.status();
     if response
         .extensions()

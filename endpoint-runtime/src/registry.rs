@@ -139,7 +139,7 @@ pub struct EndpointSpec {
     pub line: u32,
     pub docs: &'static str,
     pub params: &'static [Param],
-    pub make_route: fn(&'static Endpoint) -> MethodRouter,
+    pub call: crate::__private::Handler,
     pub document: fn(&mut crate::openapi::OperationDoc<'_>),
     pub prerender: bool,
     pub static_paths: Option<fn() -> crate::prerender::StaticPathsFuture>,
@@ -258,7 +258,7 @@ impl Endpoint {
     /// Without the runtime's middleware (see [`router()`](crate::router)) every caller is
     /// anonymous, so a protected endpoint answers 401.
     pub fn method_router(&'static self) -> MethodRouter {
-        (self.spec.make_route)(self)
+        crate::__private::method_router(self, self.spec.call)
     }
 
     pub(crate) fn spec_document(&self) -> fn(&mut crate::openapi::OperationDoc<'_>) {

@@ -4,7 +4,9 @@
 //!
 //! The wrapper takes the whole request and runs the extractors itself, in argument order
 //! with path parameters first, instead of handing a many-argument function to axum's
-//! `Handler`. Each trait bound is then checked once, by an expression spanned at the user's
+//! `Handler`. It is a plain `fn(Request) -> HandlerFuture` (a boxed future), so the axum
+//! routing machinery is instantiated once, in the runtime, not once per endpoint: that keeps
+//! an application's incremental rebuilds close to hand-written axum's. Each trait bound is then checked once, by an expression spanned at the user's
 //! own type: a type that is not an extractor, a path parameter that is not `FromStr`, or a
 //! return type that is not a response is one error on that type, not a second
 //! "`Handler<_, ()>` is not satisfied" on the attribute.
@@ -72,35 +74,26 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     let param_vars: Vec<_> = (0..params.len())
         .map(|i| format_ident!("__param{}", i))
         .collect();
-    let (params_struct, params_extract) = if params.is_empty() {
-        (quote!(), quote!())
+    let params_extract = if params.is_empty() {
+        quote!()
     } else {
-        let tys: Vec<_> = params.iter().map(|(_, ty, _)| ty).collect();
-        let parses = params.iter().map(|(name, ty, _)| {
+        let parses = params.iter().zip(&param_vars).map(|((name, ty, _), var)| {
             let text = type_text(ty);
-            quote_spanned! {ty.span()=> raw.parse::<#ty>(#name, #text)?}
-        });
-        (
+            let parse = quote_spanned! {ty.span()=> __raw.parse::<#ty>(#name, #text)};
             quote! {
-                struct __EndpointParams(#(#tys),*);
-                impl #private::FromRequestParts<()> for __EndpointParams {
-                    type Rejection = #krate::EndpointError;
-                    async fn from_request_parts(
-                        parts: &mut #private::Parts,
-                        _: &(),
-                    ) -> ::core::result::Result<Self, Self::Rejection> {
-                        let raw = #private::RawParams::from_parts(parts).await?;
-                        ::core::result::Result::Ok(Self(#(#parses),*))
-                    }
-                }
-            },
-            quote! {
-                let __EndpointParams(#(#param_vars),*) = match <__EndpointParams as #private::FromRequestParts<()>>::from_request_parts(&mut __parts, &()).await {
-                    ::core::result::Result::Ok(params) => params,
-                    ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
+                let #var = match #parse {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(error) => return #private::IntoResponse::into_response(error),
                 };
-            },
-        )
+            }
+        });
+        quote! {
+            let __raw = match #private::RawParams::from_parts(&mut __parts).await {
+                ::core::result::Result::Ok(raw) => raw,
+                ::core::result::Result::Err(error) => return #private::IntoResponse::into_response(error),
+            };
+            #(#parses)*
+        }
     };
 
     // The other arguments, extracted in order; the last may consume the body.
@@ -133,7 +126,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 extractions.push(quote! {
                     let #var = match #extract {
                         ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(rejection) => return #private::reject(rejection).await,
+                        ::core::result::Result::Err(rejection) => return #private::reject(#private::IntoResponse::into_response(rejection)).await,
                     };
                 });
                 call_args.push(quote!(#var));
@@ -224,13 +217,14 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_camel_case_types, non_snake_case, unused_mut, unused_qualifications, clippy::all, clippy::pedantic)]
         const _: () = {
-            #params_struct
-            async fn __endpoint_handler(__request: #private::Request) -> #private::Response {
-                let (mut __parts, __body) = __request.into_parts();
-                #params_extract
-                #(#extractions)*
-                #unused_body
-                #respond
+            fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
+                ::std::boxed::Box::pin(async move {
+                    let (mut __parts, __body) = __request.into_parts();
+                    #params_extract
+                    #(#extractions)*
+                    #unused_body
+                    #respond
+                })
             }
             fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
                 #[allow(unused_imports)]
@@ -240,9 +234,6 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 #doc_response
             }
             #static_paths_fn
-            fn __endpoint_route(endpoint: &'static #private::Endpoint) -> #private::MethodRouter {
-                #private::method_router(endpoint, __endpoint_handler)
-            }
             #private::inventory::submit! {
                 #private::Endpoint::__new(#private::EndpointSpec {
                     id: #id,
@@ -255,7 +246,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                     line: #line,
                     docs: #docs,
                     params: &[#(#param_records),*],
-                    make_route: __endpoint_route,
+                    call: __endpoint_handler,
                     document: __endpoint_doc,
                     prerender: #prerender,
                     static_paths: #static_paths_value,

@@ -9,12 +9,14 @@ async fn any_method() {}
     clippy::pedantic
 )]
 const _: () = {
-    async fn __endpoint_handler(
+    fn __endpoint_handler(
         __request: ::my_runtime::__private::Request,
-    ) -> ::my_runtime::__private::Response {
-        let (mut __parts, __body) = __request.into_parts();
-        let _ = (__parts, __body);
-        ::my_runtime::__private::IntoResponse::into_response(any_method().await)
+    ) -> ::my_runtime::__private::HandlerFuture {
+        ::std::boxed::Box::pin(async move {
+            let (mut __parts, __body) = __request.into_parts();
+            let _ = (__parts, __body);
+            ::my_runtime::__private::IntoResponse::into_response(any_method().await)
+        })
     }
     fn __endpoint_doc(doc: &mut ::my_runtime::__private::doc::OperationDoc<'_>) {
         #[allow(unused_imports)]
@@ -22,18 +24,13 @@ const _: () = {
         (&&&::my_runtime::__private::doc::Probe::<()>::new())
             .__endpoint_response_doc(doc, "()");
     }
-    fn __endpoint_route(
-        endpoint: &'static ::my_runtime::__private::Endpoint,
-    ) -> ::my_runtime::__private::MethodRouter {
-        ::my_runtime::__private::method_router(endpoint, __endpoint_handler)
-    }
     ::my_runtime::__private::inventory::submit! {
         ::my_runtime::__private::Endpoint::__new(::my_runtime::__private::EndpointSpec {
         id : "", route : "/methods.json", methods : ::my_runtime::Methods::All, access :
         ::core::option::Option::None, handler : ::core::stringify!(any_method),
         module_path : ::core::module_path!(), file : ::core::file!(), line :
-        ::core::line!(), docs : "", params : & [], make_route : __endpoint_route,
-        document : __endpoint_doc, prerender : false, static_paths :
-        ::core::option::Option::None, })
+        ::core::line!(), docs : "", params : & [], call : __endpoint_handler, document :
+        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
+        })
     }
 };

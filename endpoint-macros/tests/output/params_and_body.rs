@@ -16,67 +16,79 @@ async fn put_file(
     clippy::pedantic
 )]
 const _: () = {
-    struct __EndpointParams(u64, String);
-    impl ::endpoint_runtime::__private::FromRequestParts<()> for __EndpointParams {
-        type Rejection = ::endpoint_runtime::EndpointError;
-        async fn from_request_parts(
-            parts: &mut ::endpoint_runtime::__private::Parts,
-            _: &(),
-        ) -> ::core::result::Result<Self, Self::Rejection> {
-            let raw = ::endpoint_runtime::__private::RawParams::from_parts(parts).await?;
-            ::core::result::Result::Ok(
-                Self(
-                    raw.parse::<u64>("id", "u64")?,
-                    raw.parse::<String>("path", "String")?,
-                ),
-            )
-        }
-    }
-    async fn __endpoint_handler(
+    fn __endpoint_handler(
         __request: ::endpoint_runtime::__private::Request,
-    ) -> ::endpoint_runtime::__private::Response {
-        let (mut __parts, __body) = __request.into_parts();
-        let __EndpointParams(__param0, __param1) = match <__EndpointParams as ::endpoint_runtime::__private::FromRequestParts<
-            (),
-        >>::from_request_parts(&mut __parts, &())
-            .await
-        {
-            ::core::result::Result::Ok(params) => params,
-            ::core::result::Result::Err(rejection) => {
-                return ::endpoint_runtime::__private::IntoResponse::into_response(
-                    rejection,
-                );
-            }
-        };
-        let __arg1 = match <Accountability as ::endpoint_runtime::__private::FromRequestParts<
-            (),
-        >>::from_request_parts(&mut __parts, &())
-            .await
-        {
-            ::core::result::Result::Ok(value) => value,
-            ::core::result::Result::Err(rejection) => {
-                return ::endpoint_runtime::__private::reject(rejection).await;
-            }
-        };
-        let __arg3 = match <Json<
-            Value,
-        > as ::endpoint_runtime::__private::FromRequest<
-            (),
-            _,
-        >>::from_request(
-                ::endpoint_runtime::__private::Request::from_parts(__parts, __body),
-                &(),
-            )
-            .await
-        {
-            ::core::result::Result::Ok(value) => value,
-            ::core::result::Result::Err(rejection) => {
-                return ::endpoint_runtime::__private::reject(rejection).await;
-            }
-        };
-        ::endpoint_runtime::__private::respond::<
-            Result<String, EndpointError>,
-        >(put_file(__param0, __arg1, __param1, __arg3).await)
+    ) -> ::endpoint_runtime::__private::HandlerFuture {
+        ::std::boxed::Box::pin(async move {
+            let (mut __parts, __body) = __request.into_parts();
+            let __raw = match ::endpoint_runtime::__private::RawParams::from_parts(
+                    &mut __parts,
+                )
+                .await
+            {
+                ::core::result::Result::Ok(raw) => raw,
+                ::core::result::Result::Err(error) => {
+                    return ::endpoint_runtime::__private::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let __param0 = match __raw.parse::<u64>("id", "u64") {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => {
+                    return ::endpoint_runtime::__private::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let __param1 = match __raw.parse::<String>("path", "String") {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => {
+                    return ::endpoint_runtime::__private::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let __arg1 = match <Accountability as ::endpoint_runtime::__private::FromRequestParts<
+                (),
+            >>::from_request_parts(&mut __parts, &())
+                .await
+            {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => {
+                    return ::endpoint_runtime::__private::reject(
+                            ::endpoint_runtime::__private::IntoResponse::into_response(
+                                rejection,
+                            ),
+                        )
+                        .await;
+                }
+            };
+            let __arg3 = match <Json<
+                Value,
+            > as ::endpoint_runtime::__private::FromRequest<
+                (),
+                _,
+            >>::from_request(
+                    ::endpoint_runtime::__private::Request::from_parts(__parts, __body),
+                    &(),
+                )
+                .await
+            {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => {
+                    return ::endpoint_runtime::__private::reject(
+                            ::endpoint_runtime::__private::IntoResponse::into_response(
+                                rejection,
+                            ),
+                        )
+                        .await;
+                }
+            };
+            ::endpoint_runtime::__private::respond::<
+                Result<String, EndpointError>,
+            >(put_file(__param0, __arg1, __param1, __arg3).await)
+        })
     }
     fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
         #[allow(unused_imports)]
@@ -94,11 +106,6 @@ const _: () = {
         >::new())
             .__endpoint_response_doc(doc, "Result<String, EndpointError>");
     }
-    fn __endpoint_route(
-        endpoint: &'static ::endpoint_runtime::__private::Endpoint,
-    ) -> ::endpoint_runtime::__private::MethodRouter {
-        ::endpoint_runtime::__private::method_router(endpoint, __endpoint_handler)
-    }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
         { id : "users", route : "/{id}/files/{*path}", methods :
@@ -109,7 +116,7 @@ const _: () = {
         file : ::core::file!(), line : ::core::line!(), docs : "", params : &
         [::endpoint_runtime::__private::Param { name : "id", ty : "u64", catch_all :
         false }, ::endpoint_runtime::__private::Param { name : "path", ty : "String",
-        catch_all : true }], make_route : __endpoint_route, document : __endpoint_doc,
+        catch_all : true }], call : __endpoint_handler, document : __endpoint_doc,
         prerender : false, static_paths : ::core::option::Option::None, })
     }
 };

@@ -12,12 +12,14 @@ async fn intro() -> &'static str {
     clippy::pedantic
 )]
 const _: () = {
-    async fn __endpoint_handler(
+    fn __endpoint_handler(
         __request: ::endpoint_runtime::__private::Request,
-    ) -> ::endpoint_runtime::__private::Response {
-        let (mut __parts, __body) = __request.into_parts();
-        let _ = (__parts, __body);
-        ::endpoint_runtime::__private::respond::<&'static str>(intro().await)
+    ) -> ::endpoint_runtime::__private::HandlerFuture {
+        ::std::boxed::Box::pin(async move {
+            let (mut __parts, __body) = __request.into_parts();
+            let _ = (__parts, __body);
+            ::endpoint_runtime::__private::respond::<&'static str>(intro().await)
+        })
     }
     fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
         #[allow(unused_imports)]
@@ -25,18 +27,13 @@ const _: () = {
         (&&&::endpoint_runtime::__private::doc::Probe::<&'static str>::new())
             .__endpoint_response_doc(doc, "&'static str");
     }
-    fn __endpoint_route(
-        endpoint: &'static ::endpoint_runtime::__private::Endpoint,
-    ) -> ::endpoint_runtime::__private::MethodRouter {
-        ::endpoint_runtime::__private::method_router(endpoint, __endpoint_handler)
-    }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
         { id : "greet", route : "/intro", methods : ::endpoint_runtime::Methods::List(&
         [::endpoint_runtime::Method::Get]), access : ::core::option::Option::None,
         handler : ::core::stringify!(intro), module_path : ::core::module_path!(), file :
-        ::core::file!(), line : ::core::line!(), docs : "Say hello.", params : & [],
-        make_route : __endpoint_route, document : __endpoint_doc, prerender : false,
-        static_paths : ::core::option::Option::None, })
+        ::core::file!(), line : ::core::line!(), docs : "Say hello.", params : & [], call
+        : __endpoint_handler, document : __endpoint_doc, prerender : false, static_paths
+        : ::core::option::Option::None, })
     }
 };

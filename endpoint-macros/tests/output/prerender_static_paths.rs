@@ -11,35 +11,34 @@ async fn user(id: u32) -> String {
     clippy::pedantic
 )]
 const _: () = {
-    struct __EndpointParams(u32);
-    impl ::endpoint_runtime::__private::FromRequestParts<()> for __EndpointParams {
-        type Rejection = ::endpoint_runtime::EndpointError;
-        async fn from_request_parts(
-            parts: &mut ::endpoint_runtime::__private::Parts,
-            _: &(),
-        ) -> ::core::result::Result<Self, Self::Rejection> {
-            let raw = ::endpoint_runtime::__private::RawParams::from_parts(parts).await?;
-            ::core::result::Result::Ok(Self(raw.parse::<u32>("id", "u32")?))
-        }
-    }
-    async fn __endpoint_handler(
+    fn __endpoint_handler(
         __request: ::endpoint_runtime::__private::Request,
-    ) -> ::endpoint_runtime::__private::Response {
-        let (mut __parts, __body) = __request.into_parts();
-        let __EndpointParams(__param0) = match <__EndpointParams as ::endpoint_runtime::__private::FromRequestParts<
-            (),
-        >>::from_request_parts(&mut __parts, &())
-            .await
-        {
-            ::core::result::Result::Ok(params) => params,
-            ::core::result::Result::Err(rejection) => {
-                return ::endpoint_runtime::__private::IntoResponse::into_response(
-                    rejection,
-                );
-            }
-        };
-        let _ = (__parts, __body);
-        ::endpoint_runtime::__private::respond::<String>(user(__param0).await)
+    ) -> ::endpoint_runtime::__private::HandlerFuture {
+        ::std::boxed::Box::pin(async move {
+            let (mut __parts, __body) = __request.into_parts();
+            let __raw = match ::endpoint_runtime::__private::RawParams::from_parts(
+                    &mut __parts,
+                )
+                .await
+            {
+                ::core::result::Result::Ok(raw) => raw,
+                ::core::result::Result::Err(error) => {
+                    return ::endpoint_runtime::__private::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let __param0 = match __raw.parse::<u32>("id", "u32") {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => {
+                    return ::endpoint_runtime::__private::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let _ = (__parts, __body);
+            ::endpoint_runtime::__private::respond::<String>(user(__param0).await)
+        })
     }
     fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
         #[allow(unused_imports)]
@@ -72,11 +71,6 @@ const _: () = {
             __out
         })
     }
-    fn __endpoint_route(
-        endpoint: &'static ::endpoint_runtime::__private::Endpoint,
-    ) -> ::endpoint_runtime::__private::MethodRouter {
-        ::endpoint_runtime::__private::method_router(endpoint, __endpoint_handler)
-    }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
         { id : "api", route : "/users/{id}", methods :
@@ -85,7 +79,7 @@ const _: () = {
         ::core::stringify!(user), module_path : ::core::module_path!(), file :
         ::core::file!(), line : ::core::line!(), docs : "", params : &
         [::endpoint_runtime::__private::Param { name : "id", ty : "u32", catch_all :
-        false }], make_route : __endpoint_route, document : __endpoint_doc, prerender :
-        true, static_paths : ::core::option::Option::Some(__endpoint_static_paths), })
+        false }], call : __endpoint_handler, document : __endpoint_doc, prerender : true,
+        static_paths : ::core::option::Option::Some(__endpoint_static_paths), })
     }
 };
