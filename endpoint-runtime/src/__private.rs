@@ -42,26 +42,21 @@ pub(crate) fn method_router(endpoint: &'static Endpoint, handler: Handler) -> Me
     match endpoint.methods() {
         // `all` answers the standard methods; an extension method (`QUERY`, `PROPFIND`…) cannot
         // be documented in OpenAPI 3.1 and is answered 405.
-        Methods::All => axum::routing::any(move |request: Request| {
-            let handler = handler.clone();
-            async move {
-                use axum::http::Method as M;
-                let standard = [
-                    M::GET,
-                    M::HEAD,
-                    M::POST,
-                    M::PUT,
-                    M::PATCH,
-                    M::DELETE,
-                    M::OPTIONS,
-                    M::TRACE,
-                ];
-                if !standard.contains(request.method()) {
-                    let path = request.uri().path().to_string();
-                    return crate::EndpointError::method_not_allowed(
-                        request.method().as_str(),
-                        &path,
-                    )
+        Methods::All => axum::routing::any(move |request: Request| async move {
+            use axum::http::Method as M;
+            let standard = [
+                M::GET,
+                M::HEAD,
+                M::POST,
+                M::PUT,
+                M::PATCH,
+                M::DELETE,
+                M::OPTIONS,
+                M::TRACE,
+            ];
+            if !standard.contains(request.method()) {
+                let path = request.uri().path().to_string();
+                return crate::EndpointError::method_not_allowed(request.method().as_str(), &path)
                     .with_header(
                         axum::http::header::ALLOW,
                         axum::http::HeaderValue::from_static(
@@ -69,9 +64,8 @@ pub(crate) fn method_router(endpoint: &'static Endpoint, handler: Handler) -> Me
                         ),
                     )
                     .into_response();
-                }
-                handler(request).await
             }
+            handler(request).await
         }),
         Methods::List(list) => {
             let filter = list
