@@ -8,6 +8,7 @@ pub use axum::response::{IntoResponse, Response};
 pub use axum::routing::MethodRouter;
 pub use inventory;
 
+pub use crate::confined;
 pub use crate::extract::RawParams;
 pub use crate::prerender;
 
@@ -136,6 +137,8 @@ pub fn respond<T: IntoResponse>(value: T) -> Response {
 
 /// Runs `future` to completion on a new multi-threaded Tokio runtime (`#[main]`).
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    // A confined worker is this binary started again: it never reaches the runtime.
+    crate::confined::enter_worker_if_requested();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

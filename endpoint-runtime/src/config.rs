@@ -35,6 +35,10 @@ pub enum LogFormat {
 /// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
 /// | `ENDPOINT_ERROR_FORMAT` | [`error_format`](Self::error_format) | `jsend` | `jsend` or `problem` (RFC 9457) |
 /// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public` or `authenticated` |
+/// | `ENDPOINT_CONFINED_HARDENING` | [`confined`](Self::confined) | `required` | `required` (refuse to start without Landlock and seccomp) or `auto` |
+/// | `ENDPOINT_CONFINED_WORKERS` | | `2` | worker processes for confined endpoints (at most this many calls at once) |
+/// | `ENDPOINT_CONFINED_MEMORY` | | `256MiB` | address-space limit of a worker (`RLIMIT_AS`) |
+/// | `ENDPOINT_CONFINED_TIMEOUT` | | `5s` | how long one confined call may take, host calls included |
 /// | `ENDPOINT_TRUSTED_PROXIES` | [`trusted_proxies`](Self::trusted_proxies) | none | comma-separated IPs or CIDR ranges |
 /// | `ENDPOINT_STATIC_TOKENS` | [`static_tokens`](Self::static_tokens) | none | JSON: `[{"token":"…","user":"…","role":"…","admin":false}]` |
 /// | `ENDPOINT_DATABASE_URL`, else `DATABASE_URL` | [`database_url`](Self::database_url) | `sqlite://<binary>.db` when the app has migrations | `sqlite://file.db` or `postgres://user:pass@host/db` |
@@ -77,6 +81,8 @@ pub struct Config {
     pub error_format: ErrorFormat,
     /// The access level of endpoints whose attribute states none.
     pub default_access: DefaultAccess,
+    /// Limits of the worker processes that run confined endpoints.
+    pub confined: ConfinedConfig,
     /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Static API tokens (Directus static tokens), compared in constant time.
@@ -113,6 +119,45 @@ pub enum ErrorFormat {
     JSend,
     /// RFC 9457 `application/problem+json`: `{"type","title","status","detail","code"}`.
     Problem,
+}
+
+/// Whether confined endpoints may run without the kernel's enforcement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hardening {
+    /// Refuse to start unless Landlock and seccomp are enforced and the start-up self-test
+    /// proves a worker can neither read a file nor open a socket (the default).
+    #[default]
+    Required,
+    /// Run confined endpoints even where the kernel cannot enforce the boundary, saying so
+    /// loudly in the route table and the log.
+    Auto,
+}
+
+/// Limits of the worker processes that run confined endpoints (see
+/// [`confined`](crate::confined)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfinedConfig {
+    /// `ENDPOINT_CONFINED_HARDENING`, default [`Hardening::Required`].
+    pub hardening: Hardening,
+    /// `ENDPOINT_CONFINED_WORKERS`, default 2: worker processes, so calls at once.
+    pub workers: usize,
+    /// `ENDPOINT_CONFINED_MEMORY`, default 256 MiB: a worker's address-space limit in bytes.
+    pub memory: usize,
+    /// `ENDPOINT_CONFINED_TIMEOUT`, default 5 s: one call's limit, host calls included; a
+    /// worker past it is killed and the caller answered 503.
+    pub timeout: Duration,
+}
+
+impl Default for ConfinedConfig {
+    fn default() -> Self {
+        ConfinedConfig {
+            hardening: Hardening::Required,
+            workers: 2,
+            memory: 256 * 1024 * 1024,
+            timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// The access level of an endpoint that states none.
@@ -239,6 +284,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             error_format: ErrorFormat::JSend,
             default_access: DefaultAccess::Public,
+            confined: ConfinedConfig::default(),
             trusted_proxies: Vec::new(),
             static_tokens: Vec::new(),
             jwt: None,
@@ -380,6 +426,46 @@ impl Config {
                     });
                 }
             };
+        }
+        if let Some((name, value)) = get("ENDPOINT_CONFINED_HARDENING") {
+            config.confined.hardening = match value.trim().to_ascii_lowercase().as_str() {
+                "required" => Hardening::Required,
+                "auto" => Hardening::Auto,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "`required` or `auto`",
+                    });
+                }
+            };
+        }
+        if let Some((name, value)) = get("ENDPOINT_CONFINED_WORKERS") {
+            config.confined.workers = match value.trim().parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "a number of worker processes from 1 to 256",
+                    });
+                }
+            };
+        }
+        if let Some((name, value)) = get("ENDPOINT_CONFINED_MEMORY") {
+            config.confined.memory = match parse_size(&value) {
+                Some(bytes) if bytes >= 16 * 1024 * 1024 => bytes,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "a size of at least 16MiB, such as `256MiB`",
+                    });
+                }
+            };
+        }
+        if let Some((name, value)) = get("ENDPOINT_CONFINED_TIMEOUT") {
+            config.confined.timeout = parse_duration(name, value)?;
         }
         if let Some((name, value)) = get("ENDPOINT_TRUSTED_PROXIES") {
             config.trusted_proxies = parse_proxies(&value).ok_or(ConfigError {

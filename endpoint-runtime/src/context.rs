@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) database: Option<Database>,
     pub(crate) emitter: Emitter,
     pub(crate) state: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// The worker pool of confined endpoints, when the application has any.
+    pub(crate) confined: Option<Arc<crate::confined::Pool>>,
 }
 
 /// The endpoint context of the seeds (`{ services, database, env, logger, emitter }`), as an

@@ -488,6 +488,10 @@ pub enum Error {
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),
+    /// Confined endpoints cannot run: the kernel cannot enforce the sandbox under
+    /// `ENDPOINT_CONFINED_HARDENING=required`, or workers cannot start; the message says why.
+    #[error("confined endpoints: {0}")]
+    Confined(String),
     /// The `build` command could not prerender an endpoint; the message names it (handler,
     /// `file:line`, URL) and says why. No output directory was written.
     #[error("build failed: {0}")]

@@ -39,6 +39,7 @@ mod accountability;
 pub mod auth;
 mod cli;
 mod config;
+pub mod confined;
 mod context;
 mod database;
 mod error;
@@ -60,8 +61,8 @@ pub mod __private;
 pub use accountability::Accountability;
 pub use axum;
 pub use config::{
-    Config, DatabaseUrl, DefaultAccess, ErrorFormat, IpNet, JwtAlgorithm, JwtConfig, JwtKey,
-    LogFormat, StaticToken,
+    Config, ConfinedConfig, DatabaseUrl, DefaultAccess, ErrorFormat, Hardening, IpNet,
+    JwtAlgorithm, JwtConfig, JwtKey, LogFormat, StaticToken,
 };
 pub use context::{Context, State};
 pub use database::{Database, DatabaseKind, Migrations};
@@ -74,6 +75,9 @@ pub use router::{router, validate};
 pub use schemars;
 pub use server::{App, Server, run};
 pub use sqlx;
+/// The Tokio runtime `#[endpoint_runtime::main]` starts, for applications that spawn tasks or
+/// open sockets of their own without a `tokio` dependency.
+pub use tokio;
 pub use tracing;
 
 /// Turns an `async fn` into an endpoint that registers itself with the runtime.

@@ -83,6 +83,18 @@ impl<'g> OperationDoc<'g> {
         schema
     }
 
+    /// A confined endpoint: a JSON body in, a JSON body out, both untyped (the route table
+    /// marks it confined).
+    pub fn confined(&mut self) {
+        self.response = Some((
+            "200".into(),
+            json!({
+                "description": "Success (JSON from the confined handler)",
+                "content": { "application/json": { "schema": {} } }
+            }),
+        ));
+    }
+
     /// An opaque return type: documented as any 200 response, with a note.
     pub fn untyped_response(&mut self, ty: &str) {
         self.notes.push(format!("untyped response `{ty}`"));

@@ -143,6 +143,7 @@ pub struct EndpointSpec {
     pub document: fn(&mut crate::openapi::OperationDoc<'_>),
     pub prerender: bool,
     pub static_paths: Option<fn() -> crate::prerender::StaticPathsFuture>,
+    pub confined: Option<&'static crate::confined::ConfinedSpec>,
 }
 
 /// One registered endpoint: what `#[endpoint]` recorded about a handler.
@@ -242,6 +243,12 @@ impl Endpoint {
     /// (Astro's static mode). It still answers requests when served.
     pub fn prerender(&self) -> bool {
         self.spec.prerender
+    }
+
+    /// For `confined`: the handler's key and declared capabilities (see
+    /// [`confined`](crate::confined)).
+    pub fn confined(&self) -> Option<&'static crate::confined::ConfinedSpec> {
+        self.spec.confined
     }
 
     /// The values of the route parameters to prerender, from `static_paths`: one list of

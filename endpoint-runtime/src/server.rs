@@ -191,11 +191,18 @@ impl App {
                  `endpoint_runtime::link!(that_crate);` to the binary"
             );
         }
+        // Confined endpoints: the self-test and warm workers, before anything is served.
+        let confined = if endpoints.iter().any(|e| e.confined().is_some()) {
+            Some(crate::confined::Pool::start(&config.confined).await?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             config: config.clone(),
             database,
             emitter: Emitter::new(subscribers),
             state,
+            confined,
         });
         Ok((
             Arc::new(Runtime {
@@ -539,6 +546,16 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
                 e.path(),
                 if e.prerender() {
                     format!("{} (prerender)", crate::access::effective(e, default))
+                } else if let Some(spec) = e.confined() {
+                    let capabilities = spec.capabilities();
+                    if capabilities.is_empty() {
+                        format!("{} (confined)", crate::access::effective(e, default))
+                    } else {
+                        format!(
+                            "{} (confined: {capabilities})",
+                            crate::access::effective(e, default)
+                        )
+                    }
                 } else {
                     crate::access::effective(e, default).to_string()
                 },
@@ -574,6 +591,12 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
     line(header);
     for row in &rows {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+    if let Some(status) = crate::confined::pool_status()
+        && endpoints.iter().any(|e| e.confined().is_some())
+    {
+        out.push_str(status);
+        out.push('\n');
     }
     out
 }

@@ -16,6 +16,7 @@ use endpoint_runtime::axum::body::Bytes;
 use endpoint_runtime::axum::extract::{FromRequest, Request};
 use endpoint_runtime::axum::http::Method;
 use endpoint_runtime::axum::response::Redirect;
+use endpoint_runtime::confined::{ConfinedError, ConfinedRequest, Host, Reply};
 use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schemars::JsonSchema;
@@ -351,8 +352,63 @@ async fn product(id: i64, ctx: Context) -> Result<Json<Value>, EndpointError> {
     })))
 }
 
+// ----- CairnCMS: confined endpoints ------------------------------------------------------
+
+/// CairnCMS's sandboxed `greet`: runs in a worker process that can read no file, open no
+/// socket and start no process; it may only log. `GET` only: other methods get 405.
+#[endpoint(id = "sandbox", route = "/greet", confined, capabilities(log))]
+fn sandbox_greet(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    host.log(format!("greeting a visitor on {}", request.path))?;
+    Ok(Reply::ok(json!({ "message": "Hello from the sandbox" })))
+}
+
+/// The local upstream the showcase starts for [`sandbox_quote`], on a fixed port because the
+/// origin is declared in the attribute.
+const UPSTREAM: &str = "127.0.0.1:3299";
+
+/// A confined endpoint calling its one declared origin through the host: the server performs
+/// the request, and would refuse any other origin, a redirect target or an internal address
+/// not named in the declaration.
+#[endpoint(
+    id = "sandbox",
+    route = "/quote",
+    confined,
+    capabilities(log, request = ["http://127.0.0.1:3299"])
+)]
+fn sandbox_quote(_request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    let response = host.request(
+        "GET",
+        "http://127.0.0.1:3299/quote",
+        &[("accept", "application/json")],
+        &[],
+    )?;
+    host.log(format!("upstream answered {}", response.status))?;
+    Ok(Reply::ok(json!({ "upstream": response.json()? })))
+}
+
+/// Serves `GET /quote` on [`UPSTREAM`]; if the port is taken (another showcase runs), that one
+/// answers the same.
+async fn start_upstream() {
+    use endpoint_runtime::axum::{Json, Router, routing::get};
+    let app = Router::new().route(
+        "/quote",
+        get(|| async { Json(json!({ "text": "Simplicity is prerequisite for reliability." })) }),
+    );
+    match endpoint_runtime::tokio::net::TcpListener::bind(UPSTREAM).await {
+        Ok(listener) => {
+            endpoint_runtime::tokio::spawn(async move {
+                let _ = endpoint_runtime::axum::serve(listener, app).await;
+            });
+        }
+        Err(error) => {
+            endpoint_runtime::tracing::warn!(%error, "the showcase upstream is not started on {UPSTREAM}")
+        }
+    }
+}
+
 #[endpoint_runtime::main]
 async fn main() -> Result<(), endpoint_runtime::Error> {
+    start_upstream().await;
     endpoint_runtime::App::new()
         .migrations(endpoint_runtime::migrations!("showcase/migrations"))
         .run()

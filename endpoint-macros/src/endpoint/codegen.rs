@@ -31,6 +31,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         docs,
         prerender,
         static_paths,
+        confined,
     } = endpoint;
     let private = quote!(#krate::__private);
 
@@ -168,10 +169,73 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         (None, true) => quote!(doc.untyped_response("impl IntoResponse");),
     };
 
-    let param_records = params.iter().map(|(name, ty, catch_all)| {
-        let text = type_text(ty);
-        quote!(#private::Param { name: #name, ty: #text, catch_all: #catch_all })
-    });
+    // A confined endpoint: the server forwards the request data to a worker process, which
+    // runs the user's function (found by key in the same binary).
+    let (confined_static, confined_value, handler_fn) = match confined {
+        None => (
+            quote!(),
+            quote!(::core::option::Option::None),
+            quote! {
+                fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
+                    ::std::boxed::Box::pin(async move {
+                        let (mut __parts, __body) = __request.into_parts();
+                        #params_extract
+                        #(#extractions)*
+                        #unused_body
+                        #respond
+                    })
+                }
+            },
+        ),
+        Some(confined) => {
+            let log = confined.log;
+            let origins = &confined.origins;
+            let run = quote_spanned!(ident.span()=> #ident);
+            (
+                quote! {
+                    static __CONFINED: #private::confined::ConfinedSpec = #private::confined::ConfinedSpec {
+                        key: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                        run: #run,
+                        log: #log,
+                        origins: &[#(#origins),*],
+                    };
+                },
+                quote!(::core::option::Option::Some(&__CONFINED)),
+                quote! {
+                    fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
+                        ::std::boxed::Box::pin(#private::confined::handle(&__CONFINED, __request))
+                    }
+                },
+            )
+        }
+    };
+    let doc_body = if confined.is_some() {
+        quote!(doc.confined();)
+    } else {
+        quote! {
+            #(#doc_params)*
+            #(#doc_extractors)*
+            #doc_response
+        }
+    };
+    let mut param_records: Vec<TokenStream> = params
+        .iter()
+        .map(|(name, ty, catch_all)| {
+            let text = type_text(ty);
+            quote!(#private::Param { name: #name, ty: #text, catch_all: #catch_all })
+        })
+        .collect();
+    if confined.is_some() {
+        // A confined handler reads its parameters from the request data, as strings.
+        if let Ok(parsed) = crate::route::parse(&route.value()) {
+            param_records = parsed
+                .params()
+                .map(|(name, catch_all)| {
+                    quote!(#private::Param { name: #name, ty: "String", catch_all: #catch_all })
+                })
+                .collect();
+        }
+    }
     // `static_paths`: each item's fields named after the route parameters are read into the
     // handler's own parameter types, spanned at the function's path, so a missing or mistyped
     // field is reported there.
@@ -217,21 +281,12 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_camel_case_types, non_snake_case, unused_mut, unused_qualifications, clippy::all, clippy::pedantic)]
         const _: () = {
-            fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
-                ::std::boxed::Box::pin(async move {
-                    let (mut __parts, __body) = __request.into_parts();
-                    #params_extract
-                    #(#extractions)*
-                    #unused_body
-                    #respond
-                })
-            }
+            #confined_static
+            #handler_fn
             fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
                 #[allow(unused_imports)]
                 use #private::doc::traits::*;
-                #(#doc_params)*
-                #(#doc_extractors)*
-                #doc_response
+                #doc_body
             }
             #static_paths_fn
             #private::inventory::submit! {
@@ -250,6 +305,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                     document: __endpoint_doc,
                     prerender: #prerender,
                     static_paths: #static_paths_value,
+                    confined: #confined_value,
                 })
             }
         };

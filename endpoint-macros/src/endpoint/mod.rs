@@ -22,7 +22,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let output = match (errors.finish(), endpoint) {
         (Ok(()), Some(endpoint)) => {
             let generated = codegen::emit(&endpoint);
-            quote! { #item #generated }
+            // A confined handler is safe Rust, also inside the macros it calls.
+            let forbid = endpoint
+                .confined
+                .is_some()
+                .then(|| quote!(#[forbid(unsafe_code)]));
+            quote! { #forbid #item #generated }
         }
         (Err(error), _) => {
             let error = error.into_compile_error();

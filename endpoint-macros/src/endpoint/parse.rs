@@ -16,6 +16,8 @@ pub(crate) mod kw {
     pub(crate) const CRATE: &str = "crate";
     pub(crate) const PRERENDER: &str = "prerender";
     pub(crate) const STATIC_PATHS: &str = "static_paths";
+    pub(crate) const CONFINED: &str = "confined";
+    pub(crate) const CAPABILITIES: &str = "capabilities";
     pub(crate) const ALL: &[&str] = &[
         ROUTE,
         METHOD,
@@ -24,6 +26,8 @@ pub(crate) mod kw {
         ROLES,
         PRERENDER,
         STATIC_PATHS,
+        CONFINED,
+        CAPABILITIES,
         CRATE,
     ];
 }
@@ -32,6 +36,14 @@ pub(crate) mod kw {
 pub(crate) enum MethodArg {
     One(Ident),
     List { brackets: Span, items: Vec<Ident> },
+}
+
+/// One entry of `capabilities(...)`.
+pub(crate) enum CapabilityArg {
+    /// `log`.
+    Log,
+    /// `request = ["https://api.example.com"]`.
+    Request(Vec<LitStr>),
 }
 
 /// The attribute's arguments, each `None` when absent or unparseable (the error is pushed).
@@ -46,6 +58,10 @@ pub(crate) struct EndpointArgs {
     pub(crate) prerender: Option<Ident>,
     /// `static_paths = path::to::function`: the key's token and the function's path.
     pub(crate) static_paths: Option<(Ident, syn::Path)>,
+    /// `confined`, the flag's own token.
+    pub(crate) confined: Option<Ident>,
+    /// `capabilities(...)`: the key's token and the capabilities that parsed.
+    pub(crate) capabilities: Option<(Ident, Vec<CapabilityArg>)>,
     /// `static_paths` was written, even if its value was not usable.
     pub(crate) static_paths_written: bool,
     /// `route` was written, even if its value was not usable (that error is already pushed).
@@ -175,6 +191,87 @@ fn roles_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Ve
     Ok(Some(roles))
 }
 
+/// Parses the inside of `capabilities(...)`: `log` and `request = ["origin", ...]`.
+fn capabilities_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Vec<CapabilityArg>> {
+    let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    while !input.is_empty() {
+        let Ok(name) = input.parse::<Ident>() else {
+            let span = input.span();
+            skip_value(input)?;
+            errors.at(span, "expected a capability: `log` or `request = [...]`");
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+            continue;
+        };
+        let text = name.to_string();
+        if seen.contains(&text) {
+            errors.spanned(&name, format!("duplicate capability `{text}`"));
+        }
+        seen.push(text.clone());
+        match text.as_str() {
+            "log" if input.peek(Token![=]) => {
+                errors.spanned(&name, "`log` takes no value: write `log`");
+                input.parse::<Token![=]>()?;
+                skip_value(input)?;
+            }
+            "log" => out.push(CapabilityArg::Log),
+            "request" if !input.peek(Token![=]) => errors.spanned(
+                &name,
+                "`request` names the origins it may reach: `request = [\"https://api.example.com\"]`",
+            ),
+            "request" => {
+                input.parse::<Token![=]>()?;
+                if input.peek(syn::token::Bracket) {
+                    let content;
+                    syn::bracketed!(content in input);
+                    let mut origins = Vec::new();
+                    while !content.is_empty() {
+                        if content.peek(LitStr) {
+                            origins.push(content.parse::<LitStr>()?);
+                        } else {
+                            let span = content.span();
+                            content.parse::<TokenTree>()?;
+                            errors.at(
+                                span,
+                                "expected an origin as a string literal, such as `\"https://api.example.com\"`",
+                            );
+                        }
+                        if content.is_empty() {
+                            break;
+                        }
+                        content.parse::<Token![,]>()?;
+                    }
+                    out.push(CapabilityArg::Request(origins));
+                } else {
+                    let span = input.span();
+                    skip_value(input)?;
+                    errors.at(
+                        span,
+                        "expected a list of origins: `request = [\"https://api.example.com\"]`",
+                    );
+                }
+            }
+            _ => {
+                errors.spanned(
+                    &name,
+                    format!("unknown capability `{text}`: the host API offers `log` and `request = [...]`"),
+                );
+                if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    skip_value(input)?;
+                }
+            }
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(out)
+}
+
 /// Parses `route = "...", method = ..., ...`, pushing every problem and keeping what parsed.
 pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
     let mut out = EndpointArgs {
@@ -187,6 +284,8 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
         prerender: None,
         static_paths: None,
         static_paths_written: false,
+        confined: None,
+        capabilities: None,
         route_written: false,
     };
     let parser = syn::meta::parser(|meta| {
@@ -245,6 +344,33 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 None
             };
             set_once(&mut out.static_paths, key.zip(value), &path, errors);
+        } else if path.is_ident(kw::CONFINED) {
+            if meta.input.peek(Token![=]) {
+                errors.spanned(
+                    &path,
+                    "`confined` is a flag: write `confined` alone, and its capabilities in `capabilities(...)`",
+                );
+                meta.input.parse::<Token![=]>()?;
+                skip_value(meta.input)?;
+            } else {
+                set_once(&mut out.confined, path.get_ident().cloned(), &path, errors);
+            }
+        } else if path.is_ident(kw::CAPABILITIES) {
+            let key = path.get_ident().cloned();
+            let value = if meta.input.peek(syn::token::Paren) {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                Some(capabilities_value(&content, errors)?)
+            } else {
+                let span = meta.input.span();
+                skip_value(meta.input)?;
+                errors.at(
+                    span,
+                    "expected a list: `capabilities(log, request = [\"https://api.example.com\"])`",
+                );
+                None
+            };
+            set_once(&mut out.capabilities, key.zip(value), &path, errors);
         } else if path.is_ident(kw::CRATE) {
             let value = meta.value()?;
             let krate = if value.peek(LitStr) {

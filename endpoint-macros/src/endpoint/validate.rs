@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{FnArg, Ident, LitStr, Pat, Type};
 
-use super::parse::{EndpointArgs, MethodArg};
+use super::parse::{CapabilityArg, EndpointArgs, MethodArg};
 use crate::errors::Errors;
 use crate::route;
 
@@ -64,6 +64,16 @@ pub(crate) struct Endpoint {
     pub(crate) prerender: bool,
     /// `static_paths = f`: the function listing the parameter values to prerender.
     pub(crate) static_paths: Option<syn::Path>,
+    /// `confined`: run in a sandboxed worker process, with these capabilities.
+    pub(crate) confined: Option<Confined>,
+}
+
+/// The capabilities of a confined endpoint.
+pub(crate) struct Confined {
+    /// `log`.
+    pub(crate) log: bool,
+    /// `request = [...]`, each origin normalized: `scheme://host[:port]`, lower case.
+    pub(crate) origins: Vec<String>,
 }
 
 const METHODS: &[(&str, &str)] = &[
@@ -276,6 +286,8 @@ pub(crate) fn validate(
         prerender,
         static_paths,
         static_paths_written,
+        confined: confined_flag,
+        capabilities,
         route_written,
     } = args;
     let syn::ItemFn { attrs, sig, .. } = function;
@@ -345,12 +357,64 @@ pub(crate) fn validate(
     if let Some(token) = constness {
         errors.spanned(token, "endpoint handlers cannot be `const fn`");
     }
-    if asyncness.is_none() {
+    if confined_flag.is_some() {
+        if let Some(token) = asyncness {
+            errors.spanned(token, format!(
+                "confined handlers are plain functions: a worker process runs one call at a time and host calls block; write `fn {ident}`"
+            ));
+        }
+        if let Some(prerender) = &prerender {
+            errors.spanned(
+                prerender,
+                "`prerender` cannot be combined with `confined`: a confined endpoint runs in a worker process, not at build time",
+            );
+        }
+    } else if asyncness.is_none() {
         errors.spanned(
             fn_token,
             format!("endpoint handlers must be async: write `async fn {ident}`"),
         );
     }
+    let confined = match (&confined_flag, capabilities) {
+        (None, Some((key, _))) => {
+            errors.spanned(
+                &key,
+                "`capabilities` belong to a confined endpoint: add `confined`",
+            );
+            None
+        }
+        (None, None) => None,
+        (Some(_), capabilities) => {
+            let mut out = Confined {
+                log: false,
+                origins: Vec::new(),
+            };
+            for capability in capabilities.map(|(_, list)| list).unwrap_or_default() {
+                match capability {
+                    CapabilityArg::Log => out.log = true,
+                    CapabilityArg::Request(origins) => {
+                        if origins.is_empty() {
+                            errors.at(
+                                Span::call_site(),
+                                "`request = []` allows no origin: list at least one, or drop `request`",
+                            );
+                        }
+                        for lit in origins {
+                            match check_origin(&lit.value()) {
+                                Ok(origin) if out.origins.contains(&origin) => {
+                                    errors.spanned(&lit, format!("duplicate origin `{origin}`"));
+                                }
+                                Ok(origin) => out.origins.push(origin),
+                                Err(message) => errors.spanned(&lit, message),
+                            }
+                        }
+                    }
+                }
+            }
+            check_no_unsafe(&function.block, errors);
+            Some(out)
+        }
+    };
     if let syn::Safety::Unsafe(token) = safety {
         errors.spanned(token, "endpoint handlers cannot be `unsafe fn`");
     }
@@ -376,7 +440,13 @@ pub(crate) fn validate(
     let mut out_args = Vec::new();
     let count = inputs.len();
     let mut body_seen: Option<&Type> = None;
+    if confined_flag.is_some() {
+        check_confined_inputs(inputs, errors);
+    }
     for (index, input) in inputs.iter().enumerate() {
+        if confined_flag.is_some() {
+            break;
+        }
         let pat_type = match input {
             FnArg::Receiver(receiver) => {
                 errors.spanned(
@@ -485,7 +555,7 @@ pub(crate) fn validate(
         }
         out_args.push(Arg::Extractor { ty: ty.clone() });
     }
-    if let Some(lit) = &route_lit {
+    if let (Some(lit), None) = (&route_lit, &confined_flag) {
         for (name, catch_all) in &route_params {
             if !bound.contains(name) {
                 let shown = if *catch_all {
@@ -526,7 +596,169 @@ pub(crate) fn validate(
         docs: docs(attrs),
         prerender: prerender.is_some(),
         static_paths: static_paths.map(|(_, path)| path),
+        confined,
     })
+}
+
+/// A confined handler's arguments are fixed: the request data and the host handle.
+fn check_confined_inputs(
+    inputs: &syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
+    errors: &Errors,
+) {
+    const SIGNATURE: &str = "`fn(request: ConfinedRequest, host: &mut Host)`";
+    let mut typed = Vec::new();
+    for input in inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.spanned(
+                receiver,
+                "endpoint handlers are free functions and cannot take `self`",
+            ),
+            FnArg::Typed(pat_type) => typed.push(pat_type),
+        }
+    }
+    for (index, pat_type) in typed.iter().enumerate() {
+        let ty = &*pat_type.ty;
+        let ok = match index {
+            0 => {
+                last_ident(ty).is_some_and(|i| i == "ConfinedRequest")
+                    && !matches!(ty, Type::Reference(_))
+            }
+            1 => matches!(ty, Type::Reference(r) if r.mutability.is_some()
+                && last_ident(&r.elem).is_some_and(|i| i == "Host")),
+            _ => false,
+        };
+        if !ok {
+            let text = type_text(ty);
+            errors.spanned(ty, format!(
+                "a confined handler takes exactly {SIGNATURE}, so `{text}` cannot be an argument: no extractor, header, cookie or token reaches the sandbox"
+            ));
+        }
+    }
+    if typed.len() < 2 {
+        errors.at(
+            inputs.span_or_call_site(),
+            format!("a confined handler takes exactly {SIGNATURE}"),
+        );
+    }
+}
+
+trait SpanOrCallSite {
+    fn span_or_call_site(&self) -> Span;
+}
+
+impl SpanOrCallSite for syn::punctuated::Punctuated<FnArg, syn::Token![,]> {
+    fn span_or_call_site(&self) -> Span {
+        use syn::spanned::Spanned as _;
+        if self.is_empty() {
+            Span::call_site()
+        } else {
+            self.span()
+        }
+    }
+}
+
+/// Reports every `unsafe` block, function and impl in a confined handler's body: the
+/// sandbox's promises assume safe Rust (the emitted function is `#[forbid(unsafe_code)]`
+/// too, which also catches `unsafe` produced by macros).
+fn check_no_unsafe(block: &syn::Block, errors: &Errors) {
+    struct Finder<'a>(&'a Errors);
+    const MESSAGE: &str = "a confined handler cannot use `unsafe`: the sandbox assumes safe Rust";
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
+        fn visit_expr_unsafe(&mut self, node: &'ast syn::ExprUnsafe) {
+            self.0.spanned(node.unsafe_token, MESSAGE);
+            syn::visit::visit_expr_unsafe(self, node);
+        }
+        fn visit_signature(&mut self, node: &'ast syn::Signature) {
+            if let syn::Safety::Unsafe(token) = &node.safety {
+                self.0.spanned(token, MESSAGE);
+            }
+            syn::visit::visit_signature(self, node);
+        }
+        fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
+            if let Some(token) = node.unsafety {
+                self.0.spanned(token, MESSAGE);
+            }
+            syn::visit::visit_item_impl(self, node);
+        }
+    }
+    syn::visit::Visit::visit_block(&mut Finder(errors), block);
+}
+
+/// Checks an origin of `request = [...]`: `http` or `https`, a host, an optional port, nothing
+/// else. Returns it normalized (lower case, no trailing dot on the host).
+pub(crate) fn check_origin(value: &str) -> Result<String, String> {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return Err(format!(
+            "`{value}` is not an origin: write `https://host` or `http://host:port`"
+        ));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "`{value}`: only `http` and `https` origins can be requested"
+        ));
+    }
+    if rest.contains('@') {
+        return Err(format!(
+            "`{value}`: an origin has no user info (`user@`); credentials go in headers"
+        ));
+    }
+    if let Some(position) = rest.find(['/', '?', '#']) {
+        let extra = &rest[position..];
+        return Err(format!(
+            "`{value}`: an origin is scheme, host and port only; remove `{extra}`"
+        ));
+    }
+    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+        let Some((address, after)) = inner.split_once(']') else {
+            return Err(format!("`{value}`: unclosed `[` in an IPv6 address"));
+        };
+        if address.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("`{value}`: `{address}` is not an IPv6 address"));
+        }
+        let port = match after {
+            "" => None,
+            _ => match after.strip_prefix(':') {
+                Some(port) => Some(port),
+                None => return Err(format!("`{value}`: expected `:port` after `]`")),
+            },
+        };
+        (format!("[{}]", address.to_ascii_lowercase()), port)
+    } else {
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        };
+        if !host.is_ascii() {
+            return Err(format!(
+                "`{value}`: write the host in ASCII (its punycode form, `xn--...`)"
+            ));
+        }
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let valid = !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !valid {
+            return Err(format!(
+                "`{value}`: `{host}` is not a host name or IPv4 address"
+            ));
+        }
+        (host, port)
+    };
+    let port = match port {
+        None => String::new(),
+        Some(port) => match port.parse::<u16>() {
+            Ok(number) if number > 0 && port.bytes().all(|b| b.is_ascii_digit()) => {
+                format!(":{number}")
+            }
+            _ => return Err(format!("`{value}`: `{port}` is not a port from 1 to 65535")),
+        },
+    };
+    Ok(format!("{scheme}://{host}{port}"))
 }
 
 /// Checks `prerender` and `static_paths` against the method, access and route. A prerendered

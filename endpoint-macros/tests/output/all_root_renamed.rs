@@ -31,6 +31,6 @@ const _: () = {
         module_path : ::core::module_path!(), file : ::core::file!(), line :
         ::core::line!(), docs : "", params : & [], call : __endpoint_handler, document :
         __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
-        })
+        confined : ::core::option::Option::None, })
     }
 };

@@ -117,6 +117,7 @@ const _: () = {
         [::endpoint_runtime::__private::Param { name : "id", ty : "u64", catch_all :
         false }, ::endpoint_runtime::__private::Param { name : "path", ty : "String",
         catch_all : true }], call : __endpoint_handler, document : __endpoint_doc,
-        prerender : false, static_paths : ::core::option::Option::None, })
+        prerender : false, static_paths : ::core::option::Option::None, confined :
+        ::core::option::Option::None, })
     }
 };

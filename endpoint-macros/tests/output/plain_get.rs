@@ -34,6 +34,6 @@ const _: () = {
         handler : ::core::stringify!(intro), module_path : ::core::module_path!(), file :
         ::core::file!(), line : ::core::line!(), docs : "Say hello.", params : & [], call
         : __endpoint_handler, document : __endpoint_doc, prerender : false, static_paths
-        : ::core::option::Option::None, })
+        : ::core::option::Option::None, confined : ::core::option::Option::None, })
     }
 };

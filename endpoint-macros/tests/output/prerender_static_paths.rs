@@ -80,6 +80,7 @@ const _: () = {
         ::core::file!(), line : ::core::line!(), docs : "", params : &
         [::endpoint_runtime::__private::Param { name : "id", ty : "u32", catch_all :
         false }], call : __endpoint_handler, document : __endpoint_doc, prerender : true,
-        static_paths : ::core::option::Option::Some(__endpoint_static_paths), })
+        static_paths : ::core::option::Option::Some(__endpoint_static_paths), confined :
+        ::core::option::Option::None, })
     }
 };

@@ -55,8 +55,26 @@ async fn user(id: u8) -> String {
     id.to_string()
 }
 
+#[endpoint(
+    id = "sandbox",
+    route = "/fetch/{name}",
+    method = [get, post],
+    access = authenticated,
+    confined,
+    capabilities(log, request = ["https://api.example.com", "HTTP://127.0.0.1:8080", "http://[::1]:9"])
+)]
+fn confined_fetch(
+    request: endpoint_runtime::confined::ConfinedRequest,
+    host: &mut endpoint_runtime::confined::Host,
+) -> Result<endpoint_runtime::confined::Reply, endpoint_runtime::confined::ConfinedError> {
+    host.log(request.path.clone())?;
+    Ok(endpoint_runtime::confined::Reply::ok(json!({ "name": request.params.get("name") })))
+}
+
 fn main() {
-    assert_eq!(endpoint_runtime::endpoints().len(), 7);
+    assert_eq!(endpoint_runtime::endpoints().len(), 8);
+    let spec = endpoint_runtime::endpoints().iter().find_map(|e| e.confined()).unwrap();
+    assert_eq!(spec.origins, ["https://api.example.com", "http://127.0.0.1:8080", "http://[::1]:9"]);
     assert_eq!(endpoint_runtime::endpoints().iter().filter(|e| e.prerender()).count(), 3);
     let _ = doc_paths; // read by the generated code
 }

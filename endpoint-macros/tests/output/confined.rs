@@ -1,0 +1,44 @@
+#[forbid(unsafe_code)]
+fn greet(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    Ok(Reply::ok(json!({})))
+}
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    unused_mut,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
+const _: () = {
+    static __CONFINED: ::endpoint_runtime::__private::confined::ConfinedSpec = ::endpoint_runtime::__private::confined::ConfinedSpec {
+        key: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(greet)),
+        run: greet,
+        log: true,
+        origins: &["https://api.example.com"],
+    };
+    fn __endpoint_handler(
+        __request: ::endpoint_runtime::__private::Request,
+    ) -> ::endpoint_runtime::__private::HandlerFuture {
+        ::std::boxed::Box::pin(
+            ::endpoint_runtime::__private::confined::handle(&__CONFINED, __request),
+        )
+    }
+    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::doc::traits::*;
+        doc.confined();
+    }
+    ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
+        { id : "sandbox", route : "/greet/{name}", methods :
+        ::endpoint_runtime::Methods::List(& [::endpoint_runtime::Method::Get]), access :
+        ::core::option::Option::None, handler : ::core::stringify!(greet), module_path :
+        ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
+        "", params : & [::endpoint_runtime::__private::Param { name : "name", ty :
+        "String", catch_all : false }], call : __endpoint_handler, document :
+        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
+        confined : ::core::option::Option::Some(& __CONFINED), })
+    }
+};

@@ -1,0 +1,156 @@
+//! The messages between the server and a worker: a 4-byte big-endian length, then JSON.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfinedError, ConfinedRequest, HostError, HostResponse, Reply};
+
+/// The largest message either side accepts (16 MiB): a worker cannot make the server buffer
+/// more than this.
+pub(crate) const MAX_MESSAGE: usize = 16 * 1024 * 1024;
+
+/// The argument that starts the binary as a worker.
+pub(crate) const WORKER_ARG: &str = "__endpoint-confined-worker";
+
+/// Server to worker.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum ToWorker {
+    /// Run the handler `endpoint` on `request`.
+    Call {
+        endpoint: String,
+        request: ConfinedRequest,
+    },
+    /// The answer to the worker's last host call.
+    HostReply {
+        result: Result<HostResult, HostError>,
+    },
+    /// Try to read a file, open a socket and start a process, and report.
+    SelfTest,
+}
+
+/// Worker to server.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum FromWorker {
+    /// Sent once, after the sandbox is in place.
+    Ready { hardening: Hardening },
+    /// A host call; the worker waits for [`ToWorker::HostReply`].
+    Host { call: HostCall },
+    /// The handler's answer.
+    Done {
+        result: Result<Reply, ConfinedError>,
+    },
+    /// The handler panicked; the worker stays usable.
+    Panicked { message: String },
+    /// The answer to [`ToWorker::SelfTest`]: `true` where the attempt was blocked.
+    SelfTest {
+        file_read_blocked: bool,
+        socket_blocked: bool,
+        exec_blocked: bool,
+    },
+}
+
+/// What the worker could put in place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hardening {
+    /// Landlock: `fully enforced`, `partially enforced`, `not enforced` or an error.
+    pub landlock: String,
+    /// Whether Landlock restricts the filesystem at all.
+    pub landlock_enforced: bool,
+    /// Whether the seccomp filter is installed.
+    pub seccomp: bool,
+    /// Whether `no_new_privs` is set.
+    pub no_new_privs: bool,
+    /// Whether the resource limits are set.
+    pub limits: bool,
+}
+
+impl Hardening {
+    /// Everything `required` needs.
+    pub fn complete(&self) -> bool {
+        self.landlock_enforced && self.seccomp && self.no_new_privs && self.limits
+    }
+}
+
+/// A host call from a handler.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum HostCall {
+    Log {
+        message: String,
+    },
+    Request {
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+}
+
+/// The result of a host call.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum HostResult {
+    Logged,
+    Response(HostResponse),
+}
+
+/// Writes one message (blocking; the worker's side).
+pub(crate) fn write_message(out: &mut impl Write, message: &impl Serialize) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    out.write_all(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes())?;
+    out.write_all(&bytes)?;
+    out.flush()
+}
+
+/// Reads one message (blocking; the worker's side). `Ok(None)` at end of input.
+pub(crate) fn read_message<T: for<'de> Deserialize<'de>>(
+    input: &mut impl Read,
+) -> std::io::Result<Option<T>> {
+    let mut length = [0u8; 4];
+    match input.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let length = u32::from_be_bytes(length) as usize;
+    if length > MAX_MESSAGE {
+        return Err(std::io::Error::other("message too large"));
+    }
+    let mut bytes = vec![0u8; length];
+    input.read_exact(&mut bytes)?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
+
+/// Writes one message (the server's side).
+pub(crate) async fn send<W: tokio::io::AsyncWrite + Unpin>(
+    out: &mut W,
+    message: &ToWorker,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let bytes = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    out.write_all(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes())
+        .await?;
+    out.write_all(&bytes).await?;
+    out.flush().await
+}
+
+/// Reads one message (the server's side); an oversized or malformed message is an error.
+pub(crate) async fn receive<R: tokio::io::AsyncRead + Unpin>(
+    input: &mut R,
+) -> std::io::Result<FromWorker> {
+    use tokio::io::AsyncReadExt as _;
+    let length = input.read_u32().await? as usize;
+    if length > MAX_MESSAGE {
+        return Err(std::io::Error::other(format!(
+            "the worker sent a {length}-byte message, over the {MAX_MESSAGE}-byte limit"
+        )));
+    }
+    let mut bytes = vec![0u8; length];
+    input.read_exact(&mut bytes).await?;
+    serde_json::from_slice(&bytes).map_err(std::io::Error::other)
+}

@@ -1,0 +1,151 @@
+//! The test-bed of confined endpoints: handlers that try what the sandbox must stop (read a
+//! file, open a connection, start a process, exhaust memory, loop forever, panic) and call
+//! the host's outbound API with URLs chosen by the caller, so that `tests/confined.rs` can
+//! check each is contained while the server keeps serving. Not a tutorial: see the showcase
+//! for confined endpoints as an application writes them.
+//!
+//! ```text
+//! ENDPOINT_CONFINED_TIMEOUT=1s cargo run --example sandbox-lab
+//! ```
+
+use endpoint_runtime::confined::{ConfinedError, ConfinedRequest, Host, Reply};
+use endpoint_runtime::prelude::*;
+
+/// A normal endpoint, to show the server is unaffected.
+#[endpoint(id = "lab", route = "/health")]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// `Ok` as `{"outcome": "allowed"}`, an error as `{"outcome": "blocked", "error": ...}`.
+fn outcome<T, E: std::fmt::Display>(result: Result<T, E>) -> Reply {
+    match result {
+        Ok(_) => Reply::ok(json!({ "outcome": "allowed" })),
+        Err(error) => Reply::ok(json!({ "outcome": "blocked", "error": error.to_string() })),
+    }
+}
+
+/// Reads the file named by `?path=`.
+#[endpoint(id = "lab", route = "/read-file", confined)]
+fn read_file(request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    let path = request
+        .query
+        .get("path")
+        .cloned()
+        .unwrap_or_else(|| "/etc/hostname".into());
+    Ok(outcome(std::fs::read(path)))
+}
+
+/// Connects to `?addr=` (such as `127.0.0.1:8080`).
+#[endpoint(id = "lab", route = "/connect", confined)]
+fn connect(request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    let addr = request.query.get("addr").cloned().unwrap_or_default();
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| ConfinedError::bad_request("`addr` is not host:port"))?;
+    Ok(outcome(std::net::TcpStream::connect_timeout(
+        &addr,
+        std::time::Duration::from_secs(1),
+    )))
+}
+
+/// Starts `/bin/sh -c 'exit 0'`.
+#[endpoint(id = "lab", route = "/spawn", confined)]
+fn spawn(_request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    Ok(outcome(
+        std::process::Command::new("/bin/sh")
+            .args(["-c", "exit 0"])
+            .status(),
+    ))
+}
+
+/// Allocates and touches `?mib=` MiB (default 2048).
+#[endpoint(id = "lab", route = "/allocate", confined)]
+fn allocate(request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    let mib: usize = request
+        .query
+        .get("mib")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(2048);
+    let mut blocks = Vec::new();
+    for _ in 0..mib {
+        blocks.push(vec![1u8; 1024 * 1024]);
+    }
+    Ok(Reply::ok(json!({ "allocated_mib": blocks.len() })))
+}
+
+/// Never returns.
+#[endpoint(id = "lab", route = "/loop", confined)]
+#[allow(clippy::empty_loop)]
+fn spin(_request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+/// Panics.
+#[endpoint(id = "lab", route = "/panic", confined)]
+fn panics(_request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    panic!("the handler gave up")
+}
+
+/// Echoes the request data it was given.
+#[endpoint(id = "lab", route = "/echo/{name}", method = [get, post], confined, capabilities(log))]
+fn echo(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    host.log(format!(
+        "echo for {}",
+        request.params.get("name").map_or("?", |n| n.as_str())
+    ))?;
+    Ok(Reply::ok(json!({
+        "method": request.method,
+        "path": request.path,
+        "params": request.params,
+        "query": request.query,
+        "body": request.body,
+    })))
+}
+
+/// The allowed upstream's fixed port, as declared below.
+pub const UPSTREAM_PORT: u16 = 39871;
+
+/// Sends `GET ?url=` through the host: the outbound API under test. Declares the local
+/// upstream on port 39871, and `localhost:39872` (a name that resolves to loopback).
+#[endpoint(
+    id = "lab",
+    route = "/fetch",
+    confined,
+    capabilities(request = ["http://127.0.0.1:39871", "http://localhost:39872"])
+)]
+fn fetch(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    let url = request.query.get("url").cloned().unwrap_or_default();
+    match host.request("GET", &url, &[], &[]) {
+        Ok(response) => Ok(Reply::ok(json!({
+            "outcome": "sent",
+            "status": response.status,
+            "location": response.headers.iter().find(|(k, _)| k == "location").map(|(_, v)| v),
+            "body": response.text(),
+        }))),
+        Err(error) => Ok(Reply::ok(
+            json!({ "outcome": "refused", "error": error.to_string() }),
+        )),
+    }
+}
+
+/// Calls the host without declaring any capability.
+#[endpoint(id = "lab", route = "/undeclared", confined)]
+fn undeclared(_request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    let log = host.log("not allowed").map_err(|e| e.to_string());
+    let request = host
+        .request("GET", "http://127.0.0.1:39871/", &[], &[])
+        .map(|r| r.status)
+        .map_err(|e| e.to_string());
+    Ok(Reply::ok(
+        json!({ "log": log.err(), "request": request.err() }),
+    ))
+}
+
+#[endpoint_runtime::main]
+async fn main() -> Result<(), endpoint_runtime::Error> {
+    endpoint_runtime::run().await
+}
