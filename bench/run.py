@@ -4,6 +4,7 @@
     python3 bench/run.py throughput [--rounds 3] [--duration 8] [--connections 50]
     python3 bench/run.py startup [--sizes 100,1000,10000]
     python3 bench/run.py compile [--endpoints 200] [--repeat 3]
+    python3 bench/run.py confined [--rounds 3] [--duration 5]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -55,7 +56,11 @@ class Server:
         self.process = subprocess.Popen(["taskset", "-c", "1", str(binary)], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.time() + 30
+        self.cold_start_ms = float("nan")
         for line in self.process.stdout:
+            cold = re.search(r"cold start ([\d.]+) ms", line)
+            if cold:
+                self.cold_start_ms = float(cold.group(1))
             if line.startswith("listening on "):
                 break
             if time.time() > deadline:
@@ -319,6 +324,38 @@ def compile_cost(args):
           f"(medians of {args.repeat}; debug profile; CSV: {RESULTS / 'compile.csv'})")
 
 
+def confined(args):
+    """Latency of a confined endpoint over the same body from a normal one, with warm workers,
+    one connection (sequential requests), and the cost of a cold worker (spawn, sandbox,
+    handshake) as the server measures it at start-up."""
+    need("wrk", "wrk")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    sh(["cargo", "build", "--release", "-q", "-p", "endpoint-bench"], cwd=ROOT)
+    rows = []
+    cold = []
+    for round_ in range(1, args.rounds + 1):
+        server = Server("framework", RELEASE / "bench-framework", 3293)
+        try:
+            for label, path in [("normal", "/sandbox/plain"), ("confined", "/sandbox/greet")]:
+                wrk(server.base + path, 1, 1)  # warm-up
+                rps, total, p50, p99 = wrk(server.base + path, args.duration, 1)
+                rows.append({"round": round_, "endpoint": label, "rps": round(rps), "p50_us": p50, "p99_us": p99})
+                print(f"round {round_}  {label:9} {rps:8.0f} req/s  p50 {p50:7.1f} us  p99 {p99:7.1f} us", flush=True)
+            cold.append(server.cold_start_ms)
+        finally:
+            server.stop()
+    write_csv("confined.csv", rows)
+
+    def med(label, key):
+        return statistics.median(r[key] for r in rows if r["endpoint"] == label)
+    added50 = med("confined", "p50_us") - med("normal", "p50_us")
+    added99 = med("confined", "p99_us") - med("normal", "p99_us")
+    print(f"\nmedian p50: normal {med('normal', 'p50_us'):.1f} us, confined {med('confined', 'p50_us'):.1f} us: "
+          f"added {added50:.1f} us (target <= 100 us); p99 added {added99:.1f} us")
+    print(f"cold worker (spawn + sandbox + handshake): median {statistics.median(cold):.1f} ms of {len(cold)} starts")
+    print(f"{args.rounds} rounds, {args.duration} s each, 1 connection; server on core 1, wrk on core 0; CSV: {RESULTS / 'confined.csv'}")
+
+
 def write_csv(name, rows):
     with open(RESULTS / name, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -336,11 +373,14 @@ def main():
     st = sub.add_parser("startup", help="time to first request and RSS with many endpoints")
     st.add_argument("--sizes", default="100,1000,10000")
     st.add_argument("--repeat", type=int, default=5)
+    cf = sub.add_parser("confined", help="added latency of a confined endpoint, and a cold worker's cost")
+    cf.add_argument("--rounds", type=int, default=3)
+    cf.add_argument("--duration", type=int, default=5)
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    {"throughput": throughput, "startup": startup, "compile": compile_cost}[args.command](args)
+    {"throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,14 @@ pub use tracing;
 ///   iterable of items whose fields are named after the route's parameters and have the
 ///   handler's parameter types; one URL is prerendered per item, each value written with
 ///   `Display`. Other fields are ignored.
+/// - `confined` (optional flag): CairnCMS's sandboxed endpoints. The handler runs in a worker
+///   process the kernel confines (no files, no sockets, no processes; see [`confined`]). Its
+///   signature is fixed: a plain `fn(request: ConfinedRequest, host: &mut Host) ->
+///   Result<Reply, ConfinedError>`, without `async`, other arguments or `unsafe`.
+/// - `capabilities(log, request = ["https://api.example.com"])` (with `confined`): what the
+///   [`Host`](confined::Host) may do for the handler: `log` lines to the server's log, and
+///   `request` the listed origins (absolute `http`/`https` origins: scheme, host, optional
+///   port, nothing else). Anything undeclared is refused at run time.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
 ///
@@ -226,6 +234,50 @@ pub use tracing;
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/users/{id}", prerender)]
 /// async fn user(id: u32) -> String { id.to_string() }
+/// # fn main() {}
+/// ```
+///
+/// A confined handler taking an extractor, using `unsafe`, declaring an origin with a path,
+/// or an unknown capability:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// # use endpoint_runtime::confined::*;
+/// #[endpoint(route = "/greet", confined)]
+/// fn greet(request: ConfinedRequest, host: &mut Host, headers: HeaderMap) -> Result<Reply, ConfinedError> {
+///     Ok(Reply::ok(json!({})))
+/// }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// # use endpoint_runtime::confined::*;
+/// #[endpoint(route = "/greet", confined)]
+/// fn greet(_: ConfinedRequest, _: &mut Host) -> Result<Reply, ConfinedError> {
+///     let n = unsafe { std::mem::zeroed::<u8>() };
+///     Ok(Reply::ok(json!(n)))
+/// }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// # use endpoint_runtime::confined::*;
+/// #[endpoint(route = "/fetch", confined, capabilities(request = ["https://api.example.com/v1"]))]
+/// fn fetch(_: ConfinedRequest, _: &mut Host) -> Result<Reply, ConfinedError> {
+///     Ok(Reply::ok(json!({})))
+/// }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// # use endpoint_runtime::confined::*;
+/// #[endpoint(route = "/greet", confined, capabilities(filesystem))]
+/// fn greet(_: ConfinedRequest, _: &mut Host) -> Result<Reply, ConfinedError> {
+///     Ok(Reply::ok(json!({})))
+/// }
 /// # fn main() {}
 /// ```
 ///

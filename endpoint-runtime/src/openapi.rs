@@ -311,7 +311,8 @@ pub mod traits {
     }
     impl<T: JsonSchema> ParamTyped for &&Probe<T> {
         fn __endpoint_param_doc(&self, doc: &mut OperationDoc<'_>, name: &str, _: &str) {
-            let schema = doc.schema::<T>();
+            let mut schema = doc.schema::<T>();
+            super::integer_bounds(&mut schema);
             doc.path_params.push((name.into(), schema));
         }
     }
@@ -652,4 +653,33 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
 /// The self-contained docs page, pointed at the document's URL.
 pub(crate) fn docs_page(spec_url: &str) -> String {
     include_str!("../assets/docs.html").replace("__SPEC_URL__", spec_url)
+}
+
+/// Writes the range of a fixed-size integer parameter as `minimum` / `maximum`: `schemars`
+/// gives only `format` (`uint32`, `int64`, `uint` for `usize`...), and a client that reads the
+/// schema alone would send values the parameter's `FromStr` rejects with 400.
+fn integer_bounds(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let range: Option<(i128, i128)> = match object.get("format").and_then(Value::as_str) {
+        Some("int8") => Some((i8::MIN.into(), i8::MAX.into())),
+        Some("int16") => Some((i16::MIN.into(), i16::MAX.into())),
+        Some("int32") => Some((i32::MIN.into(), i32::MAX.into())),
+        Some("int64" | "int") => Some((i64::MIN.into(), i64::MAX.into())),
+        Some("uint8") => Some((0, u8::MAX.into())),
+        Some("uint16") => Some((0, u16::MAX.into())),
+        Some("uint32") => Some((0, u32::MAX.into())),
+        Some("uint64" | "uint") => Some((0, u64::MAX.into())),
+        _ => None,
+    };
+    let number = |n: i128| match (i64::try_from(n), u64::try_from(n)) {
+        (Ok(signed), _) => json!(signed),
+        (_, Ok(unsigned)) => json!(unsigned),
+        _ => Value::Null,
+    };
+    if let Some((min, max)) = range {
+        object.entry("minimum").or_insert_with(|| number(min));
+        object.insert("maximum".into(), number(max));
+    }
 }

@@ -217,20 +217,24 @@ const USERNAMES: [&str; 3] = ["Sarah", "Chris", "Yan"];
 
 /// One URL to prerender for [`username`]: its fields are the route's parameters.
 struct UserPath {
-    id: usize,
+    id: String,
 }
 
 /// Astro's `getStaticPaths()`: the ids to prerender.
 fn user_ids() -> Vec<UserPath> {
-    (0..USERNAMES.len()).map(|id| UserPath { id }).collect()
+    (0..USERNAMES.len())
+        .map(|id| UserPath { id: id.to_string() })
+        .collect()
 }
 
 /// Astro's dynamic route: a user's name, prerendered for ids 0, 1 and 2 into
 /// `dist/api/users/0` … `2`; served live for any id (404 past the list).
 #[endpoint(id = "api", route = "/users/{id}", prerender, static_paths = user_ids)]
-async fn username(id: usize) -> Result<Json<Value>, EndpointError> {
-    let name = USERNAMES
-        .get(id)
+async fn username(id: String) -> Result<Json<Value>, EndpointError> {
+    let name = id
+        .parse::<usize>()
+        .ok()
+        .and_then(|index| USERNAMES.get(index))
         .ok_or_else(|| EndpointError::not_found(format!("no user {id}")))?;
     Ok(Json(json!({ "name": name })))
 }

@@ -1,9 +1,19 @@
 //! The server's outbound client for confined endpoints: exact origin match, no redirects,
 //! addresses checked at connect time, bounded size, time and count.
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{Method, Request};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::TokioExecutor;
 
 use super::{HostError, HostResponse};
 
@@ -139,50 +149,66 @@ fn blocked_v4(ip: Ipv4Addr) -> Option<&'static str> {
 
 /// Resolves names for the outbound client, refusing any name with a blocked address: the
 /// addresses checked are the ones connected to, so a DNS answer cannot change in between.
+#[derive(Clone)]
 struct GuardedResolver;
 
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+type Resolving =
+    Pin<Box<dyn Future<Output = std::io::Result<std::vec::IntoIter<SocketAddr>>> + Send>>;
+
+impl tower::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Resolving;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
         let host = name.as_str().to_string();
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if addrs.is_empty() {
-                return Err(format!("`{host}` has no address").into());
+                return Err(std::io::Error::other(format!("`{host}` has no address")));
             }
             for addr in &addrs {
                 if let Some(reason) = blocked(addr.ip()) {
-                    return Err(format!(
+                    return Err(std::io::Error::other(format!(
                         "`{host}` resolves to {} ({reason}), which confined endpoints may not reach",
                         addr.ip()
-                    )
-                    .into());
+                    )));
                 }
             }
-            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
-            Ok(addrs)
+            Ok(addrs.into_iter())
         })
     }
 }
 
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
+
 /// The outbound client, one per pool.
 pub(crate) struct Outbound {
-    client: reqwest::Client,
+    client: Client<Connector, Full<Bytes>>,
 }
 
 impl Outbound {
     pub(crate) fn new() -> Result<Self, String> {
-        // rustls needs a process-wide crypto provider; another part of the application may
-        // have installed one already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(REQUEST_TIMEOUT)
-            .dns_resolver(Arc::new(GuardedResolver))
-            .build()
-            .map_err(|e| format!("cannot build the outbound HTTP client: {e}"))?;
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver);
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(REQUEST_TIMEOUT));
+        // ring as the crypto provider of this client only (no process-wide default), and the
+        // system's root certificates.
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(Arc::new(rustls::crypto::ring::default_provider()))
+            .map_err(|e| format!("cannot load the system's root certificates: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(https);
         Ok(Outbound { client })
     }
 
@@ -213,9 +239,9 @@ impl Outbound {
         // An address written in the URL (any numeric form) is not resolved: it equals the
         // declared origin's address, so the declaration names it. A name is resolved by
         // `GuardedResolver`, which refuses internal addresses.
-        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
             .map_err(|_| HostError::Refused(format!("`{method}` is not an HTTP method")))?;
-        let mut request = self.client.request(method, parsed);
+        let mut request = Request::builder().method(method).uri(parsed.as_str());
         for (name, value) in headers {
             let lower = name.to_ascii_lowercase();
             if FORBIDDEN_HEADERS.contains(&lower.as_str()) {
@@ -225,49 +251,56 @@ impl Outbound {
             }
             request = request.header(name.as_str(), value.as_str());
         }
-        if !body.is_empty() {
-            request = request.body(body);
-        }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| HostError::Failed(describe(&e)))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| HostError::Refused(format!("invalid request: {e}")))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| HostError::Failed(describe(&e)))?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = Limited::new(response.into_body(), MAX_RESPONSE)
+                .collect()
+                .await
+                .map_err(|e| {
+                    HostError::Failed(format!(
+                        "reading the response failed ({e}); at most {MAX_RESPONSE} bytes are read"
+                    ))
+                })?
+                .to_bytes()
+                .to_vec();
+            Ok(HostResponse {
+                status,
+                headers,
+                body,
             })
-            .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
-            .map_err(|e| HostError::Failed(describe(&e)))?
-        {
-            if body.len() + chunk.len() > MAX_RESPONSE {
-                return Err(HostError::Failed(format!(
-                    "the response is over {MAX_RESPONSE} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(HostResponse {
-            status,
-            headers,
-            body,
-        })
+            .unwrap_or_else(|_| {
+                Err(HostError::Failed(format!(
+                    "no complete response within {REQUEST_TIMEOUT:?}"
+                )))
+            })
     }
 }
 
 /// An error with its sources, which say why (a refused address, a timeout).
-fn describe(error: &reqwest::Error) -> String {
+fn describe(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(inner) = source {
         text.push_str(": ");
         text.push_str(&inner.to_string());

@@ -52,6 +52,23 @@ async fn secure_intro() -> &'static str {
     "Nice to meet you."
 }
 
+/// The confined benchmark's baseline: the same JSON body from a normal endpoint.
+#[endpoint(id = "sandbox", route = "/plain")]
+async fn plain() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "message": "Hello from the sandbox" }))
+}
+
+/// The same body from a confined endpoint (a worker process round trip).
+#[endpoint(id = "sandbox", route = "/greet", confined)]
+fn confined_greet(
+    _request: endpoint_runtime::confined::ConfinedRequest,
+    _host: &mut endpoint_runtime::confined::Host,
+) -> Result<endpoint_runtime::confined::Reply, endpoint_runtime::confined::ConfinedError> {
+    Ok(endpoint_runtime::confined::Reply::ok(
+        serde_json::json!({ "message": "Hello from the sandbox" }),
+    ))
+}
+
 #[endpoint_runtime::main]
 async fn main() -> Result<(), endpoint_runtime::Error> {
     endpoint_runtime::run().await

@@ -56,6 +56,8 @@ async fn measure(
 }
 
 fn main() {
+    // The framework's routes include a confined endpoint, whose workers are this binary.
+    endpoint_runtime::confined::enter_worker_if_requested();
     let count: u32 = std::env::args()
         .nth(1)
         .and_then(|n| n.parse().ok())
