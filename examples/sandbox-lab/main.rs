@@ -106,6 +106,12 @@ fn echo(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedErro
     })))
 }
 
+/// For authenticated callers only: the server answers 401 before any worker is involved.
+#[endpoint(id = "lab", route = "/private", access = authenticated, confined)]
+fn private(_request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    Ok(Reply::ok(json!({ "secret": "for authenticated callers" })))
+}
+
 /// The allowed upstream's fixed port, as declared below.
 pub const UPSTREAM_PORT: u16 = 39871;
 

@@ -290,6 +290,30 @@ async fn outbound_allowlist_bypasses_are_refused() {
 
 static EVIL_PORT: AtomicUsize = AtomicUsize::new(0);
 
+#[tokio::test]
+async fn access_is_checked_by_the_server_with_the_callers_accountability() {
+    const SECRET: &str = "sandbox-lab-secret-0123456789abcdef0123";
+    let server = lab(&[("ENDPOINT_JWT_SECRET", SECRET)]);
+    let (status, body) = get(&server, "/lab/private").await;
+    assert_eq!(status, 401, "anonymous: {body}");
+    let token = support::token("sandbox-lab", SECRET, &["--user", "ann"]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/lab/private", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = reqwest::Client::new()
+        .get(format!("{}/lab/private", server.base))
+        .bearer_auth("not-a-valid-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "an invalid token is not anonymous");
+    terminate(server);
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {

@@ -253,11 +253,7 @@ impl Pool {
         let pool = Arc::clone(self);
         tokio::spawn(async move {
             match spawn(&pool.exe, &pool.config).await {
-                Ok((worker, _)) => pool
-                    .idle
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(worker),
+                Ok((worker, _)) => pool.keep(worker).await,
                 Err(reason) => tracing::error!("cannot start a confined worker: {reason}"),
             }
         });
@@ -273,10 +269,25 @@ impl Pool {
             tokio::spawn(worker.kill());
             self.replace();
         } else {
-            self.idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(worker);
+            let pool = Arc::clone(self);
+            tokio::spawn(async move { pool.keep(worker).await });
+        }
+    }
+
+    /// Adds `worker` to the idle ones, unless `ENDPOINT_CONFINED_WORKERS` are idle already (a
+    /// replacement and a worker started on demand can both arrive): the extra one is stopped.
+    async fn keep(&self, worker: Worker) {
+        let extra = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < self.config.workers {
+                idle.push(worker);
+                None
+            } else {
+                Some(worker)
+            }
+        };
+        if let Some(worker) = extra {
+            worker.kill().await;
         }
     }
 }
