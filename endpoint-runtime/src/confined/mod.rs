@@ -42,9 +42,9 @@
 //!   processes outside the sandbox, no abstract Unix sockets (as far as the kernel's Landlock
 //!   ABI allows);
 //! - **seccomp**: `socket`, `socketpair`, `connect`, `bind`, `listen`, `accept`, `execve`,
-//!   `execveat`, `fork`, `vfork`, `clone`, `clone3`, `ptrace`, `kill`-family calls,
-//!   `io_uring`, `bpf`, `perf_event_open`, namespace, mount, keyring and module calls fail
-//!   with `EPERM`.
+//!   `execveat`, `fork`, `vfork`, `clone`, `clone3`, `ptrace`, `kill`-family calls (signals to
+//!   itself excepted), `io_uring`, `bpf`, `perf_event_open`, namespace, mount, keyring and
+//!   module calls, and changing resource limits fail with `EPERM`.
 //!
 //! A pool keeps warm workers (`ENDPOINT_CONFINED_WORKERS`, default 2, so that many calls at
 //! once). A call that runs past `ENDPOINT_CONFINED_TIMEOUT` (default 5 s, host calls
@@ -58,7 +58,8 @@
 //!
 //! # The host API, brokered by the server
 //!
-//! - [`Host::log`] (capability `log`): a line in the server's log, with the endpoint.
+//! - [`Host::log`] (capability `log`): a line in the server's log, with the endpoint (at most
+//!   100 per call, 4,096 characters each, escaped).
 //! - [`Host::request`] (capability `request = [origins]`): performed **by the server**. The
 //!   URL is parsed (WHATWG rules: IDNA, lower case, numeric IPv4 forms) and its scheme, host
 //!   (trailing dot removed) and port must equal a declared origin exactly; user info is
@@ -71,7 +72,9 @@
 //!
 //! # What the boundary does not stop
 //!
-//! The worker runs as the server's user. Landlock and seccomp limit what it can reach, not
+//! The worker runs as the server's user: run the server as an unprivileged user, since a
+//! worker of a root server keeps root's capabilities for whatever Landlock and seccomp do not
+//! deny. Landlock and seccomp limit what it can reach, not
 //! what it can compute: it can burn its CPU time and memory (both capped), and return any
 //! status and body. What it sends to a declared origin through the host is up to it. The
 //! seccomp filter is a deny-list of the dangerous calls, not an allow-list, and Landlock's

@@ -24,6 +24,12 @@ use crate::pipeline::RequestState;
 /// How long a new worker may take to report its sandbox.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Lines of a worker's standard error forwarded to the log; the rest is dropped.
+const MAX_STDERR_LINES: usize = 200;
+
+/// Log lines one confined call may write through the host.
+const MAX_LOG_LINES: u32 = 100;
+
 /// A worker serves at most this many calls, then is replaced (its CPU-time limit is for its
 /// whole life).
 const CALLS_PER_WORKER: u32 = 10_000;
@@ -136,8 +142,22 @@ async fn spawn(exe: &PathBuf, config: &ConfinedConfig) -> Result<(Worker, Harden
     // What a handler prints goes to the server's log, a line at a time.
     tokio::spawn(async move {
         let mut lines = BufReader::new(stderr).lines();
+        let mut forwarded = 0;
         while let Ok(Some(line)) = lines.next_line().await {
-            tracing::warn!(worker = pid, "confined worker printed: {line}");
+            forwarded += 1;
+            if forwarded <= MAX_STDERR_LINES {
+                let line: String = line.chars().take(1024).collect();
+                tracing::warn!(
+                    worker = pid,
+                    "confined worker printed: {}",
+                    line.escape_debug()
+                );
+            } else if forwarded == MAX_STDERR_LINES + 1 {
+                tracing::warn!(
+                    worker = pid,
+                    "confined worker printed more; the rest is dropped"
+                );
+            }
         }
     });
     match tokio::time::timeout(START_TIMEOUT, protocol::receive(&mut stdout)).await {
@@ -479,7 +499,10 @@ async fn conversation(
     protocol::send(&mut worker.stdin, &call)
         .await
         .map_err(|e| Failure::Broken(format!("cannot send the call: {e}")))?;
-    let mut requests_left = super::outbound::MAX_REQUESTS;
+    let mut budget = Budget {
+        requests: super::outbound::MAX_REQUESTS,
+        logs: MAX_LOG_LINES,
+    };
     loop {
         let message = protocol::receive(&mut worker.stdout).await.map_err(|e| {
             Failure::Broken(match e.kind() {
@@ -493,7 +516,7 @@ async fn conversation(
             FromWorker::Done { result } => return Ok(result),
             FromWorker::Panicked { message } => return Err(Failure::Panicked(message)),
             FromWorker::Host { call } => {
-                let result = host_call(pool, spec, call, &mut requests_left).await;
+                let result = host_call(pool, spec, call, &mut budget).await;
                 protocol::send(&mut worker.stdin, &ToWorker::HostReply { result })
                     .await
                     .map_err(|e| Failure::Broken(format!("cannot answer a host call: {e}")))?;
@@ -503,12 +526,18 @@ async fn conversation(
     }
 }
 
-/// Performs a host call if the endpoint declared its capability.
+/// What one call may still ask of the host.
+struct Budget {
+    requests: u32,
+    logs: u32,
+}
+
+/// Performs a host call if the endpoint declared its capability and its budget allows.
 async fn host_call(
     pool: &Pool,
     spec: &'static ConfinedSpec,
     call: HostCall,
-    requests_left: &mut u32,
+    budget: &mut Budget,
 ) -> Result<HostResult, HostError> {
     match call {
         HostCall::Log { message } => {
@@ -517,6 +546,12 @@ async fn host_call(
                     "`log` is not among this endpoint's capabilities".into(),
                 ));
             }
+            if budget.logs == 0 {
+                return Err(HostError::Refused(format!(
+                    "at most {MAX_LOG_LINES} log lines per call"
+                )));
+            }
+            budget.logs -= 1;
             let message: String = message.chars().take(4096).collect();
             tracing::info!(
                 endpoint = spec.key,
@@ -537,13 +572,13 @@ async fn host_call(
                     "`request` is not among this endpoint's capabilities".into(),
                 ));
             }
-            if *requests_left == 0 {
+            if budget.requests == 0 {
                 return Err(HostError::Refused(format!(
                     "at most {} requests per call",
                     super::outbound::MAX_REQUESTS
                 )));
             }
-            *requests_left -= 1;
+            budget.requests -= 1;
             pool.outbound
                 .send(spec.origins, &method, &url, &headers, body)
                 .await

@@ -56,6 +56,8 @@ const DENIED: &[i64] = &[
     libc::SYS_reboot,
     libc::SYS_open_by_handle_at,
     libc::SYS_name_to_handle_at,
+    // The limits above are final, even for a worker of a server running as root.
+    libc::SYS_setrlimit,
 ];
 
 /// Applies every layer it can and reports which took effect.
@@ -128,6 +130,19 @@ fn seccomp() -> Result<(), String> {
     rules.insert(
         libc::SYS_tgkill,
         vec![SeccompRule::new(vec![other_process]).map_err(|e| e.to_string())?],
+    );
+    // `prlimit64` may read this process's limits, never set them or touch another process's.
+    let condition = |arg, op| {
+        SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, 0)
+            .and_then(|c| SeccompRule::new(vec![c]))
+            .map_err(|e| e.to_string())
+    };
+    rules.insert(
+        libc::SYS_prlimit64,
+        vec![
+            condition(0, SeccompCmpOp::Ne)?,
+            condition(2, SeccompCmpOp::Ne)?,
+        ],
     );
     let arch = std::env::consts::ARCH
         .try_into()
