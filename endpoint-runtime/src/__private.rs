@@ -101,15 +101,7 @@ pub async fn reject(response: Response) -> Response {
     let error = if status.is_server_error() {
         crate::EndpointError::internal(format_args!("extractor rejected the request: {text}"))
     } else {
-        let code = match status.as_u16() {
-            401 => "UNAUTHORIZED",
-            403 => "FORBIDDEN",
-            404 => "NOT_FOUND",
-            413 => "PAYLOAD_TOO_LARGE",
-            415 => "UNSUPPORTED_MEDIA_TYPE",
-            422 => "UNPROCESSABLE_ENTITY",
-            _ => "INVALID_PAYLOAD",
-        };
+        let code = crate::error::client_error_code(status);
         crate::EndpointError::new(
             status,
             code,

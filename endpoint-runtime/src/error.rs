@@ -463,6 +463,23 @@ impl fmt::Display for Conflict {
     }
 }
 
+/// The envelope's `code` for a 4xx status chosen by someone else (an axum extractor's
+/// rejection, a confined handler): the runtime's own code for that status, else
+/// `INVALID_PAYLOAD`.
+pub(crate) fn client_error_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "UNAUTHORIZED",
+        403 => "FORBIDDEN",
+        404 => "NOT_FOUND",
+        409 => "CONFLICT",
+        413 => "PAYLOAD_TOO_LARGE",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        422 => "UNPROCESSABLE_ENTITY",
+        429 => "TOO_MANY_REQUESTS",
+        _ => "INVALID_PAYLOAD",
+    }
+}
+
 /// Why the application could not start.
 #[derive(thiserror::Error)]
 #[non_exhaustive]

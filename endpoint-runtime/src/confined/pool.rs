@@ -444,13 +444,7 @@ pub(crate) async fn call(
                             "the confined endpoint failed",
                         ))
                     } else {
-                        let code = match status.as_u16() {
-                            404 => "NOT_FOUND",
-                            401 => "UNAUTHORIZED",
-                            403 => "FORBIDDEN",
-                            409 => "CONFLICT",
-                            _ => "INVALID_PAYLOAD",
-                        };
+                        let code = crate::error::client_error_code(status);
                         Err(EndpointError::new(status, code, error.message))
                     }
                 }

@@ -228,61 +228,48 @@ async fn build_writes_what_serve_answers_byte_for_byte() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
+/// Builds the group `id` into a fresh directory, expects the build to fail, checks that
+/// nothing was left behind, and returns the message.
+async fn failed_build(id: &str) -> String {
+    let root = scratch();
+    let error = build(id, &root.join("dist"))
+        .await
+        .expect_err("the build fails");
+    assert!(
+        entries(&root).is_empty(),
+        "nothing left: {:?}",
+        entries(&root)
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+    error.to_string()
+}
+
 #[tokio::test]
 async fn a_non_2xx_answer_fails_the_build_and_writes_nothing() {
-    let root = scratch();
-    let out = root.join("dist");
-    let error = build("prefail", &out)
-        .await
-        .expect_err("404 fails the build");
-    let message = error.to_string();
+    let message = failed_build("prefail").await;
     assert!(message.contains("missing"), "names the handler: {message}");
     assert!(
         message.contains("prerender.rs"),
         "names the source: {message}"
     );
     assert!(message.contains("404"), "gives the status: {message}");
-    assert!(
-        entries(&root).is_empty(),
-        "nothing left: {:?}",
-        entries(&root)
-    );
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[tokio::test]
 async fn two_urls_writing_one_file_fail_the_build() {
-    let root = scratch();
-    let out = root.join("dist");
-    let error = build("predup", &out).await.expect_err("duplicate file");
-    let message = error.to_string();
+    let message = failed_build("predup").await;
     assert!(
         message.contains("dup_page") && message.contains("dup_file"),
         "names both endpoints: {message}"
     );
     assert!(message.contains("predup/a/index.html"), "{message}");
-    assert!(
-        entries(&root).is_empty(),
-        "nothing left: {:?}",
-        entries(&root)
-    );
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[tokio::test]
 async fn a_value_escaping_the_output_directory_fails_the_build() {
-    let root = scratch();
-    let out = root.join("dist");
-    let error = build("preesc", &out).await.expect_err("`..` escapes");
-    let message = error.to_string();
+    let message = failed_build("preesc").await;
     assert!(message.contains("escape"), "{message}");
     assert!(message.contains("\"..\""), "shows the value: {message}");
-    assert!(
-        entries(&root).is_empty(),
-        "nothing left: {:?}",
-        entries(&root)
-    );
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[tokio::test]
