@@ -55,7 +55,7 @@ impl Recorder {
 
 fn lab(env: &[(&str, &str)]) -> Running {
     let mut all = vec![
-        ("ENDPOINT_CONFINED_TIMEOUT", "1s"),
+        ("ENDPOINT_CONFINED_TIMEOUT", "2s"),
         ("ENDPOINT_CONFINED_MEMORY", "128MiB"),
         ("ENDPOINT_CONFINED_WORKERS", "2"),
     ];
@@ -159,12 +159,13 @@ async fn every_escape_attempt_is_contained_and_the_server_keeps_serving() {
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     still_serving(&server, "a loop that is still running").await;
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "served while the loop ran"
-    );
+    assert!(!looping.is_finished(), "served while the loop ran");
     assert_eq!(looping.await.unwrap(), 503);
-    assert!(started.elapsed() < Duration::from_secs(4));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(6),
+        "503 at the 2 s limit, not {elapsed:?}"
+    );
     still_serving(&server, "a worker killed at the time limit").await;
 
     terminate(server);
