@@ -58,8 +58,9 @@
 //!
 //! # The host API, brokered by the server
 //!
-//! - [`Host::log`] (capability `log`): a line in the server's log, with the endpoint (at most
-//!   100 per call, 4,096 characters each, escaped).
+//! - [`Host::log`] (capability `log`): an `info` line in the server's log, inside the
+//!   request's span (request id, endpoint id) and with the `handler` field; at most 100 per
+//!   call, 4,096 characters each, escaped.
 //! - [`Host::request`] (capability `request = [origins]`): performed **by the server**. The
 //!   URL is parsed (WHATWG rules: IDNA, lower case, numeric IPv4 forms) and its scheme, host
 //!   (trailing dot removed) and port must equal a declared origin exactly; user info is

@@ -432,7 +432,7 @@ pub(crate) async fn call(
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     if status.is_server_error() {
                         // The message stays in the log; the body carries the request id.
-                        tracing::error!(endpoint = spec.key, status = status.as_u16(), detail = %error.message, "confined endpoint failed");
+                        tracing::error!(handler = spec.key, status = status.as_u16(), detail = %error.message, "confined endpoint failed");
                         let code = if status == StatusCode::BAD_GATEWAY {
                             "BAD_GATEWAY"
                         } else {
@@ -470,7 +470,7 @@ pub(crate) async fn call(
             tokio::spawn(worker.kill());
             pool.replace();
             tracing::warn!(
-                endpoint = spec.key,
+                handler = spec.key,
                 ?limit,
                 "confined call timed out; worker killed"
             );
@@ -548,7 +548,7 @@ async fn host_call(
             budget.logs -= 1;
             let message: String = message.chars().take(4096).collect();
             tracing::info!(
-                endpoint = spec.key,
+                handler = spec.key,
                 confined = true,
                 "{}",
                 message.escape_debug()
