@@ -153,24 +153,32 @@ def throughput(args):
           f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
 
 
-def generate_app(count):
-    """A crate with `count` endpoints in groups of 100, built against this workspace's runtime."""
-    crate = ROOT / "target" / "bench-gen" / f"app-{count}"
+RUNTIME_DEPENDENCY = f'endpoint-runtime = {{ path = "{ROOT / "endpoint-runtime"}" }}\n'
+
+
+def write_crate(name, dependencies, extra=""):
+    """An empty standalone crate under target/bench-gen/ (its own workspace, this workspace's
+    Cargo.lock so that dependency versions match); returns its directory."""
+    crate = ROOT / "target" / "bench-gen" / name
     (crate / "src").mkdir(parents=True, exist_ok=True)
     (crate / "Cargo.toml").write_text(f"""[package]
-name = "bench-app-{count}"
+name = "{name}"
 version = "0.1.0"
 edition = "2024"
 publish = false
 
 [dependencies]
-endpoint-runtime = {{ path = "{ROOT / 'endpoint-runtime'}" }}
-
-[profile.release]
-debug = false
-
+{dependencies}
+{extra}
 [workspace]
 """)
+    shutil.copy(ROOT / "Cargo.lock", crate / "Cargo.lock")
+    return crate
+
+
+def generate_app(count):
+    """A crate with `count` endpoints in groups of 100, built against this workspace's runtime."""
+    crate = write_crate(f"bench-app-{count}", RUNTIME_DEPENDENCY, "[profile.release]\ndebug = false\n")
     lines = ["use endpoint_runtime::prelude::*;", ""]
     for i in range(count):
         lines.append(f'#[endpoint(id = "g{i // 100}", route = "/e{i}")]')
@@ -179,7 +187,6 @@ debug = false
               "async fn main() -> Result<(), endpoint_runtime::Error> {",
               "    endpoint_runtime::run().await", "}", ""]
     (crate / "src" / "main.rs").write_text("\n".join(lines))
-    shutil.copy(ROOT / "Cargo.lock", crate / "Cargo.lock")
     return crate
 
 
@@ -228,23 +235,10 @@ def startup(args):
 def generate_compile_crate(kind, count):
     """`count` handlers (text, and JSON from a typed path parameter, alternately) written with
     the framework (`kind = "framework"`) or in plain axum (`kind = "axum"`)."""
-    crate = ROOT / "target" / "bench-gen" / f"compile-{kind}-{count}"
-    (crate / "src").mkdir(parents=True, exist_ok=True)
-    deps = (f'endpoint-runtime = {{ path = "{ROOT / "endpoint-runtime"}" }}\nserde = {{ version = "1", features = ["derive"] }}\n'
-            if kind == "framework" else
-            'axum = "0.8"\ntokio = { version = "1", features = ["rt-multi-thread", "macros", "net"] }\n'
-            'serde = { version = "1", features = ["derive"] }\n')
-    (crate / "Cargo.toml").write_text(f"""[package]
-name = "compile-{kind}-{count}"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[dependencies]
-{deps}
-[workspace]
-""")
-    shutil.copy(ROOT / "Cargo.lock", crate / "Cargo.lock")
+    serde = 'serde = { version = "1", features = ["derive"] }\n'
+    deps = (RUNTIME_DEPENDENCY + serde if kind == "framework" else
+            'axum = "0.8"\ntokio = { version = "1", features = ["rt-multi-thread", "macros", "net"] }\n' + serde)
+    crate = write_crate(f"compile-{kind}-{count}", deps)
     lines = []
     if kind == "framework":
         lines += ["use endpoint_runtime::prelude::*;", "use serde::Serialize;", ""]

@@ -146,7 +146,13 @@ impl App {
         self
     }
 
-    async fn runtime(self) -> Result<(Arc<Runtime>, Vec<&'static Endpoint>), Error> {
+    /// Everything the router needs. `confined`: start the pool of confined workers (not for
+    /// `build`, which cannot call a confined endpoint: `prerender` and `confined` exclude each
+    /// other).
+    async fn runtime(
+        self,
+        confined: bool,
+    ) -> Result<(Arc<Runtime>, Vec<&'static Endpoint>), Error> {
         let App {
             config,
             authenticators,
@@ -192,7 +198,7 @@ impl App {
             );
         }
         // Confined endpoints: the self-test and warm workers, before anything is served.
-        let confined = if endpoints.iter().any(|e| e.confined().is_some()) {
+        let confined = if confined && endpoints.iter().any(|e| e.confined().is_some()) {
             Some(crate::confined::Pool::start(&config.confined).await?)
         } else {
             None
@@ -220,7 +226,7 @@ impl App {
     ///
     /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
     pub async fn into_router(self) -> Result<Router, Error> {
-        let (runtime, endpoints) = self.runtime().await?;
+        let (runtime, endpoints) = self.runtime(true).await?;
         crate::router::build(&endpoints, runtime)
     }
 
@@ -264,7 +270,8 @@ impl App {
         config.server_url = Some(site.clone());
         let mut selected: Vec<&'static Endpoint> = selected.into_iter().collect();
         selected.sort_by_key(|e| (e.path(), e.location()));
-        let router = self.config(config).into_router().await?;
+        let (runtime, endpoints) = self.config(config).runtime(false).await?;
+        let router = crate::router::build(&endpoints, runtime)?;
         crate::prerender::build(router, &selected, &site, out.as_ref(), on_file).await
     }
 
@@ -288,7 +295,7 @@ impl App {
     /// - [`Error::Config`], [`Error::Conflicts`], [`Error::Database`] and [`Error::Bind`], as
     ///   for [`run()`].
     pub async fn bind(self) -> Result<Server, Error> {
-        let (runtime, endpoints) = self.runtime().await?;
+        let (runtime, endpoints) = self.runtime(true).await?;
         let config = runtime.config.clone();
         let router = crate::router::build(&endpoints, runtime)?;
         let addr = config.addr();

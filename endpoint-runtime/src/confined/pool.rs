@@ -313,6 +313,7 @@ impl Pool {
 }
 
 /// How a call ended, besides a reply.
+#[derive(Debug)]
 enum Failure {
     /// The worker broke the protocol or died: it is killed and replaced.
     Broken(String),
@@ -326,12 +327,16 @@ pub(crate) async fn request_data(
     request: Request,
 ) -> Result<(Arc<Pool>, ConfinedRequest), EndpointError> {
     let (mut parts, body) = request.into_parts();
-    let Some(state) = parts.extensions.get::<RequestState>().cloned() else {
+    let Some(shared) = parts
+        .extensions
+        .get::<RequestState>()
+        .map(|state| Arc::clone(&state.shared))
+    else {
         return Err(EndpointError::internal(
             "a confined endpoint was called without the runtime's middleware",
         ));
     };
-    let Some(pool) = state.shared.confined.clone() else {
+    let Some(pool) = shared.confined.clone() else {
         return Err(EndpointError::internal(
             "the confined worker pool is not running",
         ));
@@ -351,7 +356,7 @@ pub(crate) async fn request_data(
             .into_iter()
             .collect(),
     };
-    let limit = state.shared.config.body_limit;
+    let limit = shared.config.body_limit;
     let bytes = axum::body::to_bytes(Body::new(body), limit)
         .await
         .map_err(|_| {
@@ -450,19 +455,15 @@ pub(crate) async fn call(
                 }
             }
         }
-        Ok(Err(Failure::Panicked(message))) => {
+        Ok(Err(failure)) => {
             tokio::spawn(worker.kill());
             pool.replace();
+            let what = match failure {
+                Failure::Panicked(message) => format!("panicked: {message}"),
+                Failure::Broken(reason) => format!("the worker failed ({reason}) and was replaced"),
+            };
             Err(EndpointError::internal(format!(
-                "confined endpoint `{}` panicked: {message}",
-                spec.key
-            )))
-        }
-        Ok(Err(Failure::Broken(reason))) => {
-            tokio::spawn(worker.kill());
-            pool.replace();
-            Err(EndpointError::internal(format!(
-                "confined endpoint `{}`: the worker failed ({reason}) and was replaced",
+                "confined endpoint `{}` {what}",
                 spec.key
             )))
         }
@@ -577,23 +578,6 @@ async fn host_call(
                 .send(spec.origins, &method, &url, &headers, body)
                 .await
                 .map(HostResult::Response)
-        }
-    }
-}
-
-impl From<Failure> for EndpointError {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Broken(reason) | Failure::Panicked(reason) => EndpointError::internal(reason),
-        }
-    }
-}
-
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Broken(reason) => write!(f, "broken: {reason}"),
-            Failure::Panicked(message) => write!(f, "panicked: {message}"),
         }
     }
 }
