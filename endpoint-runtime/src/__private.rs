@@ -1,6 +1,7 @@
 //! What generated code names. Not public API: it changes in any release.
 
 use std::future::Future;
+use std::sync::Arc;
 
 pub use axum::extract::{FromRequest, FromRequestParts, Request};
 pub use axum::http::request::Parts;
@@ -26,38 +27,24 @@ pub type HandlerFuture = std::pin::Pin<Box<dyn Future<Output = Response> + Send 
 /// A generated handler: the whole request in, the response out.
 pub type Handler = fn(Request) -> HandlerFuture;
 
-/// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`, with
-/// the access check in front of the generated handler (before any extractor runs). Not
-/// generic, so axum's routing types are compiled once for every endpoint.
-pub(crate) fn method_router(endpoint: &'static Endpoint, handler: Handler) -> MethodRouter {
-    let handler = move |request: Request| {
-        async move {
-            // One span per request (the pipeline's); the endpoint is recorded on it.
-            tracing::Span::current().record("endpoint", endpoint.id());
-            if let Err(denied) = crate::access::authorize(endpoint, request.extensions()) {
-                return denied.into_response();
-            }
-            handler(request).await
-        }
-    };
-    match endpoint.methods() {
-        // `all` answers the standard methods; an extension method (`QUERY`, `PROPFIND`…) cannot
-        // be documented in OpenAPI 3.1 and is answered 405.
-        Methods::All => axum::routing::any(move |request: Request| async move {
-            use axum::http::Method as M;
-            let standard = [
-                M::GET,
-                M::HEAD,
-                M::POST,
-                M::PUT,
-                M::PATCH,
-                M::DELETE,
-                M::OPTIONS,
-                M::TRACE,
-            ];
-            if !standard.contains(request.method()) {
-                let path = request.uri().path().to_string();
-                return crate::EndpointError::method_not_allowed(request.method().as_str(), &path)
+/// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`. With
+/// `runtime`, the handler runs inside the runtime's pipeline (request id, accountability,
+/// access check, timeout, panic capture, envelope); without it, only the access check runs, in
+/// front of the generated handler (before any extractor runs), and every caller is anonymous.
+/// Not generic, so axum's routing types are compiled once for every endpoint.
+pub(crate) fn method_router(
+    endpoint: &'static Endpoint,
+    handler: Handler,
+    runtime: Option<std::sync::Arc<crate::pipeline::Runtime>>,
+) -> MethodRouter {
+    let all = matches!(endpoint.methods(), Methods::All);
+    let call = move |request: Request| -> HandlerFuture {
+        // `all` answers the standard methods; an extension method (`QUERY`, `PROPFIND`…)
+        // cannot be documented in OpenAPI 3.1 and is answered 405.
+        if all && !is_standard(request.method()) {
+            let path = request.uri().path().to_string();
+            let response =
+                crate::EndpointError::method_not_allowed(request.method().as_str(), &path)
                     .with_header(
                         axum::http::header::ALLOW,
                         axum::http::HeaderValue::from_static(
@@ -65,18 +52,67 @@ pub(crate) fn method_router(endpoint: &'static Endpoint, handler: Handler) -> Me
                         ),
                     )
                     .into_response();
-            }
-            handler(request).await
-        }),
+            return Box::pin(std::future::ready(response));
+        }
+        handler(request)
+    };
+    match runtime {
+        Some(runtime) => {
+            let limit = runtime.config.body_limit;
+            route(endpoint, limit, move |request: Request| {
+                crate::pipeline::run(Arc::clone(&runtime), Some(endpoint), request, call)
+            })
+        }
+        // Without the runtime, the default of `ENDPOINT_BODY_LIMIT`.
+        None => route(
+            endpoint,
+            crate::config::DEFAULT_BODY_LIMIT,
+            move |request: Request| match crate::access::authorize(endpoint, request.extensions()) {
+                Err(denied) => Box::pin(std::future::ready(denied.into_response())),
+                Ok(()) => call(request),
+            },
+        ),
+    }
+}
+
+/// `serve` as the `MethodRouter` of `endpoint`'s methods, with the body limit on the
+/// handler's own service (a layer on the router would wrap each route in a second boxed
+/// route).
+fn route<F, Fut>(endpoint: &'static Endpoint, limit: usize, serve: F) -> MethodRouter
+where
+    F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    let service = tower::Layer::layer(
+        &axum::extract::DefaultBodyLimit::max(limit),
+        axum::handler::Handler::with_state(serve, ()),
+    );
+    match endpoint.methods() {
+        Methods::All => axum::routing::any_service(service),
         Methods::List(list) => {
             let filter = list
                 .iter()
                 .map(|m| m.filter())
                 .reduce(axum::routing::MethodFilter::or)
                 .unwrap_or(axum::routing::MethodFilter::GET);
-            axum::routing::on(filter, handler)
+            axum::routing::on_service(filter, service)
         }
     }
+}
+
+fn is_standard(method: &axum::http::Method) -> bool {
+    use axum::http::Method as M;
+    [
+        M::GET,
+        M::HEAD,
+        M::POST,
+        M::PUT,
+        M::PATCH,
+        M::DELETE,
+        M::OPTIONS,
+        M::TRACE,
+    ]
+    .contains(method)
 }
 
 /// Answers an extractor's rejection in the runtime's envelope. The runtime's own extractors

@@ -17,17 +17,28 @@ pub(crate) fn effective(endpoint: &Endpoint, default: DefaultAccess) -> Access {
     })
 }
 
-/// Checks the caller against the endpoint's access level: an anonymous caller on a protected
-/// endpoint is 401, an authenticated one without the level or role is 403.
+/// The access check of a router built without the runtime (see
+/// [`Endpoint::method_router`](crate::registry::Endpoint::method_router)): the caller from the
+/// request's extensions, else anonymous.
 pub(crate) fn authorize(endpoint: &Endpoint, extensions: &Extensions) -> Result<(), EndpointError> {
     let state = extensions.get::<RequestState>();
     let default = state.map_or(DefaultAccess::Public, |s| s.default_access);
+    let anonymous = Accountability::anonymous();
+    let caller = state.map_or(&anonymous, |s| &s.accountability);
+    check(endpoint, default, caller)
+}
+
+/// Checks the caller against the endpoint's access level: an anonymous caller on a protected
+/// endpoint is 401, an authenticated one without the level or role is 403.
+pub(crate) fn check(
+    endpoint: &Endpoint,
+    default: DefaultAccess,
+    caller: &Accountability,
+) -> Result<(), EndpointError> {
     let access = effective(endpoint, default);
     if access == Access::Public {
         return Ok(());
     }
-    let anonymous = Accountability::anonymous();
-    let caller = state.map_or(&anonymous, |s| &s.accountability);
     if caller.is_anonymous() {
         return Err(EndpointError::unauthorized("authentication required"));
     }

@@ -1,4 +1,4 @@
-//! [`Accountability`]: who is calling. Computed once per request, before routing, by the
+//! [`Accountability`]: who is calling. Computed once per request, before the access check, by the
 //! authenticator chain (see [`auth`](crate::auth)); read by handlers, layers and access checks.
 
 use std::net::IpAddr;
@@ -36,7 +36,42 @@ pub struct Accountability {
     /// or a custom one); `None` when anonymous.
     pub authenticator: Option<&'static str>,
     /// The raw claims of the credential (every JWT claim); empty when anonymous.
-    pub claims: Map<String, Value>,
+    pub claims: Claims,
+}
+
+/// The raw claims of a credential: a JSON object, shared rather than copied (a remembered
+/// JWT's claims are handed to every request that presents it). Reads as a
+/// `serde_json::Map<String, Value>` through `Deref`; made from one with `From`.
+///
+/// ```
+/// use endpoint_runtime::Claims;
+/// let mut map = serde_json::Map::new();
+/// map.insert("team".into(), "blue".into());
+/// let claims = Claims::from(map);
+/// assert_eq!(claims["team"], "blue");
+/// assert!(Claims::default().is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claims(std::sync::Arc<Map<String, Value>>);
+
+impl Serialize for Claims {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl std::ops::Deref for Claims {
+    type Target = Map<String, Value>;
+
+    fn deref(&self) -> &Map<String, Value> {
+        &self.0
+    }
+}
+
+impl From<Map<String, Value>> for Claims {
+    fn from(map: Map<String, Value>) -> Self {
+        Claims(std::sync::Arc::new(map))
+    }
 }
 
 impl Accountability {

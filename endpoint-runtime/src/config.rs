@@ -17,6 +17,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The default of [`Config::body_limit`] (`ENDPOINT_BODY_LIMIT`): 1 MiB.
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
 /// The runtime's configuration.
 ///
 /// Read with [`Config::from_env`]; every field can also be set in code and handed to
@@ -75,7 +78,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The largest request body the runtime's extractors read, in bytes; larger is 413.
     pub body_limit: usize,
-    /// How long a request may take from its headers to its response; longer is 503.
+    /// How long a handler may take to answer, counted from its first wait (reading the body,
+    /// a query, any `.await` that is not ready); longer is 503. Synchronous work is never
+    /// interrupted by a timer, so the clock starts when the handler first yields.
     pub request_timeout: Duration,
     /// The body of every error response.
     pub error_format: ErrorFormat,
@@ -280,7 +285,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             log_format: LogFormat::Text,
-            body_limit: 1024 * 1024,
+            body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             error_format: ErrorFormat::JSend,
             default_access: DefaultAccess::Public,

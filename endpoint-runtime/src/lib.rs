@@ -58,7 +58,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-pub use accountability::Accountability;
+pub use accountability::{Accountability, Claims};
 pub use axum;
 pub use config::{
     Config, ConfinedConfig, DatabaseUrl, DefaultAccess, ErrorFormat, Hardening, IpNet,

@@ -6,7 +6,7 @@
 //! runs inside one `request` span with `request_id`, `method`, `path` and, once routed,
 //! `endpoint`, so each line logged while serving it carries those fields.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
@@ -37,18 +37,50 @@ impl<'writer> MakeVisitor<Writer<'writer>> for Fields {
     fn make_visitor(&self, target: Writer<'writer>) -> Self::Visitor {
         FieldVisitor {
             writer: target,
+            buffer: Buffer::default(),
             first: true,
             result: Ok(()),
         }
     }
 }
 
-/// Writes one event's or span's fields; made by [`Fields`].
+/// Writes one event's or span's fields; made by [`Fields`]. The text is gathered on the
+/// stack and written to the target once (the target is a fresh `String` for a span's
+/// fields, which would otherwise grow once per piece).
 #[derive(Debug)]
 pub struct FieldVisitor<'writer> {
     writer: Writer<'writer>,
+    buffer: Buffer,
     first: bool,
     result: fmt::Result,
+}
+
+/// The stack buffer of a [`FieldVisitor`]: 256 bytes, written through when full.
+struct Buffer {
+    bytes: [u8; 256],
+    len: usize,
+}
+
+impl Default for Buffer {
+    fn default() -> Self {
+        Buffer {
+            bytes: [0; 256],
+            len: 0,
+        }
+    }
+}
+
+impl fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Buffer").field("len", &self.len).finish()
+    }
+}
+
+impl Buffer {
+    /// The buffered text; only whole `&str`s are ever copied in, so it is UTF-8.
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
 }
 
 /// A value that can be written without quotes: it cannot be mistaken for another field.
@@ -60,11 +92,42 @@ fn plain(value: &str) -> bool {
 }
 
 impl FieldVisitor<'_> {
+    /// Writes the buffered text to the target.
+    fn flush(&mut self) -> fmt::Result {
+        if self.buffer.len > 0 {
+            let result = self.writer.write_str(self.buffer.as_str());
+            self.buffer.len = 0;
+            result?;
+        }
+        Ok(())
+    }
+
     fn separate(&mut self) {
         if !self.first {
-            self.result = self.result.and_then(|()| self.writer.write_char(' '));
+            self.push(" ");
         }
         self.first = false;
+    }
+
+    fn push(&mut self, text: &str) {
+        if self.result.is_err() {
+            return;
+        }
+        let free = self.buffer.bytes.len() - self.buffer.len;
+        if text.len() <= free {
+            self.buffer.bytes[self.buffer.len..self.buffer.len + text.len()]
+                .copy_from_slice(text.as_bytes());
+            self.buffer.len += text.len();
+        } else {
+            self.result = self.flush().and_then(|()| self.writer.write_str(text));
+        }
+    }
+}
+
+impl fmt::Write for FieldVisitor<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.push(text);
+        self.result
     }
 }
 
@@ -76,17 +139,15 @@ impl Visit for FieldVisitor<'_> {
         self.separate();
         let name = field.name();
         let name = name.strip_prefix("r#").unwrap_or(name);
-        self.result = if name == "message" {
-            self.writer.write_str(value)
+        if name == "message" {
+            self.push(value);
         } else if plain(value) {
-            // Three plain writes: much cheaper than `write!`'s formatting machinery.
-            self.writer
-                .write_str(name)
-                .and_then(|()| self.writer.write_char('='))
-                .and_then(|()| self.writer.write_str(value))
+            self.push(name);
+            self.push("=");
+            self.push(value);
         } else {
-            write!(self.writer, "{name}={value:?}")
-        };
+            let _ = write!(self, "{name}={value:?}");
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -95,23 +156,28 @@ impl Visit for FieldVisitor<'_> {
         }
         self.separate();
         let name = field.name();
-        self.result = if name == "message" {
-            write!(self.writer, "{value:?}")
+        let _ = if name == "message" {
+            write!(self, "{value:?}")
         } else {
             let name = name.strip_prefix("r#").unwrap_or(name);
-            write!(self.writer, "{name}={value:?}")
+            write!(self, "{name}={value:?}")
         };
     }
 }
 
 impl VisitOutput<fmt::Result> for FieldVisitor<'_> {
-    fn finish(self) -> fmt::Result {
-        self.result
+    fn finish(mut self) -> fmt::Result {
+        self.result?;
+        self.flush()
     }
 }
 
 impl VisitFmt for FieldVisitor<'_> {
     fn writer(&mut self) -> &mut dyn fmt::Write {
+        // Whatever is written directly comes after what was recorded so far.
+        if self.result.is_ok() {
+            self.result = self.flush();
+        }
         &mut self.writer
     }
 }
@@ -123,6 +189,13 @@ pub(crate) fn init(format: LogFormat) {
     use tracing_subscriber::prelude::*;
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // `Targets` understands `RUST_LOG`'s usual `level,target=level` form and is much cheaper per
+    // span than `EnvFilter`, which is kept for the directives only it understands. Either is
+    // the subscriber's global filter: a per-layer filter costs a check on every span callback.
+    let filter = match spec.parse::<Targets>() {
+        Ok(targets) => targets.boxed(),
+        Err(_) => EnvFilter::new(spec).boxed(),
+    };
     let layer = match format {
         LogFormat::Text => fmt::layer()
             .fmt_fields(Fields)
@@ -131,16 +204,10 @@ pub(crate) fn init(format: LogFormat) {
             .boxed(),
         LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).boxed(),
     };
-    // `Targets` understands `RUST_LOG`'s usual `level,target=level` form and is much cheaper per
-    // span than `EnvFilter`, which is kept for the directives only it understands.
-    let _ = match spec.parse::<Targets>() {
-        Ok(targets) => tracing_subscriber::registry()
-            .with(layer.with_filter(targets))
-            .try_init(),
-        Err(_) => tracing_subscriber::registry()
-            .with(layer.with_filter(EnvFilter::new(spec)))
-            .try_init(),
-    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer)
+        .try_init();
 }
 
 #[cfg(test)]

@@ -265,7 +265,15 @@ impl Endpoint {
     /// Without the runtime's middleware (see [`router()`](crate::router)) every caller is
     /// anonymous, so a protected endpoint answers 401.
     pub fn method_router(&'static self) -> MethodRouter {
-        crate::__private::method_router(self, self.spec.call)
+        crate::__private::method_router(self, self.spec.call, None)
+    }
+
+    /// This endpoint's `MethodRouter` with the runtime's pipeline around its handler.
+    pub(crate) fn served_by(
+        &'static self,
+        runtime: &std::sync::Arc<crate::pipeline::Runtime>,
+    ) -> MethodRouter {
+        crate::__private::method_router(self, self.spec.call, Some(runtime.clone()))
     }
 
     pub(crate) fn spec_document(&self) -> fn(&mut crate::openapi::OperationDoc<'_>) {

@@ -5,14 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::extract::OriginalUri;
-use axum::http::Method as HttpMethod;
+use axum::extract::{OriginalUri, Request};
+use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 
 use crate::EndpointError;
 use crate::error::{Conflict, Error};
-use crate::pipeline::{Runtime, pipeline};
+use crate::pipeline::Runtime;
 use crate::registry::{Endpoint, Methods, endpoints};
 
 fn site(endpoint: &Endpoint) -> String {
@@ -151,7 +150,7 @@ pub(crate) fn build(
     check_reserved(endpoints, &runtime.config)?;
     let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
     for endpoint in endpoints {
-        let route = endpoint.method_router();
+        let route = endpoint.served_by(&runtime);
         let path = endpoint.path();
         let merged = match by_path.remove(&path) {
             Some(existing) => existing.merge(route),
@@ -171,45 +170,68 @@ pub(crate) fn build(
         let config = runtime.config.clone();
         router = router.route(
             &spec_path,
-            axum::routing::get(move || {
-                let document = Arc::clone(&document);
+            axum::routing::get(served(&runtime, move |_| {
                 let bytes = document
                     .get_or_init(|| {
                         let document = crate::openapi::document(&endpoints, &config);
                         serde_json::to_vec(&document).unwrap_or_default().into()
                     })
                     .clone();
-                async move {
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        bytes,
-                    )
-                }
-            }),
+                let response = (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    bytes,
+                )
+                    .into_response();
+                std::future::ready(response)
+            })),
         );
         if let Some(docs_path) = runtime.config.docs_path.clone() {
             let page = crate::openapi::docs_page(&spec_path);
             router = router.route(
                 &docs_path,
-                axum::routing::get(move || async move { axum::response::Html(page) }),
+                axum::routing::get(served(&runtime, move |_| {
+                    std::future::ready(axum::response::Html(page.clone()).into_response())
+                })),
             );
         }
     }
-    let limit = runtime.config.body_limit;
     Ok(router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(runtime, pipeline))
-        // Turn every handler into its route (layers applied) now, not on each request when the
-        // router is called directly (`oneshot`, the test client).
+        .fallback(served(&runtime, |request| {
+            std::future::ready(
+                EndpointError::route_not_found(original_path(&request)).into_response(),
+            )
+        }))
+        .method_not_allowed_fallback(served(&runtime, |request| {
+            std::future::ready(
+                EndpointError::method_not_allowed(
+                    request.method().as_str(),
+                    original_path(&request),
+                )
+                .into_response(),
+            )
+        }))
+        // Turn every handler into its route now, not on each request when the router is
+        // called directly (`oneshot`, the test client).
         .with_state(()))
 }
 
-async fn not_found(OriginalUri(uri): OriginalUri) -> EndpointError {
-    EndpointError::route_not_found(uri.path())
+/// A handler for the runtime's own routes: `inner` inside the request pipeline.
+fn served<F, Fut>(
+    runtime: &Arc<Runtime>,
+    inner: F,
+) -> impl Fn(Request) -> crate::pipeline::Pipeline<F, Fut> + Clone + Send + Sync + 'static
+where
+    F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    let runtime = Arc::clone(runtime);
+    move |request: Request| crate::pipeline::run(Arc::clone(&runtime), None, request, inner.clone())
 }
 
-async fn method_not_allowed(method: HttpMethod, OriginalUri(uri): OriginalUri) -> EndpointError {
-    EndpointError::method_not_allowed(method.as_str(), uri.path())
+/// The path as the client sent it, before any `nest` stripped a prefix.
+fn original_path(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().path(), |uri| uri.path())
 }

@@ -18,7 +18,7 @@ use tower::ServiceExt as _;
 
 use std::sync::Arc;
 
-use crate::auth::{Authenticator, JwtAuthenticator, StaticTokenAuthenticator};
+use crate::auth::{Authenticator, Builtin, JwtAuthenticator, StaticTokenAuthenticator};
 use crate::config::Config;
 use crate::context::{Context, Shared};
 use crate::database::{Database, Migrations};
@@ -164,14 +164,14 @@ impl App {
             Some(config) => config,
             None => Config::from_env()?,
         };
-        let mut authenticators = authenticators;
+        let mut builtin = Vec::new();
         if !config.static_tokens.is_empty() {
-            authenticators.push(Box::new(StaticTokenAuthenticator::new(
+            builtin.push(Builtin::StaticTokens(StaticTokenAuthenticator::new(
                 &config.static_tokens,
             )));
         }
         if let Some(jwt) = &config.jwt {
-            authenticators.push(Box::new(JwtAuthenticator::new(jwt)?));
+            builtin.push(Builtin::Jwt(Box::new(JwtAuthenticator::new(jwt)?)));
         }
         let url = match (&config.database_url, &migrations) {
             (Some(url), _) => Some(url.0.clone()),
@@ -214,6 +214,7 @@ impl App {
             Arc::new(Runtime {
                 config,
                 authenticators,
+                builtin,
                 shared,
             }),
             endpoints,

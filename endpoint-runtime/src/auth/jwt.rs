@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode};
 use serde_json::{Map, Value};
 
-use super::{Authenticator, BoxFuture, Identity, Outcome, bearer_token};
+use super::{Authenticator, BoxFuture, Identity, Outcome, bearer_token_in};
 use crate::config::{JwtAlgorithm, JwtConfig, JwtKey};
 use crate::error::ConfigError;
 
@@ -97,6 +97,15 @@ impl JwtAuthenticator {
         })
     }
 
+    /// The outcome for a request with these headers, without a future: the runtime calls
+    /// this directly.
+    pub(crate) fn outcome(&self, headers: &axum::http::HeaderMap) -> Outcome {
+        match bearer_token_in(headers) {
+            Some(Ok(token)) if looks_like_jwt(token) => self.check(token),
+            _ => Outcome::Skip,
+        }
+    }
+
     /// [`verify`](Self::verify), remembering verified tokens until they expire.
     fn check(&self, token: &str) -> Outcome {
         if let Some(verified) = self.verified.get(token) {
@@ -166,7 +175,7 @@ impl JwtAuthenticator {
             role,
             admin,
             app,
-            claims,
+            claims: claims.into(),
         })
     }
 }
@@ -182,11 +191,7 @@ impl Authenticator for JwtAuthenticator {
     }
 
     fn authenticate<'a>(&'a self, parts: &'a axum::http::request::Parts) -> BoxFuture<'a, Outcome> {
-        let outcome = match bearer_token(parts) {
-            Some(Ok(token)) if looks_like_jwt(token) => self.check(token),
-            _ => Outcome::Skip,
-        };
-        Box::pin(std::future::ready(outcome))
+        Box::pin(std::future::ready(self.outcome(&parts.headers)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Authenticators: the chain that turns a request's credentials into an [`Accountability`](crate::Accountability).
 //!
-//! The runtime runs the chain once per request, before routing: application authenticators
+//! The runtime runs the chain once per request, before the endpoint's access check and before
+//! any body is read (unknown routes included): application authenticators
 //! (added with [`App::authenticator`](crate::App::authenticator)) first, then static API
 //! tokens, then JWT bearer tokens. The first that recognises the credential decides:
 //!
@@ -21,9 +22,9 @@ mod static_tokens;
 use std::future::Future;
 use std::pin::Pin;
 
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use serde_json::{Map, Value};
 
 pub use jwt::{JwtAuthenticator, mint_token};
 pub use static_tokens::StaticTokenAuthenticator;
@@ -40,8 +41,8 @@ pub struct Identity {
     pub admin: bool,
     /// Whether the caller is an app.
     pub app: bool,
-    /// The raw claims, for custom use.
-    pub claims: Map<String, Value>,
+    /// The raw claims, for custom use: `Claims::from(map)` from a `serde_json::Map`.
+    pub claims: crate::accountability::Claims,
 }
 
 impl Identity {
@@ -118,7 +119,12 @@ pub trait Authenticator: Send + Sync + 'static {
 /// The token of `Authorization: Bearer <token>`: `None` without the header, `Some(Err)` for
 /// a header that is not a well-formed bearer credential.
 pub fn bearer_token(parts: &Parts) -> Option<Result<&str, &'static str>> {
-    let value = parts.headers.get(AUTHORIZATION)?;
+    bearer_token_in(&parts.headers)
+}
+
+/// [`bearer_token`] from the headers alone.
+pub(crate) fn bearer_token_in(headers: &HeaderMap) -> Option<Result<&str, &'static str>> {
+    let value = headers.get(AUTHORIZATION)?;
     let Ok(value) = value.to_str() else {
         return Some(Err("Authorization header is not visible ASCII"));
     };
@@ -133,4 +139,28 @@ pub fn bearer_token(parts: &Parts) -> Option<Result<&str, &'static str>> {
         return Some(Err("empty bearer token"));
     }
     Some(Ok(token))
+}
+
+/// The authenticators the runtime configures itself (`ENDPOINT_STATIC_TOKENS`,
+/// `ENDPOINT_JWT_*`). They decide from the headers alone, so the runtime calls them without
+/// the boxed future of [`Authenticator::authenticate`].
+pub(crate) enum Builtin {
+    StaticTokens(StaticTokenAuthenticator),
+    Jwt(Box<JwtAuthenticator>),
+}
+
+impl Builtin {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Builtin::StaticTokens(authenticator) => authenticator.name(),
+            Builtin::Jwt(authenticator) => authenticator.name(),
+        }
+    }
+
+    pub(crate) fn outcome(&self, headers: &HeaderMap) -> Outcome {
+        match self {
+            Builtin::StaticTokens(authenticator) => authenticator.outcome(headers),
+            Builtin::Jwt(authenticator) => authenticator.outcome(headers),
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod endpoints;
 mod envelope;
+mod logging;
 mod openapi;
 mod prerender;
 mod routing;

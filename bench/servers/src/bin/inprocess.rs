@@ -68,13 +68,14 @@ fn main() {
     if logging {
         use tracing_subscriber::prelude::*;
         let targets: tracing_subscriber::filter::Targets = "info".parse().expect("filter");
+        // As `endpoint_runtime::run` installs it: `Targets` as the global filter.
         tracing_subscriber::registry()
+            .with(targets)
             .with(
                 tracing_subscriber::fmt::layer()
                     .fmt_fields(endpoint_runtime::logging::Fields)
                     .with_ansi(false)
-                    .with_writer(std::io::sink)
-                    .with_filter(targets),
+                    .with_writer(std::io::sink),
             )
             .init();
     }

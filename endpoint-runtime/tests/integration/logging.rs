@@ -1,0 +1,92 @@
+//! Every line logged while a request is served carries the request's span: its id, method,
+//! path and, once routed, the endpoint id. That is what lets a 5xx body's request id be found
+//! in the logs.
+
+use std::sync::{Arc, Mutex};
+
+use endpoint_runtime::testing::TestClient;
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Lines {
+    type Writer = Lines;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn log_lines_carry_the_request_span() {
+    let lines = Lines::default();
+    let subscriber = tracing_subscriber::fmt()
+        .fmt_fields(endpoint_runtime::logging::Fields)
+        .with_ansi(false)
+        .without_time()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(lines.clone())
+        .finish();
+    // This thread only: the test's current-thread runtime polls every request here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let client = TestClient::new().await.unwrap();
+
+    let response = client
+        .get("/errors/internal")
+        .header("x-request-id", "trace-log-7")
+        .send()
+        .await;
+    assert_eq!(response.status().as_u16(), 500);
+    let response = client
+        .get("/errors/panic")
+        .header("x-request-id", "trace-log-8")
+        .send()
+        .await;
+    assert_eq!(response.status().as_u16(), 500);
+    // A credential nobody accepts is logged before any route is involved.
+    let response = client
+        .get("/nowhere")
+        .header("x-request-id", "trace-log-9")
+        .header("authorization", "Bearer not-a-known-token")
+        .send()
+        .await;
+    assert_eq!(response.status().as_u16(), 401);
+
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+            .to_string()
+    };
+    let internal = line("trace-log-7");
+    assert!(
+        internal.contains(
+            "request{request_id=trace-log-7 method=GET path=/errors/internal endpoint=errors}"
+        ) && internal.contains("internal error"),
+        "{internal}"
+    );
+    let panic = line("trace-log-8");
+    assert!(
+        panic.contains(
+            "request{request_id=trace-log-8 method=GET path=/errors/panic endpoint=errors}"
+        ) && panic.contains("handler panicked"),
+        "{panic}"
+    );
+    let rejected = line("trace-log-9");
+    assert!(
+        rejected.contains("request{request_id=trace-log-9 method=GET path=/nowhere}")
+            && rejected.contains("credential rejected"),
+        "{rejected}"
+    );
+}
