@@ -35,58 +35,63 @@ pub type Handler = fn(Request) -> HandlerFuture;
 pub(crate) fn method_router(
     endpoint: &'static Endpoint,
     handler: Handler,
-    runtime: Option<std::sync::Arc<crate::pipeline::Runtime>>,
+    runtime: Option<Arc<crate::pipeline::Runtime>>,
 ) -> MethodRouter {
-    let all = matches!(endpoint.methods(), Methods::All);
-    let call = move |request: Request| -> HandlerFuture {
-        // `all` answers the standard methods; an extension method (`QUERY`, `PROPFIND`…)
-        // cannot be documented in OpenAPI 3.1 and is answered 405.
-        if all && !is_standard(request.method()) {
-            let path = request.uri().path().to_string();
-            let response =
-                crate::EndpointError::method_not_allowed(request.method().as_str(), &path)
-                    .with_header(
-                        axum::http::header::ALLOW,
-                        axum::http::HeaderValue::from_static(
-                            "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS,TRACE",
-                        ),
-                    )
-                    .into_response();
-            return Box::pin(std::future::ready(response));
-        }
-        handler(request)
-    };
     match runtime {
-        Some(runtime) => {
-            let limit = runtime.config.body_limit;
-            route(endpoint, limit, move |request: Request| {
-                crate::pipeline::run(Arc::clone(&runtime), Some(endpoint), request, call)
-            })
-        }
+        Some(runtime) => route(
+            endpoint,
+            runtime.config.body_limit,
+            crate::pipeline::EndpointService::new(runtime, endpoint, handler),
+        ),
         // Without the runtime, the default of `ENDPOINT_BODY_LIMIT`.
         None => route(
             endpoint,
             crate::config::DEFAULT_BODY_LIMIT,
-            move |request: Request| match crate::access::authorize(endpoint, request.extensions()) {
-                Err(denied) => Box::pin(std::future::ready(denied.into_response())),
-                Ok(()) => call(request),
-            },
+            axum::handler::Handler::with_state(
+                move |request: Request| {
+                    let refused = unsupported_method(endpoint, &request).or_else(|| {
+                        crate::access::authorize(endpoint, request.extensions())
+                            .err()
+                            .map(IntoResponse::into_response)
+                    });
+                    match refused {
+                        Some(response) => Box::pin(std::future::ready(response)),
+                        None => handler(request),
+                    }
+                },
+                (),
+            ),
         ),
     }
 }
 
-/// `serve` as the `MethodRouter` of `endpoint`'s methods, with the body limit on the
-/// handler's own service (a layer on the router would wrap each route in a second boxed
-/// route).
-fn route<F, Fut>(endpoint: &'static Endpoint, limit: usize, serve: F) -> MethodRouter
+/// The 405 for an extension method (`QUERY`, `PROPFIND`…) on a `method = all` endpoint: `all`
+/// answers the standard methods only, the ones OpenAPI 3.1 can document.
+pub(crate) fn unsupported_method(endpoint: &Endpoint, request: &Request) -> Option<Response> {
+    if !matches!(endpoint.methods(), Methods::All) || is_standard(request.method()) {
+        return None;
+    }
+    let response =
+        crate::EndpointError::method_not_allowed(request.method().as_str(), request.uri().path())
+            .with_header(
+                axum::http::header::ALLOW,
+                axum::http::HeaderValue::from_static(
+                    "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS,TRACE",
+                ),
+            )
+            .into_response();
+    Some(response)
+}
+
+/// `service` as the `MethodRouter` of `endpoint`'s methods, with the body limit on the
+/// service itself (a layer on the router would wrap each route in a second boxed route).
+fn route<S>(endpoint: &'static Endpoint, limit: usize, service: S) -> MethodRouter
 where
-    F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response> + Send + 'static,
+    S: tower::Service<Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    S::Response: IntoResponse + 'static,
+    S::Future: Send + 'static,
 {
-    let service = tower::Layer::layer(
-        &axum::extract::DefaultBodyLimit::max(limit),
-        axum::handler::Handler::with_state(serve, ()),
-    );
+    let service = tower::Layer::layer(&axum::extract::DefaultBodyLimit::max(limit), service);
     match endpoint.methods() {
         Methods::All => axum::routing::any_service(service),
         Methods::List(list) => {

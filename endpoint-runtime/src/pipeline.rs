@@ -7,6 +7,7 @@
 //! check, 503 on timeout, 500 on a panic) and every [`EndpointError`] from below is finished
 //! the same way: rendered in the configured format, with the request id in 5xx bodies.
 
+use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -21,6 +22,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
 
+use crate::__private::{Handler, HandlerFuture};
 use crate::accountability::Accountability;
 use crate::auth::{Authenticator, Builtin, Outcome};
 use crate::config::{Config, DefaultAccess, ErrorFormat, IpNet};
@@ -146,6 +148,48 @@ where
     }
 }
 
+/// An endpoint's handler as a `Service` whose future is the [`Pipeline`] itself: the route
+/// boxes it once, with no handler future around it.
+#[derive(Clone)]
+pub(crate) struct EndpointService {
+    runtime: Arc<Runtime>,
+    endpoint: &'static Endpoint,
+    handler: Handler,
+}
+
+impl EndpointService {
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        endpoint: &'static Endpoint,
+        handler: Handler,
+    ) -> Self {
+        EndpointService {
+            runtime,
+            endpoint,
+            handler,
+        }
+    }
+}
+
+impl tower::Service<Request> for EndpointService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pipeline<Handler, HandlerFuture>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        run(
+            Arc::clone(&self.runtime),
+            Some(self.endpoint),
+            request,
+            self.handler,
+        )
+    }
+}
+
 /// What an application authenticator chain resolves to: the request back, and the caller.
 type Chain =
     futures_util::future::BoxFuture<'static, (Request, Result<Accountability, EndpointError>)>;
@@ -176,9 +220,10 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    type Output = Response;
+    // A `Result` so that the pipeline is a `Service`'s future as it is.
+    type Output = Result<Response, Infallible>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let _entered = this.span.enter();
         let runtime: &Runtime = this.runtime;
@@ -225,6 +270,12 @@ where
                 Ok(accountability) => accountability,
                 Err(error) => break error.into_response(),
             };
+            // As for a method the route does not serve at all: 405 before the access check.
+            if let Some(endpoint) = *this.endpoint
+                && let Some(refused) = crate::__private::unsupported_method(endpoint, &request)
+            {
+                break refused;
+            }
             let default_access = runtime.config.default_access;
             if let Some(endpoint) = *this.endpoint
                 && let Err(denied) = crate::access::check(endpoint, default_access, &accountability)
@@ -245,7 +296,12 @@ where
                 Err(panic) => break panicked(&*panic),
             }
         };
-        Poll::Ready(finish(runtime, this.request_id, *this.started, response))
+        Poll::Ready(Ok(finish(
+            runtime,
+            this.request_id,
+            *this.started,
+            response,
+        )))
     }
 }
 
