@@ -123,6 +123,24 @@ async fn method_lists_and_all() {
         json(&send(&server, Method::DELETE, "/methods.json").await.2)["message"],
         "This was a DELETE!"
     );
+    // `all` is the standard methods: an extension method is a 405 in the envelope, with the
+    // request id like every answer.
+    let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+    let response = crate::support::client()
+        .request(propfind, server.url("/methods.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(
+        response.headers()["allow"],
+        "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS,TRACE"
+    );
+    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(
+        json(&response.text().await.unwrap())["data"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
 }
 
 #[tokio::test]
