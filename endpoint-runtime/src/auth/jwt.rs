@@ -26,8 +26,17 @@ pub struct JwtAuthenticator {
     key: DecodingKey,
     validation: Validation,
     config: JwtConfig,
-    verified: quick_cache::sync::Cache<Box<str>, Verified>,
+    verified: VerifiedCache,
 }
+
+/// Keyed by the token. Hashed with `foldhash` (seeded per process) rather than SipHash: only
+/// tokens that passed verification are ever inserted, so a caller cannot choose the keys.
+type VerifiedCache = quick_cache::sync::Cache<
+    Box<str>,
+    Verified,
+    quick_cache::UnitWeighter,
+    foldhash::fast::RandomState,
+>;
 
 /// How many verified tokens a [`JwtAuthenticator`] remembers.
 const VERIFIED_CACHE_CAPACITY: usize = 4096;
@@ -93,7 +102,13 @@ impl JwtAuthenticator {
             key,
             validation,
             config: config.clone(),
-            verified: quick_cache::sync::Cache::new(VERIFIED_CACHE_CAPACITY),
+            verified: VerifiedCache::with(
+                VERIFIED_CACHE_CAPACITY,
+                VERIFIED_CACHE_CAPACITY as u64,
+                quick_cache::UnitWeighter,
+                foldhash::fast::RandomState::default(),
+                quick_cache::sync::DefaultLifecycle::default(),
+            ),
         })
     }
 
@@ -182,7 +197,7 @@ impl JwtAuthenticator {
 
 /// A JWT has three base64url segments; anything else is not this authenticator's credential.
 fn looks_like_jwt(token: &str) -> bool {
-    token.split('.').count() == 3
+    token.bytes().filter(|&b| b == b'.').count() == 2
 }
 
 impl Authenticator for JwtAuthenticator {
