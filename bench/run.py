@@ -48,11 +48,13 @@ def cpu_seconds(pid):
 class Server:
     """A server pinned to core 1 with one Tokio worker, started and stopped around a run."""
 
-    def __init__(self, name, binary, port):
+    def __init__(self, name, binary, port, rust_log=None):
         self.name, self.binary, self.port = name, binary, port
         env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1",
                "ENDPOINT_JWT_SECRET": SECRET, "TOKIO_WORKER_THREADS": "1"}
-        env.pop("RUST_LOG", None)  # the framework's default logging stays on
+        env.pop("RUST_LOG", None)  # the framework's default logging stays on...
+        if rust_log:
+            env["RUST_LOG"] = rust_log  # ...unless a variant sets it
         self.process = subprocess.Popen(["taskset", "-c", "1", str(binary)], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.time() + 30
@@ -120,16 +122,21 @@ def throughput(args):
         (f"POST /echo ({size} B JSON)", "/echo", script, ()),
         ("GET /secure/intro (HS256 JWT)", "/secure/intro", None, (f"Authorization: Bearer {token}",)),
     ]
-    servers = [("framework", RELEASE / "bench-framework", 3291), ("axum", RELEASE / "bench-axum", 3292)]
+    servers = [("framework", RELEASE / "bench-framework", 3291, None)]
+    if not args.no_warn_variant:
+        # The same binary with `RUST_LOG=warn`: no `request` span, everything else on. Not a
+        # target; it shows what the default `info` span costs.
+        servers.append(("fw-warn", RELEASE / "bench-framework", 3293, "warn"))
+    servers.append(("axum", RELEASE / "bench-axum", 3292, None))
     rows = []
     for round_ in range(1, args.rounds + 1):
         order = servers if round_ % 2 else list(reversed(servers))
         for label, path, lua, headers in routes:
-            for name, binary, port in order:
-                server = Server(name, binary, port)
+            for name, binary, port, rust_log in order:
+                server = Server(name, binary, port, rust_log)
                 try:
                     # The axum baseline of the JWT route serves the same body without auth.
-                    sent = headers if name == "framework" else ()
+                    sent = headers if name != "axum" else ()
                     wrk(server.base + path, 2, args.connections, lua, sent)  # warm-up
                     before = cpu_seconds(server.process.pid)
                     rps, total, p50, p99 = wrk(server.base + path, args.duration, args.connections, lua, sent)
@@ -141,14 +148,19 @@ def throughput(args):
                 print(f"round {round_}  {label:32} {name:9} {rps:10.0f} req/s  p50 {p50:7.0f} us  p99 {p99:7.0f} us  cpu {cpu_us:5.2f} us/req", flush=True)
     write_csv("throughput.csv", rows)
     print()
-    print(f"{'route':32} {'framework req/s':>16} {'axum req/s':>11} {'ratio':>6} {'fw p99 us':>10} {'axum p99 us':>12} {'ratio':>6} {'fw cpu us':>10} {'axum cpu us':>12}")
+    warn = not args.no_warn_variant
+    print(f"{'route':32} {'framework req/s':>16} {'axum req/s':>11} {'ratio':>6} {'fw p99 us':>10} {'axum p99 us':>12} {'ratio':>6} {'fw cpu us':>10} {'axum cpu us':>12}"
+          + (f" {'warn ratio':>11} {'warn cpu us':>12}" if warn else ""))
     for label, *_ in routes:
         def med(server, key):
             return statistics.median(r[key] for r in rows if r["route"] == label and r["server"] == server)
         fw, ax = med("framework", "rps"), med("axum", "rps")
         fp, ap = med("framework", "p99_us"), med("axum", "p99_us")
         fc, ac = med("framework", "cpu_us_per_req"), med("axum", "cpu_us_per_req")
-        print(f"{label:32} {fw:16.0f} {ax:11.0f} {fw / ax:6.2f} {fp:10.0f} {ap:12.0f} {fp / ap:6.2f} {fc:10.2f} {ac:12.2f}")
+        line = f"{label:32} {fw:16.0f} {ax:11.0f} {fw / ax:6.2f} {fp:10.0f} {ap:12.0f} {fp / ap:6.2f} {fc:10.2f} {ac:12.2f}"
+        if warn:
+            line += f" {med('fw-warn', 'rps') / ax:11.2f} {med('fw-warn', 'cpu_us_per_req'):12.2f}"
+        print(line)
     print(f"\nmedians of {args.rounds} interleaved rounds, {args.duration} s each, {args.connections} connections; "
           f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
 
@@ -364,6 +376,8 @@ def main():
     t.add_argument("--rounds", type=int, default=3)
     t.add_argument("--duration", type=int, default=8)
     t.add_argument("--connections", type=int, default=50)
+    t.add_argument("--no-warn-variant", action="store_true",
+                   help="skip the framework run with RUST_LOG=warn (no request span)")
     st = sub.add_parser("startup", help="time to first request and RSS with many endpoints")
     st.add_argument("--sizes", default="100,1000,10000")
     st.add_argument("--repeat", type=int, default=5)

@@ -45,6 +45,7 @@ mod database;
 mod error;
 pub mod events;
 pub mod extract;
+mod header_timer;
 mod jsend;
 pub mod logging;
 pub mod openapi;

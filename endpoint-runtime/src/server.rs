@@ -25,6 +25,7 @@ use crate::database::{Database, Migrations};
 use crate::error::EndpointError;
 use crate::error::Error;
 use crate::events::{Emitter, Event, Subscriber};
+use crate::header_timer::ConnectionTimer;
 use crate::pipeline::Runtime;
 use crate::registry::{Endpoint, endpoints};
 use std::any::{Any, TypeId};
@@ -445,12 +446,6 @@ impl Server {
             config,
             ..
         } = self;
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout);
-        builder.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
         let mut signal = std::pin::pin!(signal);
@@ -467,6 +462,15 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
+                    // A builder per connection: its HTTP/1 timer is the connection's own (see
+                    // `header_timer`), so the header-read timeout costs no timer operation per
+                    // request.
+                    let mut builder = auto::Builder::new(TokioExecutor::new());
+                    builder
+                        .http1()
+                        .timer(ConnectionTimer::default())
+                        .header_read_timeout(config.header_read_timeout);
+                    builder.http2().timer(TokioTimer::new());
                     let router = router.clone();
                     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                         request.extensions_mut().insert(ConnectInfo(peer));

@@ -83,6 +83,49 @@ async fn slow_headers_are_cut_by_the_header_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_kept_alive_connection_gets_a_fresh_header_read_timeout_per_request() {
+    let mut config = test_config();
+    config.header_read_timeout = Duration::from_millis(400);
+    let server = start_with(config).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Requests well inside the timeout, over longer than it in total: none may be cut.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        stream
+            .write_all(b"GET /greet/intro HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        while !response.ends_with(b"Nice to meet you.") {
+            let mut chunk = [0u8; 512];
+            let read = stream.read(&mut chunk).await.unwrap();
+            assert!(read > 0, "closed: {}", String::from_utf8_lossy(&response));
+            response.extend_from_slice(&chunk[..read]);
+        }
+        assert!(response.starts_with(b"HTTP/1.1 200"));
+    }
+    // Then a head that never ends: cut at its own deadline, not at an earlier request's.
+    stream
+        .write_all(b"GET /greet/intro HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buffer)).await;
+    assert!(read.is_ok(), "connection still open after 5 s");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(350),
+        "closed too early: {elapsed:?}"
+    );
+    let text = String::from_utf8_lossy(&buffer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn serves_http2_with_prior_knowledge() {
     let server = start().await;
     let client = reqwest::Client::builder()
