@@ -97,8 +97,10 @@ impl Accountability {
         }
     }
 
-    /// The accountability the runtime computed for a request, from its extensions: for layers
-    /// and services inside the runtime's router. `None` outside it.
+    /// The accountability the runtime computed for a request, from its extensions: for
+    /// extractors and code an endpoint's handler calls with its request. `None` elsewhere,
+    /// including in layers added to the runtime's router (`layer`, `route_layer`): they run
+    /// before the request pipeline, which runs inside each route.
     pub fn from_extensions(extensions: &axum::http::Extensions) -> Option<&Accountability> {
         extensions
             .get::<crate::pipeline::RequestState>()

@@ -130,6 +130,11 @@ fn check_reserved(endpoints: &[&'static Endpoint], config: &crate::Config) -> Re
 /// the error envelope. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so
 /// that [`Accountability::ip`](crate::Accountability::ip) is known.
 ///
+/// The runtime's middleware runs inside each route, around the endpoint's handler: a layer added
+/// to this router (`layer`, `route_layer`: CORS, compression, tracing) runs before it, so it
+/// sees neither the request id nor the accountability, and its own error responses are not put
+/// in the envelope.
+///
 /// Each endpoint is mounted at `/<id><route>`. Unknown paths answer 404 `ROUTE_NOT_FOUND`, a
 /// known path with a method it does not serve answers 405 `METHOD_NOT_ALLOWED` with an `Allow`
 /// header; both with the JSON envelope of [`EndpointError`].
