@@ -109,19 +109,24 @@ def echo_script():
     return path, len(body)
 
 
-def throughput(args):
-    need("wrk", "wrk")
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def bench_routes():
+    """Builds the servers; the four routes as (label, path, wrk script, framework headers)."""
     sh(["cargo", "build", "--release", "-q", "-p", "endpoint-bench"], cwd=ROOT)
     script, size = echo_script()
     token = sh([str(RELEASE / "bench-framework"), "token", "--user", "bench", "--ttl", "2h"],
                env={**os.environ, "ENDPOINT_JWT_SECRET": SECRET}).stdout.strip()
-    routes = [
+    return [
         ("GET /greet/intro (text)", "/greet/intro", None, ()),
         ("GET /users/{id} (JSON)", "/users/42", None, ()),
         (f"POST /echo ({size} B JSON)", "/echo", script, ()),
         ("GET /secure/intro (HS256 JWT)", "/secure/intro", None, (f"Authorization: Bearer {token}",)),
     ]
+
+
+def throughput(args):
+    need("wrk", "wrk")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    routes = bench_routes()
     servers = [("framework", RELEASE / "bench-framework", 3291, None)]
     if not args.no_warn_variant:
         # The same binary with `RUST_LOG=warn`: no `request` span, everything else on. Not a
@@ -129,40 +134,124 @@ def throughput(args):
         servers.append(("fw-warn", RELEASE / "bench-framework", 3293, "warn"))
     servers.append(("axum", RELEASE / "bench-axum", 3292, None))
     rows = []
-    for round_ in range(1, args.rounds + 1):
-        order = servers if round_ % 2 else list(reversed(servers))
-        for label, path, lua, headers in routes:
-            for name, binary, port, rust_log in order:
-                server = Server(name, binary, port, rust_log)
-                try:
-                    # The axum baseline of the JWT route serves the same body without auth.
+    for label, path, lua, headers in routes:
+        # Every server of the route runs at once (idle ones cost nothing), so that the runs of
+        # one round follow each other within seconds: this VM's speed drifts by tens of percent
+        # over minutes, and a ratio taken within a round cancels most of that drift.
+        running = [(name, Server(name, binary, port, rust_log)) for name, binary, port, rust_log in servers]
+        try:
+            for name, server in running:
+                # The axum baseline of the JWT route serves the same body without auth.
+                wrk(server.base + path, 2, args.connections, lua, headers if name != "axum" else ())  # warm-up
+            for round_ in range(1, args.rounds + 1):
+                order = running if round_ % 2 else list(reversed(running))
+                for name, server in order:
                     sent = headers if name != "axum" else ()
-                    wrk(server.base + path, 2, args.connections, lua, sent)  # warm-up
                     before = cpu_seconds(server.process.pid)
                     rps, total, p50, p99 = wrk(server.base + path, args.duration, args.connections, lua, sent)
                     cpu_us = (cpu_seconds(server.process.pid) - before) * 1e6 / total
-                finally:
-                    server.stop()
-                rows.append({"round": round_, "route": label, "server": name, "rps": round(rps),
-                             "p50_us": round(p50), "p99_us": round(p99), "cpu_us_per_req": round(cpu_us, 2)})
-                print(f"round {round_}  {label:32} {name:9} {rps:10.0f} req/s  p50 {p50:7.0f} us  p99 {p99:7.0f} us  cpu {cpu_us:5.2f} us/req", flush=True)
+                    rows.append({"round": round_, "route": label, "server": name, "rps": round(rps),
+                                 "p50_us": round(p50), "p99_us": round(p99), "cpu_us_per_req": round(cpu_us, 2)})
+                    print(f"round {round_:2}  {label:32} {name:9} {rps:10.0f} req/s  p50 {p50:7.0f} us  p99 {p99:7.0f} us  cpu {cpu_us:5.2f} us/req", flush=True)
+        finally:
+            for _, server in running:
+                server.stop()
     write_csv("throughput.csv", rows)
-    print()
     warn = not args.no_warn_variant
+
+    def med(label, server, key):
+        return statistics.median(r[key] for r in rows if r["route"] == label and r["server"] == server)
+
+    def ratio(label, server, key):
+        """The median over rounds of `server`'s value over axum's in the same round."""
+        by_round = {}
+        for r in rows:
+            if r["route"] == label:
+                by_round.setdefault(r["round"], {})[r["server"]] = r[key]
+        return statistics.median(v[server] / v["axum"] for v in by_round.values())
+
+    print()
     print(f"{'route':32} {'framework req/s':>16} {'axum req/s':>11} {'ratio':>6} {'fw p99 us':>10} {'axum p99 us':>12} {'ratio':>6} {'fw cpu us':>10} {'axum cpu us':>12}"
           + (f" {'warn ratio':>11} {'warn cpu us':>12}" if warn else ""))
     for label, *_ in routes:
-        def med(server, key):
-            return statistics.median(r[key] for r in rows if r["route"] == label and r["server"] == server)
-        fw, ax = med("framework", "rps"), med("axum", "rps")
-        fp, ap = med("framework", "p99_us"), med("axum", "p99_us")
-        fc, ac = med("framework", "cpu_us_per_req"), med("axum", "cpu_us_per_req")
-        line = f"{label:32} {fw:16.0f} {ax:11.0f} {fw / ax:6.2f} {fp:10.0f} {ap:12.0f} {fp / ap:6.2f} {fc:10.2f} {ac:12.2f}"
+        line = (f"{label:32} {med(label, 'framework', 'rps'):16.0f} {med(label, 'axum', 'rps'):11.0f} "
+                f"{ratio(label, 'framework', 'rps'):6.2f} {med(label, 'framework', 'p99_us'):10.0f} "
+                f"{med(label, 'axum', 'p99_us'):12.0f} {ratio(label, 'framework', 'p99_us'):6.2f} "
+                f"{med(label, 'framework', 'cpu_us_per_req'):10.2f} {med(label, 'axum', 'cpu_us_per_req'):12.2f}")
         if warn:
-            line += f" {med('fw-warn', 'rps') / ax:11.2f} {med('fw-warn', 'cpu_us_per_req'):12.2f}"
+            line += f" {ratio(label, 'fw-warn', 'rps'):11.2f} {med(label, 'fw-warn', 'cpu_us_per_req'):12.2f}"
         print(line)
-    print(f"\nmedians of {args.rounds} interleaved rounds, {args.duration} s each, {args.connections} connections; "
-          f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
+    print(f"\n{args.rounds} rounds of {args.duration} s per server and route, {args.connections} connections; "
+          f"ratios are medians of per-round ratios, other columns medians of rounds; server on core 1 "
+          f"(1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
+
+
+def instructions(args):
+    """Userland instructions per request of the whole server process (hyper, routing,
+    middleware, handler, logging; not the kernel), counted by callgrind: deterministic where
+    req/s on this VM is not. Each server runs under `valgrind --tool=callgrind` twice, with
+    `wrk` for a short and a long time; the difference of the totals over the difference of the
+    request counts removes start-up and shutdown."""
+    need("wrk", "wrk")
+    need("valgrind", "valgrind")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    routes = bench_routes()
+    servers = [("framework", RELEASE / "bench-framework", None),
+               ("fw-warn", RELEASE / "bench-framework", "warn"),
+               ("axum", RELEASE / "bench-axum", None)]
+    out_dir = ROOT / "target" / "bench-callgrind"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(binary, rust_log, url, lua, headers, seconds):
+        out = out_dir / f"callgrind.{seconds}.out"
+        env = {**os.environ, "ENDPOINT_PORT": "3294", "ENDPOINT_HOST": "127.0.0.1",
+               "ENDPOINT_JWT_SECRET": SECRET, "TOKIO_WORKER_THREADS": "1"}
+        env.pop("RUST_LOG", None)
+        if rust_log:
+            env["RUST_LOG"] = rust_log
+        process = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary)],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            deadline = time.time() + 120
+            for line in process.stdout:
+                if line.startswith("listening on "):
+                    break
+                if time.time() > deadline:
+                    raise RuntimeError(f"{binary} did not start under valgrind")
+            cmd = ["wrk", "-t1", "-c4", f"-d{seconds}s"]
+            for header in headers:
+                cmd += ["-H", header]
+            if lua:
+                cmd += ["-s", str(lua)]
+            text = sh(cmd + [url]).stdout
+            if re.search(r"Non-2xx or 3xx responses: (\d+)", text):
+                raise RuntimeError(f"{url}: non-2xx responses under valgrind\n{text}")
+            requests = int(re.search(r"(\d+) requests in", text).group(1))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=120)
+        total = next(int(line.split()[1]) for line in out.read_text().splitlines()
+                     if line.startswith(("summary:", "totals:")))
+        return requests, total
+
+    rows = []
+    for label, path, lua, headers in routes:
+        for name, binary, rust_log in servers:
+            sent = headers if name != "axum" else ()
+            url = f"http://127.0.0.1:3294{path}"
+            short = run(binary, rust_log, url, lua, sent, 2)
+            long = run(binary, rust_log, url, lua, sent, 6)
+            per_request = (long[1] - short[1]) / (long[0] - short[0])
+            rows.append({"route": label, "server": name, "instructions_per_request": round(per_request)})
+            print(f"{label:32} {name:9} {per_request:9.0f} instructions/request", flush=True)
+    write_csv("instructions.csv", rows)
+    print()
+    print(f"{'route':32} {'framework':>10} {'axum':>10} {'ratio':>6} {'fw-warn':>10} {'ratio':>6}")
+    for label, *_ in routes:
+        value = {r["server"]: r["instructions_per_request"] for r in rows if r["route"] == label}
+        print(f"{label:32} {value['framework']:10} {value['axum']:10} {value['framework'] / value['axum']:6.2f} "
+              f"{value['fw-warn']:10} {value['fw-warn'] / value['axum']:6.2f}")
+    print(f"\nuserland instructions per request of the server process (callgrind); CSV: {RESULTS / 'instructions.csv'}")
 
 
 RUNTIME_DEPENDENCY = f'endpoint-runtime = {{ path = "{ROOT / "endpoint-runtime"}" }}\n'
@@ -373,8 +462,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("throughput", help="requests/s, latency and CPU per request, framework vs axum")
-    t.add_argument("--rounds", type=int, default=3)
-    t.add_argument("--duration", type=int, default=8)
+    t.add_argument("--rounds", type=int, default=10)
+    t.add_argument("--duration", type=int, default=2)
     t.add_argument("--connections", type=int, default=50)
     t.add_argument("--no-warn-variant", action="store_true",
                    help="skip the framework run with RUST_LOG=warn (no request span)")
@@ -384,11 +473,13 @@ def main():
     cf = sub.add_parser("confined", help="added latency of a confined endpoint, and a cold worker's cost")
     cf.add_argument("--rounds", type=int, default=3)
     cf.add_argument("--duration", type=int, default=5)
+    sub.add_parser("instructions", help="userland instructions per request of each server, under callgrind")
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    {"throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined}[args.command](args)
+    {"throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
+     "instructions": instructions}[args.command](args)
 
 
 if __name__ == "__main__":
