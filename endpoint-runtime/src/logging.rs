@@ -85,13 +85,20 @@ impl Buffer {
 
 /// A value that can be written without quotes: it cannot be mistaken for another field.
 fn plain(value: &str) -> bool {
-    // A fold without an early exit, so the compiler checks 16 bytes at a time: this runs for
-    // every field of every request span.
-    !value.is_empty()
-        && value.bytes().fold(true, |ok, b| {
-            ok & b.is_ascii_graphic() & (b != b'"') & (b != b'\\') & (b != b'=')
-        })
+    // One table load per byte: this runs for every field of every request span.
+    !value.is_empty() && value.bytes().all(|b| PLAIN[usize::from(b)])
 }
+
+/// The bytes [`plain`] accepts: printable ASCII except space, `"`, `\` and `=`.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        table[b] = !matches!(b as u8, b'"' | b'\\' | b'=');
+        b += 1;
+    }
+    table
+};
 
 impl FieldVisitor<'_> {
     /// Writes the buffered text to the target.
