@@ -6,7 +6,6 @@ mod auth;
 mod database;
 mod endpoints;
 mod envelope;
-mod logging;
 mod openapi;
 mod prerender;
 mod routing;

@@ -1,11 +1,25 @@
 //! Every line logged while a request is served carries the request's span: its id, method,
 //! path and, once routed, the endpoint id. That is what lets a 5xx body's request id be found
 //! in the logs.
+//!
+//! A test binary of its own: `tracing`'s level and interest caches are global to the process,
+//! so a subscriber set by one test must not race with the subscribers and callsites of others.
 
 use std::sync::{Arc, Mutex};
 
+use endpoint_runtime::prelude::*;
 use endpoint_runtime::testing::TestClient;
 use tracing_subscriber::fmt::MakeWriter;
+
+#[endpoint(id = "errors", route = "/internal")]
+async fn internal() -> Result<String, EndpointError> {
+    Err(std::io::Error::other("connection to db:5432 refused"))?
+}
+
+#[endpoint(id = "errors", route = "/panic")]
+async fn panics() -> &'static str {
+    panic!("a handler bug")
+}
 
 #[derive(Clone, Default)]
 struct Lines(Arc<Mutex<Vec<u8>>>);
