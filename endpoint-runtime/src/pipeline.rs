@@ -190,9 +190,12 @@ impl tower::Service<Request> for EndpointService {
     }
 }
 
-/// What an application authenticator chain resolves to: the request back, and the caller.
-type Chain =
-    futures_util::future::BoxFuture<'static, (Request, Result<Accountability, EndpointError>)>;
+/// What an application authenticator chain resolves to: the request back and the caller, or
+/// the panic of an authenticator (answered 500, as a handler's).
+type Chain = futures_util::future::BoxFuture<
+    'static,
+    std::thread::Result<(Request, Result<Accountability, EndpointError>)>,
+>;
 
 pin_project_lite::pin_project! {
     /// The future of [`run`]: first `start`, then `authenticating` when application
@@ -249,11 +252,14 @@ where
                 break response;
             }
             let (request, inner, caller) = if let Some((chain, _)) = this.authenticating {
-                let (request, caller) = std::task::ready!(chain.as_mut().poll(cx));
+                let outcome = std::task::ready!(chain.as_mut().poll(cx));
                 let Some((_, inner)) = this.authenticating.take() else {
                     unreachable!("checked above")
                 };
-                (request, inner, caller)
+                match outcome {
+                    Ok((request, caller)) => (request, inner, caller),
+                    Err(panic) => break panicked(&*panic),
+                }
             } else {
                 let Some((mut request, inner)) = this.start.take() else {
                     panic!("the request pipeline was polled after it completed");
@@ -305,7 +311,8 @@ where
     }
 }
 
-/// The 500 for a handler that panicked; the message is logged, not sent.
+/// The 500 for a handler (or an application authenticator) that panicked; the message is
+/// logged, not sent.
 fn panicked(panic: &(dyn std::any::Any + Send)) -> Response {
     let message = panic
         .downcast_ref::<&str>()
@@ -438,24 +445,27 @@ fn identify(runtime: &Arc<Runtime>, request: &mut Request) -> Identified {
     }
     let runtime = Arc::clone(runtime);
     let request = std::mem::take(request);
-    Identified::Chain(Box::pin(async move {
-        let mut accountability = accountability;
-        let (parts, body) = request.into_parts();
-        let mut decided = None;
-        for authenticator in &runtime.authenticators {
-            let outcome = authenticator.authenticate(&parts).await;
-            decided = decide(authenticator.name(), outcome, &mut accountability);
-            if decided.is_some() {
-                break;
+    Identified::Chain(Box::pin(
+        AssertUnwindSafe(async move {
+            let mut accountability = accountability;
+            let (parts, body) = request.into_parts();
+            let mut decided = None;
+            for authenticator in &runtime.authenticators {
+                let outcome = authenticator.authenticate(&parts).await;
+                decided = decide(authenticator.name(), outcome, &mut accountability);
+                if decided.is_some() {
+                    break;
+                }
             }
-        }
-        let request = Request::from_parts(parts, body);
-        let caller = match decided {
-            Some(decided) => decided.map(|()| accountability),
-            None => builtin(&runtime, request.headers(), accountability, credentials),
-        };
-        (request, caller)
-    }))
+            let request = Request::from_parts(parts, body);
+            let caller = match decided {
+                Some(decided) => decided.map(|()| accountability),
+                None => builtin(&runtime, request.headers(), accountability, credentials),
+            };
+            (request, caller)
+        })
+        .catch_unwind(),
+    ))
 }
 
 /// The rest of the chain: static tokens, then JWT; a credential nobody accepted is 401.

@@ -412,6 +412,7 @@ impl Authenticator for ApiKey {
                 Some(key) if key == "demo-key" => {
                     Outcome::Authenticated(Identity::new("demo").role("reporter"))
                 }
+                Some(key) if key == "panic" => panic!("an authenticator bug"),
                 Some(_) => Outcome::Invalid("unknown API key".into()),
             }
         })
@@ -439,6 +440,21 @@ async fn a_custom_authenticator_joins_the_chain() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
+    // A panicking authenticator is a 500 with a request id, like a panicking handler.
+    let response = client()
+        .get(server.url("/auth/whoami"))
+        .header("x-api-key", "panic")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = json(&response.text().await.unwrap());
+    assert_eq!(body["data"]["request_id"], request_id.as_str());
+    assert!(!body.to_string().contains("authenticator bug"), "{body}");
     // The built-in authenticators still work behind it.
     let token = hs256(&valid_claims());
     assert_eq!(
