@@ -115,20 +115,25 @@ impl JwtAuthenticator {
     /// The outcome for a request with these headers, without a future: the runtime calls
     /// this directly.
     pub(crate) fn outcome(&self, headers: &axum::http::HeaderMap) -> Outcome {
-        match bearer_token_in(headers) {
-            Some(Ok(token)) if looks_like_jwt(token) => self.check(token),
-            _ => Outcome::Skip,
-        }
-    }
-
-    /// [`verify`](Self::verify), remembering verified tokens until they expire.
-    fn check(&self, token: &str) -> Outcome {
+        let Some(Ok(token)) = bearer_token_in(headers) else {
+            return Outcome::Skip;
+        };
+        // A remembered token is a JWT: the shape check is only for tokens not seen yet.
         if let Some(verified) = self.verified.get(token) {
             if unix_now() <= verified.valid_until {
                 return Outcome::Authenticated(Identity::clone(&verified.identity));
             }
             self.verified.remove(token);
         }
+        if looks_like_jwt(token) {
+            self.check(token)
+        } else {
+            Outcome::Skip
+        }
+    }
+
+    /// [`verify`](Self::verify), remembering a verified token until it expires.
+    fn check(&self, token: &str) -> Outcome {
         let outcome = self.verify(token);
         if let Outcome::Authenticated(identity) = &outcome {
             let exp = identity.claims.get("exp").and_then(|exp| {
