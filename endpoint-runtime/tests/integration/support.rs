@@ -99,3 +99,20 @@ pub(crate) async fn send(
 pub(crate) fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
+
+/// Checks a 5xx answer to a panic or an internal error: 500, the JSend error body carrying the
+/// request id of the `x-request-id` header, and nothing of `secret` (the panic message or the
+/// error's detail).
+pub(crate) async fn assert_internal_error(response: reqwest::Response, secret: &str) {
+    assert_eq!(response.status().as_u16(), 500);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let text = response.text().await.unwrap();
+    assert!(!text.contains(secret), "the detail leaked: {text}");
+    assert_eq!(
+        json(&text),
+        serde_json::json!({ "status": "error", "code": "INTERNAL", "message": "internal server error", "data": { "request_id": request_id } })
+    );
+}
