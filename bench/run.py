@@ -45,16 +45,23 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
+def server_env(port, rust_log=None):
+    """A benchmark server's environment: 127.0.0.1:`port`, one Tokio worker, the JWT secret, and
+    the framework's default logging unless `rust_log` sets `RUST_LOG`."""
+    env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1",
+           "ENDPOINT_JWT_SECRET": SECRET, "TOKIO_WORKER_THREADS": "1"}
+    env.pop("RUST_LOG", None)
+    if rust_log:
+        env["RUST_LOG"] = rust_log
+    return env
+
+
 class Server:
     """A server pinned to core 1 with one Tokio worker, started and stopped around a run."""
 
     def __init__(self, name, binary, port, rust_log=None):
         self.name, self.binary, self.port = name, binary, port
-        env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1",
-               "ENDPOINT_JWT_SECRET": SECRET, "TOKIO_WORKER_THREADS": "1"}
-        env.pop("RUST_LOG", None)  # the framework's default logging stays on...
-        if rust_log:
-            env["RUST_LOG"] = rust_log  # ...unless a variant sets it
+        env = server_env(port, rust_log)
         self.process = subprocess.Popen(["taskset", "-c", "1", str(binary)], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.time() + 30
@@ -204,11 +211,7 @@ def instructions(args):
 
     def run(binary, rust_log, url, lua, headers, seconds):
         out = out_dir / f"callgrind.{seconds}.out"
-        env = {**os.environ, "ENDPOINT_PORT": "3294", "ENDPOINT_HOST": "127.0.0.1",
-               "ENDPOINT_JWT_SECRET": SECRET, "TOKIO_WORKER_THREADS": "1"}
-        env.pop("RUST_LOG", None)
-        if rust_log:
-            env["RUST_LOG"] = rust_log
+        env = server_env(3294, rust_log)
         process = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary)],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
