@@ -417,14 +417,35 @@ impl From<std::string::FromUtf8Error> for EndpointError {
 }
 
 impl From<sqlx::Error> for EndpointError {
-    /// `RowNotFound` (from `fetch_one`) is 404 `NOT_FOUND`; any other database error is a 500
-    /// whose detail is logged, not sent.
+    /// - `RowNotFound` (from `fetch_one`) is 404 `NOT_FOUND`.
+    /// - A PostgreSQL *data exception* (SQLSTATE class `22`: a NUL or other character the
+    ///   encoding refuses, a string longer than its `varchar(n)`, a number out of range, text
+    ///   that does not parse as the column's type) is 400 `INVALID_PAYLOAD` with the database's
+    ///   message, which names the type, not the data: the value came from the request.
+    /// - Any other database error, constraint violations included, is a 500 whose detail is
+    ///   logged, not sent. To answer a unique violation with 409, match
+    ///   [`sqlx::error::ErrorKind::UniqueViolation`] before converting.
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::RowNotFound => Self::not_found("not found"),
+            sqlx::Error::Database(database) if is_data_exception(&*database) => {
+                Self::invalid_payload(format!(
+                    "the database refused a value: {}",
+                    database.message()
+                ))
+            }
             other => Self::internal(format_args!("database error: {other}")),
         }
     }
+}
+
+/// A PostgreSQL SQLSTATE of class `22`, "data exception" (PostgreSQL manual, appendix A).
+/// SQLite has no such class: it stores what it is given.
+fn is_data_exception(error: &dyn sqlx::error::DatabaseError) -> bool {
+    error
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+        && error.code().is_some_and(|code| code.starts_with("22"))
 }
 
 impl From<Box<dyn std::error::Error + Send + Sync>> for EndpointError {

@@ -282,6 +282,40 @@ async fn context_database_hooks_and_subscribers() {
     }
 }
 
+/// A value the database refuses (PostgreSQL takes no NUL in text) is the caller's mistake:
+/// 400 with the database's message, not a 500. SQLite stores it as sent.
+#[tokio::test]
+async fn a_value_the_database_refuses_is_a_400() {
+    for (kind, url, _dir) in databases().await {
+        let server = app_server(&url).await;
+        let response = client()
+            .post(server.url("/notes"))
+            .json(&json!({ "body": "a\u{0}b" }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        match kind {
+            DatabaseKind::Postgres => {
+                assert_eq!(status, 400, "{body}");
+                assert_eq!(body["status"], "fail", "{body}");
+                assert_eq!(body["data"]["code"], "INVALID_PAYLOAD", "{body}");
+                let message = body["data"]["message"].as_str().unwrap();
+                assert!(
+                    message.starts_with("the database refused a value: ")
+                        && message.contains("0x00"),
+                    "{message}"
+                );
+            }
+            DatabaseKind::Sqlite => {
+                assert_eq!(status, 201, "{kind:?}: {body}");
+                assert_eq!(body["data"]["body"], "a\u{0}b", "{kind:?}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn migrations_are_idempotent_across_restarts() {
     for (kind, url, _dir) in databases().await {
