@@ -45,14 +45,18 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
-def server_env(port, rust_log=None):
+def server_env(port, rust_log=None, log_format=None):
     """A benchmark server's environment: 127.0.0.1:`port`, one Tokio worker, the JWT secret, and
-    the framework's default logging unless `rust_log` sets `RUST_LOG`."""
+    the framework's default logging unless `rust_log` sets `RUST_LOG` or `log_format` sets
+    `ENDPOINT_LOG_FORMAT`."""
     env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1",
            "ENDPOINT_JWT_SECRET": SECRET, "TOKIO_WORKER_THREADS": "1"}
     env.pop("RUST_LOG", None)
+    env.pop("ENDPOINT_LOG_FORMAT", None)
     if rust_log:
         env["RUST_LOG"] = rust_log
+    if log_format:
+        env["ENDPOINT_LOG_FORMAT"] = log_format
     return env
 
 
@@ -198,20 +202,23 @@ def instructions(args):
     middleware, handler, logging; not the kernel), counted by callgrind: deterministic where
     req/s on this VM is not. Each server runs under `valgrind --tool=callgrind` twice, with
     `wrk` for a short and a long time; the difference of the totals over the difference of the
-    request counts removes start-up and shutdown."""
+    request counts removes start-up and shutdown. `fw-warn` is the framework with
+    `RUST_LOG=warn` (no request span), `fw-json` with `ENDPOINT_LOG_FORMAT=json`."""
     need("wrk", "wrk")
     need("valgrind", "valgrind")
     RESULTS.mkdir(parents=True, exist_ok=True)
     routes = bench_routes()
-    servers = [("framework", RELEASE / "bench-framework", None),
-               ("fw-warn", RELEASE / "bench-framework", "warn"),
-               ("axum", RELEASE / "bench-axum", None)]
+    # (name, binary, RUST_LOG, ENDPOINT_LOG_FORMAT)
+    servers = [("framework", RELEASE / "bench-framework", None, None),
+               ("fw-warn", RELEASE / "bench-framework", "warn", None),
+               ("fw-json", RELEASE / "bench-framework", None, "json"),
+               ("axum", RELEASE / "bench-axum", None, None)]
     out_dir = ROOT / "target" / "bench-callgrind"
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    def run(binary, rust_log, url, lua, headers, seconds):
+    def run(binary, rust_log, log_format, url, lua, headers, seconds):
         out = out_dir / f"callgrind.{seconds}.out"
-        env = server_env(3294, rust_log)
+        env = server_env(3294, rust_log, log_format)
         process = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary)],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
@@ -239,21 +246,21 @@ def instructions(args):
 
     rows = []
     for label, path, lua, headers in routes:
-        for name, binary, rust_log in servers:
+        for name, binary, rust_log, log_format in servers:
             sent = headers if name != "axum" else ()
             url = f"http://127.0.0.1:3294{path}"
-            short = run(binary, rust_log, url, lua, sent, 2)
-            long = run(binary, rust_log, url, lua, sent, 6)
+            short = run(binary, rust_log, log_format, url, lua, sent, 2)
+            long = run(binary, rust_log, log_format, url, lua, sent, 6)
             per_request = (long[1] - short[1]) / (long[0] - short[0])
             rows.append({"route": label, "server": name, "instructions_per_request": round(per_request)})
             print(f"{label:32} {name:9} {per_request:9.0f} instructions/request", flush=True)
     write_csv("instructions.csv", rows)
     print()
-    print(f"{'route':32} {'framework':>10} {'axum':>10} {'ratio':>6} {'fw-warn':>10} {'ratio':>6}")
+    print(f"{'route':32} {'axum':>10}" + "".join(f" {name:>10} {'ratio':>6}" for name in ("framework", "fw-warn", "fw-json")))
     for label, *_ in routes:
         value = {r["server"]: r["instructions_per_request"] for r in rows if r["route"] == label}
-        print(f"{label:32} {value['framework']:10} {value['axum']:10} {value['framework'] / value['axum']:6.2f} "
-              f"{value['fw-warn']:10} {value['fw-warn'] / value['axum']:6.2f}")
+        print(f"{label:32} {value['axum']:10}" + "".join(
+            f" {value[name]:10} {value[name] / value['axum']:6.2f}" for name in ("framework", "fw-warn", "fw-json")))
     print(f"\nuserland instructions per request of the server process (callgrind); CSV: {RESULTS / 'instructions.csv'}")
 
 

@@ -103,4 +103,41 @@ async fn log_lines_carry_the_request_span() {
             && rejected.contains("credential rejected"),
         "{rejected}"
     );
+
+    drop(_guard);
+
+    // The same line in the JSON format (`ENDPOINT_LOG_FORMAT=json`), whose span fields are
+    // written by `logging::JsonFields`.
+    let lines = Lines::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .fmt_fields(endpoint_runtime::logging::JsonFields)
+        .without_time()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(lines.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let response = client
+        .get("/errors/internal")
+        .header("x-request-id", "trace-log-10")
+        .send()
+        .await;
+    assert_eq!(response.status().as_u16(), 500);
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let internal: serde_json::Value = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .find(|line: &serde_json::Value| line["fields"]["message"] == "internal error")
+        .unwrap_or_else(|| panic!("no internal error line in:\n{text}"));
+    assert_eq!(
+        internal["span"],
+        serde_json::json!({
+            "name": "request",
+            "request_id": "trace-log-10",
+            "method": "GET",
+            "path": "/errors/internal",
+            "endpoint": "errors",
+        }),
+        "{internal}"
+    );
 }
