@@ -96,6 +96,10 @@ fn valid_request_id(value: &HeaderValue) -> Option<&str> {
     ok.then_some(text)
 }
 
+/// The target of the `request` span, so that `RUST_LOG` can name it alone (see
+/// [`logging`](crate::logging)).
+const REQUEST_SPAN_TARGET: &str = "endpoint_runtime::request";
+
 /// The header's name, parsed once.
 const REQUEST_ID_NAME: header::HeaderName = header::HeaderName::from_static(REQUEST_ID_HEADER);
 
@@ -128,6 +132,7 @@ where
     };
     let request_id = RequestId(request_id);
     let span = tracing::info_span!(
+        target: REQUEST_SPAN_TARGET,
         "request",
         request_id = request_id.as_str(),
         method = request.method().as_str(),

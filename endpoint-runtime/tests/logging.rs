@@ -140,4 +140,34 @@ async fn log_lines_carry_the_request_span() {
         }),
         "{internal}"
     );
+    drop(_guard);
+
+    // The span has a target of its own, so `RUST_LOG` can drop it and keep the lines.
+    use tracing_subscriber::prelude::*;
+    let lines = Lines::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            "info,endpoint_runtime::request=off"
+                .parse::<tracing_subscriber::filter::Targets>()
+                .unwrap(),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(endpoint_runtime::logging::Fields)
+                .with_ansi(false)
+                .without_time()
+                .with_writer(lines.clone()),
+        );
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let response = client
+        .get("/errors/internal")
+        .header("x-request-id", "trace-log-11")
+        .send()
+        .await;
+    assert_eq!(response.status().as_u16(), 500);
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("internal error") && !text.contains("request{"),
+        "{text}"
+    );
 }
