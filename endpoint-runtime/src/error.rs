@@ -418,17 +418,19 @@ impl From<std::string::FromUtf8Error> for EndpointError {
 
 impl From<sqlx::Error> for EndpointError {
     /// - `RowNotFound` (from `fetch_one`) is 404 `NOT_FOUND`.
-    /// - A PostgreSQL *data exception* (SQLSTATE class `22`: a NUL or other character the
-    ///   encoding refuses, a string longer than its `varchar(n)`, a number out of range, text
-    ///   that does not parse as the column's type) is 400 `INVALID_PAYLOAD` with the database's
-    ///   message, which names the type, not the data: the value came from the request.
-    /// - Any other database error, constraint violations included, is a 500 whose detail is
-    ///   logged, not sent. To answer a unique violation with 409, match
-    ///   [`sqlx::error::ErrorKind::UniqueViolation`] before converting.
+    /// - A value PostgreSQL refuses to store is 400 `INVALID_PAYLOAD` with the database's
+    ///   message, which may quote the value: a NUL or another character the encoding refuses
+    ///   (SQLSTATE `22021`, `22P05`), a string longer than its `varchar(n)` (`22001`), a number
+    ///   out of range (`22003`), text that does not parse as the column's type or as a date
+    ///   (`22P02`, `22007`, `22008`). These come from the values bound to the query.
+    /// - Any other database error is a 500 whose detail is logged, not sent: the rest of the
+    ///   data exceptions (a division by zero is more often the query's fault than the
+    ///   caller's) and constraint violations included. To answer a unique violation with 409,
+    ///   match [`sqlx::error::ErrorKind::UniqueViolation`] before converting.
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::RowNotFound => Self::not_found("not found"),
-            sqlx::Error::Database(database) if is_data_exception(&*database) => {
+            sqlx::Error::Database(database) if is_refused_value(&*database) => {
                 Self::invalid_payload(format!(
                     "the database refused a value: {}",
                     database.message()
@@ -439,13 +441,18 @@ impl From<sqlx::Error> for EndpointError {
     }
 }
 
-/// A PostgreSQL SQLSTATE of class `22`, "data exception" (PostgreSQL manual, appendix A).
-/// SQLite has no such class: it stores what it is given.
-fn is_data_exception(error: &dyn sqlx::error::DatabaseError) -> bool {
+/// A PostgreSQL error about a value it cannot store (SQLSTATEs of class `22`, "data
+/// exception", PostgreSQL manual, appendix A). SQLite stores what it is given.
+fn is_refused_value(error: &dyn sqlx::error::DatabaseError) -> bool {
+    const REFUSED_VALUE: [&str; 7] = [
+        "22001", "22003", "22007", "22008", "22021", "22P02", "22P05",
+    ];
     error
         .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
         .is_some()
-        && error.code().is_some_and(|code| code.starts_with("22"))
+        && error
+            .code()
+            .is_some_and(|code| REFUSED_VALUE.contains(&code.as_ref()))
 }
 
 impl From<Box<dyn std::error::Error + Send + Sync>> for EndpointError {

@@ -43,6 +43,16 @@ async fn get_note(id: i64, ctx: Context) -> Result<JSend<Value>, EndpointError> 
     ))
 }
 
+/// A data exception that is the query's fault rather than a value's: still a 500.
+#[endpoint(id = "notes", route = "/ratio/{n}")]
+async fn ratio(n: i64, ctx: Context) -> Result<String, EndpointError> {
+    let row = sqlx::query("SELECT 100 / $1 AS q")
+        .bind(n)
+        .fetch_one(ctx.database()?.pool())
+        .await?;
+    Ok(row.try_get::<i64, _>("q")?.to_string())
+}
+
 #[endpoint(id = "notes", route = "/audit")]
 async fn audit_log(ctx: Context) -> Result<Json<Vec<String>>, EndpointError> {
     let rows = sqlx::query("SELECT event, detail FROM audit ORDER BY id")
@@ -313,6 +323,16 @@ async fn a_value_the_database_refuses_is_a_400() {
                 assert_eq!(body["data"]["body"], "a\u{0}b", "{kind:?}");
             }
         }
+        let ratio = |n: i64| {
+            client()
+                .get(server.url(&format!("/notes/ratio/{n}")))
+                .send()
+        };
+        let response = ratio(4).await.unwrap();
+        assert_eq!(response.text().await.unwrap(), "25", "{kind:?}");
+        // PostgreSQL: 22012 division_by_zero; SQLite: a NULL that does not decode as i64.
+        let response = ratio(0).await.unwrap();
+        assert_eq!(response.status().as_u16(), 500, "{kind:?}");
     }
 }
 
