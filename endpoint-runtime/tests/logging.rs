@@ -41,42 +41,57 @@ impl<'a> MakeWriter<'a> for Lines {
     }
 }
 
+/// One request of a test: path, `x-request-id`, an optional `Authorization`, the status it
+/// must get.
+type Call<'a> = (&'a str, &'a str, Option<&'a str>, u16);
+
+/// Serves `calls` with the subscriber `make` builds around a fresh [`Lines`] as this thread's
+/// default (the test's current-thread runtime polls every request here), checks each status,
+/// and returns what was logged.
+async fn logged<S>(client: &TestClient, make: impl FnOnce(Lines) -> S, calls: &[Call<'_>]) -> String
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    let lines = Lines::default();
+    let _guard = tracing::subscriber::set_default(make(lines.clone()));
+    for &(path, request_id, authorization, status) in calls {
+        let mut request = client.get(path).header("x-request-id", request_id);
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        assert_eq!(request.send().await.status().as_u16(), status, "{path}");
+    }
+    String::from_utf8(lines.0.lock().unwrap().clone()).unwrap()
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn log_lines_carry_the_request_span() {
-    let lines = Lines::default();
-    let subscriber = tracing_subscriber::fmt()
-        .fmt_fields(endpoint_runtime::logging::Fields)
-        .with_ansi(false)
-        .without_time()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(lines.clone())
-        .finish();
-    // This thread only: the test's current-thread runtime polls every request here.
-    let _guard = tracing::subscriber::set_default(subscriber);
     let client = TestClient::new().await.unwrap();
-
-    let response = client
-        .get("/errors/internal")
-        .header("x-request-id", "trace-log-7")
-        .send()
-        .await;
-    assert_eq!(response.status().as_u16(), 500);
-    let response = client
-        .get("/errors/panic")
-        .header("x-request-id", "trace-log-8")
-        .send()
-        .await;
-    assert_eq!(response.status().as_u16(), 500);
-    // A credential nobody accepts is logged before any route is involved.
-    let response = client
-        .get("/nowhere")
-        .header("x-request-id", "trace-log-9")
-        .header("authorization", "Bearer not-a-known-token")
-        .send()
-        .await;
-    assert_eq!(response.status().as_u16(), 401);
-
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text_format = |lines: Lines| {
+        tracing_subscriber::fmt()
+            .fmt_fields(endpoint_runtime::logging::Fields)
+            .with_ansi(false)
+            .without_time()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(lines)
+            .finish()
+    };
+    let text = logged(
+        &client,
+        text_format,
+        &[
+            ("/errors/internal", "trace-log-7", None, 500),
+            ("/errors/panic", "trace-log-8", None, 500),
+            // A credential nobody accepts is logged before any route is involved.
+            (
+                "/nowhere",
+                "trace-log-9",
+                Some("Bearer not-a-known-token"),
+                401,
+            ),
+        ],
+    )
+    .await;
     let line = |needle: &str| {
         text.lines()
             .find(|line| line.contains(needle))
@@ -104,26 +119,23 @@ async fn log_lines_carry_the_request_span() {
         "{rejected}"
     );
 
-    drop(_guard);
-
     // The same line in the JSON format (`ENDPOINT_LOG_FORMAT=json`), whose span fields are
     // written by `logging::JsonFields`.
-    let lines = Lines::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .fmt_fields(endpoint_runtime::logging::JsonFields)
-        .without_time()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(lines.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let response = client
-        .get("/errors/internal")
-        .header("x-request-id", "trace-log-10")
-        .send()
-        .await;
-    assert_eq!(response.status().as_u16(), 500);
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let json_format = |lines: Lines| {
+        tracing_subscriber::fmt()
+            .json()
+            .fmt_fields(endpoint_runtime::logging::JsonFields)
+            .without_time()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(lines)
+            .finish()
+    };
+    let text = logged(
+        &client,
+        json_format,
+        &[("/errors/internal", "trace-log-10", None, 500)],
+    )
+    .await;
     let internal: serde_json::Value = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -140,32 +152,31 @@ async fn log_lines_carry_the_request_span() {
         }),
         "{internal}"
     );
-    drop(_guard);
 
     // The span has a target of its own, so `RUST_LOG` can drop it and keep the lines.
     use tracing_subscriber::prelude::*;
-    let lines = Lines::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(
-            "info,endpoint_runtime::request=off"
-                .parse::<tracing_subscriber::filter::Targets>()
-                .unwrap(),
-        )
-        .with(
-            tracing_subscriber::fmt::layer()
-                .fmt_fields(endpoint_runtime::logging::Fields)
-                .with_ansi(false)
-                .without_time()
-                .with_writer(lines.clone()),
-        );
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let response = client
-        .get("/errors/internal")
-        .header("x-request-id", "trace-log-11")
-        .send()
-        .await;
-    assert_eq!(response.status().as_u16(), 500);
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let without_span = |lines: Lines| {
+        let filter = "info,endpoint_runtime::request=off";
+        tracing_subscriber::registry()
+            .with(
+                filter
+                    .parse::<tracing_subscriber::filter::Targets>()
+                    .unwrap(),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(endpoint_runtime::logging::Fields)
+                    .with_ansi(false)
+                    .without_time()
+                    .with_writer(lines),
+            )
+    };
+    let text = logged(
+        &client,
+        without_span,
+        &[("/errors/internal", "trace-log-11", None, 500)],
+    )
+    .await;
     assert!(
         text.contains("internal error") && !text.contains("request{"),
         "{text}"
