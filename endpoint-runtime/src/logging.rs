@@ -254,9 +254,11 @@ impl<'writer> FormatFields<'writer> for JsonFields {
         if current.fields.is_empty() {
             return self.format_fields(current.as_writer(), fields);
         }
-        if current.fields.pop() != Some('}') {
+        // Reopen the object `format_fields` wrote; anything else is left as it is.
+        if !current.fields.ends_with('}') {
             return Err(fmt::Error);
         }
+        current.fields.pop();
         let first = current.fields.ends_with('{');
         let mut visitor = JsonVisitor {
             out: Gather::new(current.as_writer()),
