@@ -33,6 +33,8 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_SITE` | [`site`](Self::site) | the server URL | an origin: `https://example.com` (the `build` command's request URLs) |
 /// | `ENDPOINT_SHUTDOWN_GRACE` | [`shutdown_grace`](Self::shutdown_grace) | `10s` | a duration: `30s`, `500ms`, `1m` |
 /// | `ENDPOINT_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Self::header_read_timeout) | `10s` | a duration |
+/// | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | [`keep_alive_timeout`](Self::keep_alive_timeout) | `60s` | a duration |
+/// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
 /// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
 /// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
@@ -72,8 +74,21 @@ pub struct Config {
     pub site: Option<String>,
     /// How long graceful shutdown waits for in-flight requests before closing connections.
     pub shutdown_grace: Duration,
-    /// How long a client may take to send a request's headers (slowloris protection; HTTP/1).
+    /// How long a client may take to send a request head, counted from the moment the
+    /// connection is accepted (first request) or from the first byte of the head (later
+    /// requests on a kept-alive HTTP/1 connection). It also bounds the HTTP/2 preface and the
+    /// first `HEADERS` frame. Past it the connection is closed (slowloris protection; nginx's
+    /// `client_header_timeout`, Go's `ReadHeaderTimeout`).
     pub header_read_timeout: Duration,
+    /// How long a connection may stay idle, with no request in flight, between requests
+    /// (HTTP/1 keep-alive) or with no open stream (HTTP/2) before it is closed (nginx's
+    /// `keepalive_timeout`, Go's `IdleTimeout`).
+    pub keep_alive_timeout: Duration,
+    /// The most connections served at once; `None` derives it from the file-descriptor limit
+    /// (see [`serve`](crate::serve)). At the cap the oldest idle or unfinished connection is
+    /// closed to make room; when every connection is busy a new one is answered `503` with
+    /// `Connection: close`.
+    pub max_connections: Option<usize>,
     /// The log line format.
     pub log_format: LogFormat,
     /// The largest request body the runtime's extractors read, in bytes; larger is 413.
@@ -284,6 +299,8 @@ impl Default for Config {
             site: None,
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(60),
+            max_connections: None,
             log_format: LogFormat::Text,
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
@@ -382,6 +399,31 @@ impl Config {
                     expected: "a duration greater than zero",
                 });
             }
+        }
+        if let Some((name, value)) = get("ENDPOINT_KEEP_ALIVE_TIMEOUT") {
+            config.keep_alive_timeout = parse_duration(name, value.clone())?;
+            if config.keep_alive_timeout.is_zero() {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "a duration greater than zero",
+                });
+            }
+        }
+        if let Some((name, value)) = get("ENDPOINT_MAX_CONNECTIONS") {
+            config.max_connections = match value.trim() {
+                auto if auto.eq_ignore_ascii_case("auto") => None,
+                number => match number.parse::<usize>() {
+                    Ok(n) if n >= 1 => Some(n),
+                    _ => {
+                        return Err(ConfigError {
+                            variable: name,
+                            value,
+                            expected: "a number of connections of at least 1, or `auto`",
+                        });
+                    }
+                },
+            };
         }
         if let Some((name, value)) = get("ENDPOINT_LOG_FORMAT") {
             config.log_format = match value.trim().to_ascii_lowercase().as_str() {
@@ -758,6 +800,31 @@ mod tests {
         assert_eq!(config.addr().to_string(), "127.0.0.1:3210");
         assert_eq!(config.server_url(), "http://127.0.0.1:3210");
         assert_eq!(config.shutdown_grace, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn connection_limits() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(config.max_connections, None);
+        let config = with(&[
+            ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "5s"),
+            ("ENDPOINT_MAX_CONNECTIONS", "500"),
+        ])
+        .unwrap();
+        assert_eq!(config.keep_alive_timeout, Duration::from_secs(5));
+        assert_eq!(config.max_connections, Some(500));
+        let auto = with(&[("ENDPOINT_MAX_CONNECTIONS", "AUTO")]).unwrap();
+        assert_eq!(auto.max_connections, None);
+        for (variable, value) in [
+            ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "0"),
+            ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "forever"),
+            ("ENDPOINT_MAX_CONNECTIONS", "0"),
+            ("ENDPOINT_MAX_CONNECTIONS", "many"),
+        ] {
+            let error = with(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+        }
     }
 
     #[test]

@@ -45,7 +45,6 @@ mod database;
 mod error;
 pub mod events;
 pub mod extract;
-mod header_timer;
 mod jsend;
 pub mod logging;
 pub mod openapi;
@@ -53,6 +52,7 @@ mod pipeline;
 pub mod prerender;
 mod registry;
 mod router;
+pub mod serve;
 mod server;
 pub mod testing;
 

@@ -1,20 +1,12 @@
-//! Serving: [`run()`], the [`App`] builder and the bound [`Server`]: hyper with a header-read
-//! timeout, HTTP/1.1 and HTTP/2, graceful shutdown on SIGINT/SIGTERM.
+//! Serving: [`run()`], the [`App`] builder and the bound [`Server`] (connections are served by
+//! [`serve`](crate::serve)), graceful shutdown on SIGINT/SIGTERM.
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
-use tower::ServiceExt as _;
 
 use std::sync::Arc;
 
@@ -25,7 +17,6 @@ use crate::database::{Database, Migrations};
 use crate::error::EndpointError;
 use crate::error::Error;
 use crate::events::{Emitter, Event, Subscriber};
-use crate::header_timer::ConnectionTimer;
 use crate::pipeline::Runtime;
 use crate::registry::{Endpoint, endpoints};
 use std::any::{Any, TypeId};
@@ -300,6 +291,7 @@ impl App {
         let (runtime, endpoints) = self.runtime(true).await?;
         let config = runtime.config.clone();
         let router = crate::router::build(&endpoints, runtime)?;
+        crate::serve::raise_nofile_limit();
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await
@@ -433,8 +425,10 @@ impl Server {
         route_table(&self.endpoints, &self.config)
     }
 
-    /// Serves until `signal` completes, then stops accepting, lets in-flight requests finish
-    /// for up to [`Config::shutdown_grace`], and closes what remains.
+    /// Serves until `signal` completes, then stops accepting, lets in-flight requests (and
+    /// handlers whose client went away) finish for up to [`Config::shutdown_grace`], and
+    /// closes what remains. Connections are bounded by the limits described in
+    /// [`serve`](crate::serve): header-read and keep-alive timeouts, and a connection cap.
     ///
     /// # Errors
     ///
@@ -446,59 +440,7 @@ impl Server {
             config,
             ..
         } = self;
-        let graceful = GracefulShutdown::new();
-        let mut connections = JoinSet::new();
-        let mut signal = std::pin::pin!(signal);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(error) => {
-                            // Out of file descriptors and similar: back off, keep serving.
-                            tracing::warn!(%error, "accept failed");
-                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
-                    // A builder per connection: its HTTP/1 timer is the connection's own (see
-                    // `header_timer`), so the header-read timeout costs no timer operation per
-                    // request.
-                    let mut builder = auto::Builder::new(TokioExecutor::new());
-                    builder
-                        .http1()
-                        .timer(ConnectionTimer::default())
-                        .header_read_timeout(config.header_read_timeout);
-                    builder.http2().timer(TokioTimer::new());
-                    let router = router.clone();
-                    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                        request.extensions_mut().insert(ConnectInfo(peer));
-                        let router = router.clone();
-                        async move { Ok::<_, Infallible>(router.oneshot(request).await.unwrap_or_else(|never| match never {})) }
-                    });
-                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                    let connection = graceful.watch(connection);
-                    connections.spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(%peer, error = %error, "connection closed with an error");
-                        }
-                    });
-                }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                () = &mut signal => break,
-            }
-        }
-        drop(listener);
-        let grace = config.shutdown_grace;
-        tracing::info!(in_flight = graceful.count(), grace = ?grace, "shutting down");
-        tokio::select! {
-            () = graceful.shutdown() => tracing::info!("all connections drained"),
-            () = tokio::time::sleep(grace) => {
-                tracing::warn!(grace = ?grace, "shutdown grace elapsed; closing remaining connections");
-            }
-        }
-        connections.abort_all();
+        crate::serve::serve(listener, router, &config, signal).await;
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! Serving: graceful shutdown, the header-read timeout, HTTP/2, configuration errors.
+//! Serving: graceful shutdown, the header-read and keep-alive timeouts, the connection cap,
+//! handlers that outlive their client, HTTP/2, configuration errors.
 
 use std::time::{Duration, Instant};
 
@@ -138,4 +139,306 @@ async fn bind_failure_names_the_address() {
         message.contains(&first.addr.to_string()) && message.contains("ENDPOINT_PORT"),
         "{message}"
     );
+}
+
+/// A handler that reports when it starts and waits for its test to release it (or, for
+/// `detached-*` keys, works for a moment on its own), then reports that it finished. Keys
+/// keep concurrent tests apart.
+#[endpoint_runtime::endpoint(id = "hold", route = "/{key}")]
+async fn hold(key: String) -> &'static str {
+    let gate = gate(&key);
+    gate.started.add_permits(1);
+    if key.starts_with("detached-") {
+        // The handler's own work, long enough for the server to see the client leave.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    } else {
+        gate.release.acquire().await.unwrap().forget();
+    }
+    gate.finished.add_permits(1);
+    "released"
+}
+
+struct Gate {
+    started: tokio::sync::Semaphore,
+    release: tokio::sync::Semaphore,
+    finished: tokio::sync::Semaphore,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            started: tokio::sync::Semaphore::new(0),
+            release: tokio::sync::Semaphore::new(0),
+            finished: tokio::sync::Semaphore::new(0),
+        }
+    }
+}
+
+fn gate(key: &str) -> std::sync::Arc<Gate> {
+    static GATES: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Gate>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    GATES
+        .lock()
+        .unwrap()
+        .entry(key.to_string())
+        .or_default()
+        .clone()
+}
+
+/// Waits for `n` permits of `semaphore`, failing the test after `within`.
+async fn acquire(semaphore: &tokio::sync::Semaphore, n: u32, within: Duration, what: &str) {
+    tokio::time::timeout(within, semaphore.acquire_many(n))
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not happen within {within:?}"))
+        .unwrap()
+        .forget();
+}
+
+/// Reads until the server closes the connection, and returns what it sent and when it
+/// closed, counted from `since`. Fails if it is still open after 5 s.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    since: Instant,
+) -> (Vec<u8>, Duration) {
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "connection still open after 5 s");
+    (buffer, since.elapsed())
+}
+
+#[tokio::test]
+async fn a_silent_socket_is_closed_at_the_header_read_deadline() {
+    let mut config = test_config();
+    config.header_read_timeout = Duration::from_millis(300);
+    let server = start_with(config).await;
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (sent, closed) = read_until_closed(&mut stream, started).await;
+    assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
+    assert!(
+        closed >= Duration::from_millis(250) && closed < Duration::from_secs(2),
+        "closed after {closed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_half_sent_http2_preface_is_closed_at_the_header_read_deadline() {
+    let mut config = test_config();
+    config.header_read_timeout = Duration::from_millis(300);
+    let server = start_with(config).await;
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let (_, closed) = read_until_closed(&mut stream, started).await;
+    assert!(
+        closed >= Duration::from_millis(250) && closed < Duration::from_secs(2),
+        "closed after {closed:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout() {
+    let mut config = test_config();
+    // Shorter than the keep-alive timeout: an idle connection must not be cut by it.
+    config.header_read_timeout = Duration::from_millis(200);
+    config.keep_alive_timeout = Duration::from_millis(800);
+    let server = start_with(config).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /greet/intro HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    while !response.ends_with(b"Nice to meet you.") {
+        let mut chunk = [0u8; 512];
+        let read = stream.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "closed: {}", String::from_utf8_lossy(&response));
+        response.extend_from_slice(&chunk[..read]);
+    }
+    let (more, idle) = read_until_closed(&mut stream, Instant::now()).await;
+    assert!(more.is_empty(), "{}", String::from_utf8_lossy(&more));
+    assert!(
+        idle >= Duration::from_millis(750) && idle < Duration::from_secs(3),
+        "closed after {idle:?} idle"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_the_keep_alive_timeout() {
+    let mut config = test_config();
+    config.header_read_timeout = Duration::from_millis(200);
+    config.keep_alive_timeout = Duration::from_millis(800);
+    let server = start_with(config).await;
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let mut connection = tokio::spawn(connection);
+    let request = hyper::Request::get(server.url("/greet/intro"))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&body[..], b"Nice to meet you.");
+    let idle = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(5), &mut connection).await;
+    let idle = idle.elapsed();
+    assert!(ended.is_ok(), "HTTP/2 connection still open after 5 s idle");
+    assert!(
+        idle >= Duration::from_millis(750) && idle < Duration::from_secs(3),
+        "closed after {idle:?} idle"
+    );
+}
+
+#[tokio::test]
+async fn silent_connections_past_the_cap_are_closed_oldest_first_and_clients_are_served() {
+    let mut config = test_config();
+    config.max_connections = Some(8);
+    let server = start_with(config).await;
+    let mut silent = Vec::new();
+    for _ in 0..30 {
+        silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    // Real clients, each on a new connection, are served at once.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let response = client.get(server.url("/greet/intro")).send().await;
+        let response = response.expect("served within 1 s despite the silent flood");
+        assert_eq!(response.text().await.unwrap(), "Nice to meet you.");
+    }
+    // The oldest silent sockets were closed to make room (the header-read timeout is 10 s,
+    // so nothing else closed them).
+    for stream in &mut silent[..20] {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut byte)).await;
+        assert!(
+            matches!(read, Ok(Ok(0) | Err(_))),
+            "an old silent socket is still open"
+        );
+    }
+}
+
+#[tokio::test]
+async fn when_every_connection_is_busy_a_new_one_gets_503_and_connection_close() {
+    let mut config = test_config();
+    config.max_connections = Some(2);
+    let server = start_with(config).await;
+    let key = "busy-cap";
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(format!("GET /hold/{key} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    acquire(
+        &gate(key).started,
+        2,
+        Duration::from_secs(5),
+        "both held requests starting",
+    )
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (answer, _) = read_until_closed(&mut stream, Instant::now()).await;
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    assert!(
+        answer.contains(r#""code":"service_unavailable""#),
+        "{answer}"
+    );
+    // The busy connections were not touched.
+    gate(key).release.add_permits(2);
+    for stream in &mut held {
+        let (response, _) = read_until_closed_after_response(stream).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+}
+
+/// Reads one response (the body is `released`) from a kept-alive connection.
+async fn read_until_closed_after_response(stream: &mut tokio::net::TcpStream) -> (String, ()) {
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !response.ends_with(b"released") {
+            let mut chunk = [0u8; 512];
+            let read = stream.read(&mut chunk).await.unwrap();
+            assert!(read > 0, "closed: {}", String::from_utf8_lossy(&response));
+            response.extend_from_slice(&chunk[..read]);
+        }
+    })
+    .await
+    .expect("the held request is answered");
+    (String::from_utf8_lossy(&response).into_owned(), ())
+}
+
+#[tokio::test]
+async fn a_handler_runs_to_completion_when_its_client_disconnects() {
+    let server = start().await;
+    let key = "detached-disconnect";
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(format!("GET /hold/{key} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    acquire(
+        &gate(key).started,
+        1,
+        Duration::from_secs(5),
+        "the handler starting",
+    )
+    .await;
+    // The client goes away mid-request; the server sees the end of the stream at once.
+    drop(stream);
+    acquire(
+        &gate(key).finished,
+        1,
+        Duration::from_secs(5),
+        "the handler finishing after its client left",
+    )
+    .await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn bind_raises_the_soft_file_descriptor_limit_to_the_hard_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let Some(hard) = limit.maximum else {
+        return; // unlimited: nothing to raise to
+    };
+    // One below the hard limit: enough for every other test running meanwhile.
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(hard - 1),
+            maximum: Some(hard),
+        },
+    )
+    .unwrap();
+    let _server = start().await;
+    assert_eq!(getrlimit(Resource::Nofile).current, Some(hard));
 }

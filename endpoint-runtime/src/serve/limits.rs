@@ -1,0 +1,74 @@
+//! The file-descriptor limit: raised at start-up, and the default connection cap derived
+//! from it.
+
+use crate::config::Config;
+
+/// Descriptors kept for everything but connections: the listener, the log, the standard
+/// streams, files that handlers open.
+const RESERVE: u64 = 64;
+/// Descriptors kept per confined worker (its channel, its pidfd, spares).
+const PER_WORKER: u64 = 4;
+/// The cap never goes below this, however low the limit.
+const MIN_CAP: u64 = 16;
+
+/// The default of [`Config::max_connections`] under the process's current soft
+/// `RLIMIT_NOFILE`: the limit minus 64, minus the database pool (10 connections on
+/// PostgreSQL, 4 on SQLite, none without a database), minus 4 per confined worker
+/// (`ENDPOINT_CONFINED_WORKERS`), and at least 16. Where the limit cannot be read (not
+/// Unix), 1,024 is assumed.
+pub fn default_max_connections(config: &Config) -> usize {
+    let limit = soft_limit().unwrap_or(1024);
+    let database = match &config.database_url {
+        Some(url) if url.0.trim_start().starts_with("postgres") => 10,
+        Some(_) => 4,
+        None => 0,
+    };
+    let workers = u64::try_from(config.confined.workers).unwrap_or(u64::MAX);
+    let reserve = RESERVE
+        .saturating_add(database)
+        .saturating_add(workers.saturating_mul(PER_WORKER));
+    usize::try_from(limit.saturating_sub(reserve).max(MIN_CAP)).unwrap_or(usize::MAX)
+}
+
+#[cfg(target_os = "linux")]
+fn soft_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(target_os = "linux"))]
+fn soft_limit() -> Option<u64> {
+    None
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, as Go's runtime does at start since
+/// 1.19, and logs both numbers (once per process at `info`). A limit that cannot be raised is
+/// logged and left as it is: the connection cap follows whatever is in force.
+#[cfg(target_os = "linux")]
+pub(crate) fn raise_nofile_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    let limit = getrlimit(Resource::Nofile);
+    let (soft, hard) = (limit.current, limit.maximum);
+    if soft.is_some() && soft != hard {
+        let raised = rustix::process::Rlimit {
+            current: hard,
+            maximum: hard,
+        };
+        if let Err(error) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(%error, soft, hard, "cannot raise the file-descriptor limit");
+            return;
+        }
+    }
+    let show = |n: Option<u64>| n.map_or_else(|| "unlimited".to_string(), |n| n.to_string());
+    LOGGED.call_once(|| {
+        tracing::info!(
+            soft = %show(soft),
+            hard = %show(hard),
+            now = %show(getrlimit(Resource::Nofile).current),
+            "file-descriptor limit (RLIMIT_NOFILE) raised to the hard limit"
+        );
+    });
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn raise_nofile_limit() {}
