@@ -44,6 +44,34 @@ async fn greet_serves_its_three_routes() {
     terminate(running);
 }
 
+/// More silent sockets than the server has file descriptors: the oldest are closed to make
+/// room, so a real client is still served at once (before the connection cap, `accept`
+/// failed with `Too many open files` and every client timed out).
+#[tokio::test]
+async fn a_flood_of_silent_sockets_past_the_descriptor_limit_keeps_no_client_out() {
+    let running = support::spawn_with_nofile("greet", &[], 256);
+    let addr = running.base.trim_start_matches("http://").to_string();
+    let mut silent = Vec::new();
+    for _ in 0..400 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let response = client
+            .get(format!("{}/greet/intro", running.base))
+            .send()
+            .await
+            .expect("served within 1 s during the flood");
+        assert_eq!(response.text().await.unwrap(), "Nice to meet you.");
+    }
+    drop(silent);
+    terminate(running);
+}
+
 #[tokio::test]
 async fn factor_echoes_param_and_body() {
     let running = spawn("factor", &[]);

@@ -45,7 +45,26 @@ pub fn spawn(name: &str, env: &[(&str, &str)]) -> Running {
 
 /// Like [`spawn`], in the working directory `dir`.
 pub fn spawn_in(name: &str, env: &[(&str, &str)], dir: Option<&Path>) -> Running {
-    let mut command = Command::new(example(name));
+    spawn_command(name, Command::new(example(name)), env, dir)
+}
+
+/// Like [`spawn`], under a soft and hard file-descriptor limit of `nofile` (the shell's
+/// `ulimit -n`), as a server started by a service manager with a low limit would be.
+pub fn spawn_with_nofile(name: &str, env: &[(&str, &str)], nofile: u32) -> Running {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {nofile} && exec \"$0\""))
+        .arg(example(name));
+    spawn_command(name, command, env, None)
+}
+
+fn spawn_command(
+    name: &str,
+    mut command: Command,
+    env: &[(&str, &str)],
+    dir: Option<&Path>,
+) -> Running {
     command
         .env("ENDPOINT_PORT", "0")
         .env("ENDPOINT_HOST", "127.0.0.1")
