@@ -53,8 +53,10 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_JWT_SECRET` | [`jwt`](Self::jwt) | none | HS256 secret, at least 32 bytes |
 /// | `ENDPOINT_JWT_ALGORITHM` | | `HS256` | `HS256`, `RS256` or `ES256` |
 /// | `ENDPOINT_JWT_PUBLIC_KEY_FILE` | | none | PEM public key file, for `RS256` / `ES256` |
-/// | `ENDPOINT_JWT_LEEWAY` | | `10s` | clock skew allowed on `exp` and `nbf` |
-/// | `ENDPOINT_JWT_ISSUER`, `ENDPOINT_JWT_AUDIENCE` | | not checked | the required `iss` / `aud` |
+/// | `ENDPOINT_JWT_LEEWAY` | | `10s` | clock skew allowed on `exp` and `nbf`, at most `5m` |
+/// | `ENDPOINT_JWT_ISSUER` | | not checked | the required `iss` |
+/// | `ENDPOINT_JWT_AUDIENCE` | | none: a token with an `aud` claim is refused | the required `aud` |
+/// | `ENDPOINT_JWT_TYPE` | | not checked | the required `typ` header, such as `at+jwt` (RFC 8725 §3.11) |
 /// | `ENDPOINT_JWT_USER_CLAIM`, `_ROLE_CLAIM`, `_ADMIN_CLAIM`, `_APP_CLAIM` | | `sub`, `role`, `admin`, `app` | claim names |
 ///
 /// Log levels come from `RUST_LOG` (default `info`). Secrets (the JWT secret, static tokens)
@@ -261,8 +263,12 @@ pub struct JwtConfig {
     pub leeway: Duration,
     /// The required `iss`, if any.
     pub issuer: Option<String>,
-    /// The required `aud`, if any.
+    /// The required `aud`, if any. Without one, a token that carries an `aud` claim is
+    /// refused (RFC 7519 §4.1.3).
     pub audience: Option<String>,
+    /// The required `typ` header (`ENDPOINT_JWT_TYPE`), such as `at+jwt` (RFC 8725 §3.11;
+    /// compared without case and without an `application/` prefix); `None` does not check it.
+    pub token_type: Option<String>,
     /// The claim holding the user id (default `sub`).
     pub user_claim: String,
     /// The claim holding the role, a string (default `role`).
@@ -274,6 +280,10 @@ pub struct JwtConfig {
 }
 
 impl JwtConfig {
+    /// The largest [`leeway`](Self::leeway) accepted (`ENDPOINT_JWT_LEEWAY`): 5 minutes, the
+    /// customary bound on clock skew.
+    pub const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
+
     /// HS256 with `secret`, default leeway and claim names.
     pub fn hs256(secret: impl Into<Vec<u8>>) -> Self {
         JwtConfig {
@@ -282,6 +292,7 @@ impl JwtConfig {
             leeway: Duration::from_secs(10),
             issuer: None,
             audience: None,
+            token_type: None,
             user_claim: "sub".into(),
             role_claim: "role".into(),
             admin_claim: "admin".into(),
@@ -683,7 +694,24 @@ fn jwt_from_lookup(
         }
     };
     if let Some((name, value)) = get("ENDPOINT_JWT_LEEWAY") {
-        jwt.leeway = parse_duration(name, value)?;
+        jwt.leeway = parse_duration(name, value.clone())?;
+        if jwt.leeway > JwtConfig::MAX_LEEWAY {
+            return Err(ConfigError {
+                variable: name,
+                value,
+                expected: "a duration of at most 5m (the clock skew allowed on `exp` and `nbf`)",
+            });
+        }
+    }
+    if let Some((name, value)) = get("ENDPOINT_JWT_TYPE") {
+        if value.trim().is_empty() || !value.trim().bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError {
+                variable: name,
+                value,
+                expected: "a media type such as `at+jwt` or `JWT`",
+            });
+        }
+        jwt.token_type = Some(value.trim().to_string());
     }
     jwt.issuer = get("ENDPOINT_JWT_ISSUER").map(|(_, v)| v);
     jwt.audience = get("ENDPOINT_JWT_AUDIENCE").map(|(_, v)| v);
@@ -983,5 +1011,42 @@ mod tests {
                 .to_string(),
             "::1"
         );
+    }
+
+    #[test]
+    fn jwt_leeway_is_bounded_and_the_type_is_read() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let error = with(&[
+            ("ENDPOINT_JWT_SECRET", secret),
+            ("ENDPOINT_JWT_LEEWAY", "6m"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "ENDPOINT_JWT_LEEWAY");
+        assert_eq!(
+            error.to_string(),
+            "invalid ENDPOINT_JWT_LEEWAY=\"6m\": expected a duration of at most 5m (the clock skew allowed on `exp` and `nbf`)"
+        );
+        let at_bound = with(&[
+            ("ENDPOINT_JWT_SECRET", secret),
+            ("ENDPOINT_JWT_LEEWAY", "5m"),
+            ("ENDPOINT_JWT_TYPE", " at+jwt "),
+        ])
+        .unwrap();
+        let jwt = at_bound.jwt.unwrap();
+        assert_eq!(jwt.leeway, Duration::from_secs(300));
+        assert_eq!(jwt.token_type.as_deref(), Some("at+jwt"));
+        assert_eq!(
+            with(&[("ENDPOINT_JWT_SECRET", secret), ("ENDPOINT_JWT_TYPE", " ")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_JWT_TYPE"
+        );
+        // Set in code, the bound holds too: the authenticator refuses to be built.
+        let mut config = JwtConfig::hs256(secret);
+        config.leeway = Duration::from_secs(301);
+        let error = crate::auth::JwtAuthenticator::new(&config)
+            .err()
+            .expect("a leeway over 5m is refused");
+        assert_eq!(error.variable, "ENDPOINT_JWT_LEEWAY");
     }
 }

@@ -77,7 +77,11 @@ impl Database {
             .acquire_timeout(timeout)
             .connect(&url)
             .await
-            .map_err(|e| Error::Database(format!("cannot connect to `{}`: {e}", redact(&url))))?;
+            .map_err(|e| {
+                // The driver's message too: it could quote the URL or a part of it.
+                let reason = scrub(&e.to_string(), &url);
+                Error::Database(format!("cannot connect to `{}`: {reason}", redact(&url)))
+            })?;
         if kind == DatabaseKind::Sqlite {
             // Foreign keys on, and WAL so readers do not block the writer.
             for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL"] {
@@ -137,19 +141,110 @@ pub(crate) fn kind_of(url: &str) -> Option<DatabaseKind> {
     }
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL as it may be shown in a log line or an error message: its secrets replaced by
+/// `***`.
+///
+/// The URL is read with the `url` crate's parser (the one `sqlx` reads PostgreSQL URLs with),
+/// so percent-encoding and the userinfo's last `@` are understood as a driver understands
+/// them. Replaced: the password of the userinfo (`user:***@host`), the value of every query
+/// parameter whose name (percent-decoded, any case) contains `pass`, `pwd`, `secret`,
+/// `token`, `key`, `auth` or `cred` (`?password=***`, `?sslpassword=***`), and a fragment.
+/// The user name, host, port, path and other parameters are kept.
+///
+/// A URL that does not parse, or whose `@` the parser did not read as the end of a userinfo
+/// (a password containing `/`, `?` or `#` written unencoded can make the rest look like a
+/// path, query or fragment), is shown as its scheme only: `postgres:<unparseable, redacted>`.
 pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    const MASK: &str = "***";
+    let url = url.trim();
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return unparseable(url);
     };
-    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or("");
-            let slash = if rest.contains('/') { "/" } else { "" };
-            format!("{scheme}://{user}:***@{host}{slash}{path}")
+    let after_scheme = &url[parsed.scheme().len()..];
+    if after_scheme.contains('@') && parsed.username().is_empty() && parsed.password().is_none() {
+        return unparseable(url);
+    }
+    if parsed.password().is_some() && parsed.set_password(Some(MASK)).is_err() {
+        return unparseable(url);
+    }
+    if parsed
+        .query_pairs()
+        .any(|(name, _)| is_secret_parameter(&name))
+    {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if is_secret_parameter(&name) {
+                    MASK.to_string()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    if parsed
+        .fragment()
+        .is_some_and(|fragment| !fragment.is_empty())
+    {
+        parsed.set_fragment(Some(MASK));
+    }
+    parsed.into()
+}
+
+/// Whether a query parameter named `name` (percent-decoded) holds a secret: its name contains
+/// `pass`, `pwd`, `secret`, `token`, `key`, `auth` or `cred`, in any case.
+fn is_secret_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "pwd", "secret", "token", "key", "auth", "cred"]
+        .iter()
+        .any(|part| name.contains(part))
+}
+
+/// `text` with every secret of `url` that [`redact`] hides (the password and secret query
+/// values, raw and percent-decoded; the whole URL when it does not parse) replaced by `***`:
+/// for messages written by others, such as a driver's error.
+fn scrub(text: &str, url: &str) -> String {
+    let mut secrets = vec![url.trim().to_string()];
+    if let Ok(parsed) = url::Url::parse(url.trim()) {
+        if let Some(password) = parsed.password() {
+            secrets.push(password.to_string());
+            let decoded = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
+            secrets.push(decoded.into_owned());
         }
-        None => url.to_string(),
+        for (name, value) in parsed.query_pairs() {
+            if is_secret_parameter(&name) {
+                secrets.push(value.into_owned());
+            }
+        }
+    }
+    secrets.retain(|secret| secret.len() >= 3);
+    // Longest first, so a secret that contains another is replaced whole.
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    let mut text = text.to_string();
+    for secret in secrets {
+        if text.contains(&secret) {
+            text = text.replace(&secret, "***");
+        }
+    }
+    text
+}
+
+/// What [`redact`] shows of a URL it cannot read safely: the scheme, if it has one.
+fn unparseable(url: &str) -> String {
+    let scheme = url
+        .split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| {
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        });
+    match scheme {
+        Some(scheme) => format!("{scheme}:<unparseable, redacted>"),
+        None => "<unparseable URL, redacted>".to_string(),
     }
 }
 
@@ -194,10 +289,148 @@ mod tests {
             Some(DatabaseKind::Postgres)
         );
         assert_eq!(kind_of("mysql://h/db"), None);
+    }
+
+    #[test]
+    fn redaction_table() {
+        // (URL, shown as, the secret that must not appear)
+        let table: &[(&str, &str, &str)] = &[
+            (
+                "postgres://app:s3cret@127.0.0.1:5432/db",
+                "postgres://app:***@127.0.0.1:5432/db",
+                "s3cret",
+            ),
+            (
+                "postgresql://app:s3cret@db.internal/db",
+                "postgresql://app:***@db.internal/db",
+                "s3cret",
+            ),
+            // The password as a query parameter (libpq), in any case, percent-encoded.
+            (
+                "postgres://u@127.0.0.1:1/db?password=hunter2",
+                "postgres://u@127.0.0.1:1/db?password=***",
+                "hunter2",
+            ),
+            (
+                "postgres://u@h/db?sslmode=require&PassWord=hunter2&application_name=x",
+                "postgres://u@h/db?sslmode=require&PassWord=***&application_name=x",
+                "hunter2",
+            ),
+            (
+                "postgres://u@h/db?pass%77ord=hunter2",
+                "postgres://u@h/db?password=***",
+                "hunter2",
+            ),
+            (
+                "postgres://u@h/db?password=hun%74er2",
+                "postgres://u@h/db?password=***",
+                "hun",
+            ),
+            (
+                "postgres://u@h/db?sslpassword=hunter2&sslkey=/keys/client.key",
+                "postgres://u@h/db?sslpassword=***&sslkey=***",
+                "hunter2",
+            ),
+            // A percent-encoded password, and one with characters that must be encoded.
+            (
+                "postgres://app:p%40ss%2Fw%3Ard@h:5432/db",
+                "postgres://app:***@h:5432/db",
+                "p%40ss",
+            ),
+            (
+                "postgres://app:p@ss@h/db",
+                "postgres://app:***@h/db",
+                "p%40ss",
+            ),
+            (
+                "postgres://app:pa:ss@h/db",
+                "postgres://app:***@h/db",
+                "pa:ss",
+            ),
+            // A password containing `/` (or `?`, `#`) written unencoded: the parser cannot
+            // tell the userinfo from a path, so nothing past the scheme is shown.
+            (
+                "postgres://app:pa/ss@h/db",
+                "postgres:<unparseable, redacted>",
+                "ss",
+            ),
+            (
+                "postgres://app:1234/secret@h/db",
+                "postgres:<unparseable, redacted>",
+                "secret",
+            ),
+            (
+                "postgres://app:12?x=secret@h/db",
+                "postgres:<unparseable, redacted>",
+                "secret",
+            ),
+            (
+                "postgres://app:12#secret@h/db",
+                "postgres:<unparseable, redacted>",
+                "secret",
+            ),
+            (
+                "postgres://u:hunter2@[::1",
+                "postgres:<unparseable, redacted>",
+                "hunter2",
+            ),
+            ("hunter2", "<unparseable URL, redacted>", "hunter2"),
+            ("://u:hunter2@h", "<unparseable URL, redacted>", "hunter2"),
+            (
+                "postgres://u@h/db#hunter2",
+                "postgres://u@h/db#***",
+                "hunter2",
+            ),
+            // Nothing secret: shown as given.
+            ("sqlite://app.db", "sqlite://app.db", ""),
+            ("sqlite::memory:", "sqlite::memory:", ""),
+            (
+                "sqlite://data/app.db?mode=rwc",
+                "sqlite://data/app.db?mode=rwc",
+                "",
+            ),
+            ("sqlite:///var/lib/app.db", "sqlite:///var/lib/app.db", ""),
+            (
+                "postgres://app@db.internal:5432/db?sslmode=verify-full",
+                "postgres://app@db.internal:5432/db?sslmode=verify-full",
+                "",
+            ),
+        ];
+        for &(url, shown, secret) in table {
+            let redacted = redact(url);
+            assert_eq!(redacted, shown, "{url}");
+            if !secret.is_empty() {
+                assert!(!redacted.contains(secret), "{url} -> {redacted}");
+            }
+        }
+    }
+
+    #[test]
+    fn driver_messages_are_scrubbed_of_the_urls_secrets() {
+        let url = "postgres://app:p%40ss-word@h/db?sslpassword=key-phrase&sslmode=require";
+        let message = "cannot use p@ss-word or p%40ss-word or key-phrase in mode require";
         assert_eq!(
-            redact("postgres://app:s3cret@127.0.0.1:5432/db"),
-            "postgres://app:***@127.0.0.1:5432/db"
+            scrub(message, url),
+            "cannot use *** or *** or *** in mode require"
         );
-        assert_eq!(redact("sqlite://app.db"), "sqlite://app.db");
+        let unparseable = "postgres://app:pa/ss@h/db";
+        assert_eq!(
+            scrub(&format!("bad URL {unparseable}"), unparseable),
+            "bad URL ***"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_connection_does_not_show_the_password() {
+        let error = Database::connect(
+            "postgres://u@127.0.0.1:1/db?password=hunter2",
+            std::time::Duration::from_millis(300),
+        )
+        .await
+        .expect_err("nothing listens on port 1");
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("postgres://u@127.0.0.1:1/db"), "{shown}");
+        }
     }
 }

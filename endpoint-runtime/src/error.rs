@@ -24,10 +24,29 @@ use crate::config::ErrorFormat;
 /// A 4xx status is a JSend *fail*:
 /// `{"status":"fail","data":{"code":"FORBIDDEN","message":"...","details":...}}`.
 /// A 5xx status is a JSend *error*:
-/// `{"status":"error","code":"INTERNAL","message":"...","data":{"request_id":"..."}}`, whose
-/// message is generic: the detail of a 5xx is logged, never sent, and the request id ties the
-/// body to the log line. With `ENDPOINT_ERROR_FORMAT=problem` the body is RFC 9457
-/// `application/problem+json` instead: `{"type":"about:blank","title","status","detail","code"}`.
+/// `{"status":"error","code":"INTERNAL","message":"internal server error","data":{"request_id":"..."}}`.
+/// With `ENDPOINT_ERROR_FORMAT=problem` the body is RFC 9457 `application/problem+json`
+/// instead: `{"type":"about:blank","title","status","detail","code"}` (and `request_id` for a
+/// 5xx).
+///
+/// # What the client reads, what the log says
+///
+/// - A **4xx** body carries the [`message`](Self::message) (and
+///   [`with_details`](Self::with_details)): write it for the caller.
+/// - A **5xx** body never carries the handler's text. Its message is the generic one of the
+///   status (`internal server error`, `service unavailable`, `bad gateway`, …) and its only
+///   data is the request id. The [`message`](Self::message) and the whole
+///   [`source`](std::error::Error::source) chain go to the log instead: the runtime's pipeline
+///   writes **one** `ERROR` line per 5xx response, inside the request's span (so with its
+///   request id), when the response leaves the pipeline. A handler that wants a 5xx caller to
+///   read a specific text says so explicitly with
+///   [`with_client_message`](Self::with_client_message).
+/// - Constructors and conversions never log: an error a handler creates and then recovers
+///   from leaves no trace, and one that becomes the response is logged exactly once.
+///
+/// Keep the cause with [`internal_from`](Self::internal_from) or
+/// [`with_source`](Self::with_source); the `From` conversions of I/O, database and boxed
+/// errors keep theirs.
 ///
 /// ```
 /// use endpoint_runtime::EndpointError;
@@ -35,6 +54,16 @@ use crate::config::ErrorFormat;
 /// let error = EndpointError::forbidden("only editors may publish");
 /// assert_eq!(error.status().as_u16(), 403);
 /// assert_eq!(error.code(), "FORBIDDEN");
+///
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let error = EndpointError::internal("cannot load the ledger").with_source(refused);
+/// assert_eq!(error.message(), "cannot load the ledger");
+/// assert_eq!(error.client_message(), "internal server error");
+/// assert!(std::error::Error::source(&error).is_some());
+///
+/// let error = EndpointError::service_unavailable("replica db-7 is down")
+///     .with_client_message("maintenance until 14:00 UTC");
+/// assert_eq!(error.client_message(), "maintenance until 14:00 UTC");
 /// ```
 #[derive(Debug)]
 pub struct EndpointError {
@@ -43,10 +72,15 @@ pub struct EndpointError {
     message: Cow<'static, str>,
     details: Option<Box<Value>>,
     headers: Option<Box<HeaderMap>>,
+    /// What the client reads instead of the generic text of a 5xx (or of `message`).
+    client_message: Option<Cow<'static, str>>,
+    /// The cause, for [`std::error::Error::source`] and the log line.
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl EndpointError {
     /// An error with any status and code. `code` should be `SCREAMING_SNAKE_CASE` and stable.
+    /// For a 5xx status `message` is logged, not sent (see [the type](Self)).
     pub fn new(
         status: StatusCode,
         code: impl Into<Cow<'static, str>>,
@@ -58,6 +92,8 @@ impl EndpointError {
             message: message.into(),
             details: None,
             headers: None,
+            client_message: None,
+            source: None,
         }
     }
 
@@ -161,29 +197,40 @@ impl EndpointError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message)
     }
 
-    /// 500 `INTERNAL`. `detail` is logged, never sent.
+    /// 500 `INTERNAL`. `detail` is the [`message`](Self::message): logged (once, by the
+    /// pipeline), never sent.
     pub fn internal(detail: impl fmt::Display) -> Self {
-        tracing::error!(detail = %detail, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",
-            "internal server error",
+            detail.to_string(),
         )
     }
 
-    /// 503 `REQUEST_TIMEOUT`: the request took longer than `ENDPOINT_REQUEST_TIMEOUT`.
+    /// 500 `INTERNAL` caused by `error`, which becomes the [`source`](std::error::Error::source):
+    /// the log line carries it and its own chain, the body carries neither.
+    pub fn internal_from(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::internal("internal error").with_source(error)
+    }
+
+    /// 503 `REQUEST_TIMEOUT`: the request took longer than `ENDPOINT_REQUEST_TIMEOUT`. The
+    /// client reads the message too: it names only the configured limit.
     pub fn timeout(limit: std::time::Duration) -> Self {
+        let message = format!(
+            "the request did not complete within {}",
+            humantime::format_duration(limit)
+        );
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "REQUEST_TIMEOUT",
-            format!(
-                "the request did not complete within {}",
-                humantime::format_duration(limit)
-            ),
+            message.clone(),
         )
+        .with_client_message(message)
     }
 
-    /// 503 `SERVICE_UNAVAILABLE` (Directus `ServiceUnavailableException`).
+    /// 503 `SERVICE_UNAVAILABLE` (Directus `ServiceUnavailableException`). `message` is
+    /// logged; the client reads `service unavailable` unless
+    /// [`with_client_message`](Self::with_client_message) says otherwise.
     pub fn service_unavailable(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -197,6 +244,24 @@ impl EndpointError {
         self.headers
             .get_or_insert_with(Default::default)
             .insert(name, value);
+        self
+    }
+
+    /// Sets the cause: [`std::error::Error::source`] returns it, and the log line of a 5xx
+    /// carries it and its own sources. Never sent to the client.
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets the message the client reads, explicitly: for a 5xx the only way a text of the
+    /// handler reaches the body (see [the type](Self)); for a 4xx it replaces
+    /// [`message`](Self::message) in the body. Write nothing internal in it.
+    pub fn with_client_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.client_message = Some(message.into());
         self
     }
 
@@ -216,9 +281,20 @@ impl EndpointError {
         &self.code
     }
 
-    /// The human-readable message.
+    /// The human-readable message: what a 4xx body says, and what the log line of a 5xx says.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The message the body carries: the one set by
+    /// [`with_client_message`](Self::with_client_message); else, for a 5xx, the generic text
+    /// of the status (`internal server error`), and for a 4xx the [`message`](Self::message).
+    pub fn client_message(&self) -> &str {
+        match &self.client_message {
+            Some(message) => message,
+            None if self.status.is_server_error() => generic_message(self.status),
+            None => &self.message,
+        }
     }
 
     /// The JSend body this error is answered with (without a request id).
@@ -228,27 +304,97 @@ impl EndpointError {
     }
 
     fn info(&self) -> ErrorInfo {
+        let server_error = self.status.is_server_error();
         ErrorInfo {
             status: self.status,
             code: self.code.clone(),
-            message: self.message.clone(),
-            details: if self.status.is_server_error() {
+            message: match &self.client_message {
+                Some(message) => message.clone(),
+                None if server_error => Cow::Borrowed(generic_message(self.status)),
+                None => self.message.clone(),
+            },
+            details: if server_error {
                 None
             } else {
                 self.details.as_deref().cloned()
             },
+            detail: server_error.then(|| self.message.clone()),
+            source: None,
         }
     }
 }
 
+/// The text a 5xx body carries when the handler did not choose one explicitly.
+fn generic_message(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        500 => "internal server error",
+        501 => "not implemented",
+        502 => "bad gateway",
+        503 => "service unavailable",
+        504 => "gateway timeout",
+        507 => "insufficient storage",
+        _ => "server error",
+    }
+}
+
+/// Logs a 5xx response: once per response, by the pipeline, inside the request's span. The
+/// line carries the status, the code, and the error's message followed by each of its
+/// sources (`message: source: source of the source`), or only the status when the response
+/// is not an [`EndpointError`].
+pub(crate) fn log_server_error(status: StatusCode, info: Option<&ErrorInfo>) {
+    match info {
+        Some(info) => tracing::error!(
+            status = status.as_u16(),
+            code = &*info.code,
+            error = %Chain(info),
+            "request failed"
+        ),
+        None => tracing::error!(status = status.as_u16(), "request failed"),
+    }
+}
+
+/// An error's message and its source chain, `: `-separated; a source whose text repeats the
+/// text before it is skipped.
+struct Chain<'a>(&'a ErrorInfo);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = self.0.detail.as_deref().unwrap_or(&self.0.message);
+        f.write_str(first)?;
+        let mut previous = first.to_string();
+        let mut next = self
+            .0
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static));
+        // Bounded: a cycle in a hand-written `source` cannot loop forever.
+        for _ in 0..32 {
+            let Some(error) = next else { break };
+            let text = error.to_string();
+            if text != previous {
+                write!(f, ": {text}")?;
+            }
+            previous = text;
+            next = error.source();
+        }
+        Ok(())
+    }
+}
+
 /// What an error response was rendered from, kept in the response's extensions so that the
-/// runtime's middleware can render it again in the configured format with the request id.
+/// runtime's middleware can render it again in the configured format with the request id,
+/// and log a 5xx.
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorInfo {
     pub(crate) status: StatusCode,
     pub(crate) code: Cow<'static, str>,
+    /// The message the body carries ([`EndpointError::client_message`]).
     pub(crate) message: Cow<'static, str>,
     pub(crate) details: Option<Value>,
+    /// A 5xx's own message, for the log line only.
+    pub(crate) detail: Option<Cow<'static, str>>,
+    /// A 5xx's cause, for the log line only.
+    pub(crate) source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 /// Renders an error body: the content type and the bytes.
@@ -348,13 +494,22 @@ impl fmt::Display for EndpointError {
     }
 }
 
-impl std::error::Error for EndpointError {}
+impl std::error::Error for EndpointError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl IntoResponse for EndpointError {
-    /// A JSend body; the runtime's middleware re-renders it in the configured format and adds
-    /// the request id to a 5xx body.
-    fn into_response(self) -> Response {
-        let info = self.info();
+    /// A JSend body; the runtime's middleware re-renders it in the configured format, adds
+    /// the request id to a 5xx body and logs a 5xx with its source chain.
+    fn into_response(mut self) -> Response {
+        let mut info = self.info();
+        if self.status.is_server_error() {
+            info.source = self.source.take().map(Arc::from);
+        }
         let (content_type, body) = render(&info, ErrorFormat::JSend, None);
         let mut response = (self.status, body).into_response();
         if let Some(headers) = self.headers {
@@ -375,16 +530,16 @@ impl From<serde_json::Error> for EndpointError {
             serde_json::error::Category::Data => {
                 Self::unprocessable(format!("invalid JSON: {error}"))
             }
-            serde_json::error::Category::Io => Self::internal(error),
+            serde_json::error::Category::Io => Self::internal("JSON I/O error").with_source(error),
             _ => Self::invalid_payload(format!("malformed JSON: {error}")),
         }
     }
 }
 
 impl From<std::io::Error> for EndpointError {
-    /// 500: an I/O failure is the server's problem (logged, not sent).
+    /// 500: an I/O failure is the server's problem (logged with its source chain, not sent).
     fn from(error: std::io::Error) -> Self {
-        Self::internal(error)
+        Self::internal("I/O error").with_source(error)
     }
 }
 
@@ -436,7 +591,7 @@ impl From<sqlx::Error> for EndpointError {
                     database.message()
                 ))
             }
-            other => Self::internal(format_args!("database error: {other}")),
+            other => Self::internal("database error").with_source(other),
         }
     }
 }
@@ -456,9 +611,9 @@ fn is_refused_value(error: &dyn sqlx::error::DatabaseError) -> bool {
 }
 
 impl From<Box<dyn std::error::Error + Send + Sync>> for EndpointError {
-    /// 500: an opaque error (logged, not sent).
+    /// 500: an opaque error (logged with its source chain, not sent).
     fn from(error: Box<dyn std::error::Error + Send + Sync>) -> Self {
-        Self::internal(error)
+        Self::internal_from(error)
     }
 }
 

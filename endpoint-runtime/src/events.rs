@@ -130,7 +130,7 @@ impl From<EmitError> for EndpointError {
                 tracing::warn!(%hook, %event, %error, "hook failed");
                 error
             }
-            other => EndpointError::internal(other),
+            other => EndpointError::internal("event emission failed").with_source(other),
         }
     }
 }
@@ -168,7 +168,8 @@ impl Emitter {
                 event: event.to_string(),
                 chain,
             };
-            tracing::error!(%error, "event loop refused");
+            // Not logged here: the caller's error (a 500 when it becomes the response, logged
+            // once by the pipeline with this error as its source).
             return Err(error);
         }
         let mut inner = chain;

@@ -29,6 +29,13 @@ use crate::config::LogFormat;
 /// printable ASCII without spaces, quotes, backslashes or `=` is written as is, and anything
 /// else in Rust's escaped `Debug` form, so a value can never forge a field or a line.
 ///
+/// No value writes a control character: in the message, in `Display` (`%value`) and `Debug`
+/// (`?value`) values, the C0 and C1 controls (CR, LF, tab, ESC, …), DEL, the Unicode line and
+/// paragraph separators and the bidirectional formatting characters are written as Rust
+/// escapes (`\n`, `\r`, `\u{1b}`, `\u{2028}`), as the JSON format writes its own escapes. A
+/// value taken from a request (a token's header, a header, a path) cannot start a forged line
+/// or send a terminal escape sequence.
+///
 /// It exists for speed: the request span is formatted on every request, and the default
 /// formatter escapes every string character by character (about 4,000 instructions for the
 /// span's three fields, against a few hundred here).
@@ -158,6 +165,67 @@ const PLAIN: [bool; 256] = {
     table
 };
 
+/// The bytes after which [`escape_controls`] looks closer: the ASCII controls and DEL, and the
+/// first bytes of the UTF-8 encodings of the other characters it escapes (C1 controls
+/// `0xC2`, U+061C `0xD8`, U+200E…U+2069 `0xE2`).
+const SUSPECT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[0x7f] = true;
+    table[0xc2] = true;
+    table[0xd8] = true;
+    table[0xe2] = true;
+    table
+};
+
+/// Whether [`escape_controls`] escapes `c`: a control character (C0, DEL, C1), a line or
+/// paragraph separator, or a bidirectional formatting character (which can make a line read
+/// differently from what it says).
+fn is_escaped_in_text(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Writes `text` with each character [`is_escaped_in_text`] accepts written as its Rust escape
+/// (`\n`, `\u{1b}`); everything else as is. Text without a [`SUSPECT`] byte is copied whole.
+fn escape_controls(out: &mut Gather<'_>, text: &str) {
+    if !text.bytes().any(|b| SUSPECT[usize::from(b)]) {
+        out.push(text);
+        return;
+    }
+    let mut start = 0;
+    for (at, c) in text.char_indices() {
+        if is_escaped_in_text(c) {
+            out.push(&text[start..at]);
+            let _ = write!(out, "{}", c.escape_debug());
+            start = at + c.len_utf8();
+        }
+    }
+    out.push(&text[start..]);
+}
+
+/// A [`fmt::Write`] that escapes control characters in what goes through it
+/// ([`escape_controls`]).
+struct ControlEscape<'a, 'writer>(&'a mut Gather<'writer>);
+
+impl fmt::Write for ControlEscape<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        escape_controls(self.0, text);
+        self.0.result
+    }
+}
+
 impl FieldVisitor<'_> {
     fn separate(&mut self) {
         if !self.first {
@@ -176,7 +244,7 @@ impl Visit for FieldVisitor<'_> {
         let name = field.name();
         let name = name.strip_prefix("r#").unwrap_or(name);
         if name == "message" {
-            self.out.push(value);
+            escape_controls(&mut self.out, value);
         } else if plain(value) {
             self.out.push(name);
             self.out.push("=");
@@ -192,12 +260,14 @@ impl Visit for FieldVisitor<'_> {
         }
         self.separate();
         let name = field.name();
-        let _ = if name == "message" {
-            write!(self.out, "{value:?}")
-        } else {
+        // `Debug` of a string escapes its controls already; `Display` (`%value`) and other
+        // `Debug` implementations may write them raw.
+        if name != "message" {
             let name = name.strip_prefix("r#").unwrap_or(name);
-            write!(self.out, "{name}={value:?}")
-        };
+            self.out.push(name);
+            self.out.push("=");
+        }
+        let _ = write!(ControlEscape(&mut self.out), "{value:?}");
     }
 }
 
@@ -494,6 +564,48 @@ mod tests {
             text.contains(r#"hello world user="x=1 \"forged\"" count=3 empty="""#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn text_values_never_write_control_characters() {
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(Fields)
+            .with_ansi(false)
+            .without_time()
+            .with_writer(buffer.clone())
+            .finish();
+        let hostile = "a\nFORGED line\r\u{1b}[31mred\u{7f}\u{85}\u{2028}\u{202e}\t end é ✓";
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", path = hostile);
+            let _guard = span.enter();
+            tracing::warn!(
+                reason = %hostile,
+                debug = ?hostile,
+                error = &std::io::Error::other(hostile) as &(dyn std::error::Error + 'static),
+                "rejected: {hostile}"
+            );
+            tracing::warn!(message = hostile);
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            !text.chars().any(|c| c != '\n' && is_escaped_in_text(c)),
+            "{text:?}"
+        );
+        let escaped = r"a\nFORGED line\r\u{1b}[31mred\u{7f}\u{85}\u{2028}\u{202e}\t end é ✓";
+        let first = text.lines().next().unwrap();
+        assert!(first.contains(&format!("rejected: {escaped}")), "{first}");
+        assert!(first.contains(&format!("reason={escaped}")), "{first}");
+        assert!(first.contains(&format!("error={escaped}")), "{first}");
+        assert!(first.contains(&format!("path={hostile:?}")), "{first}");
+        assert!(first.contains(&format!("debug={hostile:?}")), "{first}");
+        // Text without controls is written as it was.
+        let mut out = String::new();
+        let mut gather = Gather::new(Writer::new(&mut out));
+        escape_controls(&mut gather, "plain é ✓ \\ \"quoted\"");
+        gather.finish().unwrap();
+        assert_eq!(out, "plain é ✓ \\ \"quoted\"");
     }
 
     /// Emits the same spans and event under the JSON format with `fields` as the span field

@@ -248,7 +248,7 @@ where
                         if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
                             std::task::ready!(deadline.poll(cx));
                         }
-                        tracing::warn!(limit = ?limit, "request timed out");
+                        // Logged by `finish`, as every 5xx.
                         EndpointError::timeout(limit).into_response()
                     }
                 };
@@ -317,7 +317,7 @@ where
 }
 
 /// The 500 for a handler (or an application authenticator) that panicked; the message is
-/// logged, not sent.
+/// logged (by `finish`), not sent.
 fn panicked(panic: &(dyn std::any::Any + Send)) -> Response {
     let message = panic
         .downcast_ref::<&str>()
@@ -327,8 +327,9 @@ fn panicked(panic: &(dyn std::any::Any + Send)) -> Response {
     EndpointError::internal(format_args!("handler panicked: {message}")).into_response()
 }
 
-/// Re-renders error bodies in the configured format with the request id, echoes the id, and
-/// logs the `response` line (at `debug`, when `started` was taken).
+/// Re-renders error bodies in the configured format with the request id, echoes the id, logs
+/// a 5xx (once, with its source chain: the one place a 5xx is logged), and logs the
+/// `response` line (at `debug`, when `started` was taken).
 fn finish(
     runtime: &Runtime,
     request_id: &RequestId,
@@ -336,7 +337,11 @@ fn finish(
     mut response: Response,
 ) -> Response {
     let config = &runtime.config;
-    if let Some(info) = response.extensions().get::<Arc<ErrorInfo>>().cloned()
+    let info = response.extensions().get::<Arc<ErrorInfo>>().cloned();
+    if response.status().is_server_error() {
+        crate::error::log_server_error(response.status(), info.as_deref());
+    }
+    if let Some(info) = info
         && (config.error_format == ErrorFormat::Problem || info.status.is_server_error())
     {
         let (content_type, body) = render(&info, config.error_format, Some(request_id.as_str()));

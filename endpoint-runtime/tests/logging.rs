@@ -21,6 +21,73 @@ async fn panics() -> &'static str {
     panic!("a handler bug")
 }
 
+/// An error with a source, to build chains.
+#[derive(Debug)]
+struct Layer(&'static str, Option<std::io::Error>);
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Layer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.1.as_ref().map(|e| e as _)
+    }
+}
+
+/// An I/O error two causes deep: `pool exhausted`, caused by the refused connection.
+#[endpoint(id = "errors", route = "/chained")]
+async fn chained() -> Result<String, EndpointError> {
+    let refused = std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "connection to db-7.internal:5432 refused",
+    );
+    Err(std::io::Error::other(Layer(
+        "pool exhausted",
+        Some(refused),
+    )))?
+}
+
+#[endpoint(id = "errors", route = "/unavailable")]
+async fn unavailable() -> Result<String, EndpointError> {
+    Err(EndpointError::service_unavailable(
+        "replica db-7.internal is down",
+    ))
+}
+
+#[endpoint(id = "errors", route = "/custom")]
+async fn custom() -> Result<String, EndpointError> {
+    Err(EndpointError::new(
+        endpoint_runtime::axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "LEDGER_BROKEN",
+        "ledger row 7 of tenant acme is corrupt",
+    ))
+}
+
+#[endpoint(id = "errors", route = "/recovered")]
+async fn recovered() -> &'static str {
+    // An error made and dropped is not a failed request: nothing is logged.
+    let _ = EndpointError::internal("a fallback was used");
+    "recovered"
+}
+
+/// `tracing`'s callsite interest is global: the tests of this binary run one at a time, so
+/// that each sees only its own subscriber.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The text format as `run` installs it, at `INFO`, without time or colours.
+fn text_format(lines: Lines) -> impl tracing::Subscriber + Send + Sync + 'static {
+    tracing_subscriber::fmt()
+        .fmt_fields(endpoint_runtime::logging::Fields)
+        .with_ansi(false)
+        .without_time()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(lines)
+        .finish()
+}
+
 #[derive(Clone, Default)]
 struct Lines(Arc<Mutex<Vec<u8>>>);
 
@@ -66,16 +133,8 @@ where
 
 #[tokio::test(flavor = "current_thread")]
 async fn log_lines_carry_the_request_span() {
+    let _serial = SERIAL.lock().await;
     let client = TestClient::new().await.unwrap();
-    let text_format = |lines: Lines| {
-        tracing_subscriber::fmt()
-            .fmt_fields(endpoint_runtime::logging::Fields)
-            .with_ansi(false)
-            .without_time()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(lines)
-            .finish()
-    };
     let text = logged(
         &client,
         text_format,
@@ -107,7 +166,7 @@ async fn log_lines_carry_the_request_span() {
     assert_line(
         "trace-log-7",
         "method=GET path=/errors/internal endpoint=errors",
-        "internal error",
+        "request failed",
     );
     assert_line(
         "trace-log-8",
@@ -140,7 +199,7 @@ async fn log_lines_carry_the_request_span() {
     let internal: serde_json::Value = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
-        .find(|line: &serde_json::Value| line["fields"]["message"] == "internal error")
+        .find(|line: &serde_json::Value| line["fields"]["message"] == "request failed")
         .unwrap_or_else(|| panic!("no internal error line in:\n{text}"));
     assert_eq!(
         internal["span"],
@@ -179,7 +238,185 @@ async fn log_lines_carry_the_request_span() {
     )
     .await;
     assert!(
-        text.contains("internal error") && !text.contains("request{"),
+        text.contains("request failed") && !text.contains("request{"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_5xx_is_logged_once_with_its_source_chain_and_its_body_says_nothing_internal() {
+    let _serial = SERIAL.lock().await;
+    let client = TestClient::new().await.unwrap();
+    // (path, request id, status, what the one line of the request says, what the body must
+    // not say)
+    let cases: [(&str, &str, u16, &[&str], &str); 5] = [
+        (
+            "/errors/chained",
+            "five-1",
+            500,
+            &[
+                "status=500 code=INTERNAL",
+                "error=I/O error: pool exhausted: connection to db-7.internal:5432 refused",
+            ],
+            "db-7",
+        ),
+        (
+            "/errors/unavailable",
+            "five-2",
+            503,
+            &[
+                "status=503 code=SERVICE_UNAVAILABLE",
+                "error=replica db-7.internal is down",
+            ],
+            "db-7",
+        ),
+        (
+            "/errors/custom",
+            "five-3",
+            500,
+            &[
+                "status=500 code=LEDGER_BROKEN",
+                "error=ledger row 7 of tenant acme is corrupt",
+            ],
+            "acme",
+        ),
+        (
+            "/errors/panic",
+            "five-4",
+            500,
+            &[
+                "status=500 code=INTERNAL",
+                "error=handler panicked: a handler bug",
+            ],
+            "a handler bug",
+        ),
+        (
+            "/errors/internal",
+            "five-5",
+            500,
+            &["error=I/O error: connection to db:5432 refused"],
+            "db:5432",
+        ),
+    ];
+    let calls: Vec<Call<'_>> = cases
+        .iter()
+        .map(|&(path, id, status, _, _)| (path, id, None, status))
+        .chain([("/errors/recovered", "five-6", None, 200)])
+        .collect();
+    let text = logged(&client, text_format, &calls).await;
+    for (path, request_id, status, says, secret) in cases {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains(&format!("request_id={request_id} ")))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{path}: one line, not {lines:#?}\nin:\n{text}"
+        );
+        let line = lines[0];
+        assert!(
+            line.starts_with("ERROR ") && line.contains("request failed"),
+            "{line}"
+        );
+        for part in says {
+            assert!(line.contains(part), "{path}: {part:?} not in {line}");
+        }
+        // The body: the generic message of the status and the request id, nothing else.
+        let response = client
+            .get(path)
+            .header("x-request-id", request_id)
+            .send()
+            .await;
+        assert_eq!(response.status().as_u16(), status);
+        let body = response.text();
+        assert!(!body.contains(secret), "{path} leaked: {body}");
+        let (code, message) = match status {
+            503 => ("SERVICE_UNAVAILABLE", "service unavailable"),
+            _ if path == "/errors/custom" => ("LEDGER_BROKEN", "internal server error"),
+            _ => ("INTERNAL", "internal server error"),
+        };
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({ "status": "error", "code": code, "message": message, "data": { "request_id": request_id } }),
+            "{path}"
+        );
+    }
+    assert!(
+        !text.contains("five-6") && !text.contains("a fallback was used"),
+        "an error that is not the response is not logged: {text}"
+    );
+
+    // The JSON format carries the chain in the line's `error` field.
+    let json_format = |lines: Lines| {
+        tracing_subscriber::fmt()
+            .json()
+            .fmt_fields(endpoint_runtime::logging::JsonFields)
+            .without_time()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(lines)
+            .finish()
+    };
+    let text = logged(
+        &client,
+        json_format,
+        &[("/errors/chained", "five-7", None, 500)],
+    )
+    .await;
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .filter(|line: &serde_json::Value| line["span"]["request_id"] == "five-7")
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(
+        lines[0]["fields"],
+        serde_json::json!({
+            "message": "request failed",
+            "status": 500,
+            "code": "INTERNAL",
+            "error": "I/O error: pool exhausted: connection to db-7.internal:5432 refused",
+        })
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_forged_jwt_header_does_not_forge_a_text_log_line() {
+    let _serial = SERIAL.lock().await;
+    let mut config = endpoint_runtime::Config::default();
+    config.jwt = Some(endpoint_runtime::JwtConfig::hs256(
+        "0123456789abcdef0123456789abcdef",
+    ));
+    let client = endpoint_runtime::App::new()
+        .config(config)
+        .test_client()
+        .await
+        .unwrap();
+    use base64::Engine as _;
+    let b64 = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    // A caller without any credential writes what would be a line of its own.
+    let forged = " WARN endpoint_runtime: FORGED admin signed in";
+    let header = b64(&format!(
+        "{{\"alg\":\"x\\n{forged}\\r\\u001b[2K\",\"typ\":\"JWT\"}}"
+    ));
+    let token = format!("Bearer {header}.{}.c2ln", b64(r#"{"sub":"root"}"#));
+    let text = logged(
+        &client,
+        text_format,
+        &[("/errors/recovered", "forge-1", Some(&token), 401)],
+    )
+    .await;
+    assert_eq!(text.lines().count(), 1, "one line: {text}");
+    let line = text.lines().next().unwrap();
+    assert!(
+        line.starts_with(" WARN request{request_id=forge-1 ")
+            && line.contains("credential rejected"),
+        "{line}"
+    );
+    // The value is there, escaped: readable, but not a line and not a terminal escape.
+    assert!(
+        line.contains(&format!("\\n{forged}\\r\\u{{1b}}[2K")),
+        "{line}"
+    );
+    assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
 }

@@ -436,8 +436,8 @@ pub(crate) async fn call(
                         .filter(|s| s.is_client_error() || s.is_server_error())
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     if status.is_server_error() {
-                        // The message stays in the log; the body carries the request id.
-                        tracing::error!(handler = spec.key, status = status.as_u16(), detail = %error.message, "confined endpoint failed");
+                        // The message stays in the log (written by the pipeline); the body
+                        // carries the request id.
                         let code = if status == StatusCode::BAD_GATEWAY {
                             "BAD_GATEWAY"
                         } else {
@@ -446,7 +446,7 @@ pub(crate) async fn call(
                         Err(EndpointError::new(
                             status,
                             code,
-                            "the confined endpoint failed",
+                            format!("confined endpoint `{}` failed: {}", spec.key, error.message),
                         ))
                     } else {
                         let code = crate::error::client_error_code(status);
@@ -470,12 +470,19 @@ pub(crate) async fn call(
         Err(_) => {
             tokio::spawn(worker.kill());
             pool.replace();
-            tracing::warn!(
-                handler = spec.key,
-                ?limit,
-                "confined call timed out; worker killed"
-            );
-            Err(EndpointError::timeout(limit))
+            // Logged once by the pipeline, as every 5xx; the client reads the timeout's text.
+            let timeout = EndpointError::timeout(limit);
+            let client_message = timeout.client_message().to_string();
+            Err(EndpointError::new(
+                timeout.status(),
+                "REQUEST_TIMEOUT",
+                format!(
+                    "confined endpoint `{}` did not answer within {}; worker killed",
+                    spec.key,
+                    humantime::format_duration(limit)
+                ),
+            )
+            .with_client_message(client_message))
         }
     }
 }

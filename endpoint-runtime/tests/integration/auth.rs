@@ -310,6 +310,60 @@ async fn issuer_audience_and_claim_names_are_configurable() {
 }
 
 #[tokio::test]
+async fn a_token_for_another_audience_is_refused_when_none_is_configured() {
+    // RFC 7519 §4.1.3: a recipient that does not identify itself with the `aud` rejects.
+    let server = start_with(hs256_config()).await;
+    for (aud, what) in [
+        (json!("another-service"), "a string aud"),
+        (json!(["another-service", "a-third"]), "an array aud"),
+        (json!([]), "an empty array aud"),
+        (json!(42), "a number aud"),
+        (json!({ "service": "x" }), "an object aud"),
+    ] {
+        let mut claims = valid_claims();
+        claims["aud"] = aud;
+        assert_rejected(&server, &[&format!("Bearer {}", hs256(&claims))], what).await;
+    }
+    // Without `aud` the same token gets in.
+    let response = call(
+        &server,
+        "/auth/whoami",
+        &[&format!("Bearer {}", hs256(&valid_claims()))],
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn the_typ_header_is_checked_when_a_type_is_configured() {
+    let typed = |typ: Option<&str>| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = typ.map(str::to_string);
+        let token = jsonwebtoken::encode(
+            &header,
+            &valid_claims(),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        format!("Bearer {token}")
+    };
+    let mut config = hs256_config();
+    config.jwt.as_mut().unwrap().token_type = Some("at+jwt".into());
+    let server = start_with(config).await;
+    for typ in ["at+jwt", "AT+JWT", "application/at+jwt"] {
+        let response = call(&server, "/auth/whoami", &[&typed(Some(typ))]).await;
+        assert_eq!(response.status().as_u16(), 200, "typ {typ}");
+    }
+    assert_rejected(&server, &[&typed(Some("JWT"))], "typ JWT").await;
+    assert_rejected(&server, &[&typed(Some("id+jwt"))], "typ id+jwt").await;
+    assert_rejected(&server, &[&typed(None)], "no typ").await;
+    // Unset, the header is not checked.
+    let server = start_with(hs256_config()).await;
+    let response = call(&server, "/auth/whoami", &[&typed(Some("whatever"))]).await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
 async fn rs256_and_es256_verify_with_public_keys() {
     let rs = start_with(public_key_config(JwtAlgorithm::Rs256, "rs256-public.pem")).await;
     let key = EncodingKey::from_rsa_pem(&fixture("rs256-private.pem")).unwrap();

@@ -459,3 +459,28 @@ async fn a_bad_database_url_fails_start_up_without_its_password() {
     );
     assert!(!message.contains("s3cret"), "{message}");
 }
+
+#[tokio::test]
+async fn the_start_up_error_does_not_show_the_database_password() {
+    for url in [
+        "postgres://u@127.0.0.1:1/db?password=hunter2",
+        "postgres://u:hunter2@127.0.0.1:1/db",
+        "postgres://u:hun%2Fter2@127.0.0.1:1/db",
+        "postgres://u:hunter2/x@127.0.0.1:1/db",
+    ] {
+        let mut config = test_config();
+        config.database_url = Some(DatabaseUrl(url.into()));
+        config.database_timeout = std::time::Duration::from_millis(300);
+        let Err(error) = App::new().config(config).bind().await else {
+            panic!("nothing listens on port 1: {url}");
+        };
+        // `fn main() -> Result<(), Error>` prints `Debug`; a log prints `Display`.
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(shown.starts_with("database: "), "{shown}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("hun%2Fter2"),
+                "{shown}"
+            );
+        }
+    }
+}

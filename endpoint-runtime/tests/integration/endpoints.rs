@@ -182,3 +182,22 @@ async fn created(Json(value): Json<Value>) -> (StatusCode, JSend<Value>) {
 async fn raw(body: axum::body::Bytes) -> String {
     format!("{} bytes", body.len())
 }
+
+/// A 5xx with a cause and an internal message: neither reaches the body.
+#[endpoint(id = "errors", route = "/caused")]
+async fn caused() -> Result<String, EndpointError> {
+    let refused = std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "replica db-7.internal refused (password=hunter2)",
+    );
+    Err(EndpointError::internal_from(refused))
+}
+
+/// A 503 whose handler chose explicitly what the client reads.
+#[endpoint(id = "errors", route = "/maintenance")]
+async fn maintenance() -> Result<String, EndpointError> {
+    Err(
+        EndpointError::service_unavailable("replica db-7.internal is being rebuilt")
+            .with_client_message("down for maintenance until 14:00 UTC"),
+    )
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use endpoint_runtime::ErrorFormat;
+use endpoint_runtime::{EndpointError, ErrorFormat};
 use serde_json::json;
 
 use crate::support::{assert_internal_error, client, get, json, start, start_with, test_config};
@@ -189,6 +189,64 @@ async fn slow_handlers_time_out_with_503() {
     assert_eq!(body["status"], "error");
     assert_eq!(body["code"], "REQUEST_TIMEOUT");
     assert!(body["data"]["request_id"].is_string());
+}
+
+#[tokio::test]
+async fn a_5xx_body_carries_the_handlers_text_only_when_asked_explicitly() {
+    for format in [ErrorFormat::JSend, ErrorFormat::Problem] {
+        let mut config = test_config();
+        config.error_format = format;
+        let server = start_with(config).await;
+        let response = client()
+            .get(server.url("/errors/caused"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 500);
+        let request_id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("db-7") && !body.contains("hunter2"),
+            "{body}"
+        );
+        let expected = match format {
+            ErrorFormat::JSend => {
+                json!({ "status": "error", "code": "INTERNAL", "message": "internal server error", "data": { "request_id": request_id } })
+            }
+            ErrorFormat::Problem => {
+                json!({ "type": "about:blank", "title": "Internal Server Error", "status": 500, "detail": "internal server error", "code": "INTERNAL", "request_id": request_id })
+            }
+        };
+        assert_eq!(json(&body), expected);
+
+        let response = client()
+            .get(server.url("/errors/maintenance"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("db-7"), "{body}");
+        let body = json(&body);
+        let message = match format {
+            ErrorFormat::JSend => &body["message"],
+            ErrorFormat::Problem => &body["detail"],
+        };
+        assert_eq!(message, "down for maintenance until 14:00 UTC", "{body}");
+    }
+    // The cause stays reachable for the application's own code.
+    let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+    let error = EndpointError::internal("loading the ledger").with_source(refused);
+    let source = std::error::Error::source(&error).expect("the source is kept");
+    assert_eq!(source.to_string(), "refused");
+    let from_io: EndpointError = std::io::Error::other("disk full").into();
+    assert_eq!(
+        std::error::Error::source(&from_io).map(ToString::to_string),
+        Some("disk full".to_string())
+    );
 }
 
 #[tokio::test]
