@@ -61,6 +61,7 @@ pub mod __private;
 
 pub use accountability::{Accountability, Claims};
 pub use axum;
+pub use config::ForwardedHeader;
 pub use config::{
     Config, ConfinedConfig, DatabaseUrl, DefaultAccess, ErrorFormat, Hardening, IpNet,
     JwtAlgorithm, JwtConfig, JwtKey, LogFormat, StaticToken,

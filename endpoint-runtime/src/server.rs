@@ -354,9 +354,15 @@ impl App {
                 );
                 return Ok(());
             }
-            Some(crate::cli::Command::Check) => {
+            Some(crate::cli::Command::Check { strict }) => {
                 let all = endpoints();
                 crate::router::check(&all)?;
+                if let Some(warning) = unstated_public_warning(&all, &config) {
+                    if strict {
+                        return Err(Error::AccessNotStated(warning));
+                    }
+                    eprint!("{warning}");
+                }
                 println!("ok: {} endpoints, no route conflicts", all.len());
                 return Ok(());
             }
@@ -556,7 +562,9 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
             [
                 e.methods().to_string(),
                 e.path(),
-                if e.prerender() {
+                if crate::access::public_by_default_and_changes_state(e, default) {
+                    format!("{} (not stated)", crate::access::effective(e, default))
+                } else if e.prerender() {
                     format!("{} (prerender)", crate::access::effective(e, default))
                 } else if let Some(spec) = e.confined() {
                     let capabilities = spec.capabilities();
@@ -610,5 +618,43 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
         out.push_str(status);
         out.push('\n');
     }
+    if let Some(warning) = unstated_public_warning(endpoints, config) {
+        out.push_str(&warning);
+    }
     out
+}
+
+/// The warning of the route table and `check` (the error of `check --strict`): every endpoint
+/// that changes state and is public only because its attribute states no access (see
+/// [`access::public_by_default_and_changes_state`](crate::access::public_by_default_and_changes_state)),
+/// one line each, and how to fix it. `None` when there is none.
+fn unstated_public_warning(endpoints: &[&'static Endpoint], config: &Config) -> Option<String> {
+    let flagged: Vec<&&Endpoint> = endpoints
+        .iter()
+        .filter(|e| crate::access::public_by_default_and_changes_state(e, config.default_access))
+        .collect();
+    if flagged.is_empty() {
+        return None;
+    }
+    let mut out = format!(
+        "warning: {} endpoint(s) change state and are public only because their attribute states no access:\n",
+        flagged.len()
+    );
+    for e in flagged {
+        let _ = writeln!(
+            out,
+            "  - {} {} ({}::{} at {})",
+            e.methods(),
+            e.path(),
+            e.module_path(),
+            e.handler(),
+            e.location()
+        );
+    }
+    out.push_str(
+        "  state who may call each: `access = authenticated`, `access = admin` or `roles = [...]`, \
+         or `access = public` if anyone may; or set ENDPOINT_DEFAULT_ACCESS=authenticated. \
+         `check --strict` fails until then.\n",
+    );
+    Some(out)
 }
