@@ -357,11 +357,11 @@ impl App {
             Some(crate::cli::Command::Check { strict }) => {
                 let all = endpoints();
                 crate::router::check(&all)?;
-                if let Some(warning) = unstated_public_warning(&all, &config) {
+                if let Some(unstated) = unstated_public(&all, &config) {
                     if strict {
-                        return Err(Error::AccessNotStated(warning));
+                        return Err(Error::AccessNotStated(unstated));
                     }
-                    eprint!("{warning}");
+                    eprint!("warning: {unstated}");
                 }
                 println!("ok: {} endpoints, no route conflicts", all.len());
                 return Ok(());
@@ -559,26 +559,28 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
             } else {
                 format!("{module}::{}", e.handler())
             };
+            let mut access = if e.prerender() {
+                format!("{} (prerender)", crate::access::effective(e, default))
+            } else if let Some(spec) = e.confined() {
+                let capabilities = spec.capabilities();
+                if capabilities.is_empty() {
+                    format!("{} (confined)", crate::access::effective(e, default))
+                } else {
+                    format!(
+                        "{} (confined: {capabilities})",
+                        crate::access::effective(e, default)
+                    )
+                }
+            } else {
+                crate::access::effective(e, default).to_string()
+            };
+            if crate::access::public_by_default_and_changes_state(e, default) {
+                access.push_str(" (not stated)");
+            }
             [
                 e.methods().to_string(),
                 e.path(),
-                if crate::access::public_by_default_and_changes_state(e, default) {
-                    format!("{} (not stated)", crate::access::effective(e, default))
-                } else if e.prerender() {
-                    format!("{} (prerender)", crate::access::effective(e, default))
-                } else if let Some(spec) = e.confined() {
-                    let capabilities = spec.capabilities();
-                    if capabilities.is_empty() {
-                        format!("{} (confined)", crate::access::effective(e, default))
-                    } else {
-                        format!(
-                            "{} (confined: {capabilities})",
-                            crate::access::effective(e, default)
-                        )
-                    }
-                } else {
-                    crate::access::effective(e, default).to_string()
-                },
+                access,
                 handler,
                 match notes.get(&(e.path(), e.handler())) {
                     Some(notes) if !notes.is_empty() => {
@@ -618,17 +620,18 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
         out.push_str(status);
         out.push('\n');
     }
-    if let Some(warning) = unstated_public_warning(endpoints, config) {
-        out.push_str(&warning);
+    if let Some(unstated) = unstated_public(endpoints, config) {
+        out.push_str("warning: ");
+        out.push_str(&unstated);
     }
     out
 }
 
-/// The warning of the route table and `check` (the error of `check --strict`): every endpoint
+/// The warning of the route table and `check`, the error of `check --strict`: every endpoint
 /// that changes state and is public only because its attribute states no access (see
 /// [`access::public_by_default_and_changes_state`](crate::access::public_by_default_and_changes_state)),
 /// one line each, and how to fix it. `None` when there is none.
-fn unstated_public_warning(endpoints: &[&'static Endpoint], config: &Config) -> Option<String> {
+fn unstated_public(endpoints: &[&'static Endpoint], config: &Config) -> Option<String> {
     let flagged: Vec<&&Endpoint> = endpoints
         .iter()
         .filter(|e| crate::access::public_by_default_and_changes_state(e, config.default_access))
@@ -637,7 +640,7 @@ fn unstated_public_warning(endpoints: &[&'static Endpoint], config: &Config) -> 
         return None;
     }
     let mut out = format!(
-        "warning: {} endpoint(s) change state and are public only because their attribute states no access:\n",
+        "{} endpoint(s) change state and are public only because their attribute states no access:\n",
         flagged.len()
     );
     for e in flagged {
