@@ -424,4 +424,13 @@ async fn the_test_client_is_configured_like_serve() {
         .send()
         .await;
     assert_eq!(who.json::<serde_json::Value>()["ip"], "203.0.113.7");
+    // From a peer that is not a trusted proxy, the header is not believed.
+    let who = client
+        .get("/auth/whoami")
+        .as_user("ann", None)
+        .peer("198.51.100.99:4000".parse().unwrap())
+        .header("forwarded", "for=203.0.113.7")
+        .send()
+        .await;
+    assert_eq!(who.json::<serde_json::Value>()["ip"], "198.51.100.99");
 }
