@@ -4,17 +4,50 @@
 use axum::http::Extensions;
 
 use crate::accountability::Accountability;
-use crate::config::DefaultAccess;
+use crate::config::{Config, DefaultAccess};
 use crate::error::EndpointError;
 use crate::pipeline::RequestState;
-use crate::registry::{Access, Endpoint};
+use crate::registry::{Access, Endpoint, Method, Methods};
 
 /// The access level in force for `endpoint` under `default`.
 pub(crate) fn effective(endpoint: &Endpoint, default: DefaultAccess) -> Access {
-    endpoint.declared_access().unwrap_or(match default {
+    endpoint.declared_access().unwrap_or(level(default))
+}
+
+/// The access level `ENDPOINT_DEFAULT_ACCESS` gives an endpoint that states none.
+fn level(default: DefaultAccess) -> Access {
+    match default {
         DefaultAccess::Public => Access::Public,
         DefaultAccess::Authenticated => Access::Authenticated,
-    })
+        DefaultAccess::Admin => Access::Admin,
+    }
+}
+
+/// The access level of the OpenAPI document and the docs page: `ENDPOINT_DOCS_ACCESS`, else
+/// that of an endpoint that states none.
+pub(crate) fn docs(config: &Config) -> Access {
+    config.docs_access.unwrap_or(level(config.default_access))
+}
+
+/// `true` for an endpoint that is public only because its attribute states no access and
+/// `ENDPOINT_DEFAULT_ACCESS` is `public`, while a method it answers changes state (`POST`,
+/// `PUT`, `PATCH`, `DELETE`, or `method = all`): most likely an access level forgotten. The
+/// route table and `check` list these; `check --strict` fails on them. `access = public`
+/// written in the attribute says it is meant.
+pub(crate) fn public_by_default_and_changes_state(
+    endpoint: &Endpoint,
+    default: DefaultAccess,
+) -> bool {
+    let changes_state = match endpoint.methods() {
+        Methods::All => true,
+        Methods::List(list) => list.iter().any(|method| {
+            matches!(
+                method,
+                Method::Post | Method::Put | Method::Patch | Method::Delete
+            )
+        }),
+    };
+    changes_state && endpoint.declared_access().is_none() && level(default) == Access::Public
 }
 
 /// The access check of a router built without the runtime (see
@@ -35,7 +68,12 @@ pub(crate) fn check(
     default: DefaultAccess,
     caller: &Accountability,
 ) -> Result<(), EndpointError> {
-    let access = effective(endpoint, default);
+    require(effective(endpoint, default), caller)
+}
+
+/// Checks the caller against an access level: an anonymous caller on anything but
+/// [`Access::Public`] is 401, an authenticated one without the level or role is 403.
+pub(crate) fn require(access: Access, caller: &Accountability) -> Result<(), EndpointError> {
     if access == Access::Public {
         return Ok(());
     }

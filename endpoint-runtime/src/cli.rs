@@ -21,8 +21,14 @@ pub(crate) enum Command {
     Routes,
     /// Print the OpenAPI 3.1 document and exit
     Openapi,
-    /// Validate the registry (route conflicts) and exit non-zero if it is invalid
-    Check,
+    /// Validate the registry (route conflicts) and exit non-zero if it is invalid; warn about
+    /// endpoints that change state (POST, PUT, PATCH, DELETE, `all`) and are public only
+    /// because their attribute states no access
+    Check {
+        /// Exit non-zero on those endpoints too, listing them
+        #[arg(long)]
+        strict: bool,
+    },
     /// Prerender the endpoints marked `prerender` into static files (Astro's static mode)
     Build {
         /// The output directory; replaced by the new build when a build wrote it before

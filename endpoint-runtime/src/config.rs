@@ -39,7 +39,9 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
 /// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
 /// | `ENDPOINT_ERROR_FORMAT` | [`error_format`](Self::error_format) | `jsend` | `jsend` or `problem` (RFC 9457) |
-/// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public` or `authenticated` |
+/// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public`, `authenticated` or `admin` |
+/// | `ENDPOINT_DOCS_ACCESS` | [`docs_access`](Self::docs_access) | as `ENDPOINT_DEFAULT_ACCESS` | `public`, `authenticated` or `admin` |
+/// | `ENDPOINT_FORWARDED_HEADER` | [`forwarded_header`](Self::forwarded_header) | `x-forwarded-for` | `x-forwarded-for` or `forwarded` (RFC 7239) |
 /// | `ENDPOINT_CONFINED_HARDENING` | [`confined`](Self::confined) | `required` | `required` (refuse to start without Landlock and seccomp) or `auto` |
 /// | `ENDPOINT_CONFINED_WORKERS` | | `2` | worker processes for confined endpoints (at most this many calls at once) |
 /// | `ENDPOINT_CONFINED_MEMORY` | | `256MiB` | address-space limit of a worker (`RLIMIT_AS`) |
@@ -97,7 +99,10 @@ pub struct Config {
     pub body_limit: usize,
     /// How long a handler may take to answer, counted from its first wait (reading the body,
     /// a query, any `.await` that is not ready); longer is 503. Synchronous work is never
-    /// interrupted by a timer, so the clock starts when the handler first yields.
+    /// interrupted by a timer, so the clock starts when the handler first yields. The
+    /// application's authenticators ([`App::authenticator`](crate::App::authenticator)) run
+    /// under the same clock: it starts at their first wait and goes on into the handler, and
+    /// one that has not decided by then is answered the same 503.
     pub request_timeout: Duration,
     /// The body of every error response.
     pub error_format: ErrorFormat,
@@ -105,7 +110,8 @@ pub struct Config {
     pub default_access: DefaultAccess,
     /// Limits of the worker processes that run confined endpoints.
     pub confined: ConfinedConfig,
-    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// Peers whose forwarding header ([`forwarded_header`](Self::forwarded_header)) is
+    /// believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Static API tokens (Directus static tokens), compared in constant time.
     pub static_tokens: Vec<StaticToken>,
@@ -120,6 +126,31 @@ pub struct Config {
     pub openapi_path: Option<String>,
     /// Where the docs page is served; `None` serves none. It needs the document.
     pub docs_path: Option<String>,
+    /// Who may read the OpenAPI document and the docs page (`ENDPOINT_DOCS_ACCESS`): an
+    /// anonymous caller is answered 401 unless it is [`Access::Public`](crate::Access), a caller
+    /// without the level or role 403, as for an endpoint. `None` (the default): the access of an
+    /// endpoint that states none, [`default_access`](Self::default_access), so `public` unless
+    /// `ENDPOINT_DEFAULT_ACCESS` says otherwise.
+    ///
+    /// The docs page loads the document with the browser's `fetch`, which sends cookies but no
+    /// `Authorization` header: protected docs read in a browser need an application
+    /// authenticator that accepts a cookie (see [`auth`](crate::auth)).
+    pub docs_access: Option<crate::registry::Access>,
+    /// Which forwarding header names the client when the peer is a trusted proxy
+    /// (`ENDPOINT_FORWARDED_HEADER`); the other one is ignored, never merged or used as a
+    /// fallback. Configure the proxy to overwrite (not append to) the one chosen here.
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// The header a trusted proxy names the client in (`ENDPOINT_FORWARDED_HEADER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, ...` (the default: what nginx, HAProxy, AWS and GCP
+    /// load balancers send).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client;proto=https, for=proxy1` (RFC 7239 §5.2).
+    Forwarded,
 }
 
 /// A database URL, whose password `Debug` and errors never show.
@@ -190,6 +221,9 @@ pub enum DefaultAccess {
     Public,
     /// Secure by default: an anonymous caller gets 401.
     Authenticated,
+    /// Locked down by default: as `access = admin`, an anonymous caller gets 401 and a caller
+    /// who is not an admin 403. Endpoints open to others must say so in their attribute.
+    Admin,
 }
 
 /// A static API token and the identity it stands for.
@@ -325,6 +359,8 @@ impl Default for Config {
             database_timeout: Duration::from_secs(10),
             openapi_path: Some("/openapi.json".into()),
             docs_path: Some("/docs".into()),
+            docs_access: None,
+            forwarded_header: ForwardedHeader::XForwardedFor,
         }
     }
 }
@@ -476,11 +512,12 @@ impl Config {
             config.default_access = match value.trim().to_ascii_lowercase().as_str() {
                 "public" => DefaultAccess::Public,
                 "authenticated" => DefaultAccess::Authenticated,
+                "admin" => DefaultAccess::Admin,
                 _ => {
                     return Err(ConfigError {
                         variable: name,
                         value,
-                        expected: "`public` or `authenticated`",
+                        expected: "`public`, `authenticated` or `admin`",
                     });
                 }
             };
@@ -582,6 +619,34 @@ impl Config {
         }
         if let Some((name, value)) = get("ENDPOINT_DATABASE_TIMEOUT") {
             config.database_timeout = parse_duration(name, value)?;
+        }
+        if let Some((name, value)) = get("ENDPOINT_DOCS_ACCESS") {
+            use crate::registry::Access;
+            config.docs_access = Some(match value.trim().to_ascii_lowercase().as_str() {
+                "public" => Access::Public,
+                "authenticated" => Access::Authenticated,
+                "admin" => Access::Admin,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "`public`, `authenticated` or `admin`",
+                    });
+                }
+            });
+        }
+        if let Some((name, value)) = get("ENDPOINT_FORWARDED_HEADER") {
+            config.forwarded_header = match value.trim().to_ascii_lowercase().as_str() {
+                "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+                "forwarded" => ForwardedHeader::Forwarded,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "`x-forwarded-for` or `forwarded` (RFC 7239)",
+                    });
+                }
+            };
         }
         Ok(config)
     }
@@ -939,11 +1004,56 @@ mod tests {
             "ENDPOINT_TRUSTED_PROXIES"
         );
         assert_eq!(
-            with(&[("ENDPOINT_DEFAULT_ACCESS", "admin")])
+            with(&[("ENDPOINT_DEFAULT_ACCESS", "superuser")])
                 .unwrap_err()
                 .variable,
             "ENDPOINT_DEFAULT_ACCESS"
         );
+    }
+
+    #[test]
+    fn admin_default_docs_access_and_forwarded_header() {
+        use crate::registry::Access;
+        assert_eq!(
+            with(&[("ENDPOINT_DEFAULT_ACCESS", "Admin")])
+                .unwrap()
+                .default_access,
+            DefaultAccess::Admin
+        );
+        let defaults = with(&[]).unwrap();
+        assert_eq!(defaults.docs_access, None);
+        assert_eq!(defaults.forwarded_header, ForwardedHeader::XForwardedFor);
+        for (value, access) in [
+            ("public", Access::Public),
+            ("authenticated", Access::Authenticated),
+            (" ADMIN ", Access::Admin),
+        ] {
+            assert_eq!(
+                with(&[("ENDPOINT_DOCS_ACCESS", value)])
+                    .unwrap()
+                    .docs_access,
+                Some(access)
+            );
+        }
+        let error = with(&[("ENDPOINT_DOCS_ACCESS", "private")]).unwrap_err();
+        assert_eq!(error.variable, "ENDPOINT_DOCS_ACCESS");
+        assert_eq!(
+            with(&[("ENDPOINT_FORWARDED_HEADER", "Forwarded")])
+                .unwrap()
+                .forwarded_header,
+            ForwardedHeader::Forwarded
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_FORWARDED_HEADER", "x-forwarded-for")])
+                .unwrap()
+                .forwarded_header,
+            ForwardedHeader::XForwardedFor
+        );
+        // No guessing: `x-real-ip` or both at once are refused, naming the variable.
+        for value in ["x-real-ip", "forwarded,x-forwarded-for", ""] {
+            let error = with(&[("ENDPOINT_FORWARDED_HEADER", value)]).unwrap_err();
+            assert_eq!(error.variable, "ENDPOINT_FORWARDED_HEADER", "{value}");
+        }
     }
 
     #[test]

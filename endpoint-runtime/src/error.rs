@@ -699,6 +699,12 @@ pub enum Error {
     /// Another I/O failure while serving.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// `check --strict`: endpoints that change state (`POST`, `PUT`, `PATCH`, `DELETE`,
+    /// `method = all`) are public only because their attribute states no access and
+    /// `ENDPOINT_DEFAULT_ACCESS` is `public`; the message lists each with its `file:line` and
+    /// says how to state the access.
+    #[error("{0}")]
+    AccessNotStated(String),
 }
 
 struct ConflictList<'a>(&'a [Conflict]);

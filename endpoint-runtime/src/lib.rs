@@ -61,6 +61,7 @@ pub mod __private;
 
 pub use accountability::{Accountability, Claims};
 pub use axum;
+pub use config::ForwardedHeader;
 pub use config::{
     Config, ConfinedConfig, DatabaseUrl, DefaultAccess, ErrorFormat, Hardening, IpNet,
     JwtAlgorithm, JwtConfig, JwtKey, LogFormat, StaticToken,
@@ -109,7 +110,10 @@ pub use tracing;
 /// - `id = "greet"` (optional, default: the package name from `CARGO_PKG_NAME`, as Directus
 ///   mounts an extension under its package name): the group, mounted at `/<id>`. `id = "/"`
 ///   mounts at the site root, for routes such as Astro's `/builtwith.json`.
-/// - `access = public` (optional, default `public`): `public`, `authenticated` or `admin`.
+/// - `access = public` (optional, default `ENDPOINT_DEFAULT_ACCESS`, itself `public` by
+///   default): `public`, `authenticated` or `admin`. An endpoint that answers `post`, `put`,
+///   `patch`, `delete` or `all` and is public without saying `access = public` is flagged by the
+///   route table and `check`, and fails `check --strict`.
 /// - `roles = ["editor", ...]` (optional): callers with one of these roles; admins always pass.
 ///   Implies `authenticated`.
 /// - `prerender` (optional flag): Astro's static mode. The application's `build` command calls

@@ -25,9 +25,9 @@ use futures_util::FutureExt as _;
 use crate::__private::{Handler, HandlerFuture};
 use crate::accountability::Accountability;
 use crate::auth::{Authenticator, Builtin, Outcome};
-use crate::config::{Config, DefaultAccess, ErrorFormat, IpNet};
+use crate::config::{Config, DefaultAccess, ErrorFormat, ForwardedHeader, IpNet};
 use crate::error::{EndpointError, ErrorInfo, render};
-use crate::registry::Endpoint;
+use crate::registry::{Access, Endpoint};
 
 /// The header that carries the request id, in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -147,6 +147,7 @@ where
         span,
         request_id,
         start: Some((request, inner)),
+        guard: None,
         authenticating: None,
         running: None,
         deadline: None,
@@ -212,14 +213,27 @@ pin_project_lite::pin_project! {
         request_id: RequestId,
         started: Option<Instant>,
         start: Option<(Request, F)>,
+        // The access level of a runtime route that is not an endpoint (see `guarded`).
+        guard: Option<Access>,
         authenticating: Option<(Chain, F)>,
         #[pin]
         running: Option<futures_util::future::CatchUnwind<AssertUnwindSafe<Fut>>>,
-        // The request timeout, set when the handler first waits: a handler that answers in
-        // its first poll (most do) never touches the timer wheel. The synchronous work before
-        // that first wait is not preempted by a timer anyway.
+        // The request timeout, set when an application authenticator or the handler first
+        // waits, and kept from one to the other: a handler that answers in its first poll
+        // (most do) never touches the timer wheel. The synchronous work before that first wait
+        // is not preempted by a timer anyway.
         #[pin]
         deadline: Option<tokio::time::Sleep>,
+    }
+}
+
+impl<F, Fut> Pipeline<F, Fut> {
+    /// Checks the caller against `access` after the authenticator chain and before `inner`
+    /// runs, as an endpoint's access level is checked: for the runtime's own routes that are
+    /// not endpoints (the OpenAPI document and the docs page, `ENDPOINT_DOCS_ACCESS`).
+    pub(crate) fn guarded(mut self, access: Access) -> Self {
+        self.guard = Some(access);
+        self
     }
 }
 
@@ -257,7 +271,24 @@ where
                 break response;
             }
             let (request, inner, caller) = if let Some((chain, _)) = this.authenticating {
-                let outcome = std::task::ready!(chain.as_mut().poll(cx));
+                // The application's authenticators run under the request timeout: one that
+                // hangs is answered 503 as a handler that hangs is.
+                let outcome = match chain.as_mut().poll(cx) {
+                    Poll::Ready(outcome) => outcome,
+                    Poll::Pending => {
+                        let limit = runtime.config.request_timeout;
+                        if this.deadline.is_none() {
+                            this.deadline.set(Some(tokio::time::sleep(limit)));
+                        }
+                        if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                            std::task::ready!(deadline.poll(cx));
+                        }
+                        *this.authenticating = None;
+                        this.deadline.set(None);
+                        tracing::warn!(limit = ?limit, "request timed out while authenticating");
+                        break EndpointError::timeout(limit).into_response();
+                    }
+                };
                 let Some((_, inner)) = this.authenticating.take() else {
                     unreachable!("checked above")
                 };
@@ -290,6 +321,11 @@ where
             let default_access = runtime.config.default_access;
             if let Some(endpoint) = *this.endpoint
                 && let Err(denied) = crate::access::check(endpoint, default_access, &accountability)
+            {
+                break denied.into_response();
+            }
+            if let Some(access) = *this.guard
+                && let Err(denied) = crate::access::require(access, &accountability)
             {
                 break denied.into_response();
             }
@@ -424,7 +460,14 @@ fn identify(runtime: &Arc<Runtime>, request: &mut Request) -> Identified {
             .map(str::to_string)
     };
     let accountability = Accountability {
-        ip: peer.map(|peer| client_ip(peer, headers, &runtime.config.trusted_proxies)),
+        ip: peer.map(|peer| {
+            client_ip(
+                peer,
+                headers,
+                &runtime.config.trusted_proxies,
+                runtime.config.forwarded_header,
+            )
+        }),
         user_agent: header(header::USER_AGENT),
         origin: header(header::ORIGIN),
         ..Accountability::default()
@@ -502,33 +545,42 @@ fn builtin(
 }
 
 /// The client address: the socket peer, unless the peer is a trusted proxy, in which case the
-/// right-most address of `X-Forwarded-For` (else `Forwarded: for=`) that is not itself a
-/// trusted proxy. An unparseable forwarding header is ignored (the peer is kept).
-fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+/// right-most address of the configured forwarding header (`X-Forwarded-For`, or the `for=`
+/// parameters of RFC 7239 `Forwarded`; see [`ForwardedHeader`]) that is not itself a trusted
+/// proxy. The other header is never read: not merged, not a fallback. A chosen header that is
+/// absent or unparseable is ignored (the peer is kept).
+fn client_ip(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    which: ForwardedHeader,
+) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
     let mut chain: Vec<IpAddr> = Vec::new();
-    let forwarded_for: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if !forwarded_for.is_empty() {
-        for item in forwarded_for.iter().flat_map(|v| v.split(',')) {
-            match parse_node(item) {
-                Some(ip) => chain.push(ip),
-                None => return peer,
+    match which {
+        ForwardedHeader::XForwardedFor => {
+            for item in headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+            {
+                match parse_node(item) {
+                    Some(ip) => chain.push(ip),
+                    None => return peer,
+                }
             }
         }
-    } else {
-        for value in headers
-            .get_all(header::FORWARDED)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-        {
-            for element in value.split(',') {
+        ForwardedHeader::Forwarded => {
+            for element in headers
+                .get_all(header::FORWARDED)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+            {
                 let node = element
                     .split(';')
                     .filter_map(|pair| pair.split_once('='))
@@ -586,24 +638,68 @@ mod tests {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let stranger: IpAddr = "203.0.113.9".parse().unwrap();
         let xff = parts(&[("x-forwarded-for", "198.51.100.7, 10.0.0.5")]);
-        assert_eq!(client_ip(stranger, &xff, &trusted), stranger);
+        assert_eq!(client_ip(stranger, &xff, &trusted, XFF), stranger);
         assert_eq!(
-            client_ip(proxy, &xff, &trusted),
+            client_ip(proxy, &xff, &trusted, XFF),
             "198.51.100.7".parse::<IpAddr>().unwrap()
         );
         // A client cannot hide behind a spoofed left-most entry: the right-most untrusted wins.
         let spoofed = parts(&[("x-forwarded-for", "1.1.1.1, 198.51.100.7")]);
         assert_eq!(
-            client_ip(proxy, &spoofed, &trusted),
+            client_ip(proxy, &spoofed, &trusted, XFF),
             "198.51.100.7".parse::<IpAddr>().unwrap()
         );
         let forwarded = parts(&[("forwarded", "for=\"[2001:db8::1]:4711\";proto=https")]);
         assert_eq!(
-            client_ip(proxy, &forwarded, &trusted),
+            client_ip(proxy, &forwarded, &trusted, FORWARDED),
             "2001:db8::1".parse::<IpAddr>().unwrap()
         );
         let garbage = parts(&[("x-forwarded-for", "not-an-ip")]);
-        assert_eq!(client_ip(proxy, &garbage, &trusted), proxy);
+        assert_eq!(client_ip(proxy, &garbage, &trusted, XFF), proxy);
+    }
+
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+    const FORWARDED: ForwardedHeader = ForwardedHeader::Forwarded;
+
+    #[test]
+    fn only_the_configured_forwarding_header_is_read() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        // A proxy that sets one header while the client forged the other: whichever is
+        // configured wins, the other is neither merged nor consulted.
+        let both = parts(&[
+            ("x-forwarded-for", "198.51.100.7"),
+            ("forwarded", "for=203.0.113.9;proto=https"),
+        ]);
+        assert_eq!(client_ip(proxy, &both, &trusted, XFF), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(proxy, &both, &trusted, FORWARDED),
+            ip("203.0.113.9")
+        );
+        // Only the other header present: the peer, not a fallback to it.
+        let only_forwarded = parts(&[("forwarded", "for=203.0.113.9")]);
+        assert_eq!(client_ip(proxy, &only_forwarded, &trusted, XFF), proxy);
+        let only_xff = parts(&[("x-forwarded-for", "198.51.100.7")]);
+        assert_eq!(client_ip(proxy, &only_xff, &trusted, FORWARDED), proxy);
+        // RFC 7239 chains, in several header lines and elements: the right-most untrusted.
+        let chain = parts(&[
+            ("forwarded", "for=192.0.2.60;proto=http, for=198.51.100.17"),
+            ("forwarded", "for=\"10.0.0.5:8080\""),
+        ]);
+        assert_eq!(
+            client_ip(proxy, &chain, &trusted, FORWARDED),
+            ip("198.51.100.17")
+        );
+        // An unparseable chosen header keeps the peer, even when the other one would parse.
+        let bad_forwarded = parts(&[
+            ("forwarded", "for=unknown"),
+            ("x-forwarded-for", "198.51.100.7"),
+        ]);
+        assert_eq!(client_ip(proxy, &bad_forwarded, &trusted, FORWARDED), proxy);
+        // An untrusted peer is itself the client, whatever it sends.
+        let stranger = ip("203.0.113.50");
+        assert_eq!(client_ip(stranger, &both, &trusted, FORWARDED), stranger);
     }
 
     #[test]

@@ -93,7 +93,9 @@ impl fmt::Display for Methods {
 /// Who may call an endpoint: `access = public | authenticated | admin`, or `roles = [...]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone, anonymous callers included. The default.
+    /// Anyone, anonymous callers included. The default (see `ENDPOINT_DEFAULT_ACCESS`). Write
+    /// it on an endpoint that changes state and is meant for anyone: the route table and
+    /// `check` flag such an endpoint when its attribute states no access.
     Public,
     /// Any authenticated caller; an anonymous one is answered 401.
     Authenticated,

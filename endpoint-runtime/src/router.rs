@@ -173,9 +173,11 @@ pub(crate) fn build(
         let document: Arc<std::sync::OnceLock<axum::body::Bytes>> = Arc::default();
         let endpoints = endpoints.to_vec();
         let config = runtime.config.clone();
+        // ENDPOINT_DOCS_ACCESS, checked in the pipeline as an endpoint's access level is.
+        let access = crate::access::docs(&runtime.config);
         router = router.route(
             &spec_path,
-            axum::routing::get(served(&runtime, move |_| {
+            axum::routing::get(guarded(&runtime, access, move |_| {
                 let bytes = document
                     .get_or_init(|| {
                         let document = crate::openapi::document(&endpoints, &config);
@@ -194,7 +196,7 @@ pub(crate) fn build(
             let page = crate::openapi::docs_page(&spec_path);
             router = router.route(
                 &docs_path,
-                axum::routing::get(served(&runtime, move |_| {
+                axum::routing::get(guarded(&runtime, access, move |_| {
                     std::future::ready(axum::response::Html(page.clone()).into_response())
                 })),
             );
@@ -231,6 +233,23 @@ where
 {
     let runtime = Arc::clone(runtime);
     move |request: Request| crate::pipeline::run(Arc::clone(&runtime), None, request, inner.clone())
+}
+
+/// A handler for the runtime's own routes that are readable at `access` only: `inner` inside
+/// the request pipeline, after the same access check as an endpoint's.
+fn guarded<F, Fut>(
+    runtime: &Arc<Runtime>,
+    access: crate::registry::Access,
+    inner: F,
+) -> impl Fn(Request) -> crate::pipeline::Pipeline<F, Fut> + Clone + Send + Sync + 'static
+where
+    F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    let runtime = Arc::clone(runtime);
+    move |request: Request| {
+        crate::pipeline::run(Arc::clone(&runtime), None, request, inner.clone()).guarded(access)
+    }
 }
 
 /// The path as the client sent it, before any `nest` stripped a prefix.

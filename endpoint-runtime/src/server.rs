@@ -346,9 +346,15 @@ impl App {
                 );
                 return Ok(());
             }
-            Some(crate::cli::Command::Check) => {
+            Some(crate::cli::Command::Check { strict }) => {
                 let all = endpoints();
                 crate::router::check(&all)?;
+                if let Some(unstated) = unstated_public(&all, &config) {
+                    if strict {
+                        return Err(Error::AccessNotStated(unstated));
+                    }
+                    eprint!("warning: {unstated}");
+                }
                 println!("ok: {} endpoints, no route conflicts", all.len());
                 return Ok(());
             }
@@ -495,24 +501,28 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
             } else {
                 format!("{module}::{}", e.handler())
             };
+            let mut access = if e.prerender() {
+                format!("{} (prerender)", crate::access::effective(e, default))
+            } else if let Some(spec) = e.confined() {
+                let capabilities = spec.capabilities();
+                if capabilities.is_empty() {
+                    format!("{} (confined)", crate::access::effective(e, default))
+                } else {
+                    format!(
+                        "{} (confined: {capabilities})",
+                        crate::access::effective(e, default)
+                    )
+                }
+            } else {
+                crate::access::effective(e, default).to_string()
+            };
+            if crate::access::public_by_default_and_changes_state(e, default) {
+                access.push_str(" (not stated)");
+            }
             [
                 e.methods().to_string(),
                 e.path(),
-                if e.prerender() {
-                    format!("{} (prerender)", crate::access::effective(e, default))
-                } else if let Some(spec) = e.confined() {
-                    let capabilities = spec.capabilities();
-                    if capabilities.is_empty() {
-                        format!("{} (confined)", crate::access::effective(e, default))
-                    } else {
-                        format!(
-                            "{} (confined: {capabilities})",
-                            crate::access::effective(e, default)
-                        )
-                    }
-                } else {
-                    crate::access::effective(e, default).to_string()
-                },
+                access,
                 handler,
                 match notes.get(&(e.path(), e.handler())) {
                     Some(notes) if !notes.is_empty() => {
@@ -552,5 +562,44 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
         out.push_str(status);
         out.push('\n');
     }
+    if let Some(unstated) = unstated_public(endpoints, config) {
+        out.push_str("warning: ");
+        out.push_str(&unstated);
+    }
     out
+}
+
+/// The warning of the route table and `check`, the error of `check --strict`: every endpoint
+/// that changes state and is public only because its attribute states no access (see
+/// [`access::public_by_default_and_changes_state`](crate::access::public_by_default_and_changes_state)),
+/// one line each, and how to fix it. `None` when there is none.
+fn unstated_public(endpoints: &[&'static Endpoint], config: &Config) -> Option<String> {
+    let flagged: Vec<&&Endpoint> = endpoints
+        .iter()
+        .filter(|e| crate::access::public_by_default_and_changes_state(e, config.default_access))
+        .collect();
+    if flagged.is_empty() {
+        return None;
+    }
+    let mut out = format!(
+        "{} endpoint(s) change state and are public only because their attribute states no access:\n",
+        flagged.len()
+    );
+    for e in flagged {
+        let _ = writeln!(
+            out,
+            "  - {} {} ({}::{} at {})",
+            e.methods(),
+            e.path(),
+            e.module_path(),
+            e.handler(),
+            e.location()
+        );
+    }
+    out.push_str(
+        "  state who may call each: `access = authenticated`, `access = admin` or `roles = [...]`, \
+         or `access = public` if anyone may; or set ENDPOINT_DEFAULT_ACCESS=authenticated. \
+         `check --strict` fails until then.\n",
+    );
+    Some(out)
 }

@@ -20,8 +20,11 @@
 //! # }
 //! ```
 
+use std::net::{Ipv4Addr, SocketAddr};
+
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,7 +32,7 @@ use tower::ServiceExt as _;
 
 use crate::accountability::Accountability;
 use crate::pipeline::TestIdentity;
-use crate::{App, Config, Error};
+use crate::{App, Error};
 
 /// Calls the application in-process. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -38,14 +41,21 @@ pub struct TestClient {
 }
 
 impl TestClient {
-    /// A client for every registered endpoint with [`Config::default()`] (not the process
-    /// environment), so tests do not depend on the shell they run in.
+    /// A client for every registered endpoint, configured as `serve` would be: from the
+    /// process environment ([`Config::from_env`](crate::Config::from_env)), so that the
+    /// access levels, limits and formats the tests see are the ones the server enforces
+    /// (`ENDPOINT_DEFAULT_ACCESS=authenticated` protects unstated endpoints here too). For a
+    /// fixed configuration, whatever the shell says, use
+    /// `App::new().config(config).test_client()`.
     ///
     /// # Errors
     ///
+    /// - [`Error::Config`] when an `ENDPOINT_*` variable is malformed, as `serve` would refuse
+    ///   it.
     /// - [`Error::Conflicts`] when the registry has conflicting routes.
+    /// - [`Error::Database`] when a configured database cannot be opened.
     pub async fn new() -> Result<Self, Error> {
-        App::new().config(Config::default()).test_client().await
+        App::new().test_client().await
     }
 
     pub(crate) fn from_router(router: Router) -> Self {
@@ -61,6 +71,7 @@ impl TestClient {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             identity: None,
+            peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         }
     }
 
@@ -100,9 +111,19 @@ pub struct TestRequest {
     headers: HeaderMap,
     body: Bytes,
     identity: Option<Accountability>,
+    peer: SocketAddr,
 }
 
 impl TestRequest {
+    /// Sends the request as if from the socket peer `peer` (default `127.0.0.1`, a local
+    /// client of `serve`): the address [`Accountability::ip`](crate::Accountability::ip) is
+    /// computed from, through `ENDPOINT_TRUSTED_PROXIES` and `ENDPOINT_FORWARDED_HEADER` as on
+    /// a real connection.
+    pub fn peer(mut self, peer: SocketAddr) -> Self {
+        self.peer = peer;
+        self
+    }
+
     /// Adds a header.
     ///
     /// # Panics
@@ -178,6 +199,7 @@ impl TestRequest {
             .body(Body::from(self.body))
             .expect("a valid request path");
         *request.headers_mut() = self.headers;
+        request.extensions_mut().insert(ConnectInfo(self.peer));
         if let Some(identity) = self.identity {
             request.extensions_mut().insert(TestIdentity(identity));
         }

@@ -292,3 +292,67 @@ fn routes_openapi_and_check_commands() {
         "ok: 5 endpoints, no route conflicts"
     );
 }
+
+#[test]
+fn check_flags_public_writes_and_strict_fails_on_them() {
+    // `factor`'s only endpoint is a POST whose attribute states no access.
+    let run = |args: &[&str], default_access: Option<&str>| {
+        let mut command = Command::new(example("factor"));
+        command
+            .args(args)
+            .env_remove("ENDPOINT_DATABASE_URL")
+            .env_remove("DATABASE_URL")
+            .env_remove("ENDPOINT_DEFAULT_ACCESS");
+        if let Some(value) = default_access {
+            command.env("ENDPOINT_DEFAULT_ACCESS", value);
+        }
+        let output = command.output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let listed = |text: &str| {
+        text.contains(
+            "1 endpoint(s) change state and are public only because their attribute states no access:",
+        ) && text.contains("  - POST /my-endpoint-path/{param} (factor::my_endpoint at ")
+            && text.contains("factor/main.rs:")
+    };
+    // Plain `check` warns and succeeds.
+    let (ok, stdout, stderr) = run(&["check"], None);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "ok: 1 endpoints, no route conflicts");
+    assert!(
+        listed(&stderr) && stderr.starts_with("warning: "),
+        "{stderr}"
+    );
+    // `--strict` fails, listing it.
+    let (ok, stdout, stderr) = run(&["check", "--strict"], None);
+    assert!(!ok, "{stdout}");
+    assert!(listed(&stderr), "{stderr}");
+    // The route table marks and lists it too.
+    let (ok, table, _) = run(&["routes"], None);
+    assert!(ok);
+    let row = table.lines().find(|l| l.starts_with("POST")).unwrap();
+    assert!(row.contains("public (not stated)"), "{row}");
+    assert!(listed(&table) && table.contains("\nwarning: "), "{table}");
+    // Protected by the default, it is no longer public: nothing to flag.
+    for default in ["authenticated", "admin"] {
+        let (ok, _, stderr) = run(&["check", "--strict"], Some(default));
+        assert!(ok, "{default}: {stderr}");
+        assert!(!stderr.contains("warning"), "{default}: {stderr}");
+    }
+    // `access`'s endpoints all state their access (or only read): strict passes.
+    let strict = Command::new(example("access"))
+        .args(["check", "--strict"])
+        .env_remove("ENDPOINT_DATABASE_URL")
+        .env_remove("ENDPOINT_DEFAULT_ACCESS")
+        .output()
+        .unwrap();
+    assert!(
+        strict.status.success(),
+        "{}",
+        String::from_utf8_lossy(&strict.stderr)
+    );
+}

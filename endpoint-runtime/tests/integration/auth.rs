@@ -513,6 +513,79 @@ async fn a_custom_authenticator_joins_the_chain() {
     );
 }
 
+/// An application authenticator that never decides on `x-auth: hang` and takes 500 ms to
+/// accept `x-auth: slow`.
+struct Stalling;
+
+impl Authenticator for Stalling {
+    fn name(&self) -> &'static str {
+        "stalling"
+    }
+    fn authenticate<'a>(
+        &'a self,
+        parts: &'a endpoint_runtime::axum::http::request::Parts,
+    ) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            match parts.headers.get("x-auth").map(|v| v.as_bytes()) {
+                Some(b"hang") => std::future::pending().await,
+                Some(b"slow") => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Outcome::Authenticated(Identity::new("slowpoke"))
+                }
+                _ => Outcome::Skip,
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn application_authenticators_run_under_the_request_timeout() {
+    let mut config = test_config();
+    config.request_timeout = Duration::from_secs(1);
+    let server = start_app(App::new().config(config).authenticator(Stalling)).await;
+    let get = |path: &str, auth: Option<&str>| {
+        let mut request = client().get(server.url(path));
+        if let Some(auth) = auth {
+            request = request.header("x-auth", auth);
+        }
+        async move {
+            // The client's own 10 s timeout bounds a request the server never answers.
+            let response = request.send().await.expect("the server answers");
+            let status = response.status().as_u16();
+            let mut body = json(&response.text().await.unwrap());
+            body["data"]["request_id"] = Value::Null;
+            (status, body)
+        }
+    };
+    // An authenticator that hangs is cut at the timeout, with a handler's 503.
+    let started = std::time::Instant::now();
+    let (status, hung) = get("/auth/whoami", Some("hang")).await;
+    assert_eq!(status, 503, "{hung}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(hung["code"], "REQUEST_TIMEOUT");
+    // The clock started in the authenticator goes on into the handler: 500 ms of
+    // authentication and the 800 ms `/slow` handler are over the 1 s limit together, though
+    // each is under it alone. That 503 is the handler's, and the hung authenticator's is the
+    // same answer.
+    let (status, handler) = get("/slow", Some("slow")).await;
+    assert_eq!((status, &handler), (503, &hung));
+    assert_eq!(
+        client()
+            .get(server.url("/slow"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "finished"
+    );
+}
+
 #[tokio::test]
 async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
     let untrusted = start_with(test_config()).await;
