@@ -256,12 +256,7 @@ where
                     Poll::Ready(Err(panic)) => panicked(&*panic),
                     Poll::Pending => {
                         let limit = runtime.config.request_timeout;
-                        if this.deadline.is_none() {
-                            this.deadline.set(Some(tokio::time::sleep(limit)));
-                        }
-                        if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
-                            std::task::ready!(deadline.poll(cx));
-                        }
+                        std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
                         // Logged by `finish`, as every 5xx.
                         EndpointError::timeout(limit).into_response()
                     }
@@ -277,15 +272,9 @@ where
                     Poll::Ready(outcome) => outcome,
                     Poll::Pending => {
                         let limit = runtime.config.request_timeout;
-                        if this.deadline.is_none() {
-                            this.deadline.set(Some(tokio::time::sleep(limit)));
-                        }
-                        if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
-                            std::task::ready!(deadline.poll(cx));
-                        }
+                        std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
                         *this.authenticating = None;
                         this.deadline.set(None);
-                        tracing::warn!(limit = ?limit, "request timed out while authenticating");
                         break EndpointError::timeout(limit).into_response();
                     }
                 };
@@ -349,6 +338,22 @@ where
             *this.started,
             response,
         )))
+    }
+}
+
+/// Whether the request timeout has passed, arming it on first use: one clock for the
+/// application's authenticators and the handler.
+fn expired(
+    mut deadline: Pin<&mut Option<tokio::time::Sleep>>,
+    limit: std::time::Duration,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if deadline.is_none() {
+        deadline.set(Some(tokio::time::sleep(limit)));
+    }
+    match deadline.as_pin_mut() {
+        Some(deadline) => deadline.poll(cx),
+        None => Poll::Ready(()),
     }
 }
 

@@ -80,6 +80,8 @@ pub(crate) async fn serve(
     let open = Arc::new(Open::default());
     let mut tasks = JoinSet::new();
     let mut next_id: u64 = 0;
+    // Connections answered 503 since the last warning, and when that was.
+    let (mut refused, mut last_told) = (0u64, None::<tokio::time::Instant>);
     let mut signal = std::pin::pin!(signal);
     tracing::debug!(cap, "serving");
     loop {
@@ -104,7 +106,18 @@ pub(crate) async fn serve(
             () = &mut signal => break,
         };
         if open.len() >= cap && open.evict_oldest_idle().is_none() {
-            tracing::warn!(cap, %peer, "every connection is busy; answering 503");
+            refused += 1;
+            // One line per 10 s at most, however hard the flood.
+            if last_told.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10)) {
+                tracing::warn!(
+                    cap,
+                    refused,
+                    "every connection is busy: new connections are answered 503 \
+                     (ENDPOINT_MAX_CONNECTIONS)"
+                );
+                last_told = Some(tokio::time::Instant::now());
+                refused = 0;
+            }
             tasks.spawn(refuse(stream, full.clone()));
             continue;
         }
@@ -229,6 +242,8 @@ fn at_capacity_response(config: &Config) -> bytes::Bytes {
         code: "SERVICE_UNAVAILABLE".into(),
         message: "the server is at its connection limit; retry shortly".into(),
         details: None,
+        detail: None,
+        source: None,
     };
     let (content_type, body) = render(&info, config.error_format, None);
     let mut response = format!(
