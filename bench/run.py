@@ -5,6 +5,7 @@
     python3 bench/run.py startup [--sizes 100,1000,10000]
     python3 bench/run.py compile [--endpoints 200] [--repeat 3]
     python3 bench/run.py confined [--rounds 3] [--duration 5]
+    python3 bench/run.py flood [--sockets 1100] [--nofile 1024] [--duration 5]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -461,6 +462,94 @@ def confined(args):
     print(f"{args.rounds} rounds, {args.duration} s each, 1 connection; server on core 1, wrk on core 0; CSV: {RESULTS / 'confined.csv'}")
 
 
+def flood(args):
+    """The hostile-client check of the connection limits: a server started under `ulimit -n
+    NOFILE` gets SOCKETS silent connections (more than it has descriptors for), then
+    sequential requests on new connections for DURATION seconds: how many are served, how
+    fast, and what the server logged. Then how long one silent socket stays open under the
+    default header-read timeout. The server is the `greet` example (a debug build unless
+    --binary says otherwise)."""
+    import resource
+    import socket
+    import urllib.request
+    binary = Path(args.binary) if args.binary else ROOT / "target" / "debug" / "examples" / "greet"
+    if not args.binary:
+        sh(["cargo", "build", "-q", "-p", "endpoint-examples", "--example", "greet"], cwd=ROOT)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this side holds the flood
+
+    def start(port, nofile):
+        env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1", "RUST_LOG": "warn"}
+        log = open(RESULTS / f"flood-{port}.log", "w")
+        process = subprocess.Popen(["sh", "-c", f'ulimit -n {nofile} && exec "$0"', str(binary)],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return process
+            except OSError:
+                time.sleep(0.05)
+        process.kill()
+        raise SystemExit(f"the server on port {port} did not start; see {log.name}")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    port = 3295
+    server = start(port, args.nofile)
+    silent = []
+    try:
+        for _ in range(args.sockets):
+            s = socket.socket()
+            s.settimeout(2)
+            try:
+                s.connect(("127.0.0.1", port))
+            except OSError as error:
+                print(f"silent socket {len(silent) + 1} could not connect: {error}")
+                break
+            silent.append(s)
+        served, failed, latencies = 0, 0, []
+        end = time.time() + args.duration
+        while time.time() < end:
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/greet/intro", timeout=1) as response:
+                    response.read()
+                served += 1
+                latencies.append((time.perf_counter() - started) * 1000)
+            except OSError:
+                failed += 1
+        rss = next((line.split()[1] for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM")), "?")
+    finally:
+        for s in silent:
+            s.close()
+        server.terminate()
+        server.wait(timeout=10)
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2] if latencies else float("nan")
+    p99 = latencies[int(len(latencies) * 0.99)] if latencies else float("nan")
+    warnings = sum(1 for line in open(RESULTS / f"flood-{port}.log") if "WARN" in line)
+    print(f"flood: {len(silent)} silent sockets under ulimit -n {args.nofile}, then {args.duration} s of requests")
+    print(f"  served {served}, failed {failed}, p50 {p50:.2f} ms, p99 {p99:.2f} ms, server peak RSS {rss} kB, "
+          f"{warnings} WARN lines in the log")
+
+    server = start(port + 1, args.nofile)
+    try:
+        s = socket.create_connection(("127.0.0.1", port + 1))
+        s.settimeout(60)
+        started = time.perf_counter()
+        try:
+            s.recv(1)
+        except OSError:
+            pass
+        print(f"one silent socket (default ENDPOINT_HEADER_READ_TIMEOUT) was closed after "
+              f"{time.perf_counter() - started:.2f} s")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def write_csv(name, rows):
     with open(RESULTS / name, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -483,13 +572,18 @@ def main():
     cf = sub.add_parser("confined", help="added latency of a confined endpoint, and a cold worker's cost")
     cf.add_argument("--rounds", type=int, default=3)
     cf.add_argument("--duration", type=int, default=5)
+    fl = sub.add_parser("flood", help="silent sockets past the descriptor limit; requests served meanwhile")
+    fl.add_argument("--sockets", type=int, default=1100)
+    fl.add_argument("--nofile", type=int, default=1024)
+    fl.add_argument("--duration", type=int, default=5)
+    fl.add_argument("--binary", help="the server to flood (default: the greet example, debug build)")
     sub.add_parser("instructions", help="userland instructions per request of each server, under callgrind")
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     {"throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
-     "instructions": instructions}[args.command](args)
+     "instructions": instructions, "flood": flood}[args.command](args)
 
 
 if __name__ == "__main__":
