@@ -82,6 +82,7 @@ pub(crate) async fn serve(
     let mut next_id: u64 = 0;
     // Connections answered 503 since the last warning, and when that was.
     let (mut refused, mut last_told) = (0u64, None::<tokio::time::Instant>);
+    let mut last_failed = None::<tokio::time::Instant>;
     let mut signal = std::pin::pin!(signal);
     tracing::debug!(cap, "serving");
     loop {
@@ -92,7 +93,10 @@ pub(crate) async fn serve(
                     // Out of descriptors despite the cap (another part of the process
                     // holds them): make room as at the cap, and try again once a
                     // connection has closed rather than in a loop.
-                    tracing::warn!(%error, "accept failed");
+                    if last_failed.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10)) {
+                        tracing::warn!(%error, cap, open = open.len(), "accept failed (logged at most every 10 s)");
+                        last_failed = Some(tokio::time::Instant::now());
+                    }
                     if open.evict_oldest_idle().is_none() {
                         tokio::select! {
                             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
