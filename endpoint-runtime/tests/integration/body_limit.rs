@@ -81,13 +81,14 @@ async fn raw(body: axum::body::Body) -> Result<String, EndpointError> {
 }
 
 /// Every route above: each must answer 413 to every body path.
+/// The two that today's main gets wrong come first.
 const ROUTES: [&str; 6] = [
+    "/limits/named",
+    "/limits/raw",
     "/limits/bytes",
     "/limits/string",
     "/limits/form",
     "/limits/json",
-    "/limits/named",
-    "/limits/raw",
 ];
 
 /// The content type each route reads: a form for `/limits/form`, JSON for the others.
