@@ -58,9 +58,14 @@ pub(crate) struct Tripwire {
 impl Tripwire {
     /// The 413 that replaces the handler's answer, when the body went over the limit.
     pub(crate) fn refusal(&self) -> Option<Response> {
-        self.tripped
-            .load(Ordering::Relaxed)
-            .then(|| too_large(self.limit, self.version))
+        if !self.tripped.load(Ordering::Relaxed) {
+            return None;
+        }
+        tracing::debug!(
+            limit = self.limit,
+            "request body went over the limit: the answer is 413"
+        );
+        Some(too_large(self.limit, self.version))
     }
 }
 
