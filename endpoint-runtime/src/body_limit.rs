@@ -21,6 +21,10 @@
 //!
 //! A body whose declared length is within the limit is left as it is: hyper already refuses to
 //! read past a `Content-Length`.
+//!
+//! The check comes after the authenticator chain and the access check (a 401, 403 or 405 is
+//! answered first, also without reading the body) and applies to endpoints only: the 404 and
+//! 405 fallbacks and the runtime's own pages never read a body.
 
 use std::error::Error as StdError;
 use std::pin::Pin;
