@@ -95,7 +95,11 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// The log line format.
     pub log_format: LogFormat,
-    /// The largest request body the runtime's extractors read, in bytes; larger is 413.
+    /// The largest request body an endpoint reads, in bytes; larger is 413
+    /// `PAYLOAD_TOO_LARGE` whatever reads it (an extractor, the application's own, the raw
+    /// body). A body whose `Content-Length` says it is larger is refused before any of it is
+    /// read (no `100 Continue`; `Connection: close` on HTTP/1); a body of unknown length
+    /// (chunked, HTTP/2 without a length) is refused when it reaches the limit.
     pub body_limit: usize,
     /// How long a handler may take to answer, counted from its first wait (reading the body,
     /// a query, any `.await` that is not ready); longer is 503. Synchronous work is never

@@ -37,6 +37,7 @@ extern crate self as endpoint_runtime;
 mod access;
 mod accountability;
 pub mod auth;
+mod body_limit;
 mod cli;
 mod config;
 pub mod confined;

@@ -1,5 +1,6 @@
 //! The runtime's request pipeline, run by every route and fallback it builds: request id,
-//! accountability, access check, timeout, panic capture, and the uniform error envelope.
+//! accountability, access check, body limit, timeout, panic capture, and the uniform error
+//! envelope.
 //!
 //! It runs inside each route's handler rather than as a layer around the router, so that a
 //! request pays for no middleware future or service clone beyond axum's own routing, and so
@@ -104,8 +105,9 @@ const REQUEST_SPAN_TARGET: &str = "endpoint_runtime::request";
 const REQUEST_ID_NAME: header::HeaderName = header::HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// Serves one request: request id, the `request` span, the authenticator chain, the
-/// endpoint's access check (when `endpoint` is known), then `inner` under the request timeout
-/// with panic capture, then the error envelope and the `x-request-id` header.
+/// endpoint's access check and body limit (when `endpoint` is known, see
+/// [`body_limit`](crate::body_limit)), then `inner` under the request timeout with panic
+/// capture, then the error envelope and the `x-request-id` header.
 ///
 /// Every route the runtime builds runs its handler through this (endpoints, the 404 and 405
 /// fallbacks, the OpenAPI document and docs page), inside the route's own future: no
@@ -149,6 +151,7 @@ where
         start: Some((request, inner)),
         guard: None,
         authenticating: None,
+        body_limit: None,
         running: None,
         deadline: None,
     }
@@ -216,6 +219,8 @@ pin_project_lite::pin_project! {
         // The access level of a runtime route that is not an endpoint (see `guarded`).
         guard: Option<Access>,
         authenticating: Option<(Chain, F)>,
+        // Set when the request's body has no declared length: whether it went over the limit.
+        body_limit: Option<crate::body_limit::Tripwire>,
         #[pin]
         running: Option<futures_util::future::CatchUnwind<AssertUnwindSafe<Fut>>>,
         // The request timeout, set when an application authenticator or the handler first
@@ -263,7 +268,11 @@ where
                 };
                 this.running.set(None);
                 this.deadline.set(None);
-                break response;
+                // A body over the limit is a 413, whatever the handler made of the error.
+                break match this.body_limit.take().and_then(|t| t.refusal()) {
+                    Some(refusal) => refusal,
+                    None => response,
+                };
             }
             let (request, inner, caller) = if let Some((chain, _)) = this.authenticating {
                 // The application's authenticators run under the request timeout: one that
@@ -319,6 +328,13 @@ where
                 break denied.into_response();
             }
             let mut request = request;
+            if this.endpoint.is_some() {
+                match crate::body_limit::guard(&mut request, runtime.config.body_limit) {
+                    crate::body_limit::Guard::Refuse(refused) => break refused,
+                    crate::body_limit::Guard::Watch(tripwire) => *this.body_limit = Some(tripwire),
+                    crate::body_limit::Guard::Fits => {}
+                }
+            }
             request.extensions_mut().insert(RequestState {
                 request_id: this.request_id.clone(),
                 shared: Arc::clone(&runtime.shared),

@@ -378,6 +378,127 @@ async fn every_seed_endpoint_on_every_database() {
     }
 }
 
+/// Astro's `test-post.json` reads its body through an extractor of its own that answers every
+/// failure with 400. A body over `ENDPOINT_BODY_LIMIT` (1 MiB by default) is still 413 in the
+/// envelope: with a length (1.1 MB), chunked (2 MB), and announced with `Expect: 100-continue`,
+/// refused before the client sends it.
+#[tokio::test]
+async fn test_post_answers_an_oversized_body_with_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = TempDir::new("showcase-body-limit");
+    let running = spawn_in("showcase", &[], Some(&dir.0));
+    let addr = running.base.trim_start_matches("http://").to_string();
+    let limit = 1024 * 1024;
+    let too_large = json!({
+        "status": "fail",
+        "data": {
+            "code": "PAYLOAD_TOO_LARGE",
+            "message": format!("the request body is larger than the limit of {limit} bytes (ENDPOINT_BODY_LIMIT)"),
+            "details": { "limit": limit },
+        },
+    });
+    let named = |size: usize| {
+        let mut body = br#"{"name":""#.to_vec();
+        body.resize(size - 2, b'a');
+        body.extend_from_slice(br#""}"#);
+        body
+    };
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/test-post.json", running.base))
+        .header("content-type", "application/json")
+        .body(named(1_100_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413, "fixed length");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, too_large, "fixed length");
+
+    // One response off a raw socket: its head and its body (by `Content-Length`).
+    async fn read_response(reader: &mut (impl AsyncReadExt + Unpin)) -> (String, Value) {
+        let read = async {
+            let mut buffer = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if buffer.len() >= end + 4 + length {
+                        let body =
+                            serde_json::from_slice(&buffer[end + 4..end + 4 + length]).unwrap();
+                        return (head, body);
+                    }
+                }
+                let read = reader.read(&mut chunk).await.unwrap();
+                assert!(
+                    read > 0,
+                    "closed early: {}",
+                    String::from_utf8_lossy(&buffer)
+                );
+                buffer.extend_from_slice(&chunk[..read]);
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), read)
+            .await
+            .expect("a response within 10 s")
+    }
+
+    // Chunked: read until the limit trips, then refused whatever the handler said.
+    let (mut reader, mut writer) = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap()
+        .into_split();
+    let uploading = tokio::spawn(async move {
+        writer
+            .write_all(b"POST /test-post.json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .await?;
+        for chunk in named(2_000_000).chunks(16 * 1024) {
+            writer
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            writer.write_all(chunk).await?;
+            writer.write_all(b"\r\n").await?;
+        }
+        writer.write_all(b"0\r\n\r\n").await
+    });
+    let (head, body) = read_response(&mut reader).await;
+    assert!(head.starts_with("HTTP/1.1 413 "), "chunked: {head}");
+    assert_eq!(body, too_large, "chunked");
+    // The server stops reading: the rest of the upload may fail, which is expected.
+    let _ = uploading.await.unwrap();
+
+    // `Expect: 100-continue`: the 413 comes first, and no `100 Continue`.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(b"POST /test-post.json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1100000\r\nExpect: 100-continue\r\n\r\n")
+        .await
+        .unwrap();
+    let (head, body) = read_response(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 413 "), "expect: {head}");
+    assert!(!head.contains("100 Continue"), "expect: {head}");
+    assert_eq!(body, too_large, "expect");
+
+    // A body within the limit is still read.
+    let response = reqwest::Client::new()
+        .post(format!("{}/test-post.json", running.base))
+        .header("content-type", "application/json")
+        .body(named(limit))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    terminate(running);
+}
+
 #[tokio::test]
 async fn with_no_configuration_it_creates_its_sqlite_file() {
     let dir = TempDir::new("showcase-default");

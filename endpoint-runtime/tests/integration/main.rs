@@ -3,6 +3,7 @@
 
 mod access;
 mod auth;
+mod body_limit;
 mod database;
 mod endpoints;
 mod envelope;
