@@ -329,11 +329,7 @@ impl ConfinedSpec {
 /// and answers its reply. Not public API.
 #[doc(hidden)]
 pub async fn handle(spec: &'static ConfinedSpec, request: Request) -> Response {
-    let data = match pool::request_data(request).await {
-        Ok(data) => data,
-        Err(error) => return error.into_response(),
-    };
-    match pool::call(spec, data).await {
+    match pool::call(spec, request).await {
         Ok(reply) => reply,
         Err(error) => error.into_response(),
     }

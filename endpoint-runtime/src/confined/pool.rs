@@ -1,15 +1,17 @@
 //! The server side: a pool of warm workers, the conversation of one call, the start-up
 //! self-test.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts as _, RawPathParams, Request};
-use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -19,6 +21,7 @@ use super::protocol::{self, FromWorker, Hardening, HostCall, HostResult, ToWorke
 use super::{ConfinedRequest, ConfinedSpec, HostError};
 use crate::config::{ConfinedConfig, Hardening as Mode};
 use crate::error::{EndpointError, Error};
+use crate::context::Shared;
 use crate::pipeline::RequestState;
 
 /// How long a new worker may take to report its sandbox.
@@ -62,11 +65,17 @@ impl HardeningReport {
     pub fn summary(&self) -> String {
         let h = &self.hardening;
         format!(
-            "Landlock {}, seccomp {}, no_new_privs {}, limits {}; self-test: file read {}, socket {}, exec {}; cold start {:.1} ms",
+            "Landlock {}, seccomp allow-list {}, no_new_privs {}, limits {}, parent-death signal {}, inherited descriptors {}; self-test: file read {}, socket {}, exec {}; cold start {:.1} ms",
             h.landlock,
             on(h.seccomp),
             on(h.no_new_privs),
             on(h.limits),
+            on(h.parent_death_signal),
+            if h.inherited_fds.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{:?}", h.inherited_fds)
+            },
             blocked(self.file_read_blocked),
             blocked(self.socket_blocked),
             blocked(self.exec_blocked),
@@ -91,6 +100,8 @@ pub(crate) fn pool_status() -> Option<&'static str> {
 }
 
 struct Worker {
+    /// The one endpoint this worker serves (`""` for the self-test's).
+    endpoint: &'static str,
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
@@ -105,12 +116,34 @@ impl Worker {
 }
 
 /// The warm workers of one application.
+///
+/// A worker serves **one endpoint** for its whole life: it is started for that endpoint (its
+/// argument names it, and it refuses calls for any other), kept idle under that endpoint's
+/// name, and only ever handed that endpoint's calls. So a handler never sees another
+/// endpoint's requests (nor what they left in the process's memory), and the host calls a
+/// worker makes are checked against the capabilities of the only endpoint it runs.
 pub(crate) struct Pool {
     exe: PathBuf,
     config: ConfinedConfig,
-    idle: Mutex<Vec<Worker>>,
+    /// Idle workers by endpoint key, at most `ENDPOINT_CONFINED_WORKERS` each.
+    idle: Mutex<HashMap<&'static str, Vec<Worker>>>,
+    /// Calls running at once, all endpoints together: `ENDPOINT_CONFINED_WORKERS`.
     permits: tokio::sync::Semaphore,
+    /// Calls waiting for a permit; past `ENDPOINT_CONFINED_QUEUE` a call is answered 503.
+    waiting: AtomicUsize,
+    /// Whether a worker falling short of `required` was logged already (once per server).
+    shortfall_logged: AtomicBool,
     outbound: Outbound,
+}
+
+/// Why no worker could be had.
+#[derive(Debug)]
+enum SpawnError {
+    /// It could not be started or did not report.
+    Failed(String),
+    /// Its sandbox report falls short of `ENDPOINT_CONFINED_HARDENING=required`: it was
+    /// killed unused (the reason is logged once).
+    Hardening,
 }
 
 impl std::fmt::Debug for Pool {
@@ -121,11 +154,22 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-/// Starts a worker and waits for its sandbox report.
-async fn spawn(exe: &PathBuf, config: &ConfinedConfig) -> Result<(Worker, Hardening), String> {
+/// Starts a worker for `endpoint` and waits for its sandbox report.
+async fn spawn(
+    exe: &PathBuf,
+    config: &ConfinedConfig,
+    endpoint: &'static str,
+) -> Result<(Worker, Hardening), String> {
+    // Every descriptor of the server above 2 is close-on-exec before the worker is started,
+    // including any it inherited or a library opened without `O_CLOEXEC`; the worker checks
+    // and reports what it still finds open.
+    #[cfg(target_os = "linux")]
+    close_fds::set_fds_cloexec_threadsafe(3, &[]);
     let mut child = Command::new(exe)
         .arg(WORKER_ARG)
         .arg(config.memory.to_string())
+        .arg(std::process::id().to_string())
+        .arg(endpoint)
         .env_clear()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -163,6 +207,7 @@ async fn spawn(exe: &PathBuf, config: &ConfinedConfig) -> Result<(Worker, Harden
     match tokio::time::timeout(START_TIMEOUT, protocol::receive(&mut stdout)).await {
         Ok(Ok(FromWorker::Ready { hardening })) => Ok((
             Worker {
+                endpoint,
                 child,
                 stdin,
                 stdout,
@@ -197,7 +242,7 @@ async fn self_test_worker(
     config: &ConfinedConfig,
 ) -> Result<(HardeningReport, Worker), String> {
     let started = Instant::now();
-    let (mut worker, hardening) = spawn(exe, config).await?;
+    let (mut worker, hardening) = spawn(exe, config, "").await?;
     let cold_start = started.elapsed();
     let answer = async {
         protocol::send(&mut worker.stdin, &ToWorker::SelfTest).await?;
@@ -255,50 +300,111 @@ impl Pool {
                 "WARNING: confined endpoints run WITHOUT a kernel-enforced boundary (ENDPOINT_CONFINED_HARDENING=auto): {summary}"
             ));
         }
+        // The self-test's worker serves no endpoint: it goes.
+        worker.kill().await;
         let pool = Arc::new(Pool {
             exe,
             config: *config,
-            idle: Mutex::new(vec![worker]),
+            idle: Mutex::new(HashMap::new()),
             permits: tokio::sync::Semaphore::new(config.workers),
+            waiting: AtomicUsize::new(0),
+            shortfall_logged: AtomicBool::new(false),
             outbound: Outbound::new().map_err(Error::Confined)?,
         });
-        for _ in 1..config.workers {
-            pool.replace();
+        // One warm worker per confined endpoint; more are started on demand and kept, up to
+        // `ENDPOINT_CONFINED_WORKERS` idle per endpoint.
+        for endpoint in crate::registry::endpoints() {
+            if let Some(spec) = endpoint.confined() {
+                pool.replace(spec.key);
+            }
         }
         Ok(pool)
     }
 
-    /// Starts a worker in the background and adds it to the idle ones.
-    fn replace(self: &Arc<Self>) {
+    /// Starts a worker for `endpoint` and checks its sandbox report against
+    /// `ENDPOINT_CONFINED_HARDENING`: under `required`, a worker that falls short is killed
+    /// and never used (logged once per server).
+    async fn spawn_checked(&self, endpoint: &'static str) -> Result<Worker, SpawnError> {
+        let (worker, hardening) = spawn(&self.exe, &self.config, endpoint)
+            .await
+            .map_err(SpawnError::Failed)?;
+        match hardening.shortfall() {
+            Some(shortfall) if self.config.hardening == Mode::Required => {
+                worker.kill().await;
+                if !self.shortfall_logged.swap(true, Ordering::SeqCst) {
+                    tracing::error!(
+                        endpoint,
+                        "a confined worker was killed unused: {shortfall}; ENDPOINT_CONFINED_HARDENING=required answers 503 until workers are confined again (logged once)"
+                    );
+                }
+                Err(SpawnError::Hardening)
+            }
+            _ => Ok(worker),
+        }
+    }
+
+    /// Starts a worker for `endpoint` in the background and adds it to the idle ones.
+    fn replace(self: &Arc<Self>, endpoint: &'static str) {
         let pool = Arc::clone(self);
         tokio::spawn(async move {
-            match spawn(&pool.exe, &pool.config).await {
-                Ok((worker, _)) => pool.keep(worker).await,
-                Err(reason) => tracing::error!("cannot start a confined worker: {reason}"),
+            match pool.spawn_checked(endpoint).await {
+                Ok(worker) => pool.keep(worker).await,
+                Err(SpawnError::Failed(reason)) => {
+                    tracing::error!(endpoint, "cannot start a confined worker: {reason}");
+                }
+                Err(SpawnError::Hardening) => {}
             }
         });
     }
 
-    fn take_idle(&self) -> Option<Worker> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    /// A permit to run a call, waiting in the bounded queue if every worker is busy.
+    ///
+    /// # Errors
+    ///
+    /// - 503 with `Retry-After: 1` when `ENDPOINT_CONFINED_QUEUE` calls are waiting already.
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, EndpointError> {
+        if let Ok(permit) = self.permits.try_acquire() {
+            return Ok(permit);
+        }
+        let waiting = Waiting::enter(&self.waiting);
+        if waiting.ahead >= self.config.queue {
+            return Err(EndpointError::service_unavailable(
+                "every confined worker is busy and the queue is full; retry later",
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
+        let permit = self.permits.acquire().await;
+        drop(waiting);
+        permit.map_err(|_| EndpointError::internal("the confined worker pool is closed"))
+    }
+
+    fn take_idle(&self, endpoint: &'static str) -> Option<Worker> {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(endpoint)
+            .and_then(Vec::pop)
     }
 
     fn put_back(self: &Arc<Self>, mut worker: Worker) {
         worker.calls += 1;
         if worker.calls >= CALLS_PER_WORKER {
+            let endpoint = worker.endpoint;
             tokio::spawn(worker.kill());
-            self.replace();
+            self.replace(endpoint);
         } else {
             let pool = Arc::clone(self);
             tokio::spawn(async move { pool.keep(worker).await });
         }
     }
 
-    /// Adds `worker` to the idle ones, unless `ENDPOINT_CONFINED_WORKERS` are idle already (a
-    /// replacement and a worker started on demand can both arrive): the extra one is stopped.
+    /// Adds `worker` to its endpoint's idle ones, unless `ENDPOINT_CONFINED_WORKERS` are idle
+    /// there already (a replacement and a worker started on demand can both arrive): the
+    /// extra one is stopped.
     async fn keep(&self, worker: Worker) {
         let extra = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let idle = idle.entry(worker.endpoint).or_default();
             if idle.len() < self.config.workers {
                 idle.push(worker);
                 None
@@ -321,12 +427,28 @@ enum Failure {
     Panicked(String),
 }
 
-/// Reads the request data a confined handler sees: method, path, parameters, query and a JSON
-/// body (415 for another content type, 400 for bad JSON, 413 over `ENDPOINT_BODY_LIMIT`).
-pub(crate) async fn request_data(
-    request: Request,
-) -> Result<(Arc<Pool>, ConfinedRequest), EndpointError> {
-    let (mut parts, body) = request.into_parts();
+/// A call waiting for a permit, counted in [`Pool::waiting`] while it lives.
+struct Waiting<'a> {
+    counter: &'a AtomicUsize,
+    /// How many were waiting before this one.
+    ahead: usize,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        let ahead = counter.fetch_add(1, Ordering::SeqCst);
+        Waiting { counter, ahead }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The server's state and the pool, from the request's extensions.
+fn pool_of(parts: &Parts) -> Result<(Arc<Shared>, Arc<Pool>), EndpointError> {
     let Some(shared) = parts
         .extensions
         .get::<RequestState>()
@@ -341,6 +463,18 @@ pub(crate) async fn request_data(
             "the confined worker pool is not running",
         ));
     };
+    Ok((shared, pool))
+}
+
+/// Reads the request data a confined handler sees: method, path, parameters, query and a JSON
+/// body (415 for another content type, 400 for bad JSON, 413 over `ENDPOINT_BODY_LIMIT`).
+/// Called only once the call holds a permit, so bodies are read no faster than workers take
+/// them.
+async fn request_data(
+    mut parts: Parts,
+    body: Body,
+    limit: usize,
+) -> Result<ConfinedRequest, EndpointError> {
     let params: BTreeMap<String, String> =
         match RawPathParams::from_request_parts(&mut parts, &()).await {
             Ok(raw) => raw
@@ -356,8 +490,7 @@ pub(crate) async fn request_data(
             .into_iter()
             .collect(),
     };
-    let limit = shared.config.body_limit;
-    let bytes = axum::body::to_bytes(Body::new(body), limit)
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| {
             EndpointError::new(
@@ -378,42 +511,53 @@ pub(crate) async fn request_data(
             "a confined endpoint reads JSON bodies only: send `Content-Type: application/json`",
         ));
     };
-    Ok((
-        pool,
-        ConfinedRequest {
-            method: parts.method.as_str().to_string(),
-            path: parts.uri.path().to_string(),
-            params,
-            query,
-            body,
-        },
-    ))
+    Ok(ConfinedRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        params,
+        query,
+        body,
+    })
 }
 
-/// Runs one call on a worker and turns its reply into a response.
+/// Runs one call on a worker of `spec`'s endpoint and turns its reply into a response: waits
+/// for a permit (bounded queue), then reads the body, then takes or starts a worker.
 pub(crate) async fn call(
     spec: &'static ConfinedSpec,
-    (pool, request): (Arc<Pool>, ConfinedRequest),
+    request: Request,
 ) -> Result<Response, EndpointError> {
-    let Ok(_permit) = pool.permits.acquire().await else {
-        return Err(EndpointError::internal(
-            "the confined worker pool is closed",
-        ));
-    };
-    let mut worker = match pool.take_idle() {
+    let (parts, body) = request.into_parts();
+    let (shared, pool) = pool_of(&parts)?;
+    let _permit = pool.slot().await?;
+    let request = request_data(parts, body, shared.config.body_limit).await?;
+    run(&pool, spec, request).await
+}
+
+/// Runs `request` on a worker of `spec`'s endpoint; the caller holds a permit.
+async fn run(
+    pool: &Arc<Pool>,
+    spec: &'static ConfinedSpec,
+    request: ConfinedRequest,
+) -> Result<Response, EndpointError> {
+    let mut worker = match pool.take_idle(spec.key) {
         Some(worker) => worker,
-        None => match spawn(&pool.exe, &pool.config).await {
-            Ok((worker, _)) => worker,
-            Err(reason) => {
+        None => match pool.spawn_checked(spec.key).await {
+            Ok(worker) => worker,
+            Err(SpawnError::Failed(reason)) => {
                 return Err(EndpointError::internal(format!(
                     "cannot start a confined worker: {reason}"
                 )));
+            }
+            Err(SpawnError::Hardening) => {
+                return Err(EndpointError::service_unavailable(
+                    "confined endpoints are unavailable: this server cannot sandbox their workers",
+                ));
             }
         },
     };
     let limit = pool.config.timeout;
     let outcome =
-        tokio::time::timeout(limit, conversation(&pool, spec, &mut worker, request)).await;
+        tokio::time::timeout(limit, conversation(pool, spec, &mut worker, request)).await;
     match outcome {
         Ok(Ok(result)) => {
             pool.put_back(worker);
@@ -457,7 +601,7 @@ pub(crate) async fn call(
         }
         Ok(Err(failure)) => {
             tokio::spawn(worker.kill());
-            pool.replace();
+            pool.replace(spec.key);
             let what = match failure {
                 Failure::Panicked(message) => format!("panicked: {message}"),
                 Failure::Broken(reason) => format!("the worker failed ({reason}) and was replaced"),
@@ -469,7 +613,7 @@ pub(crate) async fn call(
         }
         Err(_) => {
             tokio::spawn(worker.kill());
-            pool.replace();
+            pool.replace(spec.key);
             tracing::warn!(
                 handler = spec.key,
                 ?limit,
