@@ -725,3 +725,148 @@ async fn host_call(
         }
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::path::Path;
+
+    use super::*;
+    use crate::confined::{ConfinedError, Host, Reply};
+
+    fn never_called(_: ConfinedRequest, _: &mut Host) -> Result<Reply, ConfinedError> {
+        Err(ConfinedError::internal("a fake worker never runs a handler"))
+    }
+
+    static SPEC: ConfinedSpec = ConfinedSpec {
+        key: "tests::fake",
+        run: never_called,
+        log: false,
+        origins: &[],
+    };
+
+    /// A complete report, as a confined worker on this kernel sends it.
+    fn complete() -> Hardening {
+        Hardening {
+            landlock: "fully enforced (ABI 6)".into(),
+            landlock_enforced: true,
+            landlock_abi: 6,
+            landlock_complete: true,
+            seccomp: true,
+            no_new_privs: true,
+            limits: true,
+            parent_death_signal: true,
+            inherited_fds: Vec::new(),
+        }
+    }
+
+    /// A "worker" that writes its process id to `dir/pid`, sends `Ready` with `hardening`,
+    /// then waits: how a worker whose sandbox fell short looks to the server.
+    fn fake_worker(dir: &Path, hardening: &Hardening) -> PathBuf {
+        let message = serde_json::to_vec(&FromWorker::Ready {
+            hardening: hardening.clone(),
+        })
+        .unwrap();
+        let mut bytes = u32::try_from(message.len()).unwrap().to_be_bytes().to_vec();
+        bytes.extend(message);
+        std::fs::write(dir.join("ready"), bytes).unwrap();
+        let script = dir.join("worker");
+        let dir = dir.display();
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho $$ > '{dir}/pid'\n/bin/cat '{dir}/ready'\nexec /bin/sleep 30\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    fn pool(exe: PathBuf, hardening: Mode) -> Arc<Pool> {
+        Arc::new(Pool {
+            exe,
+            config: ConfinedConfig {
+                hardening,
+                ..ConfinedConfig::default()
+            },
+            idle: Mutex::new(HashMap::new()),
+            permits: tokio::sync::Semaphore::new(1),
+            waiting: AtomicUsize::new(0),
+            shortfall_logged: AtomicBool::new(false),
+            outbound: Outbound::new().unwrap(),
+        })
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "endpoint-pool-{tag}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Under `required`, every worker is checked, not only the first: a worker whose report
+    /// falls short in any way is killed unused, and the call is answered 503 (the path of
+    /// on-demand workers; replacements and warm-up go through the same `spawn_checked`).
+    /// Under `auto` the same worker is used.
+    #[tokio::test]
+    async fn a_worker_short_of_required_is_killed_and_never_used() {
+        let shortfalls: [(&str, fn(&mut Hardening)); 6] = [
+            ("seccomp", |h| h.seccomp = false),
+            ("no_new_privs", |h| h.no_new_privs = false),
+            ("landlock", |h| {
+                h.landlock = "enforced for the kernel's ABI 2 (below 6)".into();
+                h.landlock_complete = false;
+            }),
+            ("limits", |h| h.limits = false),
+            ("pdeathsig", |h| h.parent_death_signal = false),
+            ("fds", |h| h.inherited_fds = vec![7]),
+        ];
+        for (what, weaken) in shortfalls {
+            let dir = temp_dir(what);
+            let mut report = complete();
+            weaken(&mut report);
+            let exe = fake_worker(&dir, &report);
+
+            let required = pool(exe.clone(), Mode::Required);
+            assert!(
+                matches!(
+                    required.spawn_checked(SPEC.key).await,
+                    Err(SpawnError::Hardening)
+                ),
+                "{what}: a worker short of `required` was accepted"
+            );
+            let pid = std::fs::read_to_string(dir.join("pid")).unwrap();
+            assert!(
+                !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+                "{what}: the rejected worker {pid} is still running"
+            );
+            assert!(required.shortfall_logged.load(Ordering::SeqCst));
+            let error = run(&required, &SPEC, ConfinedRequest::default())
+                .await
+                .unwrap_err();
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+            assert!(required.take_idle(SPEC.key).is_none());
+
+            let auto = pool(exe, Mode::Auto);
+            let worker = auto.spawn_checked(SPEC.key).await;
+            assert!(worker.is_ok(), "{what}: `auto` uses the worker");
+            if let Ok(worker) = worker {
+                worker.kill().await;
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+
+        // The control: a complete report is accepted under `required`.
+        let dir = temp_dir("complete");
+        let required = pool(fake_worker(&dir, &complete()), Mode::Required);
+        let worker = required.spawn_checked(SPEC.key).await;
+        assert!(worker.is_ok());
+        if let Ok(worker) = worker {
+            worker.kill().await;
+        }
+        assert!(!required.shortfall_logged.load(Ordering::SeqCst));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
