@@ -131,7 +131,9 @@ pub enum ErrorFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Hardening {
     /// Refuse to start unless Landlock and seccomp are enforced and the start-up self-test
-    /// proves a worker can neither read a file nor open a socket (the default).
+    /// proves a worker can neither read a file nor open a socket (the default); afterwards,
+    /// every worker whose sandbox report falls short is killed unused and its call answered
+    /// 503.
     #[default]
     Required,
     /// Run confined endpoints even where the kernel cannot enforce the boundary, saying so

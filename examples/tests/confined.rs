@@ -346,6 +346,13 @@ fn the_route_table_marks_confined_endpoints_and_bad_settings_are_named() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ENDPOINT_CONFINED_HARDENING"), "{stderr}");
+    let output = std::process::Command::new(support::example("sandbox-lab"))
+        .env("ENDPOINT_CONFINED_QUEUE", "lots")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ENDPOINT_CONFINED_QUEUE"), "{stderr}");
 }
 
 /// The errno the sandbox answers a refused call with (seccomp's `EPERM`; Landlock's
@@ -416,7 +423,7 @@ async fn every_refused_system_call_is_refused_inside_a_handler() {
 /// as a careless parent process would leave it.
 fn lab_with_leaked_fd(file: &std::path::Path) -> Running {
     use std::io::BufRead as _;
-    let mut child = std::process::Command::new("/bin/sh")
+    let child = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(r#"exec 7<>"$1"; exec "$0""#)
         .arg(support::example("sandbox-lab"))
@@ -431,10 +438,18 @@ fn lab_with_leaked_fd(file: &std::path::Path) -> Running {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Killed and waited for on drop, also when it does not start.
+    let mut running = Running {
+        child,
+        base: String::new(),
+    };
+    let stdout = running.child.stdout.take().unwrap();
     let (lines, received) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if lines.send(line).is_err() {
                 break;
             }
@@ -445,10 +460,8 @@ fn lab_with_leaked_fd(file: &std::path::Path) -> Running {
             .recv_timeout(Duration::from_secs(30))
             .expect("sandbox-lab did not start");
         if let Some(base) = line.strip_prefix("listening on ") {
-            return Running {
-                child,
-                base: base.to_string(),
-            };
+            running.base = base.to_string();
+            return running;
         }
     }
 }
@@ -457,7 +470,11 @@ fn lab_with_leaked_fd(file: &std::path::Path) -> Running {
 fn workers_of(server: u32) -> Vec<u32> {
     let mut workers = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
             continue;
         };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -478,7 +495,12 @@ fn workers_of(server: u32) -> Vec<u32> {
 /// The process's state letter (`R`, `S`, `Z`…), `None` once it is gone.
 fn state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
 }
 
 /// A descriptor the server inherited without close-on-exec does not reach a worker, and a

@@ -20,8 +20,8 @@ use super::outbound::Outbound;
 use super::protocol::{self, FromWorker, Hardening, HostCall, HostResult, ToWorker, WORKER_ARG};
 use super::{ConfinedRequest, ConfinedSpec, HostError};
 use crate::config::{ConfinedConfig, Hardening as Mode};
-use crate::error::{EndpointError, Error};
 use crate::context::Shared;
+use crate::error::{EndpointError, Error};
 use crate::pipeline::RequestState;
 
 /// How long a new worker may take to report its sandbox.
@@ -490,15 +490,13 @@ async fn request_data(
             .into_iter()
             .collect(),
     };
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| {
-            EndpointError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("the body is over {limit} bytes"),
-            )
-        })?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        EndpointError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the body is over {limit} bytes"),
+        )
+    })?;
     let body = if bytes.is_empty() {
         serde_json::Value::Null
     } else if crate::extract::is_json(&parts.headers) {
@@ -556,8 +554,7 @@ async fn run(
         },
     };
     let limit = pool.config.timeout;
-    let outcome =
-        tokio::time::timeout(limit, conversation(pool, spec, &mut worker, request)).await;
+    let outcome = tokio::time::timeout(limit, conversation(pool, spec, &mut worker, request)).await;
     match outcome {
         Ok(Ok(result)) => {
             pool.put_back(worker);
@@ -735,7 +732,9 @@ mod tests {
     use crate::confined::{ConfinedError, Host, Reply};
 
     fn never_called(_: ConfinedRequest, _: &mut Host) -> Result<Reply, ConfinedError> {
-        Err(ConfinedError::internal("a fake worker never runs a handler"))
+        Err(ConfinedError::internal(
+            "a fake worker never runs a handler",
+        ))
     }
 
     static SPEC: ConfinedSpec = ConfinedSpec {
@@ -774,7 +773,9 @@ mod tests {
         let dir = dir.display();
         std::fs::write(
             &script,
-            format!("#!/bin/sh\necho $$ > '{dir}/pid'\n/bin/cat '{dir}/ready'\nexec /bin/sleep 30\n"),
+            format!(
+                "#!/bin/sh\necho $$ > '{dir}/pid'\n/bin/cat '{dir}/ready'\nexec /bin/sleep 30\n"
+            ),
         )
         .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -797,10 +798,7 @@ mod tests {
     }
 
     fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "endpoint-pool-{tag}-{}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("endpoint-pool-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -812,7 +810,8 @@ mod tests {
     /// Under `auto` the same worker is used.
     #[tokio::test]
     async fn a_worker_short_of_required_is_killed_and_never_used() {
-        let shortfalls: [(&str, fn(&mut Hardening)); 6] = [
+        type Weaken = fn(&mut Hardening);
+        let shortfalls: [(&str, Weaken); 6] = [
             ("seccomp", |h| h.seccomp = false),
             ("no_new_privs", |h| h.no_new_privs = false),
             ("landlock", |h| {

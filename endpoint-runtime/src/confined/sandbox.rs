@@ -132,7 +132,10 @@ fn landlock() -> Landlock {
     let (summary, enforced, complete) = match status.ruleset {
         RulesetStatus::FullyEnforced => (format!("fully enforced (ABI {abi})"), true, true),
         RulesetStatus::PartiallyEnforced => (
-            format!("enforced for the kernel's ABI {abi} (below {})", RULES_ABI as u32),
+            format!(
+                "enforced for the kernel's ABI {abi} (below {})",
+                RULES_ABI as u32
+            ),
             true,
             kernel_abi < RULES_ABI && kernel_abi != ABI::Unsupported,
         ),

@@ -109,7 +109,11 @@ fn inherited_fds() -> Vec<i32> {
     let listing = std::path::PathBuf::from(format!("/proc/{}/fd", std::process::id()));
     let mut open = Vec::new();
     for entry in entries.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         if fd > 2 && std::fs::read_link(entry.path()).ok().as_ref() != Some(&listing) {

@@ -68,7 +68,10 @@ mod imp {
             if fd >= 0 {
                 libc::close(fd);
             }
-            for (name, proc_file) in [("open_server_environ", "environ"), ("open_server_cmdline", "cmdline")] {
+            for (name, proc_file) in [
+                ("open_server_environ", "environ"),
+                ("open_server_cmdline", "cmdline"),
+            ] {
                 let proc_path = c(&format!("/proc/{server}/{proc_file}"));
                 let fd = libc::open(proc_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
                 probe(name, fd.into());
@@ -78,7 +81,10 @@ mod imp {
             }
             probe("chmod", libc::chmod(path.as_ptr(), 0o777).into());
             // `-1, -1`: change nothing, but the kernel checks the call all the same.
-            probe("chown", libc::chown(path.as_ptr(), u32::MAX, u32::MAX).into());
+            probe(
+                "chown",
+                libc::chown(path.as_ptr(), u32::MAX, u32::MAX).into(),
+            );
             let name = c("user.confined-probe");
             probe(
                 "setxattr",
@@ -91,7 +97,12 @@ mod imp {
             probe("truncate", libc::truncate(path.as_ptr(), 0).into());
             probe(
                 "ptrace",
-                libc::ptrace(libc::PTRACE_ATTACH, server, std::ptr::null_mut::<libc::c_void>(), std::ptr::null_mut::<libc::c_void>()),
+                libc::ptrace(
+                    libc::PTRACE_ATTACH,
+                    server,
+                    std::ptr::null_mut::<libc::c_void>(),
+                    std::ptr::null_mut::<libc::c_void>(),
+                ),
             );
             let byte = [0u8; 1];
             let local = libc::iovec {
@@ -100,7 +111,7 @@ mod imp {
             };
             // Address 1 is never mapped: had the call been allowed, it would answer EFAULT.
             let remote = libc::iovec {
-                iov_base: 1 as *mut libc::c_void,
+                iov_base: std::ptr::without_provenance_mut(1),
                 iov_len: 1,
             };
             probe(
