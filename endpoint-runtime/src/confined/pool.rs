@@ -165,6 +165,9 @@ async fn spawn(
     // and reports what it still finds open.
     #[cfg(target_os = "linux")]
     close_fds::set_fds_cloexec_threadsafe(3, &[]);
+    // The worker asks for `SIGKILL` when its parent *thread* exits (`PR_SET_PDEATHSIG`):
+    // workers are started from the runtime's worker threads (never `spawn_blocking`), which
+    // live as long as the server.
     let mut child = Command::new(exe)
         .arg(WORKER_ARG)
         .arg(config.memory.to_string())
