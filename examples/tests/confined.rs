@@ -503,6 +503,34 @@ fn state(pid: u32) -> Option<char> {
         .next()
 }
 
+/// The CPU time the process has used, in clock ticks (user and system).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the command: utime and stime, fields 14 and 15 of proc_pid_stat(5).
+    [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum()
+}
+
+/// Waits (10 s at most) until one of the server's workers has spun for 200 ms of CPU time,
+/// which no worker starting up does: `/lab/loop` holds its worker slot. Returns the workers.
+async fn wait_for_a_spinning_worker(server: u32) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let workers = workers_of(server);
+        if workers.iter().any(|&w| cpu_ticks(w) >= 20) {
+            return workers;
+        }
+        assert!(Instant::now() < deadline, "no worker started spinning");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A descriptor the server inherited without close-on-exec does not reach a worker, and a
 /// worker busy in a handler dies with the server (`PR_SET_PDEATHSIG`): without it, a worker
 /// in a loop outlives a killed server until its CPU limit.
@@ -544,15 +572,7 @@ async fn a_worker_inherits_no_descriptor_and_dies_with_the_server() {
             .send()
             .await;
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let workers = loop {
-        let workers = workers_of(pid);
-        if workers.iter().any(|&w| state(w) == Some('R')) {
-            break workers;
-        }
-        assert!(Instant::now() < deadline, "no worker started spinning");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let workers = wait_for_a_spinning_worker(pid).await;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -626,11 +646,7 @@ async fn past_the_queue_a_call_is_refused_before_its_body_is_read() {
             .send()
             .await;
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !workers_of(pid).iter().any(|&w| state(w) == Some('R')) {
-        assert!(Instant::now() < deadline, "no worker started spinning");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_a_spinning_worker(pid).await;
 
     // A head announcing 1 MiB, and no body: the answer comes without it.
     let address = server.base.trim_start_matches("http://").to_string();

@@ -469,23 +469,17 @@ fn pool_of(parts: &Parts) -> Result<(Arc<Shared>, Arc<Pool>), EndpointError> {
     Ok((shared, pool))
 }
 
-/// Reads the request data a confined handler sees: method, path, parameters, query and a JSON
-/// body (415 for another content type, 400 for bad JSON, 413 over `ENDPOINT_BODY_LIMIT`).
-/// Called only once the call holds a permit, so bodies are read no faster than workers take
-/// them.
-async fn request_data(
-    mut parts: Parts,
-    body: Body,
-    limit: usize,
-) -> Result<ConfinedRequest, EndpointError> {
-    let params: BTreeMap<String, String> =
-        match RawPathParams::from_request_parts(&mut parts, &()).await {
-            Ok(raw) => raw
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            Err(_) => BTreeMap::new(),
-        };
+/// The request data a confined handler sees, but the body: method, path, parameters and query
+/// (400 for a malformed query). Read before waiting for a worker: it costs nothing to keep.
+async fn request_head(parts: &mut Parts) -> Result<ConfinedRequest, EndpointError> {
+    let params: BTreeMap<String, String> = match RawPathParams::from_request_parts(parts, &()).await
+    {
+        Ok(raw) => raw
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    };
     let query: BTreeMap<String, String> = match parts.uri.query() {
         None => BTreeMap::new(),
         Some(query) => serde_urlencoded::from_str::<Vec<(String, String)>>(query)
@@ -493,6 +487,23 @@ async fn request_data(
             .into_iter()
             .collect(),
     };
+    Ok(ConfinedRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        params,
+        query,
+        body: serde_json::Value::Null,
+    })
+}
+
+/// Reads the JSON body (415 for another content type, 400 for bad JSON, 413 over
+/// `ENDPOINT_BODY_LIMIT`; `Null` without a body). Called only once the call holds a permit,
+/// so bodies are read no faster than workers take them.
+async fn request_body(
+    parts: &Parts,
+    body: Body,
+    limit: usize,
+) -> Result<serde_json::Value, EndpointError> {
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         EndpointError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -512,13 +523,7 @@ async fn request_data(
             "a confined endpoint reads JSON bodies only: send `Content-Type: application/json`",
         ));
     };
-    Ok(ConfinedRequest {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        params,
-        query,
-        body,
-    })
+    Ok(body)
 }
 
 /// Runs one call on a worker of `spec`'s endpoint and turns its reply into a response: waits
@@ -527,10 +532,11 @@ pub(crate) async fn call(
     spec: &'static ConfinedSpec,
     request: Request,
 ) -> Result<Response, EndpointError> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let (shared, pool) = pool_of(&parts)?;
+    let mut request = request_head(&mut parts).await?;
     let _permit = pool.slot().await?;
-    let request = request_data(parts, body, shared.config.body_limit).await?;
+    request.body = request_body(&parts, body, shared.config.body_limit).await?;
     run(&pool, spec, request).await
 }
 
