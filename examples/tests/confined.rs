@@ -346,12 +346,34 @@ fn the_route_table_marks_confined_endpoints_and_bad_settings_are_named() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ENDPOINT_CONFINED_HARDENING"), "{stderr}");
-    let output = std::process::Command::new(support::example("sandbox-lab"))
+    // Bounded: a server that accepted the value would serve until killed.
+    let mut child = std::process::Command::new(support::example("sandbox-lab"))
         .env("ENDPOINT_CONFINED_QUEUE", "lots")
-        .output()
+        .env("ENDPOINT_PORT", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ENDPOINT_CONFINED_QUEUE=lots was accepted: the server started");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(stderr.contains("ENDPOINT_CONFINED_QUEUE"), "{stderr}");
 }
 
@@ -685,4 +707,53 @@ async fn past_the_queue_a_call_is_refused_before_its_body_is_read() {
     );
     looping.abort();
     drop(server);
+}
+
+/// A body that does not arrive keeps the worker slot no longer than `ENDPOINT_CONFINED_TIMEOUT`
+/// (408), after which the next call is served: a slow upload cannot hold a slot for the whole
+/// request timeout.
+#[tokio::test]
+async fn a_stalled_body_gives_its_worker_slot_back() {
+    let server = lab(&[
+        ("ENDPOINT_CONFINED_WORKERS", "1"),
+        ("ENDPOINT_CONFINED_QUEUE", "0"),
+        ("ENDPOINT_CONFINED_TIMEOUT", "1s"),
+    ]);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let started = Instant::now();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /lab/echo/x HTTP/1.1\r\nhost: lab\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n[1,"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "expected 408 for the stalled body: {answer:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "408 at the 1 s limit, not {elapsed:?}"
+    );
+    // The slot is free again: with one worker and no queue, this call is served.
+    let (status, body) = get(&server, "/lab/echo/ann").await;
+    assert_eq!(status, 200, "{body}");
+    terminate(server);
 }

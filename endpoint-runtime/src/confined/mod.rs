@@ -35,7 +35,9 @@
 //! in a bounded queue (`ENDPOINT_CONFINED_QUEUE`, default 32 waiting calls; past it `503`
 //! with `Retry-After: 1`, before the body is read). Only with a slot is the body read
 //! (up to `ENDPOINT_BODY_LIMIT`) and parsed, so the server holds at most a slot's worth of
-//! bodies, whatever the number of clients; a slot is held while its body arrives.
+//! bodies, whatever the number of clients. A slot is held while its body arrives, for
+//! `ENDPOINT_CONFINED_TIMEOUT` at most (then `408 BODY_TIMEOUT`), so a slow upload cannot
+//! keep a worker slot longer than a call may run.
 //!
 //! The call then goes to a **worker**: this same application binary, started with an empty
 //! environment, its standard input and output (a pipe to the server) and standard error as

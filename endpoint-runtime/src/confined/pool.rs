@@ -536,7 +536,22 @@ pub(crate) async fn call(
     let (shared, pool) = pool_of(&parts)?;
     let mut request = request_head(&mut parts).await?;
     let _permit = pool.slot().await?;
-    request.body = request_body(&parts, body, shared.config.body_limit).await?;
+    // The body arrives while the call holds a worker slot: a client that uploads slowly may
+    // keep it no longer than a call may run.
+    let limit = pool.config.timeout;
+    request.body =
+        tokio::time::timeout(limit, request_body(&parts, body, shared.config.body_limit))
+            .await
+            .map_err(|_| {
+                EndpointError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "BODY_TIMEOUT",
+                    format!(
+                        "the body did not arrive within {} (ENDPOINT_CONFINED_TIMEOUT)",
+                        humantime::format_duration(limit)
+                    ),
+                )
+            })??;
     run(&pool, spec, request).await
 }
 
