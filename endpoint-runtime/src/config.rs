@@ -46,6 +46,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_CONFINED_WORKERS` | | `2` | worker processes for confined endpoints (at most this many calls at once) |
 /// | `ENDPOINT_CONFINED_MEMORY` | | `256MiB` | address-space limit of a worker (`RLIMIT_AS`) |
 /// | `ENDPOINT_CONFINED_TIMEOUT` | | `5s` | how long one confined call may take, host calls included |
+/// | `ENDPOINT_CONFINED_QUEUE` | | `32` | confined calls that may wait for a busy worker; past it `503` with `Retry-After: 1` |
 /// | `ENDPOINT_TRUSTED_PROXIES` | [`trusted_proxies`](Self::trusted_proxies) | none | comma-separated IPs or CIDR ranges |
 /// | `ENDPOINT_STATIC_TOKENS` | [`static_tokens`](Self::static_tokens) | none | JSON: `[{"token":"…","user":"…","role":"…","admin":false}]` |
 /// | `ENDPOINT_DATABASE_URL`, else `DATABASE_URL` | [`database_url`](Self::database_url) | `sqlite://<binary>.db` when the app has migrations | `sqlite://file.db` or `postgres://user:pass@host/db` |
@@ -182,7 +183,9 @@ pub enum ErrorFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Hardening {
     /// Refuse to start unless Landlock and seccomp are enforced and the start-up self-test
-    /// proves a worker can neither read a file nor open a socket (the default).
+    /// proves a worker can neither read a file nor open a socket (the default); afterwards,
+    /// every worker whose sandbox report falls short is killed unused and its call answered
+    /// 503.
     #[default]
     Required,
     /// Run confined endpoints even where the kernel cannot enforce the boundary, saying so
@@ -204,6 +207,10 @@ pub struct ConfinedConfig {
     /// `ENDPOINT_CONFINED_TIMEOUT`, default 5 s: one call's limit, host calls included; a
     /// worker past it is killed and the caller answered 503.
     pub timeout: Duration,
+    /// `ENDPOINT_CONFINED_QUEUE`, default 32: calls that may wait for a busy worker, all
+    /// confined endpoints together, holding their request head only (the body is read once a
+    /// worker is free); past it a call is answered 503 with `Retry-After: 1`. `0`: none wait.
+    pub queue: usize,
 }
 
 impl Default for ConfinedConfig {
@@ -213,6 +220,7 @@ impl Default for ConfinedConfig {
             workers: 2,
             memory: 256 * 1024 * 1024,
             timeout: Duration::from_secs(5),
+            queue: 32,
         }
     }
 }
@@ -565,6 +573,18 @@ impl Config {
         }
         if let Some((name, value)) = get("ENDPOINT_CONFINED_TIMEOUT") {
             config.confined.timeout = parse_duration(name, value)?;
+        }
+        if let Some((name, value)) = get("ENDPOINT_CONFINED_QUEUE") {
+            config.confined.queue = match value.trim().parse::<usize>() {
+                Ok(n) if n <= 65_536 => n,
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "a number of waiting calls from 0 to 65536",
+                    });
+                }
+            };
         }
         if let Some((name, value)) = get("ENDPOINT_TRUSTED_PROXIES") {
             config.trusted_proxies = parse_proxies(&value).ok_or(ConfigError {

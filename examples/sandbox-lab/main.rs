@@ -151,6 +151,55 @@ fn undeclared(_request: ConfinedRequest, host: &mut Host) -> Result<Reply, Confi
     ))
 }
 
+/// Tries each system call the sandbox must refuse (chmod, chown, setxattr, utimensat,
+/// truncate and open on `?file=`; ptrace, process_vm_writev and `/proc` reads on `?server=`;
+/// io_uring_setup, setpriority, shmget, socket, connect, execve, an x32 call) and answers the
+/// `errno` of each (`0`: it succeeded), with the descriptors open among 3..256. The raw calls
+/// are in the `syscall-probes` test fixture (a dev-dependency: the workspace forbids
+/// `unsafe`).
+#[endpoint(id = "lab", route = "/probes", confined)]
+fn probes(request: ConfinedRequest, _host: &mut Host) -> Result<Reply, ConfinedError> {
+    let file = request.query.get("file").cloned().unwrap_or_default();
+    let server = request
+        .query
+        .get("server")
+        .and_then(|pid| pid.parse().ok())
+        .ok_or_else(|| ConfinedError::bad_request("`server` is not a process id"))?;
+    let report = syscall_probes::run(&file, server, 3..256);
+    Ok(Reply::ok(json!({
+        "errno": report.errno,
+        "open_fds": report.open_fds,
+    })))
+}
+
+/// What the handlers below have seen in this worker process.
+static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// Records its call in the worker's memory and answers the process id and every call this
+/// process has served: a worker shared with `/tally-b` would show `b` here.
+#[endpoint(id = "lab", route = "/tally-a", confined)]
+fn tally_a(_request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.push("a");
+    Ok(Reply::ok(json!({
+        "pid": std::process::id(),
+        "seen": *seen,
+        "log": host.log("a has no log capability").err().map(|e| e.to_string()),
+    })))
+}
+
+/// Like `/tally-a`, with the `log` capability.
+#[endpoint(id = "lab", route = "/tally-b", confined, capabilities(log))]
+fn tally_b(_request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.push("b");
+    Ok(Reply::ok(json!({
+        "pid": std::process::id(),
+        "seen": *seen,
+        "log": host.log("b may log").err().map(|e| e.to_string()),
+    })))
+}
+
 #[endpoint_runtime::main]
 async fn main() -> Result<(), endpoint_runtime::Error> {
     endpoint_runtime::run().await

@@ -346,4 +346,414 @@ fn the_route_table_marks_confined_endpoints_and_bad_settings_are_named() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ENDPOINT_CONFINED_HARDENING"), "{stderr}");
+    // Bounded: a server that accepted the value would serve until killed.
+    let mut child = std::process::Command::new(support::example("sandbox-lab"))
+        .env("ENDPOINT_CONFINED_QUEUE", "lots")
+        .env("ENDPOINT_PORT", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ENDPOINT_CONFINED_QUEUE=lots was accepted: the server started");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("ENDPOINT_CONFINED_QUEUE"), "{stderr}");
+}
+
+/// The errno the sandbox answers a refused call with (seccomp's `EPERM`; Landlock's
+/// `EACCES` for a path is accepted as a refusal too).
+const EPERM: i64 = 1;
+const EACCES: i64 = 13;
+
+/// Every call of the issue, tried with raw system calls from inside a confined handler, is
+/// refused, and the refusal reaches the test as the errno of each; the file the probes aim at
+/// is unchanged.
+#[tokio::test]
+async fn every_refused_system_call_is_refused_inside_a_handler() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new("confined-probes");
+    let target = dir.0.join("target.txt");
+    std::fs::write(&target, "unchanged").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let modified = std::fs::metadata(&target).unwrap().modified().unwrap();
+    let server = lab(&[]);
+    let pid = server.child.id();
+
+    let (status, body) = get(
+        &server,
+        &format!("/lab/probes?file={}&server={pid}", target.display()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let errno = &body["errno"];
+    let refused = [
+        "chmod",
+        "chown",
+        "setxattr",
+        "utimensat",
+        "truncate",
+        "ptrace",
+        "process_vm_writev",
+        "io_uring_setup",
+        "setpriority",
+        "shmget",
+        "socket",
+        "connect",
+        "execve",
+        "open",
+        "open_server_environ",
+        "open_server_cmdline",
+    ];
+    for call in refused {
+        let code = errno[call].as_i64();
+        assert!(
+            code == Some(EPERM) || code == Some(EACCES),
+            "`{call}` must be refused with EPERM or EACCES, got errno {code:?}: {body}"
+        );
+    }
+    // Nothing that is not on the allow-list gets through, whatever the number: the seccomp
+    // filter answers EPERM (a kernel without x32 would say ENOSYS; one with it would run it).
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(errno["x32_getpid"], EPERM, "an x32 system call: {body}");
+    }
+    let metadata = std::fs::metadata(&target).unwrap();
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+    assert_eq!(metadata.modified().unwrap(), modified);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "unchanged");
+    still_serving(&server, "the probes").await;
+    terminate(server);
+}
+
+/// Starts sandbox-lab through `sh` with descriptor 7 open on `file` without close-on-exec,
+/// as a careless parent process would leave it.
+fn lab_with_leaked_fd(file: &std::path::Path) -> Running {
+    use std::io::BufRead as _;
+    let child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"exec 7<>"$1"; exec "$0""#)
+        .arg(support::example("sandbox-lab"))
+        .arg(file)
+        .env("ENDPOINT_PORT", "0")
+        .env("ENDPOINT_HOST", "127.0.0.1")
+        .env("RUST_LOG", "warn")
+        .env("ENDPOINT_CONFINED_TIMEOUT", "10s")
+        .env_remove("ENDPOINT_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed and waited for on drop, also when it does not start.
+    let mut running = Running {
+        child,
+        base: String::new(),
+    };
+    let stdout = running.child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(30))
+            .expect("sandbox-lab did not start");
+        if let Some(base) = line.strip_prefix("listening on ") {
+            running.base = base.to_string();
+            return running;
+        }
+    }
+}
+
+/// The confined workers among `server`'s children.
+fn workers_of(server: u32) -> Vec<u32> {
+    let mut workers = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(server)
+            && String::from_utf8_lossy(&cmdline).contains("__endpoint-confined-worker")
+        {
+            workers.push(pid);
+        }
+    }
+    workers
+}
+
+/// The process's state letter (`R`, `S`, `Z`…), `None` once it is gone.
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+/// The CPU time the process has used, in clock ticks (user and system).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the command: utime and stime, fields 14 and 15 of proc_pid_stat(5).
+    [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum()
+}
+
+/// Waits (10 s at most) until one of the server's workers has spun for 200 ms of CPU time,
+/// which no worker starting up does: `/lab/loop` holds its worker slot. Returns the workers.
+async fn wait_for_a_spinning_worker(server: u32) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let workers = workers_of(server);
+        if workers.iter().any(|&w| cpu_ticks(w) >= 20) {
+            return workers;
+        }
+        assert!(Instant::now() < deadline, "no worker started spinning");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A descriptor the server inherited without close-on-exec does not reach a worker, and a
+/// worker busy in a handler dies with the server (`PR_SET_PDEATHSIG`): without it, a worker
+/// in a loop outlives a killed server until its CPU limit.
+#[tokio::test]
+async fn a_worker_inherits_no_descriptor_and_dies_with_the_server() {
+    let dir = TempDir::new("confined-fd");
+    let file = dir.0.join("leaked.txt");
+    std::fs::write(&file, "the server's file").unwrap();
+    let mut server = lab_with_leaked_fd(&file);
+    let pid = server.child.id();
+    assert!(
+        std::fs::read_link(format!("/proc/{pid}/fd/7")).is_ok(),
+        "the server holds descriptor 7"
+    );
+
+    let (status, body) = get(
+        &server,
+        &format!("/lab/probes?file={}&server={pid}", file.display()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let open: Vec<i64> = body["open_fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert!(
+        !open.contains(&7),
+        "the worker inherited the server's descriptor 7: {body}"
+    );
+
+    // A worker spinning in a handler; then the server is killed outright.
+    let base = server.base.clone();
+    let looping = tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .get(format!("{base}/lab/loop"))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await;
+    });
+    let workers = wait_for_a_spinning_worker(pid).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive: Vec<u32> = workers
+            .iter()
+            .copied()
+            .filter(|&w| !matches!(state(w), None | Some('Z' | 'X')))
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "workers {alive:?} outlived the server by 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    looping.abort();
+}
+
+/// Two endpoints never share a worker: each one's handler sees only its own calls in its
+/// process's memory, the process ids differ, and the one without `log` stays without it.
+#[tokio::test]
+async fn workers_are_not_shared_across_endpoints() {
+    let server = lab(&[("ENDPOINT_CONFINED_WORKERS", "1")]);
+    let mut pids = [Vec::new(), Vec::new()];
+    for round in 0..3 {
+        for (i, name) in ["b", "a"].into_iter().enumerate() {
+            let (status, body) = get(&server, &format!("/lab/tally-{name}")).await;
+            assert_eq!(status, 200, "{body}");
+            let seen = body["seen"].as_array().unwrap();
+            assert!(
+                seen.iter().all(|s| s == name),
+                "round {round}: the worker of /tally-{name} also served another endpoint: {body}"
+            );
+            pids[i].push(body["pid"].as_u64().unwrap());
+            if name == "a" {
+                assert!(
+                    body["log"].as_str().unwrap().contains("not declared"),
+                    "{body}"
+                );
+            } else {
+                assert_eq!(body["log"], Value::Null, "{body}");
+            }
+        }
+    }
+    assert!(
+        pids[0].iter().all(|p| !pids[1].contains(p)),
+        "one process served both endpoints: {pids:?}"
+    );
+    terminate(server);
+}
+
+/// Past the queue, a confined call is answered 503 with `Retry-After` at once, before its
+/// body is sent: the server does not wait for (or buffer) bodies no worker can take.
+#[tokio::test]
+async fn past_the_queue_a_call_is_refused_before_its_body_is_read() {
+    let server = lab(&[
+        ("ENDPOINT_CONFINED_WORKERS", "1"),
+        ("ENDPOINT_CONFINED_QUEUE", "0"),
+        ("ENDPOINT_CONFINED_TIMEOUT", "10s"),
+    ]);
+    let pid = server.child.id();
+    // The only worker slot is taken by a handler that spins.
+    let base = server.base.clone();
+    let looping = tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .get(format!("{base}/lab/loop"))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await;
+    });
+    wait_for_a_spinning_worker(pid).await;
+
+    // A head announcing 1 MiB, and no body: the answer comes without it.
+    let address = server.base.trim_start_matches("http://").to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /lab/echo/x HTTP/1.1\r\nhost: lab\r\ncontent-type: application/json\r\ncontent-length: 1048576\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+        String::from_utf8_lossy(&answer).to_ascii_lowercase()
+    })
+    .await
+    .unwrap();
+    assert!(
+        answer.starts_with("http/1.1 503"),
+        "expected 503 before the body: {answer:?}"
+    );
+    assert!(answer.contains("retry-after: 1\r\n"), "{answer}");
+
+    // A normal endpoint is unaffected.
+    assert_eq!(
+        get(&server, "/lab/health").await,
+        (200, Value::String("ok".into()))
+    );
+    looping.abort();
+    drop(server);
+}
+
+/// A body that does not arrive keeps the worker slot no longer than `ENDPOINT_CONFINED_TIMEOUT`
+/// (408), after which the next call is served: a slow upload cannot hold a slot for the whole
+/// request timeout.
+#[tokio::test]
+async fn a_stalled_body_gives_its_worker_slot_back() {
+    let server = lab(&[
+        ("ENDPOINT_CONFINED_WORKERS", "1"),
+        ("ENDPOINT_CONFINED_QUEUE", "0"),
+        ("ENDPOINT_CONFINED_TIMEOUT", "1s"),
+    ]);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let started = Instant::now();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /lab/echo/x HTTP/1.1\r\nhost: lab\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n[1,"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "expected 408 for the stalled body: {answer:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "408 at the 1 s limit, not {elapsed:?}"
+    );
+    // The slot is free again: with one worker and no queue, this call is served.
+    let (status, body) = get(&server, "/lab/echo/ann").await;
+    assert_eq!(status, 200, "{body}");
+    terminate(server);
 }

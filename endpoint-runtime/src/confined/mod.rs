@@ -30,31 +30,54 @@
 //! # How it runs
 //!
 //! The server checks the access level first, with the caller's accountability as for every
-//! endpoint; no worker is involved in a 401 or 403. The call then goes to a **worker**: this
-//! same application binary, started with an empty environment and only its standard input
-//! and output (a pipe to the server) as open files. Before it runs any handler, the worker
-//! applies:
+//! endpoint; no worker is involved in a 401 or 403. The call then waits for a free worker
+//! slot (`ENDPOINT_CONFINED_WORKERS`, default 2, calls at once over all confined endpoints)
+//! in a bounded queue (`ENDPOINT_CONFINED_QUEUE`, default 32 waiting calls; past it `503`
+//! with `Retry-After: 1`, before the body is read). Only with a slot is the body read
+//! (up to `ENDPOINT_BODY_LIMIT`) and parsed, so the server holds at most a slot's worth of
+//! bodies, whatever the number of clients. A slot is held while its body arrives, for
+//! `ENDPOINT_CONFINED_TIMEOUT` at most (then `408 BODY_TIMEOUT`), so a slow upload cannot
+//! keep a worker slot longer than a call may run.
 //!
+//! The call then goes to a **worker**: this same application binary, started with an empty
+//! environment, its standard input and output (a pipe to the server) and standard error as
+//! its only open files, for **one endpoint**: a worker only ever runs that endpoint's
+//! handler (it refuses any other), so a handler never sees another endpoint's requests or
+//! what they left in memory, and its host calls are checked against its own endpoint's
+//! capabilities. Idle workers are kept per endpoint (one started per confined endpoint at
+//! start-up, at most `ENDPOINT_CONFINED_WORKERS` idle each). Before it runs any handler, the
+//! worker applies:
+//!
+//! - `PR_SET_PDEATHSIG`: the kernel sends it `SIGKILL` when the server dies;
+//! - a check that it inherited no descriptor (the server marks all of its own close-on-exec
+//!   before starting a worker, including any it inherited itself);
 //! - resource limits: address space `ENDPOINT_CONFINED_MEMORY` (default 256 MiB), no core
-//!   files, no file writes, CPU time 60 s per worker;
+//!   files, no file writes, CPU time 300 s per worker, 16 descriptors;
 //! - `no_new_privs`;
-//! - **Landlock**: no filesystem access at all, no TCP bind or connect, no signals to
-//!   processes outside the sandbox, no abstract Unix sockets (as far as the kernel's Landlock
-//!   ABI allows);
-//! - **seccomp**: `socket`, `socketpair`, `connect`, `bind`, `listen`, `accept`, `execve`,
-//!   `execveat`, `fork`, `vfork`, `clone`, `clone3`, `ptrace`, `kill`-family calls (signals to
-//!   itself excepted), `io_uring`, `bpf`, `perf_event_open`, namespace, mount, keyring and
-//!   module calls, and changing resource limits fail with `EPERM`.
+//! - **Landlock**: no filesystem access at all (`/proc` included: the server's
+//!   `/proc/<pid>/environ` is out of reach), no TCP bind or connect, no signals or `ptrace`
+//!   to processes outside the sandbox, no abstract Unix sockets: every right of Landlock ABI
+//!   6 that the running kernel's ABI knows;
+//! - **seccomp, an allow-list**: `read`, `write`, memory (`brk`, `mmap`, `munmap`,
+//!   `mremap`), `futex`, `getrandom`, clocks and sleeps, `abort()`'s calls (`tgkill` to
+//!   itself only) and `exit_group`. Every other system call fails with `EPERM`: opening any
+//!   file, `chmod`, `chown`, extended attributes, timestamps, `truncate`, sockets, processes,
+//!   `ptrace`, `io_uring`, priorities, SysV IPC, and whatever a future kernel adds. x32
+//!   numbers are refused like any unlisted one; a system call of another architecture kills
+//!   the worker.
 //!
-//! A pool keeps warm workers (`ENDPOINT_CONFINED_WORKERS`, default 2, so that many calls at
-//! once). A call that runs past `ENDPOINT_CONFINED_TIMEOUT` (default 5 s, host calls
-//! included) is answered 503 and its worker killed; a worker that crashes, panics or runs
-//! out of memory is answered 500 and replaced. The server and every other request carry on.
+//! A call that runs past `ENDPOINT_CONFINED_TIMEOUT` (default 5 s, host calls included) is
+//! answered 503 and its worker killed; a worker that crashes, panics or runs out of memory is
+//! answered 500 and replaced. The server and every other request carry on.
 //!
-//! At start-up a worker runs a self-test: it must fail to read a file, open a socket and
-//! start a process. With `ENDPOINT_CONFINED_HARDENING=required` (the default) the server
-//! refuses to start when the kernel cannot enforce Landlock and seccomp or the self-test
-//! fails; with `auto` it runs anyway and says so in the route table and the log.
+//! Every worker reports what it put in place. With `ENDPOINT_CONFINED_HARDENING=required`
+//! (the default) a worker, the first one or any replacement or on-demand one, whose report
+//! falls short (seccomp, `no_new_privs`, Landlock complete for the kernel's ABI, the limits,
+//! the parent-death signal, an inherited descriptor) is killed and never used: its call is
+//! answered 503 and the reason logged once. At start-up a first worker also runs a
+//! self-test (it must fail to read a file, the server's `/proc` entries included, open a
+//! socket and start a process) and the server refuses to start when it fails; with `auto`
+//! it runs anyway and says so in the route table and the log.
 //!
 //! # The host API, brokered by the server
 //!
@@ -77,10 +100,9 @@
 //! worker of a root server keeps root's capabilities for whatever Landlock and seccomp do not
 //! deny. Landlock and seccomp limit what it can reach, not
 //! what it can compute: it can burn its CPU time and memory (both capped), and return any
-//! status and body. What it sends to a declared origin through the host is up to it. The
-//! seccomp filter is a deny-list of the dangerous calls, not an allow-list, and Landlock's
-//! protections depend on the kernel's ABI (the route table says which are enforced). Side
-//! channels (timing, CPU caches) are out of scope.
+//! status and body. What it sends to a declared origin through the host is up to it.
+//! Landlock's protections depend on the kernel's ABI (the route table says which it is);
+//! the seccomp allow-list does not. Side channels (timing, CPU caches) are out of scope.
 
 mod outbound;
 mod pool;
@@ -329,11 +351,7 @@ impl ConfinedSpec {
 /// and answers its reply. Not public API.
 #[doc(hidden)]
 pub async fn handle(spec: &'static ConfinedSpec, request: Request) -> Response {
-    let data = match pool::request_data(request).await {
-        Ok(data) => data,
-        Err(error) => return error.into_response(),
-    };
-    match pool::call(spec, data).await {
+    match pool::call(spec, request).await {
         Ok(reply) => reply,
         Err(error) => error.into_response(),
     }

@@ -1,15 +1,17 @@
 //! The server side: a pool of warm workers, the conversation of one call, the start-up
 //! self-test.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts as _, RawPathParams, Request};
-use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -18,6 +20,7 @@ use super::outbound::Outbound;
 use super::protocol::{self, FromWorker, Hardening, HostCall, HostResult, ToWorker, WORKER_ARG};
 use super::{ConfinedRequest, ConfinedSpec, HostError};
 use crate::config::{ConfinedConfig, Hardening as Mode};
+use crate::context::Shared;
 use crate::error::{EndpointError, Error};
 use crate::pipeline::RequestState;
 
@@ -62,11 +65,17 @@ impl HardeningReport {
     pub fn summary(&self) -> String {
         let h = &self.hardening;
         format!(
-            "Landlock {}, seccomp {}, no_new_privs {}, limits {}; self-test: file read {}, socket {}, exec {}; cold start {:.1} ms",
+            "Landlock {}, seccomp allow-list {}, no_new_privs {}, limits {}, parent-death signal {}, inherited descriptors {}; self-test: file read {}, socket {}, exec {}; cold start {:.1} ms",
             h.landlock,
             on(h.seccomp),
             on(h.no_new_privs),
             on(h.limits),
+            on(h.parent_death_signal),
+            if h.inherited_fds.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{:?}", h.inherited_fds)
+            },
             blocked(self.file_read_blocked),
             blocked(self.socket_blocked),
             blocked(self.exec_blocked),
@@ -91,6 +100,8 @@ pub(crate) fn pool_status() -> Option<&'static str> {
 }
 
 struct Worker {
+    /// The one endpoint this worker serves (`""` for the self-test's).
+    endpoint: &'static str,
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
@@ -105,12 +116,34 @@ impl Worker {
 }
 
 /// The warm workers of one application.
+///
+/// A worker serves **one endpoint** for its whole life: it is started for that endpoint (its
+/// argument names it, and it refuses calls for any other), kept idle under that endpoint's
+/// name, and only ever handed that endpoint's calls. So a handler never sees another
+/// endpoint's requests (nor what they left in the process's memory), and the host calls a
+/// worker makes are checked against the capabilities of the only endpoint it runs.
 pub(crate) struct Pool {
     exe: PathBuf,
     config: ConfinedConfig,
-    idle: Mutex<Vec<Worker>>,
+    /// Idle workers by endpoint key, at most `ENDPOINT_CONFINED_WORKERS` each.
+    idle: Mutex<HashMap<&'static str, Vec<Worker>>>,
+    /// Calls running at once, all endpoints together: `ENDPOINT_CONFINED_WORKERS`.
     permits: tokio::sync::Semaphore,
+    /// Calls waiting for a permit; past `ENDPOINT_CONFINED_QUEUE` a call is answered 503.
+    waiting: AtomicUsize,
+    /// Whether a worker falling short of `required` was logged already (once per server).
+    shortfall_logged: AtomicBool,
     outbound: Outbound,
+}
+
+/// Why no worker could be had.
+#[derive(Debug)]
+enum SpawnError {
+    /// It could not be started or did not report.
+    Failed(String),
+    /// Its sandbox report falls short of `ENDPOINT_CONFINED_HARDENING=required`: it was
+    /// killed unused (the reason is logged once).
+    Hardening,
 }
 
 impl std::fmt::Debug for Pool {
@@ -121,11 +154,25 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-/// Starts a worker and waits for its sandbox report.
-async fn spawn(exe: &PathBuf, config: &ConfinedConfig) -> Result<(Worker, Hardening), String> {
+/// Starts a worker for `endpoint` and waits for its sandbox report.
+async fn spawn(
+    exe: &PathBuf,
+    config: &ConfinedConfig,
+    endpoint: &'static str,
+) -> Result<(Worker, Hardening), String> {
+    // Every descriptor of the server above 2 is close-on-exec before the worker is started,
+    // including any it inherited or a library opened without `O_CLOEXEC`; the worker checks
+    // and reports what it still finds open.
+    #[cfg(target_os = "linux")]
+    close_fds::set_fds_cloexec_threadsafe(3, &[]);
+    // The worker asks for `SIGKILL` when its parent *thread* exits (`PR_SET_PDEATHSIG`):
+    // workers are started from the runtime's worker threads (never `spawn_blocking`), which
+    // live as long as the server.
     let mut child = Command::new(exe)
         .arg(WORKER_ARG)
         .arg(config.memory.to_string())
+        .arg(std::process::id().to_string())
+        .arg(endpoint)
         .env_clear()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -163,6 +210,7 @@ async fn spawn(exe: &PathBuf, config: &ConfinedConfig) -> Result<(Worker, Harden
     match tokio::time::timeout(START_TIMEOUT, protocol::receive(&mut stdout)).await {
         Ok(Ok(FromWorker::Ready { hardening })) => Ok((
             Worker {
+                endpoint,
                 child,
                 stdin,
                 stdout,
@@ -197,7 +245,7 @@ async fn self_test_worker(
     config: &ConfinedConfig,
 ) -> Result<(HardeningReport, Worker), String> {
     let started = Instant::now();
-    let (mut worker, hardening) = spawn(exe, config).await?;
+    let (mut worker, hardening) = spawn(exe, config, "").await?;
     let cold_start = started.elapsed();
     let answer = async {
         protocol::send(&mut worker.stdin, &ToWorker::SelfTest).await?;
@@ -255,50 +303,111 @@ impl Pool {
                 "WARNING: confined endpoints run WITHOUT a kernel-enforced boundary (ENDPOINT_CONFINED_HARDENING=auto): {summary}"
             ));
         }
+        // The self-test's worker serves no endpoint: it goes.
+        worker.kill().await;
         let pool = Arc::new(Pool {
             exe,
             config: *config,
-            idle: Mutex::new(vec![worker]),
+            idle: Mutex::new(HashMap::new()),
             permits: tokio::sync::Semaphore::new(config.workers),
+            waiting: AtomicUsize::new(0),
+            shortfall_logged: AtomicBool::new(false),
             outbound: Outbound::new().map_err(Error::Confined)?,
         });
-        for _ in 1..config.workers {
-            pool.replace();
+        // One warm worker per confined endpoint; more are started on demand and kept, up to
+        // `ENDPOINT_CONFINED_WORKERS` idle per endpoint.
+        for endpoint in crate::registry::endpoints() {
+            if let Some(spec) = endpoint.confined() {
+                pool.replace(spec.key);
+            }
         }
         Ok(pool)
     }
 
-    /// Starts a worker in the background and adds it to the idle ones.
-    fn replace(self: &Arc<Self>) {
+    /// Starts a worker for `endpoint` and checks its sandbox report against
+    /// `ENDPOINT_CONFINED_HARDENING`: under `required`, a worker that falls short is killed
+    /// and never used (logged once per server).
+    async fn spawn_checked(&self, endpoint: &'static str) -> Result<Worker, SpawnError> {
+        let (worker, hardening) = spawn(&self.exe, &self.config, endpoint)
+            .await
+            .map_err(SpawnError::Failed)?;
+        match hardening.shortfall() {
+            Some(shortfall) if self.config.hardening == Mode::Required => {
+                worker.kill().await;
+                if !self.shortfall_logged.swap(true, Ordering::SeqCst) {
+                    tracing::error!(
+                        endpoint,
+                        "a confined worker was killed unused: {shortfall}; ENDPOINT_CONFINED_HARDENING=required answers 503 until workers are confined again (logged once)"
+                    );
+                }
+                Err(SpawnError::Hardening)
+            }
+            _ => Ok(worker),
+        }
+    }
+
+    /// Starts a worker for `endpoint` in the background and adds it to the idle ones.
+    fn replace(self: &Arc<Self>, endpoint: &'static str) {
         let pool = Arc::clone(self);
         tokio::spawn(async move {
-            match spawn(&pool.exe, &pool.config).await {
-                Ok((worker, _)) => pool.keep(worker).await,
-                Err(reason) => tracing::error!("cannot start a confined worker: {reason}"),
+            match pool.spawn_checked(endpoint).await {
+                Ok(worker) => pool.keep(worker).await,
+                Err(SpawnError::Failed(reason)) => {
+                    tracing::error!(endpoint, "cannot start a confined worker: {reason}");
+                }
+                Err(SpawnError::Hardening) => {}
             }
         });
     }
 
-    fn take_idle(&self) -> Option<Worker> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    /// A permit to run a call, waiting in the bounded queue if every worker is busy.
+    ///
+    /// # Errors
+    ///
+    /// - 503 with `Retry-After: 1` when `ENDPOINT_CONFINED_QUEUE` calls are waiting already.
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, EndpointError> {
+        if let Ok(permit) = self.permits.try_acquire() {
+            return Ok(permit);
+        }
+        let waiting = Waiting::enter(&self.waiting);
+        if waiting.ahead >= self.config.queue {
+            return Err(EndpointError::service_unavailable(
+                "every confined worker is busy and the queue is full; retry later",
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
+        let permit = self.permits.acquire().await;
+        drop(waiting);
+        permit.map_err(|_| EndpointError::internal("the confined worker pool is closed"))
+    }
+
+    fn take_idle(&self, endpoint: &'static str) -> Option<Worker> {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(endpoint)
+            .and_then(Vec::pop)
     }
 
     fn put_back(self: &Arc<Self>, mut worker: Worker) {
         worker.calls += 1;
         if worker.calls >= CALLS_PER_WORKER {
+            let endpoint = worker.endpoint;
             tokio::spawn(worker.kill());
-            self.replace();
+            self.replace(endpoint);
         } else {
             let pool = Arc::clone(self);
             tokio::spawn(async move { pool.keep(worker).await });
         }
     }
 
-    /// Adds `worker` to the idle ones, unless `ENDPOINT_CONFINED_WORKERS` are idle already (a
-    /// replacement and a worker started on demand can both arrive): the extra one is stopped.
+    /// Adds `worker` to its endpoint's idle ones, unless `ENDPOINT_CONFINED_WORKERS` are idle
+    /// there already (a replacement and a worker started on demand can both arrive): the
+    /// extra one is stopped.
     async fn keep(&self, worker: Worker) {
         let extra = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let idle = idle.entry(worker.endpoint).or_default();
             if idle.len() < self.config.workers {
                 idle.push(worker);
                 None
@@ -321,12 +430,28 @@ enum Failure {
     Panicked(String),
 }
 
-/// Reads the request data a confined handler sees: method, path, parameters, query and a JSON
-/// body (415 for another content type, 400 for bad JSON, 413 over `ENDPOINT_BODY_LIMIT`).
-pub(crate) async fn request_data(
-    request: Request,
-) -> Result<(Arc<Pool>, ConfinedRequest), EndpointError> {
-    let (mut parts, body) = request.into_parts();
+/// A call waiting for a permit, counted in [`Pool::waiting`] while it lives.
+struct Waiting<'a> {
+    counter: &'a AtomicUsize,
+    /// How many were waiting before this one.
+    ahead: usize,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        let ahead = counter.fetch_add(1, Ordering::SeqCst);
+        Waiting { counter, ahead }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The server's state and the pool, from the request's extensions.
+fn pool_of(parts: &Parts) -> Result<(Arc<Shared>, Arc<Pool>), EndpointError> {
     let Some(shared) = parts
         .extensions
         .get::<RequestState>()
@@ -341,14 +466,20 @@ pub(crate) async fn request_data(
             "the confined worker pool is not running",
         ));
     };
-    let params: BTreeMap<String, String> =
-        match RawPathParams::from_request_parts(&mut parts, &()).await {
-            Ok(raw) => raw
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            Err(_) => BTreeMap::new(),
-        };
+    Ok((shared, pool))
+}
+
+/// The request data a confined handler sees, but the body: method, path, parameters and query
+/// (400 for a malformed query). Read before waiting for a worker: it costs nothing to keep.
+async fn request_head(parts: &mut Parts) -> Result<ConfinedRequest, EndpointError> {
+    let params: BTreeMap<String, String> = match RawPathParams::from_request_parts(parts, &()).await
+    {
+        Ok(raw) => raw
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    };
     let query: BTreeMap<String, String> = match parts.uri.query() {
         None => BTreeMap::new(),
         Some(query) => serde_urlencoded::from_str::<Vec<(String, String)>>(query)
@@ -356,16 +487,30 @@ pub(crate) async fn request_data(
             .into_iter()
             .collect(),
     };
-    let limit = shared.config.body_limit;
-    let bytes = axum::body::to_bytes(Body::new(body), limit)
-        .await
-        .map_err(|_| {
-            EndpointError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("the body is over {limit} bytes"),
-            )
-        })?;
+    Ok(ConfinedRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        params,
+        query,
+        body: serde_json::Value::Null,
+    })
+}
+
+/// Reads the JSON body (415 for another content type, 400 for bad JSON, 413 over
+/// `ENDPOINT_BODY_LIMIT`; `Null` without a body). Called only once the call holds a permit,
+/// so bodies are read no faster than workers take them.
+async fn request_body(
+    parts: &Parts,
+    body: Body,
+    limit: usize,
+) -> Result<serde_json::Value, EndpointError> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        EndpointError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the body is over {limit} bytes"),
+        )
+    })?;
     let body = if bytes.is_empty() {
         serde_json::Value::Null
     } else if crate::extract::is_json(&parts.headers) {
@@ -378,42 +523,62 @@ pub(crate) async fn request_data(
             "a confined endpoint reads JSON bodies only: send `Content-Type: application/json`",
         ));
     };
-    Ok((
-        pool,
-        ConfinedRequest {
-            method: parts.method.as_str().to_string(),
-            path: parts.uri.path().to_string(),
-            params,
-            query,
-            body,
-        },
-    ))
+    Ok(body)
 }
 
-/// Runs one call on a worker and turns its reply into a response.
+/// Runs one call on a worker of `spec`'s endpoint and turns its reply into a response: waits
+/// for a permit (bounded queue), then reads the body, then takes or starts a worker.
 pub(crate) async fn call(
     spec: &'static ConfinedSpec,
-    (pool, request): (Arc<Pool>, ConfinedRequest),
+    request: Request,
 ) -> Result<Response, EndpointError> {
-    let Ok(_permit) = pool.permits.acquire().await else {
-        return Err(EndpointError::internal(
-            "the confined worker pool is closed",
-        ));
-    };
-    let mut worker = match pool.take_idle() {
+    let (mut parts, body) = request.into_parts();
+    let (shared, pool) = pool_of(&parts)?;
+    let mut request = request_head(&mut parts).await?;
+    let _permit = pool.slot().await?;
+    // The body arrives while the call holds a worker slot: a client that uploads slowly may
+    // keep it no longer than a call may run.
+    let limit = pool.config.timeout;
+    request.body =
+        tokio::time::timeout(limit, request_body(&parts, body, shared.config.body_limit))
+            .await
+            .map_err(|_| {
+                EndpointError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "BODY_TIMEOUT",
+                    format!(
+                        "the body did not arrive within {} (ENDPOINT_CONFINED_TIMEOUT)",
+                        humantime::format_duration(limit)
+                    ),
+                )
+            })??;
+    run(&pool, spec, request).await
+}
+
+/// Runs `request` on a worker of `spec`'s endpoint; the caller holds a permit.
+async fn run(
+    pool: &Arc<Pool>,
+    spec: &'static ConfinedSpec,
+    request: ConfinedRequest,
+) -> Result<Response, EndpointError> {
+    let mut worker = match pool.take_idle(spec.key) {
         Some(worker) => worker,
-        None => match spawn(&pool.exe, &pool.config).await {
-            Ok((worker, _)) => worker,
-            Err(reason) => {
+        None => match pool.spawn_checked(spec.key).await {
+            Ok(worker) => worker,
+            Err(SpawnError::Failed(reason)) => {
                 return Err(EndpointError::internal(format!(
                     "cannot start a confined worker: {reason}"
                 )));
             }
+            Err(SpawnError::Hardening) => {
+                return Err(EndpointError::service_unavailable(
+                    "confined endpoints are unavailable: this server cannot sandbox their workers",
+                ));
+            }
         },
     };
     let limit = pool.config.timeout;
-    let outcome =
-        tokio::time::timeout(limit, conversation(&pool, spec, &mut worker, request)).await;
+    let outcome = tokio::time::timeout(limit, conversation(pool, spec, &mut worker, request)).await;
     match outcome {
         Ok(Ok(result)) => {
             pool.put_back(worker);
@@ -457,7 +622,7 @@ pub(crate) async fn call(
         }
         Ok(Err(failure)) => {
             tokio::spawn(worker.kill());
-            pool.replace();
+            pool.replace(spec.key);
             let what = match failure {
                 Failure::Panicked(message) => format!("panicked: {message}"),
                 Failure::Broken(reason) => format!("the worker failed ({reason}) and was replaced"),
@@ -469,7 +634,7 @@ pub(crate) async fn call(
         }
         Err(_) => {
             tokio::spawn(worker.kill());
-            pool.replace();
+            pool.replace(spec.key);
             // Logged once by the pipeline, as every 5xx; the client reads the timeout's text.
             let timeout = EndpointError::timeout(limit);
             let client_message = timeout.client_message().to_string();
@@ -586,5 +751,152 @@ async fn host_call(
                 .await
                 .map(HostResult::Response)
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::path::Path;
+
+    use super::*;
+    use crate::confined::{ConfinedError, Host, Reply};
+
+    fn never_called(_: ConfinedRequest, _: &mut Host) -> Result<Reply, ConfinedError> {
+        Err(ConfinedError::internal(
+            "a fake worker never runs a handler",
+        ))
+    }
+
+    static SPEC: ConfinedSpec = ConfinedSpec {
+        key: "tests::fake",
+        run: never_called,
+        log: false,
+        origins: &[],
+    };
+
+    /// A complete report, as a confined worker on this kernel sends it.
+    fn complete() -> Hardening {
+        Hardening {
+            landlock: "fully enforced (ABI 6)".into(),
+            landlock_enforced: true,
+            landlock_abi: 6,
+            landlock_complete: true,
+            seccomp: true,
+            no_new_privs: true,
+            limits: true,
+            parent_death_signal: true,
+            inherited_fds: Vec::new(),
+        }
+    }
+
+    /// A "worker" that writes its process id to `dir/pid`, sends `Ready` with `hardening`,
+    /// then waits: how a worker whose sandbox fell short looks to the server.
+    fn fake_worker(dir: &Path, hardening: &Hardening) -> PathBuf {
+        let message = serde_json::to_vec(&FromWorker::Ready {
+            hardening: hardening.clone(),
+        })
+        .unwrap();
+        let mut bytes = u32::try_from(message.len()).unwrap().to_be_bytes().to_vec();
+        bytes.extend(message);
+        std::fs::write(dir.join("ready"), bytes).unwrap();
+        let script = dir.join("worker");
+        let dir = dir.display();
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho $$ > '{dir}/pid'\n/bin/cat '{dir}/ready'\nexec /bin/sleep 30\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    fn pool(exe: PathBuf, hardening: Mode) -> Arc<Pool> {
+        Arc::new(Pool {
+            exe,
+            config: ConfinedConfig {
+                hardening,
+                ..ConfinedConfig::default()
+            },
+            idle: Mutex::new(HashMap::new()),
+            permits: tokio::sync::Semaphore::new(1),
+            waiting: AtomicUsize::new(0),
+            shortfall_logged: AtomicBool::new(false),
+            outbound: Outbound::new().unwrap(),
+        })
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("endpoint-pool-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Under `required`, every worker is checked, not only the first: a worker whose report
+    /// falls short in any way is killed unused, and the call is answered 503 (the path of
+    /// on-demand workers; replacements and warm-up go through the same `spawn_checked`).
+    /// Under `auto` the same worker is used.
+    #[tokio::test]
+    async fn a_worker_short_of_required_is_killed_and_never_used() {
+        type Weaken = fn(&mut Hardening);
+        let shortfalls: [(&str, Weaken); 6] = [
+            ("seccomp", |h| h.seccomp = false),
+            ("no_new_privs", |h| h.no_new_privs = false),
+            ("landlock", |h| {
+                h.landlock = "enforced for the kernel's ABI 2 (below 6)".into();
+                h.landlock_complete = false;
+            }),
+            ("limits", |h| h.limits = false),
+            ("pdeathsig", |h| h.parent_death_signal = false),
+            ("fds", |h| h.inherited_fds = vec![7]),
+        ];
+        for (what, weaken) in shortfalls {
+            let dir = temp_dir(what);
+            let mut report = complete();
+            weaken(&mut report);
+            let exe = fake_worker(&dir, &report);
+
+            let required = pool(exe.clone(), Mode::Required);
+            assert!(
+                matches!(
+                    required.spawn_checked(SPEC.key).await,
+                    Err(SpawnError::Hardening)
+                ),
+                "{what}: a worker short of `required` was accepted"
+            );
+            let pid = std::fs::read_to_string(dir.join("pid")).unwrap();
+            assert!(
+                !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+                "{what}: the rejected worker {pid} is still running"
+            );
+            assert!(required.shortfall_logged.load(Ordering::SeqCst));
+            let error = run(&required, &SPEC, ConfinedRequest::default())
+                .await
+                .unwrap_err();
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+            assert!(required.take_idle(SPEC.key).is_none());
+
+            let auto = pool(exe, Mode::Auto);
+            let worker = auto.spawn_checked(SPEC.key).await;
+            assert!(worker.is_ok(), "{what}: `auto` uses the worker");
+            if let Ok(worker) = worker {
+                worker.kill().await;
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+
+        // The control: a complete report is accepted under `required`.
+        let dir = temp_dir("complete");
+        let required = pool(fake_worker(&dir, &complete()), Mode::Required);
+        let worker = required.spawn_checked(SPEC.key).await;
+        assert!(worker.is_ok());
+        if let Ok(worker) = worker {
+            worker.kill().await;
+        }
+        assert!(!required.shortfall_logged.load(Ordering::SeqCst));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

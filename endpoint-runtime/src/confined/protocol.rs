@@ -55,22 +55,62 @@ pub(crate) enum FromWorker {
 /// What the worker could put in place.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hardening {
-    /// Landlock: `fully enforced`, `partially enforced`, `not enforced` or an error.
+    /// Landlock: `fully enforced (ABI n)`, `enforced for the kernel's ABI n`, `not enforced`
+    /// or an error.
     pub landlock: String,
     /// Whether Landlock restricts the filesystem at all.
     pub landlock_enforced: bool,
-    /// Whether the seccomp filter is installed.
+    /// The running kernel's Landlock ABI (0 without Landlock).
+    pub landlock_abi: u32,
+    /// Whether Landlock enforces every right the rules handle that this kernel's ABI knows.
+    pub landlock_complete: bool,
+    /// Whether the seccomp allow-list is installed.
     pub seccomp: bool,
     /// Whether `no_new_privs` is set.
     pub no_new_privs: bool,
     /// Whether the resource limits are set.
     pub limits: bool,
+    /// Whether the worker gets `SIGKILL` when the server dies (`PR_SET_PDEATHSIG`).
+    pub parent_death_signal: bool,
+    /// File descriptors above 2 the worker found open when it started, besides nothing: any
+    /// number here is a descriptor it inherited by mistake.
+    pub inherited_fds: Vec<i32>,
 }
 
 impl Hardening {
     /// Everything `required` needs.
     pub fn complete(&self) -> bool {
-        self.landlock_enforced && self.seccomp && self.no_new_privs && self.limits
+        self.shortfall().is_none()
+    }
+
+    /// What `required` misses, in words; `None` when nothing.
+    pub fn shortfall(&self) -> Option<String> {
+        let mut missing = Vec::new();
+        if !self.landlock_complete {
+            missing.push(format!(
+                "Landlock does not enforce every right on this kernel ({})",
+                self.landlock
+            ));
+        }
+        if !self.seccomp {
+            missing.push("the seccomp filter is not installed".to_string());
+        }
+        if !self.no_new_privs {
+            missing.push("no_new_privs is not set".to_string());
+        }
+        if !self.limits {
+            missing.push("the resource limits are not set".to_string());
+        }
+        if !self.parent_death_signal {
+            missing.push("the parent-death signal is not set".to_string());
+        }
+        if !self.inherited_fds.is_empty() {
+            missing.push(format!(
+                "it inherited file descriptors {:?}",
+                self.inherited_fds
+            ));
+        }
+        (!missing.is_empty()).then(|| missing.join("; "))
     }
 }
 

@@ -28,7 +28,16 @@ pub fn enter_worker_if_requested() {
         .next()
         .and_then(|m| m.to_str().and_then(|m| m.parse::<u64>().ok()))
         .unwrap_or(256 * 1024 * 1024);
-    std::process::exit(run(memory));
+    let server = args
+        .next()
+        .and_then(|m| m.to_str().and_then(|m| m.parse::<i32>().ok()))
+        .unwrap_or(0);
+    // The one endpoint this worker serves (empty for the start-up self-test: none).
+    let endpoint = args
+        .next()
+        .and_then(|e| e.into_string().ok())
+        .unwrap_or_default();
+    std::process::exit(run(memory, server, &endpoint));
 }
 
 /// Whether this process is a worker (its first argument is [`WORKER_ARG`]).
@@ -80,16 +89,58 @@ fn protocol_io() -> std::io::Result<Io> {
     Err(std::io::Error::other("confined workers need Linux"))
 }
 
-fn run(memory: u64) -> i32 {
+/// Asks the kernel for `SIGKILL` when the server dies: `Some(false)` when it refuses, `None`
+/// when the server is no longer the parent (it died before the request took effect).
+#[cfg(target_os = "linux")]
+fn die_with_the_server(server: i32) -> Option<bool> {
+    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
+    let set = set_parent_process_death_signal(Some(Signal::KILL)).is_ok();
+    (getppid().map(|pid| pid.as_raw_nonzero().get()) == Some(server)).then_some(set)
+}
+
+/// The descriptors above 2 open in this process as it starts, besides the one listing them:
+/// the server starts workers with standard input, output and error only, so any other is
+/// inherited by mistake. `[-1]` when `/proc/self/fd` cannot be listed.
+#[cfg(target_os = "linux")]
+fn inherited_fds() -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return vec![-1];
+    };
+    let listing = std::path::PathBuf::from(format!("/proc/{}/fd", std::process::id()));
+    let mut open = Vec::new();
+    for entry in entries.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if fd > 2 && std::fs::read_link(entry.path()).ok().as_ref() != Some(&listing) {
+            open.push(fd);
+        }
+    }
+    open.sort_unstable();
+    open
+}
+
+fn run(memory: u64, server: i32, endpoint: &str) -> i32 {
     // Panics are reported to the server, not printed.
     std::panic::set_hook(Box::new(|_| {}));
+    #[cfg(target_os = "linux")]
+    let Some(parent_death_signal) = die_with_the_server(server) else {
+        // The server is gone already.
+        return 74;
+    };
+    #[cfg(target_os = "linux")]
+    let inherited = inherited_fds();
     let probe = std::env::current_exe().ok();
     let Ok(io) = protocol_io() else { return 70 };
     #[cfg(target_os = "linux")]
-    let hardening = super::sandbox::apply(memory);
+    let hardening = super::sandbox::apply(memory, inherited, parent_death_signal);
     #[cfg(not(target_os = "linux"))]
     let hardening = {
-        let _ = memory;
+        let _ = (memory, server);
         super::protocol::Hardening::default()
     };
     let channel = Channel(Rc::new(RefCell::new(io)));
@@ -110,7 +161,14 @@ fn run(memory: u64) -> i32 {
             Ok(None) => return 0,
             Err(_) => return 72,
             Ok(Some(ToWorker::HostReply { .. })) => continue,
-            Ok(Some(ToWorker::SelfTest)) => self_test(probe.as_deref()),
+            Ok(Some(ToWorker::SelfTest)) => self_test(probe.as_deref(), server),
+            Ok(Some(ToWorker::Call {
+                endpoint: called, ..
+            })) if called != endpoint => FromWorker::Done {
+                result: Err(ConfinedError::internal(format!(
+                    "this worker serves `{endpoint}` only, not `{called}`"
+                ))),
+            },
             Ok(Some(ToWorker::Call { endpoint, request })) => {
                 let spec = endpoints
                     .iter()
@@ -149,9 +207,10 @@ fn run(memory: u64) -> i32 {
 }
 
 /// Tries what the sandbox must prevent; `true` where it was prevented.
-fn self_test(probe: Option<&std::path::Path>) -> FromWorker {
-    let file_read_blocked =
-        probe.is_none_or(|path| std::fs::read(path).is_err()) && std::fs::read_dir("/").is_err();
+fn self_test(probe: Option<&std::path::Path>, server: i32) -> FromWorker {
+    let file_read_blocked = probe.is_none_or(|path| std::fs::read(path).is_err())
+        && std::fs::read_dir("/").is_err()
+        && std::fs::read(format!("/proc/{server}/environ")).is_err();
     let socket_blocked = std::net::UdpSocket::bind("127.0.0.1:0").is_err()
         && std::net::TcpListener::bind("127.0.0.1:0").is_err();
     let exec_blocked = std::process::Command::new("/bin/sh")

@@ -6,16 +6,16 @@ use crate::config::Config;
 /// Descriptors kept for everything but connections: the listener, the log, the standard
 /// streams, files that handlers open.
 const RESERVE: u64 = 64;
-/// Descriptors kept per confined worker (its channel, its pidfd, spares).
+/// Descriptors kept per confined worker (its three pipes, spares).
 const PER_WORKER: u64 = 4;
 /// The cap never goes below this, however low the limit.
 const MIN_CAP: u64 = 16;
 
 /// The default of [`Config::max_connections`] under the process's current soft
 /// `RLIMIT_NOFILE`: the limit minus 64, minus the database pool (10 connections on
-/// PostgreSQL, 4 on SQLite, none without a database), minus 4 per confined worker
-/// (`ENDPOINT_CONFINED_WORKERS`), and at least 16. Where the limit cannot be read (not
-/// Unix), 1,024 is assumed.
+/// PostgreSQL, 4 on SQLite, none without a database), minus 4 per confined worker that can
+/// be alive (`ENDPOINT_CONFINED_WORKERS` × (confined endpoints + 1), none without confined
+/// endpoints), and at least 16. Where the limit cannot be read (not Linux), 1,024 is assumed.
 pub fn default_max_connections(config: &Config) -> usize {
     let limit = soft_limit().unwrap_or(1024);
     let database = match &config.database_url {
@@ -23,7 +23,16 @@ pub fn default_max_connections(config: &Config) -> usize {
         Some(_) => 4,
         None => 0,
     };
-    let workers = u64::try_from(config.confined.workers).unwrap_or(u64::MAX);
+    // Confined workers serve one endpoint each: up to `workers` idle per confined endpoint,
+    // plus `workers` busy.
+    let confined = crate::registry::endpoints()
+        .iter()
+        .filter(|endpoint| endpoint.confined().is_some())
+        .count();
+    let workers = match confined {
+        0 => 0,
+        n => u64::try_from(config.confined.workers.saturating_mul(n + 1)).unwrap_or(u64::MAX),
+    };
     let reserve = RESERVE
         .saturating_add(database)
         .saturating_add(workers.saturating_mul(PER_WORKER));

@@ -19,9 +19,10 @@
 //! (`RLIMIT_NOFILE`), which [`App::bind`](crate::App::bind) first raises from the soft to
 //! the hard limit (as Go's runtime does since 1.19) and logs once: the cap is the limit minus
 //! a reserve of 64 descriptors (listener, log, standard streams, files handlers open), the
-//! database pool (10 connections on PostgreSQL, 4 on SQLite) and 4 per confined worker, and
-//! never below 16. With the common 1,024 soft limit and no way to raise it that is 946; with
-//! a hard limit of 1,048,576 it is 1,048,498. So the server makes room by closing its own
+//! database pool (10 connections on PostgreSQL, 4 on SQLite) and 4 per confined worker that
+//! can be alive (`ENDPOINT_CONFINED_WORKERS` × (confined endpoints + 1)), and never below 16.
+//! With the common 1,024 soft limit, no way to raise it, no database and no confined endpoint
+//! that is 960; with a hard limit of 1,048,576 it is 1,048,512. So the server makes room by closing its own
 //! idle connections before `accept` could fail for want of a descriptor.
 //!
 //! **A handler runs to completion** once its request has been read, whatever the client
