@@ -34,8 +34,8 @@ use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::Version;
 use axum::http::header::{self, HeaderValue};
+use axum::http::{StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{LengthLimitError, Limited};
 use hyper::body::{Frame, SizeHint};
@@ -60,13 +60,15 @@ pub(crate) struct Tripwire {
 }
 
 impl Tripwire {
-    /// The 413 that replaces the handler's answer, when the body went over the limit.
-    pub(crate) fn refusal(&self) -> Option<Response> {
+    /// The 413 that replaces the handler's answer (`replaced`'s status is logged), when the
+    /// body went over the limit.
+    pub(crate) fn refusal(&self, replaced: StatusCode) -> Option<Response> {
         if !self.tripped.load(Ordering::Relaxed) {
             return None;
         }
         tracing::debug!(
             limit = self.limit,
+            replaced = replaced.as_u16(),
             "request body went over the limit: the answer is 413"
         );
         Some(too_large(self.limit, self.version))
@@ -105,8 +107,26 @@ pub(crate) fn guard(request: &mut Request, limit: usize) -> Guard {
     })
 }
 
+/// Whether reading a body failed because it went over its limit (axum's and
+/// [`Limited`]'s `LengthLimitError`, anywhere in the source chain), rather than because the
+/// client went away or sent a broken body.
+pub(crate) fn is_over_limit(error: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(error);
+    // Bounded: a cycle in a hand-written `source` cannot loop forever.
+    for _ in 0..16 {
+        let Some(error) = next else {
+            return false;
+        };
+        if error.is::<LengthLimitError>() {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
 /// 413 `PAYLOAD_TOO_LARGE` for a body over `limit` bytes, with `Connection: close` on HTTP/1.
-fn too_large(limit: usize, version: Version) -> Response {
+pub(crate) fn too_large(limit: usize, version: Version) -> Response {
     let mut response = EndpointError::payload_too_large(format!(
         "the request body is larger than the limit of {limit} bytes (ENDPOINT_BODY_LIMIT)"
     ))
@@ -187,11 +207,16 @@ mod tests {
         let Guard::Watch(tripwire) = guard(&mut request, 31) else {
             panic!("not watched")
         };
-        assert!(tripwire.refusal().is_none());
+        assert!(tripwire.refusal(StatusCode::OK).is_none());
         // axum's `Bytes` finds the `LengthLimitError` in the error's sources: its own 413.
         let rejection = Bytes::from_request(request, &()).await.unwrap_err();
         assert_eq!(rejection.status().as_u16(), 413);
-        assert_eq!(tripwire.refusal().map(|r| r.status().as_u16()), Some(413));
+        assert_eq!(
+            tripwire
+                .refusal(StatusCode::OK)
+                .map(|r| r.status().as_u16()),
+            Some(413)
+        );
 
         let mut request = streamed(4, 8);
         let Guard::Watch(tripwire) = guard(&mut request, 32) else {
@@ -201,6 +226,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(body.len(), 32);
-        assert!(tripwire.refusal().is_none(), "exactly the limit is allowed");
+        assert!(
+            tripwire.refusal(StatusCode::OK).is_none(),
+            "exactly the limit is allowed"
+        );
     }
 }

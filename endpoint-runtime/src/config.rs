@@ -35,6 +35,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Self::header_read_timeout) | `10s` | a duration |
 /// | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | [`keep_alive_timeout`](Self::keep_alive_timeout) | `60s` | a duration |
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
+/// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
 /// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
 /// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
@@ -89,6 +90,12 @@ pub struct Config {
     /// (HTTP/1 keep-alive) or with no open stream (HTTP/2) before it is closed (nginx's
     /// `keepalive_timeout`, Go's `IdleTimeout`).
     pub keep_alive_timeout: Duration,
+    /// How long a response being sent may make no progress (the client reads nothing, or an
+    /// HTTP/2 client grants no flow-control window) before the connection is closed (nginx's
+    /// `send_timeout`). Counted while no handler runs on the connection, so a slow handler
+    /// is bounded by [`request_timeout`](Self::request_timeout) instead. A streamed body that
+    /// produces nothing for this long is cut too.
+    pub send_timeout: Duration,
     /// The most connections served at once; `None` derives it from the file-descriptor limit
     /// (see [`serve`](crate::serve)). At the cap the oldest idle or unfinished connection is
     /// closed to make room; when every connection is busy a new one is answered `503` with
@@ -357,6 +364,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(60),
             max_connections: None,
             log_format: LogFormat::Text,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -462,6 +470,16 @@ impl Config {
         if let Some((name, value)) = get("ENDPOINT_KEEP_ALIVE_TIMEOUT") {
             config.keep_alive_timeout = parse_duration(name, value.clone())?;
             if config.keep_alive_timeout.is_zero() {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "a duration greater than zero",
+                });
+            }
+        }
+        if let Some((name, value)) = get("ENDPOINT_SEND_TIMEOUT") {
+            config.send_timeout = parse_duration(name, value.clone())?;
+            if config.send_timeout.is_zero() {
                 return Err(ConfigError {
                     variable: name,
                     value,
@@ -923,6 +941,7 @@ mod tests {
     fn connection_limits() {
         let config = with(&[]).unwrap();
         assert_eq!(config.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(config.send_timeout, Duration::from_secs(60));
         assert_eq!(config.max_connections, None);
         let config = with(&[
             ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "5s"),
@@ -936,6 +955,7 @@ mod tests {
         for (variable, value) in [
             ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "0"),
             ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "forever"),
+            ("ENDPOINT_SEND_TIMEOUT", "0"),
             ("ENDPOINT_MAX_CONNECTIONS", "0"),
             ("ENDPOINT_MAX_CONNECTIONS", "many"),
         ] {

@@ -40,6 +40,17 @@ pub struct Database {
     kind: DatabaseKind,
 }
 
+impl DatabaseKind {
+    /// The connections the runtime's pool opens at most: 4 for SQLite (one writer at a time
+    /// anyway), 10 for PostgreSQL.
+    pub(crate) fn pool_size(self) -> u32 {
+        match self {
+            DatabaseKind::Sqlite => 4,
+            DatabaseKind::Postgres => 10,
+        }
+    }
+}
+
 impl Database {
     /// The pool, for `sqlx` queries.
     pub fn pool(&self) -> &sqlx::AnyPool {
@@ -73,7 +84,7 @@ impl Database {
             _ => url.to_string(),
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(if kind == DatabaseKind::Sqlite { 4 } else { 10 })
+            .max_connections(kind.pool_size())
             .acquire_timeout(timeout)
             .connect(&url)
             .await

@@ -337,11 +337,26 @@ fn generic_message(status: StatusCode) -> &'static str {
     }
 }
 
-/// Logs a 5xx response: once per response, by the pipeline, inside the request's span. The
+/// Logs a 5xx response: once per response, by the pipeline, inside the request's span, at
+/// `error` (a 503, load shed or a timeout, at `warn`). The
 /// line carries the status, the code, and the error's message followed by each of its
 /// sources (`message: source: source of the source`), or only the status when the response
 /// is not an [`EndpointError`].
 pub(crate) fn log_server_error(status: StatusCode, info: Option<&ErrorInfo>) {
+    // A 503 is load shed or a timeout: the server works as designed, and a flood of them
+    // must not flood the error log.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        match info {
+            Some(info) => tracing::warn!(
+                status = status.as_u16(),
+                code = &*info.code,
+                error = %Chain(info),
+                "request failed"
+            ),
+            None => tracing::warn!(status = status.as_u16(), "request failed"),
+        }
+        return;
+    }
     match info {
         Some(info) => tracing::error!(
             status = status.as_u16(),
@@ -573,6 +588,8 @@ impl From<std::string::FromUtf8Error> for EndpointError {
 
 impl From<sqlx::Error> for EndpointError {
     /// - `RowNotFound` (from `fetch_one`) is 404 `NOT_FOUND`.
+    /// - `PoolTimedOut` (no connection free within `ENDPOINT_DATABASE_TIMEOUT`) is 503
+    ///   `SERVICE_UNAVAILABLE` with `Retry-After: 1`.
     /// - A value PostgreSQL refuses to store is 400 `INVALID_PAYLOAD` with the database's
     ///   message, which may quote the value: a NUL or another character the encoding refuses
     ///   (SQLSTATE `22021`, `22P05`), a string longer than its `varchar(n)` (`22001`), a number
@@ -591,6 +608,12 @@ impl From<sqlx::Error> for EndpointError {
                     database.message()
                 ))
             }
+            // Every pooled connection stayed busy for `ENDPOINT_DATABASE_TIMEOUT`: load,
+            // not a fault.
+            sqlx::Error::PoolTimedOut => Self::service_unavailable(
+                "no database connection became free within ENDPOINT_DATABASE_TIMEOUT",
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1")),
             other => Self::internal("database error").with_source(other),
         }
     }
@@ -725,5 +748,21 @@ impl fmt::Display for ConflictList<'_> {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_pool_is_503_with_retry_after() {
+        let error = EndpointError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.code(), "SERVICE_UNAVAILABLE");
+        let response = error.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let error = EndpointError::from(sqlx::Error::PoolClosed);
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

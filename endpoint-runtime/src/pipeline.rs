@@ -269,7 +269,11 @@ where
                 this.running.set(None);
                 this.deadline.set(None);
                 // A body over the limit is a 413, whatever the handler made of the error.
-                break match this.body_limit.take().and_then(|t| t.refusal()) {
+                break match this
+                    .body_limit
+                    .take()
+                    .and_then(|t| t.refusal(response.status()))
+                {
                     Some(refusal) => refusal,
                     None => response,
                 };

@@ -290,8 +290,16 @@ impl App {
     pub async fn bind(self) -> Result<Server, Error> {
         let (runtime, endpoints) = self.runtime(true).await?;
         let config = runtime.config.clone();
+        let database_pool = runtime
+            .shared
+            .database
+            .as_ref()
+            .map_or(0, |database| database.kind().pool_size());
         let router = crate::router::build(&endpoints, runtime)?;
         crate::serve::raise_nofile_limit();
+        let max_connections = config
+            .max_connections
+            .unwrap_or_else(|| crate::serve::default_max_connections(&config, database_pool));
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await
@@ -302,6 +310,7 @@ impl App {
             local_addr,
             router,
             config,
+            max_connections,
             endpoints,
         })
     }
@@ -416,6 +425,7 @@ pub struct Server {
     local_addr: SocketAddr,
     router: Router,
     config: Config,
+    max_connections: usize,
     endpoints: Vec<&'static Endpoint>,
 }
 
@@ -423,6 +433,12 @@ impl Server {
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The most connections served at once: `ENDPOINT_MAX_CONNECTIONS`, or the default
+    /// derived from the file-descriptor limit (see [`serve`](crate::serve)).
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
     }
 
     /// The route table: one line per endpoint with method, full path, access level in force,
@@ -444,9 +460,10 @@ impl Server {
             listener,
             router,
             config,
+            max_connections,
             ..
         } = self;
-        crate::serve::serve(listener, router, &config, signal).await;
+        crate::serve::serve(listener, router, &config, max_connections, signal).await;
         Ok(())
     }
 }

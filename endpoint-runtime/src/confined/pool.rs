@@ -504,12 +504,15 @@ async fn request_body(
     body: Body,
     limit: usize,
 ) -> Result<serde_json::Value, EndpointError> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        EndpointError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            format!("the body is over {limit} bytes"),
-        )
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if crate::body_limit::is_over_limit(&error) {
+            EndpointError::payload_too_large(format!(
+                "the request body is larger than the limit of {limit} bytes (ENDPOINT_BODY_LIMIT)"
+            ))
+            .with_details(serde_json::json!({ "limit": limit }))
+        } else {
+            EndpointError::invalid_payload(format!("cannot read the body: {error}"))
+        }
     })?;
     let body = if bytes.is_empty() {
         serde_json::Value::Null

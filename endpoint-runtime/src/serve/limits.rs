@@ -12,17 +12,13 @@ const PER_WORKER: u64 = 4;
 const MIN_CAP: u64 = 16;
 
 /// The default of [`Config::max_connections`] under the process's current soft
-/// `RLIMIT_NOFILE`: the limit minus 64, minus the database pool (10 connections on
-/// PostgreSQL, 4 on SQLite, none without a database), minus 4 per confined worker that can
-/// be alive (`ENDPOINT_CONFINED_WORKERS` × (confined endpoints + 1), none without confined
-/// endpoints), and at least 16. Where the limit cannot be read (not Linux), 1,024 is assumed.
-pub fn default_max_connections(config: &Config) -> usize {
+/// `RLIMIT_NOFILE`: the limit minus 64, minus the database pool (`database_pool`
+/// connections: 10 on PostgreSQL, 4 on SQLite, none without a database), minus 4 per
+/// confined worker that can be alive (`ENDPOINT_CONFINED_WORKERS` × (confined endpoints +
+/// 1), none without confined endpoints), and at least 16. Where the limit cannot be read
+/// (not Linux), 1,024 is assumed.
+pub(crate) fn default_max_connections(config: &Config, database_pool: u32) -> usize {
     let limit = soft_limit().unwrap_or(1024);
-    let database = match &config.database_url {
-        Some(url) if url.0.trim_start().starts_with("postgres") => 10,
-        Some(_) => 4,
-        None => 0,
-    };
     // Confined workers serve one endpoint each: up to `workers` idle per confined endpoint,
     // plus `workers` busy.
     let confined = crate::registry::endpoints()
@@ -34,9 +30,26 @@ pub fn default_max_connections(config: &Config) -> usize {
         n => u64::try_from(config.confined.workers.saturating_mul(n + 1)).unwrap_or(u64::MAX),
     };
     let reserve = RESERVE
-        .saturating_add(database)
+        .saturating_add(u64::from(database_pool))
         .saturating_add(workers.saturating_mul(PER_WORKER));
     usize::try_from(limit.saturating_sub(reserve).max(MIN_CAP)).unwrap_or(usize::MAX)
+}
+
+/// Whether `accept` failed for want of a file descriptor (`EMFILE`, `ENFILE`), rather than
+/// for a connection that went away before it was accepted.
+pub(super) fn out_of_descriptors(error: &std::io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::io::Errno;
+        [Errno::MFILE, Errno::NFILE]
+            .iter()
+            .any(|errno| error.raw_os_error() == Some(errno.raw_os_error()))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = error;
+        true
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -70,12 +83,15 @@ pub(crate) fn raise_nofile_limit() {
     }
     let show = |n: Option<u64>| n.map_or_else(|| "unlimited".to_string(), |n| n.to_string());
     LOGGED.call_once(|| {
-        tracing::info!(
-            soft = %show(soft),
-            hard = %show(hard),
-            now = %show(getrlimit(Resource::Nofile).current),
-            "file-descriptor limit (RLIMIT_NOFILE) raised to the hard limit"
-        );
+        if soft == hard {
+            tracing::info!(limit = %show(hard), "file-descriptor limit (RLIMIT_NOFILE) is at the hard limit");
+        } else {
+            tracing::info!(
+                soft = %show(soft),
+                hard = %show(hard),
+                "file-descriptor limit (RLIMIT_NOFILE) raised from the soft to the hard limit"
+            );
+        }
     });
 }
 

@@ -8,10 +8,12 @@
 //! |---|---|---|---|
 //! | request head (first request: from `accept`; later ones: from their first byte; the HTTP/2 preface and first `HEADERS` too) | `ENDPOINT_HEADER_READ_TIMEOUT` | `10s` | the socket is closed |
 //! | idle connection (HTTP/1 between requests, HTTP/2 with no open stream) | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | `60s` | closed (HTTP/2: `GOAWAY` first) |
-//! | connections at once | `ENDPOINT_MAX_CONNECTIONS` | see below | the oldest idle or head-less connection is closed to make room; if every connection is busy, the new one gets `503` with `Connection: close` and `Retry-After: 1` |
+//! | a response that makes no progress while no handler runs (the client reads nothing, or grants no HTTP/2 window) | `ENDPOINT_SEND_TIMEOUT` | `60s` | the socket is closed (within twice the timeout: progress is looked at when the timer fires) |
+//! | connections at once (one whose client left counts until its handlers end) | `ENDPOINT_MAX_CONNECTIONS` | see below | the oldest idle or head-less connection is closed to make room, else the oldest that only sends responses; if a handler runs on every connection, the new one gets an HTTP/1.1 `503` with `Connection: close` and `Retry-After: 1` (32 at once; past that it is closed unanswered) |
+//! | handlers running on one connection, those whose client left included | | 200 | `503` with `Retry-After: 1` at once |
 //! | HTTP/2 concurrent streams per connection | | 200 | the stream is refused (`REFUSED_STREAM`) |
 //! | HTTP/2 header list | | 16 KiB | `431` / stream reset |
-//! | HTTP/2 streams reset by the client before they are answered | | 20 pending | `GOAWAY` (the "rapid reset" defence) |
+//! | HTTP/2 streams reset by the client before the server accepts them | | 20 pending | `GOAWAY` (the "rapid reset" defence; streams reset later are bounded by the handler limit above) |
 //! | HTTP/2 streams reset by the server on errors | | 1,024 per connection | `GOAWAY` |
 //! | HTTP/1 request head | | hyper's: 100 headers, ~400 KiB buffer | `431` |
 //!
@@ -25,11 +27,13 @@
 //! that is 960; with a hard limit of 1,048,576 it is 1,048,512. So the server makes room by closing its own
 //! idle connections before `accept` could fail for want of a descriptor.
 //!
-//! **A handler runs to completion** once its request has been read, whatever the client
-//! does: when the client disconnects, the handler's future is moved to a task of its own
-//! (as dropshot does), so a handler that commits a change also runs the hooks after it. The
-//! request timeout (`ENDPOINT_REQUEST_TIMEOUT`) stays the one deadline that may stop it.
-//! Graceful shutdown waits for these handlers too, within `ENDPOINT_SHUTDOWN_GRACE`.
+//! **A handler runs to completion** once its request head has been read, whatever the
+//! client does: when the client disconnects (or resets its HTTP/2 stream), the handler's
+//! future is moved to a task of its own (as dropshot does), so a handler that commits a
+//! change also runs the hooks after it. The request timeout (`ENDPOINT_REQUEST_TIMEOUT`)
+//! stays the one deadline that may stop it; its connection keeps its place under the cap
+//! until it ends. Graceful shutdown waits for these handlers too, and stops them when
+//! `ENDPOINT_SHUTDOWN_GRACE` has passed.
 
 mod connection;
 mod limits;
@@ -55,28 +59,44 @@ use tower::ServiceExt as _;
 
 use crate::config::Config;
 use crate::error::{ErrorInfo, render};
-use connection::{ConnState, Ended, RequestGuard, Timeouts, Tracked, TrackedBody};
+use connection::{ConnState, Ended, RequestGuard, Running, Timeouts, Tracked, TrackedBody};
 
-pub use limits::default_max_connections;
-pub(crate) use limits::raise_nofile_limit;
+pub(crate) use limits::{default_max_connections, raise_nofile_limit};
 
-/// Serves `router` on `listener` until `signal` completes, then stops accepting, lets
-/// in-flight requests (and handlers whose client left) finish for up to
-/// [`Config::shutdown_grace`], and closes what remains.
+/// Handlers that may run at once on one connection, those whose client left included: the
+/// HTTP/2 concurrent-stream limit. Past it a new request is answered `503` at once, so a
+/// client that resets its streams cannot pile up handlers.
+const MAX_RUNNING_PER_CONNECTION: usize = 200;
+
+/// Connections answered `503` at the cap at once (each is held up to [`REFUSAL_LINGER`] to
+/// deliver the answer); past it a new connection is closed without an answer.
+const MAX_REFUSING: usize = 32;
+
+/// How long a refused connection is kept open for the client to read the `503`.
+const REFUSAL_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Serves `router` on `listener`, at most `cap` connections at once, until `signal`
+/// completes; then stops accepting, lets in-flight requests (and handlers whose client left)
+/// finish for up to [`Config::shutdown_grace`], and stops what remains.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     config: &Config,
+    cap: usize,
     signal: impl Future<Output = ()> + Send,
 ) {
     let clock = connection::Clock::new();
-    let timeouts = Timeouts::new(config.header_read_timeout, config.keep_alive_timeout);
-    let cap = config
-        .max_connections
-        .unwrap_or_else(|| default_max_connections(config));
+    let timeouts = Timeouts::new(
+        config.header_read_timeout,
+        config.keep_alive_timeout,
+        config.send_timeout,
+    );
     let builder = builder();
     let full = at_capacity_response(config);
+    let refusing = Arc::new(tokio::sync::Semaphore::new(MAX_REFUSING));
     let shutdown = CancellationToken::new();
+    // Past the grace: handlers whose client left are stopped, and none is detached anymore.
+    let stop = CancellationToken::new();
     let detached = TaskTracker::new();
     let open = Arc::new(Open::default());
     let mut tasks = JoinSet::new();
@@ -91,6 +111,11 @@ pub(crate) async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
+                    if !limits::out_of_descriptors(&error) {
+                        // A connection that failed before it was accepted (reset, aborted).
+                        tracing::debug!(%error, "accept failed");
+                        continue;
+                    }
                     // Out of descriptors despite the cap (another part of the process
                     // holds them): make room as at the cap, and try again once a
                     // connection has closed rather than in a loop.
@@ -98,7 +123,7 @@ pub(crate) async fn serve(
                         tracing::warn!(%error, cap, open = open.len(), "accept failed (logged at most every 10 s)");
                         last_failed = Some(tokio::time::Instant::now());
                     }
-                    if open.evict_oldest_idle().is_none() {
+                    if open.evict_one().is_none() {
                         tokio::select! {
                             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                             () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
@@ -110,7 +135,7 @@ pub(crate) async fn serve(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             () = &mut signal => break,
         };
-        if open.len() >= cap && open.evict_oldest_idle().is_none() {
+        if open.len() >= cap && open.evict_one().is_none() {
             refused += 1;
             // One line per 10 s at most, however hard the flood.
             if last_told.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10)) {
@@ -123,7 +148,10 @@ pub(crate) async fn serve(
                 last_told = Some(tokio::time::Instant::now());
                 refused = 0;
             }
-            tasks.spawn(refuse(stream, full.clone()));
+            // A bounded number at once; past it, closed without an answer.
+            if let Ok(permit) = Arc::clone(&refusing).try_acquire_owned() {
+                tasks.spawn(refuse(stream, full.clone(), permit));
+            }
             continue;
         }
         let _ = stream.set_nodelay(true);
@@ -135,6 +163,7 @@ pub(crate) async fn serve(
             peer,
             state: Arc::clone(&state),
             detached: detached.clone(),
+            stop: stop.clone(),
         };
         let io = TokioIo::new(Tracked::new(stream, Arc::clone(&state)));
         let connection: Upgradeable = builder
@@ -144,7 +173,9 @@ pub(crate) async fn serve(
         let id = next_id;
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
-            let ended = connection::drive(connection, state, timeouts, shutdown).await;
+            let ended = connection::drive(connection, Arc::clone(&state), timeouts, shutdown).await;
+            // The socket is closed; handlers whose client left keep the place under the cap.
+            connection::settle(&state).await;
             open.remove(id);
             match ended {
                 Ended::Done(Ok(())) => {}
@@ -155,6 +186,9 @@ pub(crate) async fn serve(
                     tracing::debug!(%peer, "no request head within the header-read timeout");
                 }
                 Ended::IdleTimeout => tracing::debug!(%peer, "idle past the keep-alive timeout"),
+                Ended::SendTimeout => {
+                    tracing::debug!(%peer, "the client read nothing within the send timeout");
+                }
                 Ended::Evicted => tracing::debug!(%peer, "closed to make room"),
             }
         });
@@ -179,7 +213,11 @@ pub(crate) async fn serve(
             tracing::warn!(grace = ?grace, "shutdown grace elapsed; closing remaining connections");
         }
     }
+    // First, so that the handlers of the connections aborted next are not detached.
+    stop.cancel();
     tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    detached.wait().await;
 }
 
 /// One builder for every connection: HTTP/1.1 and HTTP/2 (by prior knowledge or upgrade),
@@ -225,16 +263,16 @@ impl Open {
         self.lock().remove(&id);
     }
 
-    /// Asks the oldest connection that is idle or has not completed a head to close, and
-    /// stops counting it. `None` when every connection is busy.
-    fn evict_oldest_idle(&self) -> Option<()> {
-        let mut connections = self.lock();
-        let id = connections
-            .iter()
-            .find(|(_, state)| state.is_idle())
-            .map(|(id, _)| *id)?;
-        let state = connections.remove(&id)?;
-        drop(connections);
+    /// Asks the oldest connection that is idle or has not completed a head to close, else
+    /// the oldest that runs no handler (it only sends responses, perhaps to a client that
+    /// does not read them). `None` when a handler runs on every connection. It stays counted
+    /// until its task ends. O(connections) under the lock, at the cap only.
+    fn evict_one(&self) -> Option<()> {
+        let connections = self.lock();
+        let state = connections
+            .values()
+            .find(|state| state.is_idle())
+            .or_else(|| connections.values().find(|state| state.runs_no_handler()))?;
         state.evict();
         Some(())
     }
@@ -263,7 +301,11 @@ fn at_capacity_response(config: &Config) -> bytes::Bytes {
 
 /// Answers `response` and closes, without reading the request (bounded: one write, then a
 /// short wait for the client to close first so that it reads the answer rather than a reset).
-async fn refuse(mut stream: TcpStream, response: bytes::Bytes) {
+async fn refuse(
+    mut stream: TcpStream,
+    response: bytes::Bytes,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) {
     let bounded = async {
         stream.write_all(&response).await?;
         stream.shutdown().await?;
@@ -271,7 +313,19 @@ async fn refuse(mut stream: TcpStream, response: bytes::Bytes) {
         while tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await? > 0 {}
         Ok::<_, std::io::Error>(())
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), bounded).await;
+    let _ = tokio::time::timeout(REFUSAL_LINGER, bounded).await;
+}
+
+/// The answer to a request past [`MAX_RUNNING_PER_CONNECTION`].
+fn too_many_handlers() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    crate::error::EndpointError::service_unavailable("too many requests at once on one connection")
+        .with_client_message("too many requests at once on this connection; retry shortly")
+        .with_header(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        )
+        .into_response()
 }
 
 /// hyper's connection future for one socket.
@@ -291,6 +345,7 @@ struct Service {
     peer: SocketAddr,
     state: Arc<ConnState>,
     detached: TaskTracker,
+    stop: CancellationToken,
 }
 
 impl hyper::service::Service<hyper::Request<Incoming>> for Service {
@@ -300,14 +355,21 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Service {
 
     fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        let guard = self
+        let too_many = self.state.running() >= MAX_RUNNING_PER_CONNECTION;
+        let (guard, running) = self
             .state
             .request_started(request.version() == hyper::Version::HTTP_2);
-        let response = self.router.clone().oneshot(request);
+        let response: RouterFuture = if too_many {
+            Box::pin(std::future::ready(Ok(too_many_handlers())))
+        } else {
+            Box::pin(self.router.clone().oneshot(request))
+        };
         Detached {
-            response: Some(Box::pin(response)),
+            response: Some(response),
             guard: Some(guard),
+            running: Some(running),
             detached: self.detached.clone(),
+            stop: self.stop.clone(),
         }
     }
 }
@@ -320,7 +382,9 @@ type RouterFuture =
 struct Detached {
     response: Option<RouterFuture>,
     guard: Option<RequestGuard>,
+    running: Option<Running>,
     detached: TaskTracker,
+    stop: CancellationToken,
 }
 
 impl Future for Detached {
@@ -332,6 +396,7 @@ impl Future for Detached {
         };
         let Ok(response) = std::task::ready!(response.as_mut().poll(cx));
         self.response = None;
+        self.running = None;
         let guard = self.guard.take();
         Poll::Ready(Ok(response.map(|body| TrackedBody::new(body, guard))))
     }
@@ -343,13 +408,21 @@ impl Drop for Detached {
             return;
         };
         let guard = self.guard.take();
+        let running = self.running.take();
+        if self.stop.is_cancelled() {
+            return; // past the shutdown grace: the handler stops here
+        }
         // Dropped outside a runtime only when the runtime itself is going away.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             tracing::debug!("the client went away; the handler runs to completion");
+            let stop = self.stop.clone();
             self.detached.spawn_on(
                 async move {
-                    let _ = response.await;
-                    drop(guard);
+                    tokio::select! {
+                        _ = response => {}
+                        () = stop.cancelled() => {}
+                    }
+                    drop((running, guard));
                 },
                 &runtime,
             );

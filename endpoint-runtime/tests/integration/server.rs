@@ -141,21 +141,23 @@ async fn bind_failure_names_the_address() {
     );
 }
 
-/// A handler that reports when it starts and waits for its test to release it (or, for
-/// `detached-*` keys, works for a moment on its own), then reports that it finished. Keys
-/// keep concurrent tests apart.
+/// A handler that reports when it starts, waits for its test to release it, then emits
+/// `hold.finished`, whose hook reports that it finished (as the showcase's audit hook runs
+/// after a publication). Keys keep concurrent tests apart.
 #[endpoint_runtime::endpoint(id = "hold", route = "/{key}")]
-async fn hold(key: String) -> &'static str {
+async fn hold(key: String, ctx: endpoint_runtime::Context) -> &'static str {
     let gate = gate(&key);
     gate.started.add_permits(1);
-    if key.starts_with("detached-") {
-        // The handler's own work, long enough for the server to see the client leave.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    } else {
-        gate.release.acquire().await.unwrap().forget();
-    }
-    gate.finished.add_permits(1);
+    gate.release.acquire().await.unwrap().forget();
+    ctx.emit("hold.finished", &key).await.unwrap();
     "released"
+}
+
+#[endpoint_runtime::hook(event = "hold.finished")]
+async fn hold_finished(event: endpoint_runtime::Event) {
+    gate(event.payload.as_str().unwrap())
+        .finished
+        .add_permits(1);
 }
 
 struct Gate {
@@ -396,7 +398,7 @@ async fn read_until_closed_after_response(stream: &mut tokio::net::TcpStream) ->
 }
 
 #[tokio::test]
-async fn a_handler_runs_to_completion_when_its_client_disconnects() {
+async fn a_handler_and_its_hook_run_to_completion_when_its_client_disconnects() {
     let server = start().await;
     let key = "detached-disconnect";
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
@@ -411,13 +413,97 @@ async fn a_handler_runs_to_completion_when_its_client_disconnects() {
         "the handler starting",
     )
     .await;
-    // The client goes away mid-request; the server sees the end of the stream at once.
-    drop(stream);
+    // The client goes away mid-request. The server closing its side tells that it has seen
+    // it (and, before handlers were detached, dropped the handler).
+    stream.shutdown().await.unwrap();
+    let (sent, _) = read_until_closed(&mut stream, Instant::now()).await;
+    assert!(sent.is_empty(), "{}", String::from_utf8_lossy(&sent));
+    gate(key).release.add_permits(1);
     acquire(
         &gate(key).finished,
         1,
         Duration::from_secs(5),
-        "the handler finishing after its client left",
+        "the handler and its hook finishing after the client left",
+    )
+    .await;
+}
+
+/// An HTTP/2 client that grants each stream `window` bytes of flow-control window.
+async fn http2_client(
+    server: &crate::support::TestServer,
+    window: u32,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+) {
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .initial_stream_window_size(window)
+            .handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    (sender, tokio::spawn(connection))
+}
+
+#[tokio::test]
+async fn a_client_that_reads_no_response_is_cut_by_the_send_timeout() {
+    let mut config = test_config();
+    config.header_read_timeout = Duration::from_millis(200);
+    config.send_timeout = Duration::from_millis(300);
+    let server = start_with(config).await;
+    // A window of 0: the server may send the head of a response, never its body.
+    let (mut sender, connection) = http2_client(&server, 0).await;
+    let request = hyper::Request::get(server.url("/nope"))
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let stalled = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(5), connection).await;
+    let stalled = stalled.elapsed();
+    assert!(
+        ended.is_ok(),
+        "a stalled response kept its connection open for 5 s"
+    );
+    assert!(
+        stalled >= Duration::from_millis(250) && stalled < Duration::from_secs(3),
+        "closed after {stalled:?}"
+    );
+}
+
+#[tokio::test]
+async fn streams_reset_by_the_client_cannot_pile_up_handlers() {
+    let server = start().await;
+    let key = "reset-flood";
+    let (mut sender, _connection) = http2_client(&server, 65_535).await;
+    let gate = gate(key);
+    let (mut started, mut refused) = (0, 0);
+    for _ in 0..230 {
+        let request = hyper::Request::get(server.url(&format!("/hold/{key}")))
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        let response = sender.send_request(request);
+        tokio::select! {
+            () = acquire(&gate.started, 1, Duration::from_secs(5), "a handler starting") => {
+                // Dropping the response future resets the stream: the client walks away.
+                started += 1;
+            }
+            response = response => {
+                let response = response.unwrap();
+                assert_eq!(response.status(), 503);
+                assert_eq!(response.headers()["retry-after"], "1");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((started, refused), (200, 30));
+    gate.release.add_permits(200);
+    acquire(
+        &gate.finished,
+        200,
+        Duration::from_secs(5),
+        "the held handlers finishing",
     )
     .await;
 }
