@@ -104,7 +104,13 @@ impl Hardening {
         if !self.parent_death_signal {
             missing.push("the parent-death signal is not set".to_string());
         }
-        if !self.inherited_fds.is_empty() {
+        if self.inherited_fds == [-1] {
+            missing.push(
+                "its descriptors could not be checked (`/proc/self/fd` is not readable: is \
+                 /proc mounted?)"
+                    .to_string(),
+            );
+        } else if !self.inherited_fds.is_empty() {
             missing.push(format!(
                 "it inherited file descriptors {:?}",
                 self.inherited_fds

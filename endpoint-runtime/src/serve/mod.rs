@@ -169,14 +169,17 @@ pub(crate) async fn serve(
         let connection: Upgradeable = builder
             .serve_connection_with_upgrades(io, service)
             .into_owned();
-        let open = Arc::clone(&open);
-        let id = next_id;
+        // Uncounted when the task ends, however it ends (aborted at shutdown included).
+        let entry = Entry {
+            open: Arc::clone(&open),
+            id: next_id,
+        };
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             let ended = connection::drive(connection, Arc::clone(&state), timeouts, shutdown).await;
             // The socket is closed; handlers whose client left keep the place under the cap.
             connection::settle(&state).await;
-            open.remove(id);
+            drop(entry);
             match ended {
                 Ended::Done(Ok(())) => {}
                 Ended::Done(Err(error)) => {
@@ -275,6 +278,18 @@ impl Open {
             .or_else(|| connections.values().find(|state| state.runs_no_handler()))?;
         state.evict();
         Some(())
+    }
+}
+
+/// A connection's place in [`Open`], given up on drop.
+struct Entry {
+    open: Arc<Open>,
+    id: u64,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.open.remove(self.id);
     }
 }
 
