@@ -6,6 +6,7 @@
     python3 bench/run.py compile [--endpoints 200] [--repeat 3]
     python3 bench/run.py confined [--rounds 3] [--duration 5]
     python3 bench/run.py flood [--sockets 1100] [--nofile 1024] [--duration 5]
+    python3 bench/run.py confined-flood [--requests 300] [--size-mib 1]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -24,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-RELEASE = ROOT / "target" / "release"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+RELEASE = TARGET / "release"
 SECRET = "bench-secret-0123456789abcdef0123456789"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -472,7 +474,7 @@ def flood(args):
     import resource
     import socket
     import urllib.request
-    binary = Path(args.binary) if args.binary else ROOT / "target" / "debug" / "examples" / "greet"
+    binary = Path(args.binary) if args.binary else TARGET / "debug" / "examples" / "greet"
     if not args.binary:
         sh(["cargo", "build", "-q", "-p", "endpoint-examples", "--example", "greet"], cwd=ROOT)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -550,6 +552,64 @@ def flood(args):
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def confined_flood(args):
+    """Peak memory of the server under REQUESTS parallel POSTs of SIZE MiB JSON bodies to a
+    confined endpoint (sandbox-lab's `/lab/echo/{name}`): the bodies must not be buffered
+    before a worker is free (ENDPOINT_CONFINED_QUEUE). Prints the statuses and the server's
+    VmHWM before and after. A debug build unless --binary says otherwise."""
+    import concurrent.futures
+    import http.client
+    import json
+    import socket
+    binary = Path(args.binary) if args.binary else TARGET / "debug" / "examples" / "sandbox-lab"
+    if not args.binary:
+        sh(["cargo", "build", "-q", "-p", "endpoint-examples", "--example", "sandbox-lab"], cwd=ROOT)
+    port = 3297
+    env = {**os.environ, "ENDPOINT_PORT": str(port), "ENDPOINT_HOST": "127.0.0.1", "RUST_LOG": "error"}
+    server = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.time() > deadline:
+                server.kill()
+                raise SystemExit("sandbox-lab did not start")
+            time.sleep(0.05)
+
+    def hwm():
+        return next(int(line.split()[1]) for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM"))
+
+    body = json.dumps({"text": "x" * (args.size_mib * 1024 * 1024 - 16)}).encode()
+
+    def post(_):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("POST", "/lab/echo/flood", body=body, headers={"content-type": "application/json"})
+            status = connection.getresponse().status
+            connection.close()
+            return status
+        except OSError as error:
+            return type(error).__name__
+
+    try:
+        before = hwm()
+        with concurrent.futures.ThreadPoolExecutor(args.requests) as pool:
+            statuses = list(pool.map(post, range(args.requests)))
+        after = hwm()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    counts = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    print(f"confined flood: {args.requests} parallel POSTs of {len(body)} B to /lab/echo/flood")
+    print(f"  answers: {dict(sorted(counts.items(), key=str))}")
+    print(f"  server peak RSS (VmHWM): {before} kB before, {after} kB after")
+
+
 def write_csv(name, rows):
     with open(RESULTS / name, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -577,13 +637,17 @@ def main():
     fl.add_argument("--nofile", type=int, default=1024)
     fl.add_argument("--duration", type=int, default=5)
     fl.add_argument("--binary", help="the server to flood (default: the greet example, debug build)")
+    cfl = sub.add_parser("confined-flood", help="peak RSS under parallel large POSTs to a confined endpoint")
+    cfl.add_argument("--requests", type=int, default=300)
+    cfl.add_argument("--size-mib", type=int, default=1)
+    cfl.add_argument("--binary", help="the server (default: the sandbox-lab example, debug build)")
     sub.add_parser("instructions", help="userland instructions per request of each server, under callgrind")
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     {"throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
-     "instructions": instructions, "flood": flood}[args.command](args)
+     "instructions": instructions, "flood": flood, "confined-flood": confined_flood}[args.command](args)
 
 
 if __name__ == "__main__":
