@@ -343,28 +343,26 @@ fn generic_message(status: StatusCode) -> &'static str {
 /// sources (`message: source: source of the source`), or only the status when the response
 /// is not an [`EndpointError`].
 pub(crate) fn log_server_error(status: StatusCode, info: Option<&ErrorInfo>) {
+    macro_rules! log_at {
+        ($level:expr) => {
+            match info {
+                Some(info) => tracing::event!(
+                    $level,
+                    status = status.as_u16(),
+                    code = &*info.code,
+                    error = %Chain(info),
+                    "request failed"
+                ),
+                None => tracing::event!($level, status = status.as_u16(), "request failed"),
+            }
+        };
+    }
     // A 503 is load shed or a timeout: the server works as designed, and a flood of them
     // must not flood the error log.
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        match info {
-            Some(info) => tracing::warn!(
-                status = status.as_u16(),
-                code = &*info.code,
-                error = %Chain(info),
-                "request failed"
-            ),
-            None => tracing::warn!(status = status.as_u16(), "request failed"),
-        }
-        return;
-    }
-    match info {
-        Some(info) => tracing::error!(
-            status = status.as_u16(),
-            code = &*info.code,
-            error = %Chain(info),
-            "request failed"
-        ),
-        None => tracing::error!(status = status.as_u16(), "request failed"),
+        log_at!(tracing::Level::WARN);
+    } else {
+        log_at!(tracing::Level::ERROR);
     }
 }
 

@@ -99,14 +99,8 @@ async fn a_kept_alive_connection_gets_a_fresh_header_read_timeout_per_request() 
             .write_all(b"GET /greet/intro HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
-        let mut response = Vec::new();
-        while !response.ends_with(b"Nice to meet you.") {
-            let mut chunk = [0u8; 512];
-            let read = stream.read(&mut chunk).await.unwrap();
-            assert!(read > 0, "closed: {}", String::from_utf8_lossy(&response));
-            response.extend_from_slice(&chunk[..read]);
-        }
-        assert!(response.starts_with(b"HTTP/1.1 200"));
+        let response = read_response(&mut stream, b"Nice to meet you.").await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
     // Then a head that never ends: cut at its own deadline, not at an earlier request's.
     assert_unfinished_head_is_cut(&mut stream, Duration::from_millis(350)).await;
@@ -260,13 +254,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout() 
         .write_all(b"GET /greet/intro HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let mut response = Vec::new();
-    while !response.ends_with(b"Nice to meet you.") {
-        let mut chunk = [0u8; 512];
-        let read = stream.read(&mut chunk).await.unwrap();
-        assert!(read > 0, "closed: {}", String::from_utf8_lossy(&response));
-        response.extend_from_slice(&chunk[..read]);
-    }
+    read_response(&mut stream, b"Nice to meet you.").await;
     let (more, idle) = read_until_closed(&mut stream, Instant::now()).await;
     assert!(more.is_empty(), "{}", String::from_utf8_lossy(&more));
     assert!(
@@ -376,16 +364,16 @@ async fn when_every_connection_is_busy_a_new_one_gets_503_and_connection_close()
     // The busy connections were not touched.
     gate(key).release.add_permits(2);
     for stream in &mut held {
-        let (response, _) = read_until_closed_after_response(stream).await;
+        let response = read_response(stream, b"released").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
 }
 
-/// Reads one response (the body is `released`) from a kept-alive connection.
-async fn read_until_closed_after_response(stream: &mut tokio::net::TcpStream) -> (String, ()) {
+/// Reads one response, whose body ends with `end`, from a kept-alive connection.
+async fn read_response(stream: &mut tokio::net::TcpStream, end: &[u8]) -> String {
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), async {
-        while !response.ends_with(b"released") {
+        while !response.ends_with(end) {
             let mut chunk = [0u8; 512];
             let read = stream.read(&mut chunk).await.unwrap();
             assert!(read > 0, "closed: {}", String::from_utf8_lossy(&response));
@@ -393,8 +381,8 @@ async fn read_until_closed_after_response(stream: &mut tokio::net::TcpStream) ->
         }
     })
     .await
-    .expect("the held request is answered");
-    (String::from_utf8_lossy(&response).into_owned(), ())
+    .expect("the response arrives");
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 #[tokio::test]
