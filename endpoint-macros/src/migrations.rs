@@ -27,9 +27,11 @@ fn read(lit: &LitStr) -> Result<TokenStream, String> {
         .map_err(|_| "CARGO_MANIFEST_DIR is not set: build with cargo".to_string())?;
     let dir = Path::new(&manifest).join(lit.value());
     if !dir.is_dir() {
+        // The path as written: the absolute one depends on where the crate is built (a
+        // trybuild copy, another target directory) and the user knows their crate's folder.
         return Err(format!(
             "migrations directory `{}` not found (paths are relative to the crate's Cargo.toml)",
-            dir.display()
+            lit.value()
         ));
     }
     let common = files(&dir)?;

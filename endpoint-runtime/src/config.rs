@@ -179,7 +179,7 @@ impl std::fmt::Debug for DatabaseUrl {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ErrorFormat {
     /// JSend: `{"status":"fail","data":{"code","message"}}` for 4xx,
-    /// `{"status":"error","code","message","request_id"}` for 5xx (Factor's format).
+    /// `{"status":"error","code","message","data":{"request_id"}}` for 5xx (Factor's format).
     #[default]
     JSend,
     /// RFC 9457 `application/problem+json`: `{"type","title","status","detail","code"}`.
