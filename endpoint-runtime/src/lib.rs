@@ -36,9 +36,9 @@ extern crate self as endpoint_runtime;
 
 mod access;
 mod accountability;
+mod app;
 pub mod auth;
 mod body_limit;
-mod cli;
 mod config;
 pub mod confined;
 mod context;
@@ -54,13 +54,13 @@ pub mod prerender;
 mod registry;
 mod router;
 pub mod serve;
-mod server;
 pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use accountability::{Accountability, Claims};
+pub use app::{App, Server, run};
 pub use axum;
 pub use config::ForwardedHeader;
 pub use config::{
@@ -76,7 +76,6 @@ pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
 pub use router::{router, validate};
 pub use schemars;
-pub use server::{App, Server, run};
 pub use sqlx;
 /// The Tokio runtime `#[endpoint_runtime::main]` starts, for applications that spawn tasks or
 /// open sockets of their own without a `tokio` dependency.

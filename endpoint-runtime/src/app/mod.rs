@@ -1,7 +1,9 @@
-//! Serving: [`run()`], the [`App`] builder and the bound [`Server`] (connections are served by
-//! [`serve`](crate::serve)), graceful shutdown on SIGINT/SIGTERM.
+//! The application: [`run()`], the [`App`] builder and its bootstrap (authenticators,
+//! database and migrations, confined workers), and the bound [`Server`]. The command line is
+//! in [`cli`]; connections are served by [`serve`](crate::serve).
 
-use std::fmt::Write as _;
+pub(crate) mod cli;
+
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -315,97 +317,16 @@ impl App {
         })
     }
 
-    /// Reads the command line (`serve`, the default, or `token`; `--help` lists them), then
-    /// installs logging, binds, prints the route table and serves until SIGINT or SIGTERM.
+    /// Reads the command line, then runs its command: `serve` (the default) installs
+    /// logging, binds, prints the route table and serves until SIGINT or SIGTERM; `routes`,
+    /// `openapi`, `check [--strict]`, `build [--out DIR]` and `token` print and exit
+    /// (`--help` lists them).
     ///
     /// # Errors
     ///
     /// As for [`run()`].
     pub async fn run(self) -> Result<(), Error> {
-        use clap::Parser as _;
-        let cli = crate::cli::Cli::try_parse().unwrap_or_else(|error| error.exit());
-        let config = match self.config.clone() {
-            Some(config) => config,
-            None => Config::from_env()?,
-        };
-        match cli.command {
-            Some(crate::cli::Command::Token {
-                user,
-                role,
-                admin,
-                ttl,
-            }) => {
-                let Some(jwt) = &config.jwt else {
-                    return Err(Error::Usage("`token` needs ENDPOINT_JWT_SECRET: set it to a secret of at least 32 bytes".into()));
-                };
-                let token = crate::auth::mint_token(jwt, &user, role.as_deref(), admin, ttl)
-                    .map_err(Error::Usage)?;
-                println!("{token}");
-                return Ok(());
-            }
-            Some(crate::cli::Command::Routes) => {
-                print!("{}", route_table(&endpoints(), &config));
-                return Ok(());
-            }
-            Some(crate::cli::Command::Openapi) => {
-                let document = crate::openapi::document(&endpoints(), &config);
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&document).unwrap_or_default()
-                );
-                return Ok(());
-            }
-            Some(crate::cli::Command::Check { strict }) => {
-                let all = endpoints();
-                crate::router::check(&all)?;
-                if let Some(unstated) = unstated_public(&all, &config) {
-                    if strict {
-                        return Err(Error::AccessNotStated(unstated));
-                    }
-                    eprint!("warning: {unstated}");
-                }
-                println!("ok: {} endpoints, no route conflicts", all.len());
-                return Ok(());
-            }
-            Some(crate::cli::Command::Build { out }) => {
-                crate::logging::init(config.log_format);
-                let site = config.site.clone().unwrap_or_else(|| config.server_url());
-                println!("prerendering into {} (site {site})", out.display());
-                let report = self
-                    .config(config)
-                    .prerender_endpoints(&out, endpoints(), &mut |file| {
-                        println!(
-                            "  GET {} -> {} ({} B, {})",
-                            file.url,
-                            file.file.display(),
-                            file.bytes,
-                            file.handler
-                        );
-                    })
-                    .await?;
-                println!(
-                    "wrote {} file(s), {} B, to {} in {} ms",
-                    report.files.len(),
-                    report.bytes(),
-                    report.out.display(),
-                    report.elapsed.as_millis()
-                );
-                return Ok(());
-            }
-            Some(crate::cli::Command::Serve) | None => {}
-        }
-        crate::logging::init(config.log_format);
-        let server = self.config(config).bind().await?;
-        let signal = shutdown_signal();
-        print!("{}", server.route_table());
-        if server.endpoints.is_empty() {
-            eprintln!(
-                "warning: no endpoints are registered; if they live in a library crate, add \
-                 `endpoint_runtime::link!(that_crate);` to the binary"
-            );
-        }
-        println!("listening on http://{}", server.local_addr());
-        server.serve_until(signal).await
+        cli::run(self).await
     }
 }
 
@@ -444,7 +365,7 @@ impl Server {
     /// The route table: one line per endpoint with method, full path, access level in force,
     /// handler and `file:line`.
     pub fn route_table(&self) -> String {
-        route_table(&self.endpoints, &self.config)
+        cli::route_table(&self.endpoints, &self.config)
     }
 
     /// Serves until `signal` completes, then stops accepting, lets in-flight requests (and
@@ -466,157 +387,4 @@ impl Server {
         crate::serve::serve(listener, router, &config, max_connections, signal).await;
         Ok(())
     }
-}
-
-/// A future that resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are
-/// installed when this is called, not when the future is first polled, so a signal that
-/// arrives right after "listening on" is printed still shuts down gracefully.
-#[cfg(unix)]
-fn shutdown_signal() -> impl Future<Output = ()> + Send {
-    use tokio::signal::unix::{SignalKind, signal};
-    let interrupt = signal(SignalKind::interrupt()).ok();
-    let terminate = signal(SignalKind::terminate()).ok();
-    async move {
-        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
-            match s {
-                Some(mut s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = wait(interrupt) => {}
-            () = wait(terminate) => {}
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> impl Future<Output = ()> + Send {
-    async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-/// Formats the route table of `endpoints`.
-pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> String {
-    let default = config.default_access;
-    let notes = crate::openapi::notes(endpoints);
-    let header = ["METHOD", "PATH", "ACCESS", "HANDLER", "SOURCE"];
-    let rows: Vec<[String; 5]> = endpoints
-        .iter()
-        .map(|e| {
-            let module = e
-                .module_path()
-                .split_once("::")
-                .map_or("", |(_, rest)| rest);
-            let handler = if module.is_empty() {
-                e.handler().to_string()
-            } else {
-                format!("{module}::{}", e.handler())
-            };
-            let mut access = if e.prerender() {
-                format!("{} (prerender)", crate::access::effective(e, default))
-            } else if let Some(spec) = e.confined() {
-                let capabilities = spec.capabilities();
-                if capabilities.is_empty() {
-                    format!("{} (confined)", crate::access::effective(e, default))
-                } else {
-                    format!(
-                        "{} (confined: {capabilities})",
-                        crate::access::effective(e, default)
-                    )
-                }
-            } else {
-                crate::access::effective(e, default).to_string()
-            };
-            if crate::access::public_by_default_and_changes_state(e, default) {
-                access.push_str(" (not stated)");
-            }
-            [
-                e.methods().to_string(),
-                e.path(),
-                access,
-                handler,
-                match notes.get(&(e.path(), e.handler())) {
-                    Some(notes) if !notes.is_empty() => {
-                        format!("{}  note: {}", e.location(), notes.join("; "))
-                    }
-                    _ => e.location(),
-                },
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: [&str; 5]| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(header);
-    for row in &rows {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-    }
-    if let Some(status) = crate::confined::pool_status()
-        && endpoints.iter().any(|e| e.confined().is_some())
-    {
-        out.push_str(status);
-        out.push('\n');
-    }
-    if let Some(unstated) = unstated_public(endpoints, config) {
-        out.push_str("warning: ");
-        out.push_str(&unstated);
-    }
-    out
-}
-
-/// The warning of the route table and `check`, the error of `check --strict`: every endpoint
-/// that changes state and is public only because its attribute states no access (see
-/// [`access::public_by_default_and_changes_state`](crate::access::public_by_default_and_changes_state)),
-/// one line each, and how to fix it. `None` when there is none.
-fn unstated_public(endpoints: &[&'static Endpoint], config: &Config) -> Option<String> {
-    let flagged: Vec<&&Endpoint> = endpoints
-        .iter()
-        .filter(|e| crate::access::public_by_default_and_changes_state(e, config.default_access))
-        .collect();
-    if flagged.is_empty() {
-        return None;
-    }
-    let mut out = format!(
-        "{} endpoint(s) change state and are public only because their attribute states no access:\n",
-        flagged.len()
-    );
-    for e in flagged {
-        let _ = writeln!(
-            out,
-            "  - {} {} ({}::{} at {})",
-            e.methods(),
-            e.path(),
-            e.module_path(),
-            e.handler(),
-            e.location()
-        );
-    }
-    out.push_str(
-        "  state who may call each: `access = authenticated`, `access = admin` or `roles = [...]`, \
-         or `access = public` if anyone may; or set ENDPOINT_DEFAULT_ACCESS=authenticated. \
-         `check --strict` fails until then.\n",
-    );
-    Some(out)
 }
