@@ -529,8 +529,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn fields_are_plain_or_escaped() {
+    /// A text-format subscriber with this module's [`Fields`], writing into the buffer.
+    fn text_subscriber() -> (Buffer, impl tracing::Subscriber) {
         let buffer = Buffer::default();
         let subscriber = tracing_subscriber::fmt()
             .fmt_fields(Fields)
@@ -538,6 +538,12 @@ mod tests {
             .without_time()
             .with_writer(buffer.clone())
             .finish();
+        (buffer, subscriber)
+    }
+
+    #[test]
+    fn fields_are_plain_or_escaped() {
+        let (buffer, subscriber) = text_subscriber();
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!(
                 "request",
@@ -568,13 +574,7 @@ mod tests {
 
     #[test]
     fn text_values_never_write_control_characters() {
-        let buffer = Buffer::default();
-        let subscriber = tracing_subscriber::fmt()
-            .fmt_fields(Fields)
-            .with_ansi(false)
-            .without_time()
-            .with_writer(buffer.clone())
-            .finish();
+        let (buffer, subscriber) = text_subscriber();
         let hostile = "a\nFORGED line\r\u{1b}[31mred\u{7f}\u{85}\u{2028}\u{202e}\t end é ✓";
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request", path = hostile);

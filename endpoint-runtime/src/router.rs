@@ -246,10 +246,8 @@ where
     F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send + 'static,
 {
-    let runtime = Arc::clone(runtime);
-    move |request: Request| {
-        crate::pipeline::run(Arc::clone(&runtime), None, request, inner.clone()).guarded(access)
-    }
+    let served = served(runtime, inner);
+    move |request: Request| served(request).guarded(access)
 }
 
 /// The path as the client sent it, before any `nest` stripped a prefix.

@@ -78,6 +78,18 @@ async fn recovered() -> &'static str {
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The text format as `run` installs it, at `INFO`, without time or colours.
+/// The JSON format (`ENDPOINT_LOG_FORMAT=json`), whose span fields are written by
+/// `logging::JsonFields`, at `info`.
+fn json_format(lines: Lines) -> impl tracing::Subscriber + Send + Sync + 'static {
+    tracing_subscriber::fmt()
+        .json()
+        .fmt_fields(endpoint_runtime::logging::JsonFields)
+        .without_time()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(lines)
+        .finish()
+}
+
 fn text_format(lines: Lines) -> impl tracing::Subscriber + Send + Sync + 'static {
     tracing_subscriber::fmt()
         .fmt_fields(endpoint_runtime::logging::Fields)
@@ -181,15 +193,6 @@ async fn log_lines_carry_the_request_span() {
 
     // The same line in the JSON format (`ENDPOINT_LOG_FORMAT=json`), whose span fields are
     // written by `logging::JsonFields`.
-    let json_format = |lines: Lines| {
-        tracing_subscriber::fmt()
-            .json()
-            .fmt_fields(endpoint_runtime::logging::JsonFields)
-            .without_time()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(lines)
-            .finish()
-    };
     let text = logged(
         &client,
         json_format,
@@ -350,15 +353,6 @@ async fn each_5xx_is_logged_once_with_its_source_chain_and_its_body_says_nothing
     );
 
     // The JSON format carries the chain in the line's `error` field.
-    let json_format = |lines: Lines| {
-        tracing_subscriber::fmt()
-            .json()
-            .fmt_fields(endpoint_runtime::logging::JsonFields)
-            .without_time()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(lines)
-            .finish()
-    };
     let text = logged(
         &client,
         json_format,
