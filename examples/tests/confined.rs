@@ -672,28 +672,13 @@ async fn past_the_queue_a_call_is_refused_before_its_body_is_read() {
 
     // A head announcing 1 MiB, and no body: the answer comes without it.
     let address = server.base.trim_start_matches("http://").to_string();
-    let answer = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .unwrap();
-        write!(
-            stream,
-            "POST /lab/echo/x HTTP/1.1\r\nhost: lab\r\ncontent-type: application/json\r\ncontent-length: 1048576\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = Vec::new();
-        let mut buffer = [0u8; 4096];
-        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
-            match stream.read(&mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            }
-        }
-        String::from_utf8_lossy(&answer).to_ascii_lowercase()
-    })
+    let answer = send_head(
+        address,
+        "POST /lab/echo/x HTTP/1.1\r\nhost: lab\r\ncontent-type: application/json\r\ncontent-length: 1048576\r\n\r\n",
+        Duration::from_secs(3),
+    )
     .await
-    .unwrap();
+    .to_ascii_lowercase();
     assert!(
         answer.starts_with("http/1.1 503"),
         "expected 503 before the body: {answer:?}"
@@ -721,28 +706,12 @@ async fn a_stalled_body_gives_its_worker_slot_back() {
     ]);
     let address = server.base.trim_start_matches("http://").to_string();
     let started = Instant::now();
-    let answer = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        write!(
-            stream,
-            "POST /lab/echo/x HTTP/1.1\r\nhost: lab\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n[1,"
-        )
-        .unwrap();
-        let mut answer = Vec::new();
-        let mut buffer = [0u8; 4096];
-        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
-            match stream.read(&mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            }
-        }
-        String::from_utf8_lossy(&answer).into_owned()
-    })
-    .await
-    .unwrap();
+    let answer = send_head(
+        address,
+        "POST /lab/echo/x HTTP/1.1\r\nhost: lab\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n[1,",
+        Duration::from_secs(5),
+    )
+    .await;
     let elapsed = started.elapsed();
     assert!(
         answer.starts_with("HTTP/1.1 408"),
@@ -756,4 +725,25 @@ async fn a_stalled_body_gives_its_worker_slot_back() {
     let (status, body) = get(&server, "/lab/echo/ann").await;
     assert_eq!(status, 200, "{body}");
     terminate(server);
+}
+
+/// Sends `request` (a head, perhaps the start of a body) on a new connection to `address` and
+/// returns the response head, or what arrived before the server closed or `timeout` passed.
+async fn send_head(address: String, request: &'static str, timeout: Duration) -> String {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(timeout)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap()
 }
