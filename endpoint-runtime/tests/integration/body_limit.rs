@@ -207,17 +207,27 @@ async fn send_chunked(server: &TestServer, head: &str, body: Vec<u8>) -> RawResp
     response
 }
 
+/// Posts a document of `size` bytes to `route` with a `Content-Length`.
+async fn post(
+    client: &reqwest::Client,
+    server: &crate::support::TestServer,
+    route: &str,
+    size: usize,
+) -> reqwest::Response {
+    client
+        .post(server.url(route))
+        .header("content-type", content_type(route))
+        .body(document(size))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn fixed_length_over_the_limit_is_413_before_the_body_is_read() {
     let server = server().await;
     for route in ROUTES {
-        let response = client()
-            .post(server.url(route))
-            .header("content-type", content_type(route))
-            .body(document(OVER))
-            .send()
-            .await
-            .unwrap();
+        let response = post(&client(), &server, route, OVER).await;
         assert_eq!(response.status().as_u16(), 413, "{route}");
         assert_eq!(response.headers()["connection"], "close", "{route}");
         assert_eq!(
@@ -228,13 +238,7 @@ async fn fixed_length_over_the_limit_is_413_before_the_body_is_read() {
     }
     // Up to the limit, every route reads the body.
     for route in ROUTES {
-        let response = client()
-            .post(server.url(route))
-            .header("content-type", content_type(route))
-            .body(document(LIMIT))
-            .send()
-            .await
-            .unwrap();
+        let response = post(&client(), &server, route, LIMIT).await;
         assert_eq!(response.status().as_u16(), 200, "{route}");
     }
 }
@@ -278,13 +282,7 @@ async fn http2_over_the_limit_is_413_with_or_without_a_length() {
         .build()
         .unwrap();
     for route in ROUTES {
-        let response = h2
-            .post(server.url(route))
-            .header("content-type", content_type(route))
-            .body(document(OVER))
-            .send()
-            .await
-            .unwrap();
+        let response = post(&h2, &server, route, OVER).await;
         assert_eq!(response.version(), reqwest::Version::HTTP_2);
         assert_eq!(response.status().as_u16(), 413, "{route}");
         assert!(
