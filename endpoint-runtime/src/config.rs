@@ -457,34 +457,19 @@ impl Config {
         if let Some((name, value)) = get("ENDPOINT_SHUTDOWN_GRACE") {
             config.shutdown_grace = parse_duration(name, value)?;
         }
-        if let Some((name, value)) = get("ENDPOINT_HEADER_READ_TIMEOUT") {
-            config.header_read_timeout = parse_duration(name, value)?;
-            if config.header_read_timeout.is_zero() {
-                return Err(ConfigError {
-                    variable: name,
-                    value: "0".into(),
-                    expected: "a duration greater than zero",
-                });
-            }
-        }
-        if let Some((name, value)) = get("ENDPOINT_KEEP_ALIVE_TIMEOUT") {
-            config.keep_alive_timeout = parse_duration(name, value.clone())?;
-            if config.keep_alive_timeout.is_zero() {
-                return Err(ConfigError {
-                    variable: name,
-                    value,
-                    expected: "a duration greater than zero",
-                });
-            }
-        }
-        if let Some((name, value)) = get("ENDPOINT_SEND_TIMEOUT") {
-            config.send_timeout = parse_duration(name, value.clone())?;
-            if config.send_timeout.is_zero() {
-                return Err(ConfigError {
-                    variable: name,
-                    value,
-                    expected: "a duration greater than zero",
-                });
+        for (variable, slot) in [
+            (
+                "ENDPOINT_HEADER_READ_TIMEOUT",
+                &mut config.header_read_timeout,
+            ),
+            (
+                "ENDPOINT_KEEP_ALIVE_TIMEOUT",
+                &mut config.keep_alive_timeout,
+            ),
+            ("ENDPOINT_SEND_TIMEOUT", &mut config.send_timeout),
+        ] {
+            if let Some((name, value)) = get(variable) {
+                *slot = parse_positive_duration(name, value)?;
             }
         }
         if let Some((name, value)) = get("ENDPOINT_MAX_CONNECTIONS") {
@@ -902,6 +887,18 @@ fn parse_host(value: &str) -> Option<IpAddr> {
         .trim_end_matches(']')
         .parse()
         .ok()
+}
+
+/// [`parse_duration`], refusing zero (a timeout of zero would close every connection).
+fn parse_positive_duration(name: &'static str, value: String) -> Result<Duration, ConfigError> {
+    match parse_duration(name, value.clone())? {
+        duration if duration.is_zero() => Err(ConfigError {
+            variable: name,
+            value,
+            expected: "a duration greater than zero",
+        }),
+        duration => Ok(duration),
+    }
 }
 
 fn parse_duration(name: &'static str, value: String) -> Result<Duration, ConfigError> {
