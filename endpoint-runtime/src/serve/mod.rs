@@ -15,7 +15,7 @@
 //! | HTTP/2 header list | | 16 KiB | `431` / stream reset |
 //! | HTTP/2 streams reset by the client before the server accepts them | | 20 pending | `GOAWAY` (the "rapid reset" defence; streams reset later are bounded by the handler limit above) |
 //! | HTTP/2 streams reset by the server on errors | | 1,024 per connection | `GOAWAY` |
-//! | HTTP/1 request head | | hyper's: 100 headers, ~400 KiB buffer | `431` |
+//! | HTTP/1 request head | | hyper's: 100 headers, ~400 KiB, a URI of 65,534 bytes | `431` / `414` with an empty body (hyper answers before any service runs), then closed |
 //!
 //! **The default connection cap** is derived from the process's file-descriptor limit
 //! (`RLIMIT_NOFILE`), which [`App::bind`](crate::App::bind) first raises from the soft to

@@ -516,3 +516,38 @@ async fn bind_raises_the_soft_file_descriptor_limit_to_the_hard_limit() {
     let _server = start().await;
     assert_eq!(getrlimit(Resource::Nofile).current, Some(hard));
 }
+
+/// hyper's own limits on a request head answer their own status (with an empty body: hyper
+/// answers them before any service runs) and close the connection.
+#[tokio::test]
+async fn an_over_long_uri_is_414_and_an_over_large_head_is_431() {
+    let server = start().await;
+    let many_headers: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    for (request, status) in [
+        (
+            format!(
+                "GET /greet/{} HTTP/1.1\r\nHost: x\r\n\r\n",
+                "a".repeat(70_000)
+            ),
+            "HTTP/1.1 414",
+        ),
+        (
+            format!("GET /greet HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
+            "HTTP/1.1 431",
+        ),
+        (
+            format!(
+                "GET /greet HTTP/1.1\r\nHost: x\r\nx-big: {}\r\n\r\n",
+                "v".repeat(500_000)
+            ),
+            "HTTP/1.1 431",
+        ),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        // The server may answer and close before it has read everything: only the answer counts.
+        let _ = stream.write_all(request.as_bytes()).await;
+        let (answer, _) = read_until_closed(&mut stream, Instant::now()).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with(status), "{status}: {answer}");
+    }
+}
