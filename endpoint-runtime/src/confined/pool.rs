@@ -154,21 +154,57 @@ impl std::fmt::Debug for Pool {
     }
 }
 
+/// Starts `command` on the one thread that starts workers, which lives as long as the
+/// process: a worker asks for `SIGKILL` when the *thread* that started it exits
+/// (`PR_SET_PDEATHSIG`), and a Tokio thread may exit while the server runs (one that called
+/// `block_in_place` retires to the blocking pool, whose idle threads end after 10 s). Every
+/// descriptor of the server above 2 is made close-on-exec first, including any it inherited
+/// or a library opened without `O_CLOEXEC`; the worker checks and reports what it still
+/// finds open.
+async fn start(mut command: Command) -> std::io::Result<Child> {
+    type Job = Box<dyn FnOnce() + Send>;
+    static STARTER: OnceLock<Mutex<std::sync::mpsc::Sender<Job>>> = OnceLock::new();
+    let starter = STARTER.get_or_init(|| {
+        let (jobs, receive) = std::sync::mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("confined-starter".into())
+            .spawn(move || {
+                while let Ok(job) = receive.recv() {
+                    job();
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start the thread that starts confined workers");
+        }
+        Mutex::new(jobs)
+    });
+    let runtime = tokio::runtime::Handle::current();
+    let (reply, started) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        // The child's pipes and its reaping belong to the server's runtime.
+        let _runtime = runtime.enter();
+        #[cfg(target_os = "linux")]
+        close_fds::set_fds_cloexec_threadsafe(3, &[]);
+        let _ = reply.send(command.spawn());
+    });
+    starter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .send(job)
+        .map_err(|_| std::io::Error::other("the thread that starts workers is gone"))?;
+    started
+        .await
+        .map_err(|_| std::io::Error::other("the thread that starts workers is gone"))?
+}
+
 /// Starts a worker for `endpoint` and waits for its sandbox report.
 async fn spawn(
     exe: &PathBuf,
     config: &ConfinedConfig,
     endpoint: &'static str,
 ) -> Result<(Worker, Hardening), String> {
-    // Every descriptor of the server above 2 is close-on-exec before the worker is started,
-    // including any it inherited or a library opened without `O_CLOEXEC`; the worker checks
-    // and reports what it still finds open.
-    #[cfg(target_os = "linux")]
-    close_fds::set_fds_cloexec_threadsafe(3, &[]);
-    // The worker asks for `SIGKILL` when its parent *thread* exits (`PR_SET_PDEATHSIG`):
-    // workers are started from the runtime's worker threads (never `spawn_blocking`), which
-    // live as long as the server.
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .arg(WORKER_ARG)
         .arg(config.memory.to_string())
         .arg(std::process::id().to_string())
@@ -177,8 +213,9 @@ async fn spawn(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
+        .kill_on_drop(true);
+    let mut child = start(command)
+        .await
         .map_err(|e| format!("cannot start a worker ({}): {e}", exe.display()))?;
     let (Some(stdin), Some(mut stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
