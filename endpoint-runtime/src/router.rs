@@ -147,12 +147,22 @@ pub async fn router() -> Result<Router, Error> {
     crate::App::new().into_router().await
 }
 
+/// Every check of the registry: route conflicts, and paths the runtime's own routes take
+/// (`ENDPOINT_OPENAPI_PATH`, `ENDPOINT_DOCS_PATH`).
+pub(crate) fn check_all(
+    endpoints: &[&'static Endpoint],
+    config: &crate::Config,
+) -> Result<(), Error> {
+    check(endpoints)?;
+    check_reserved(endpoints, config)
+}
+
+/// The router of `endpoints`, which [`check_all`] has accepted (the bootstrap checks before
+/// any side effect).
 pub(crate) fn build(
     endpoints: &[&'static Endpoint],
     runtime: Arc<Runtime>,
 ) -> Result<Router, Error> {
-    check(endpoints)?;
-    check_reserved(endpoints, &runtime.config)?;
     let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
     for endpoint in endpoints {
         let route = endpoint.served_by(&runtime);

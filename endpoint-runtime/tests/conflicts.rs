@@ -1,5 +1,6 @@
 //! A binary whose registry holds conflicting endpoints: `validate()`, `router()` and
-//! `App::bind()` must refuse them with both `file:line` sites, and never panic.
+//! `App::bind()` must refuse them with both `file:line` sites, before any side effect, and
+//! never panic.
 
 use endpoint_runtime::prelude::*;
 
@@ -95,5 +96,34 @@ async fn bind_fails_before_listening() {
     assert!(
         error.to_string().starts_with("3 route conflict(s):"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn conflicts_are_refused_before_the_database_is_opened() {
+    let dir = std::env::temp_dir().join(format!("endpoint-conflicts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("app.db");
+    let mut config = endpoint_runtime::Config::default();
+    config.port = 0;
+    config.database_url = Some(endpoint_runtime::DatabaseUrl(format!(
+        "sqlite://{}",
+        file.display()
+    )));
+    let error = endpoint_runtime::App::new()
+        .config(config)
+        .migrations(endpoint_runtime::migrations!("tests/migrations"))
+        .bind()
+        .await
+        .unwrap_err();
+    let created = file.exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        matches!(error, endpoint_runtime::Error::Conflicts(_)),
+        "{error}"
+    );
+    assert!(
+        !created,
+        "the database was created (and migrated) before the conflicts were found"
     );
 }

@@ -23,7 +23,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Serve the endpoints (the default)
     Serve,
-    /// Print the route table and exit
+    /// Print the route table and exit (non-zero when routes conflict, naming both sites)
     Routes,
     /// Print the OpenAPI 3.1 document and exit
     Openapi,
@@ -85,8 +85,10 @@ pub(super) async fn run(app: App) -> Result<(), Error> {
             return Ok(());
         }
         Some(Command::Routes) => {
-            print!("{}", route_table(&endpoints(), &config));
-            return Ok(());
+            let all = endpoints();
+            print!("{}", route_table(&all, &config));
+            // The table shows what is registered; conflicts make it exit non-zero.
+            return crate::router::check_all(&all, &config);
         }
         Some(Command::Openapi) => {
             let document = crate::openapi::document(&endpoints(), &config);

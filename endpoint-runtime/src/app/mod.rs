@@ -167,6 +167,17 @@ impl App {
         if let Some(jwt) = &config.jwt {
             builtin.push(Builtin::Jwt(Box::new(JwtAuthenticator::new(jwt)?)));
         }
+        // The registry is checked before anything with a side effect (the database, its
+        // migrations, the confined workers): a conflict leaves no trace.
+        let endpoints = endpoints();
+        if endpoints.is_empty() {
+            tracing::warn!(
+                "no endpoints are registered. If they live in a library crate, the binary must \
+                 mention that crate or its endpoints are not linked: add \
+                 `endpoint_runtime::link!(that_crate);` to the binary"
+            );
+        }
+        crate::router::check_all(&endpoints, &config)?;
         let url = match (&config.database_url, &migrations) {
             (Some(url), _) => Some(url.0.clone()),
             (None, Some(_)) => Some(default_database_url()),
@@ -183,14 +194,6 @@ impl App {
             }
             None => None,
         };
-        let endpoints = endpoints();
-        if endpoints.is_empty() {
-            tracing::warn!(
-                "no endpoints are registered. If they live in a library crate, the binary must \
-                 mention that crate or its endpoints are not linked: add \
-                 `endpoint_runtime::link!(that_crate);` to the binary"
-            );
-        }
         // Confined endpoints: the self-test and warm workers, before anything is served.
         let confined = if confined && endpoints.iter().any(|e| e.confined().is_some()) {
             Some(crate::confined::Pool::start(&config.confined).await?)
