@@ -17,7 +17,9 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::outbound::Outbound;
-use super::protocol::{self, FromWorker, Hardening, HostCall, HostResult, ToWorker, WORKER_ARG};
+use super::protocol::{
+    self, FromWorker, HostCall, HostResult, SandboxLayers, ToWorker, WORKER_ARG,
+};
 use super::{ConfinedRequest, ConfinedSpec, HostError};
 use crate::config::{ConfinedConfig, Hardening as Mode};
 use crate::context::Shared;
@@ -41,7 +43,7 @@ const CALLS_PER_WORKER: u32 = 10_000;
 #[derive(Debug, Clone)]
 pub struct HardeningReport {
     /// What the worker put in place.
-    pub hardening: Hardening,
+    pub hardening: SandboxLayers,
     /// Whether reading a file failed in the worker.
     pub file_read_blocked: bool,
     /// Whether opening a socket failed in the worker.
@@ -202,7 +204,7 @@ async fn spawn(
     exe: &PathBuf,
     config: &ConfinedConfig,
     endpoint: &'static str,
-) -> Result<(Worker, Hardening), String> {
+) -> Result<(Worker, SandboxLayers), String> {
     let mut command = Command::new(exe);
     command
         .arg(WORKER_ARG)
@@ -816,8 +818,8 @@ mod tests {
     };
 
     /// A complete report, as a confined worker on this kernel sends it.
-    fn complete() -> Hardening {
-        Hardening {
+    fn complete() -> SandboxLayers {
+        SandboxLayers {
             landlock: "fully enforced (ABI 6)".into(),
             landlock_enforced: true,
             landlock_abi: 6,
@@ -832,7 +834,7 @@ mod tests {
 
     /// A "worker" that writes its process id to `dir/pid`, sends `Ready` with `hardening`,
     /// then waits: how a worker whose sandbox fell short looks to the server.
-    fn fake_worker(dir: &Path, hardening: &Hardening) -> PathBuf {
+    fn fake_worker(dir: &Path, hardening: &SandboxLayers) -> PathBuf {
         let message = serde_json::to_vec(&FromWorker::Ready {
             hardening: hardening.clone(),
         })
@@ -881,7 +883,7 @@ mod tests {
     /// Under `auto` the same worker is used.
     #[tokio::test]
     async fn a_worker_short_of_required_is_killed_and_never_used() {
-        type Weaken = fn(&mut Hardening);
+        type Weaken = fn(&mut SandboxLayers);
         let shortfalls: [(&str, Weaken); 6] = [
             ("seccomp", |h| h.seccomp = false),
             ("no_new_privs", |h| h.no_new_privs = false),

@@ -35,7 +35,7 @@ pub(crate) enum ToWorker {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum FromWorker {
     /// Sent once, after the sandbox is in place.
-    Ready { hardening: Hardening },
+    Ready { hardening: SandboxLayers },
     /// A host call; the worker waits for [`ToWorker::HostReply`].
     Host { call: HostCall },
     /// The handler's answer.
@@ -52,9 +52,10 @@ pub(crate) enum FromWorker {
     },
 }
 
-/// What the worker could put in place.
+/// The sandbox layers a worker could put in place, as it reports them (named apart from
+/// [`Hardening`](crate::Hardening), the mode that judges them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hardening {
+pub struct SandboxLayers {
     /// Landlock: `fully enforced (ABI n)`, `enforced for the kernel's ABI n`, `not enforced`
     /// or an error.
     pub landlock: String,
@@ -77,7 +78,7 @@ pub struct Hardening {
     pub inherited_fds: Vec<i32>,
 }
 
-impl Hardening {
+impl SandboxLayers {
     /// Everything `required` needs.
     pub fn complete(&self) -> bool {
         self.shortfall().is_none()

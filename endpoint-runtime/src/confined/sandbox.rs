@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rustix::process::{Resource, Rlimit, setrlimit};
 
-use super::protocol::Hardening;
+use super::protocol::SandboxLayers;
 
 /// CPU seconds a worker may use over its life; the pool replaces workers long before.
 const CPU_SECONDS: u64 = 300;
@@ -49,7 +49,11 @@ pub(super) const ALLOWED: &[i64] = &[
 
 /// Applies every layer it can and reports which took effect. `inherited_fds` and
 /// `parent_death_signal` are what [`worker`](super::worker) found and set before.
-pub(super) fn apply(memory: u64, inherited_fds: Vec<i32>, parent_death_signal: bool) -> Hardening {
+pub(super) fn apply(
+    memory: u64,
+    inherited_fds: Vec<i32>,
+    parent_death_signal: bool,
+) -> SandboxLayers {
     let limit = |resource, value: u64| {
         setrlimit(
             resource,
@@ -68,7 +72,7 @@ pub(super) fn apply(memory: u64, inherited_fds: Vec<i32>, parent_death_signal: b
     let no_new_privs = rustix::thread::set_no_new_privs(true).is_ok();
     let landlock = landlock();
     let seccomp = seccomp().is_ok();
-    Hardening {
+    SandboxLayers {
         landlock: landlock.summary,
         landlock_enforced: landlock.enforced,
         landlock_abi: landlock.abi,

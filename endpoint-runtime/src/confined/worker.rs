@@ -141,7 +141,7 @@ fn run(memory: u64, server: i32, endpoint: &str) -> i32 {
     #[cfg(not(target_os = "linux"))]
     let hardening = {
         let _ = (memory, server);
-        super::protocol::Hardening::default()
+        super::protocol::SandboxLayers::default()
     };
     let channel = Channel(Rc::new(RefCell::new(io)));
     let send = |message: &FromWorker| {
