@@ -101,9 +101,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let output = match &function.sig.output {
         syn::ReturnType::Type(_, ty) => {
-            quote_spanned!(ty.span()=> #rt::events::HookOutput::into_hook_result(#call.await))
+            quote_spanned!(ty.span()=> #rt::__private::HookOutput::into_hook_result(#call.await))
         }
-        syn::ReturnType::Default => quote!(#rt::events::HookOutput::into_hook_result(#call.await)),
+        syn::ReturnType::Default => {
+            quote!(#rt::__private::HookOutput::into_hook_result(#call.await))
+        }
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let file = quote_spanned!(ident.span()=> ::core::file!());
@@ -112,11 +114,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_snake_case, unused_qualifications, clippy::all)]
         const _: () = {
-            fn __hook_run(event: #rt::Event, ctx: #rt::Context) -> #rt::events::HookFuture {
+            fn __hook_run(event: #rt::__private::Event, ctx: #rt::__private::Context) -> #rt::__private::HookFuture {
                 ::std::boxed::Box::pin(async move { #output })
             }
             #rt::__private::inventory::submit! {
-                #rt::events::Hook::__new(#rt::events::HookSpec {
+                #rt::__private::Hook::__new(#rt::__private::HookSpec {
                     event: #event,
                     handler: ::core::stringify!(#ident),
                     module_path: ::core::module_path!(),

@@ -8,9 +8,26 @@ use crate::errors::Errors;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let errors = Errors::default();
-    if !args.is_empty() {
-        errors.spanned(&args, "`#[endpoint_runtime::main]` takes no arguments");
+    // `crate = path`, the runtime's path when the dependency is renamed; nothing else.
+    let mut krate: Option<syn::Path> = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("crate") {
+            if krate.is_some() {
+                errors.spanned(&meta.path, "duplicate `crate` argument");
+            }
+            krate = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error(
+                "`#[endpoint_runtime::main]` takes no arguments but `crate = path` (the runtime's \
+                 path when the dependency is renamed)",
+            ))
+        }
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(error);
     }
+    let rt = krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_runtime));
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(error) => {
@@ -44,7 +61,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     quote! {
         #(#attrs)*
         #vis #plain {
-            ::endpoint_runtime::__private::block_on(async move #block)
+            #rt::__private::block_on(async move #block)
         }
     }
 }

@@ -11,18 +11,45 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::LitStr;
 
+/// `"dir"`, then optionally `, crate = path` (the runtime's path when the dependency is
+/// renamed).
+struct Input {
+    lit: LitStr,
+    krate: syn::Path,
+}
+
+impl syn::parse::Parse for Input {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let lit: LitStr = input.parse()?;
+        let mut krate = syn::parse_quote!(::endpoint_runtime);
+        if input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+            let key: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
+            if key != "crate" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "expected `crate = path` after the directory",
+                ));
+            }
+            input.parse::<syn::Token![=]>()?;
+            krate = input.parse()?;
+            input.parse::<Option<syn::Token![,]>>()?;
+        }
+        Ok(Input { lit, krate })
+    }
+}
+
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    let lit: LitStr = match syn::parse2(input) {
-        Ok(lit) => lit,
+    let Input { lit, krate } = match syn::parse2(input) {
+        Ok(input) => input,
         Err(error) => return error.into_compile_error(),
     };
-    match read(&lit) {
+    match read(&lit, &krate) {
         Ok(tokens) => tokens,
         Err(message) => syn::Error::new_spanned(&lit, message).into_compile_error(),
     }
 }
 
-fn read(lit: &LitStr) -> Result<TokenStream, String> {
+fn read(lit: &LitStr, krate: &syn::Path) -> Result<TokenStream, String> {
     let manifest = std::env::var("CARGO_MANIFEST_DIR")
         .map_err(|_| "CARGO_MANIFEST_DIR is not set: build with cargo".to_string())?;
     let dir = Path::new(&manifest).join(lit.value());
@@ -69,7 +96,7 @@ fn read(lit: &LitStr) -> Result<TokenStream, String> {
     };
     let sqlite = list(&sqlite);
     let postgres = list(&postgres);
-    Ok(quote!(::endpoint_runtime::Migrations::__new(#sqlite, #postgres)))
+    Ok(quote!(#krate::__private::Migrations::__new(#sqlite, #postgres)))
 }
 
 fn files(dir: &Path) -> Result<Vec<(i64, String, PathBuf)>, String> {

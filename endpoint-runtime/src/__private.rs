@@ -17,9 +17,11 @@ pub use crate::prerender;
 pub mod doc {
     pub use crate::openapi::{OperationDoc, Probe, traits};
 }
-pub use crate::registry::{Endpoint, EndpointSpec, Param};
-
-use crate::registry::Methods;
+pub use crate::registry::{Access, Endpoint, EndpointSpec, Method, Methods, Param};
+// For `#[hook]`, `migrations!` and `#[main]`: every macro names the runtime only here.
+pub use crate::context::Context;
+pub use crate::database::Migrations;
+pub use crate::events::{Event, Hook, HookFuture, HookOutput, HookSpec};
 
 /// What a generated handler returns.
 pub type HandlerFuture = std::pin::Pin<Box<dyn Future<Output = Response> + Send + 'static>>;

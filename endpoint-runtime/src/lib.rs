@@ -302,6 +302,11 @@ pub use endpoint_macros::endpoint;
 /// direct `tokio` dependency. The function takes no arguments and may return anything `main`
 /// may return.
 ///
+/// ## Arguments
+///
+/// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
+///   application that renames the dependency (`#[rt::main(crate = ::rt)]`).
+///
 /// ```no_run
 /// #[endpoint_runtime::main]
 /// async fn main() -> Result<(), endpoint_runtime::Error> {
@@ -316,6 +321,11 @@ pub use endpoint_macros::endpoint;
 /// ```compile_fail
 /// #[endpoint_runtime::main]
 /// fn main() {} // not async
+/// ```
+///
+/// ```compile_fail
+/// #[endpoint_runtime::main(threads = 4)] // only `crate = path` is accepted
+/// async fn main() {}
 /// ```
 pub use endpoint_macros::main;
 
@@ -363,6 +373,13 @@ pub use endpoint_macros::hook;
 ///
 /// ```ignore
 /// App::new().migrations(endpoint_runtime::migrations!("migrations")).run().await
+/// ```
+///
+/// An application that renames the dependency says where the runtime is after the directory:
+/// `rt::migrations!("migrations", crate = ::rt)`.
+///
+/// ```compile_fail
+/// let _ = endpoint_runtime::migrations!("no/such/dir");
 /// ```
 ///
 /// Adding a new file needs a rebuild of the crate that names the directory (`cargo` does not

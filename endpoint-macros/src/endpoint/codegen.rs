@@ -41,20 +41,20 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         Group::Named(name) => quote!(#name),
     };
     let methods = match methods {
-        Methods::All => quote!(#krate::Methods::All),
+        Methods::All => quote!(#private::Methods::All),
         Methods::List(list) => {
             let variants = list.iter().map(|v| format_ident!("{}", v));
-            quote!(#krate::Methods::List(&[#(#krate::Method::#variants),*]))
+            quote!(#private::Methods::List(&[#(#private::Method::#variants),*]))
         }
     };
     let access = match access {
         None => quote!(::core::option::Option::None),
         Some(level) => {
             let level = match level {
-                Access::Public => quote!(#krate::Access::Public),
-                Access::Authenticated => quote!(#krate::Access::Authenticated),
-                Access::Admin => quote!(#krate::Access::Admin),
-                Access::Roles(roles) => quote!(#krate::Access::Roles(&[#(#roles),*])),
+                Access::Public => quote!(#private::Access::Public),
+                Access::Authenticated => quote!(#private::Access::Authenticated),
+                Access::Admin => quote!(#private::Access::Admin),
+                Access::Roles(roles) => quote!(#private::Access::Roles(&[#(#roles),*])),
             };
             quote!(::core::option::Option::Some(#level))
         }

@@ -86,6 +86,47 @@ fn expands_all_at_root_with_renamed_crate() {
     );
 }
 
+/// Every path into the runtime in `out` goes through `__private`, the one hidden surface.
+fn assert_only_private(out: &str, runtime: &str) {
+    let needle = format!("{runtime} :: ");
+    for (at, _) in out.match_indices(&needle) {
+        let rest = &out[at + needle.len()..];
+        assert!(
+            rest.starts_with("__private"),
+            "a path outside `__private`: `{}` in\n{out}",
+            &out[at..(at + needle.len() + 40).min(out.len())]
+        );
+    }
+}
+
+#[test]
+fn every_macro_names_the_runtime_only_through_private() {
+    let endpoint = super::expand(
+        quote!(route = "/{id}", method = [get, post], access = admin),
+        quote! { async fn f(id: u32, q: Query<X>) -> String { String::new() } },
+    );
+    let hook = crate::hook::expand(
+        quote!(event = "a.b"),
+        quote! { async fn h(event: Event, ctx: Context) -> Result<(), EndpointError> { Ok(()) } },
+    );
+    let main = crate::main_fn::expand(quote!(), quote! { async fn main() {} });
+    for out in [endpoint, hook, main] {
+        let out = out.to_string();
+        assert!(out.contains(":: endpoint_runtime :: __private"), "{out}");
+        assert_only_private(&out, ":: endpoint_runtime");
+    }
+    let renamed_hook = crate::hook::expand(
+        quote!(event = "a.b", crate = ::rt),
+        quote! { async fn h(event: Event) {} },
+    );
+    let renamed_main = crate::main_fn::expand(quote!(crate = ::rt), quote! { async fn main() {} });
+    for out in [renamed_hook, renamed_main] {
+        let out = out.to_string();
+        assert!(!out.contains("endpoint_runtime"), "{out}");
+        assert_only_private(&out, ":: rt");
+    }
+}
+
 #[test]
 fn renamed_crate_never_names_the_default_path() {
     let out = super::expand(

@@ -26,11 +26,11 @@ const _: () = {
     }
     ::my_runtime::__private::inventory::submit! {
         ::my_runtime::__private::Endpoint::__new(::my_runtime::__private::EndpointSpec {
-        id : "", route : "/methods.json", methods : ::my_runtime::Methods::All, access :
-        ::core::option::Option::None, handler : ::core::stringify!(any_method),
-        module_path : ::core::module_path!(), file : ::core::file!(), line :
-        ::core::line!(), docs : "", params : & [], call : __endpoint_handler, document :
-        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
-        confined : ::core::option::Option::None, })
+        id : "", route : "/methods.json", methods :
+        ::my_runtime::__private::Methods::All, access : ::core::option::Option::None,
+        handler : ::core::stringify!(any_method), module_path : ::core::module_path!(),
+        file : ::core::file!(), line : ::core::line!(), docs : "", params : & [], call :
+        __endpoint_handler, document : __endpoint_doc, prerender : false, static_paths :
+        ::core::option::Option::None, confined : ::core::option::Option::None, })
     }
 };

@@ -33,7 +33,8 @@ const _: () = {
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
         { id : "sandbox", route : "/greet/{name}", methods :
-        ::endpoint_runtime::Methods::List(& [::endpoint_runtime::Method::Get]), access :
+        ::endpoint_runtime::__private::Methods::List(&
+        [::endpoint_runtime::__private::Method::Get]), access :
         ::core::option::Option::None, handler : ::core::stringify!(greet), module_path :
         ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
         "", params : & [::endpoint_runtime::__private::Param { name : "name", ty :

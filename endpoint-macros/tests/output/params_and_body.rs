@@ -109,15 +109,16 @@ const _: () = {
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
         { id : "users", route : "/{id}/files/{*path}", methods :
-        ::endpoint_runtime::Methods::List(& [::endpoint_runtime::Method::Put,
-        ::endpoint_runtime::Method::Patch]), access :
-        ::core::option::Option::Some(::endpoint_runtime::Access::Roles(& ["editor"])),
-        handler : ::core::stringify!(put_file), module_path : ::core::module_path!(),
-        file : ::core::file!(), line : ::core::line!(), docs : "", params : &
-        [::endpoint_runtime::__private::Param { name : "id", ty : "u64", catch_all :
-        false }, ::endpoint_runtime::__private::Param { name : "path", ty : "String",
-        catch_all : true }], call : __endpoint_handler, document : __endpoint_doc,
-        prerender : false, static_paths : ::core::option::Option::None, confined :
-        ::core::option::Option::None, })
+        ::endpoint_runtime::__private::Methods::List(&
+        [::endpoint_runtime::__private::Method::Put,
+        ::endpoint_runtime::__private::Method::Patch]), access :
+        ::core::option::Option::Some(::endpoint_runtime::__private::Access::Roles(&
+        ["editor"])), handler : ::core::stringify!(put_file), module_path :
+        ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
+        "", params : & [::endpoint_runtime::__private::Param { name : "id", ty : "u64",
+        catch_all : false }, ::endpoint_runtime::__private::Param { name : "path", ty :
+        "String", catch_all : true }], call : __endpoint_handler, document :
+        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
+        confined : ::core::option::Option::None, })
     }
 };

@@ -29,11 +29,13 @@ const _: () = {
     }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
-        { id : "greet", route : "/intro", methods : ::endpoint_runtime::Methods::List(&
-        [::endpoint_runtime::Method::Get]), access : ::core::option::Option::None,
-        handler : ::core::stringify!(intro), module_path : ::core::module_path!(), file :
-        ::core::file!(), line : ::core::line!(), docs : "Say hello.", params : & [], call
-        : __endpoint_handler, document : __endpoint_doc, prerender : false, static_paths
-        : ::core::option::Option::None, confined : ::core::option::Option::None, })
+        { id : "greet", route : "/intro", methods :
+        ::endpoint_runtime::__private::Methods::List(&
+        [::endpoint_runtime::__private::Method::Get]), access :
+        ::core::option::Option::None, handler : ::core::stringify!(intro), module_path :
+        ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
+        "Say hello.", params : & [], call : __endpoint_handler, document :
+        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
+        confined : ::core::option::Option::None, })
     }
 };

@@ -74,9 +74,10 @@ const _: () = {
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
         { id : "api", route : "/users/{id}", methods :
-        ::endpoint_runtime::Methods::List(& [::endpoint_runtime::Method::Get]), access :
-        ::core::option::Option::Some(::endpoint_runtime::Access::Public), handler :
-        ::core::stringify!(user), module_path : ::core::module_path!(), file :
+        ::endpoint_runtime::__private::Methods::List(&
+        [::endpoint_runtime::__private::Method::Get]), access :
+        ::core::option::Option::Some(::endpoint_runtime::__private::Access::Public),
+        handler : ::core::stringify!(user), module_path : ::core::module_path!(), file :
         ::core::file!(), line : ::core::line!(), docs : "", params : &
         [::endpoint_runtime::__private::Param { name : "id", ty : "u32", catch_all :
         false }], call : __endpoint_handler, document : __endpoint_doc, prerender : true,

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::support::{get, json, send, start};
+use crate::support::{client, get, json, send, start};
 
 #[tokio::test]
 async fn group_routes_mount_under_the_id() {
@@ -186,6 +186,32 @@ async fn library_crate_endpoints_are_linked() {
         get(&server, "/endpoint-runtime/default-id").await.2,
         "mounted under the package name"
     );
+}
+
+/// Every macro takes `crate = path`: the library renames the runtime `rt`, and its
+/// `#[endpoint]`, `#[hook]`, `migrations!` and `#[main]` compile and work through it.
+#[tokio::test]
+async fn every_macro_works_with_a_renamed_runtime() {
+    use std::sync::atomic::Ordering;
+    let server = start().await;
+    let before = extra_endpoints::PINGED.load(Ordering::SeqCst);
+    let response = client()
+        .post(server.url("/extra/ping"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "pinged");
+    assert_eq!(extra_endpoints::PINGED.load(Ordering::SeqCst), before + 1);
+    let migrations = extra_endpoints::migrations();
+    assert_eq!(
+        migrations.list(endpoint_runtime::DatabaseKind::Sqlite),
+        vec![(1, "extra probe")]
+    );
+    // `#[main]` builds its own runtime: run it off this one's threads.
+    let answer = tokio::task::spawn_blocking(extra_endpoints::answer)
+        .await
+        .unwrap();
+    assert_eq!(answer, 42);
 }
 
 #[test]
