@@ -23,12 +23,12 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
 
-use crate::__private::{Handler, HandlerFuture};
 use crate::accountability::Accountability;
 use crate::auth::{Authenticator, Builtin, Outcome};
 use crate::config::{Config, DefaultAccess, ErrorFormat, ForwardedHeader, IpNet};
 use crate::error::{EndpointError, ErrorInfo, render};
 use crate::registry::{Access, Endpoint};
+use crate::registry::{Handler, HandlerFuture};
 
 /// The header that carries the request id, in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -316,7 +316,7 @@ where
             };
             // As for a method the route does not serve at all: 405 before the access check.
             if let Some(endpoint) = *this.endpoint
-                && let Some(refused) = crate::__private::unsupported_method(endpoint, &request)
+                && let Some(refused) = crate::router::unsupported_method(endpoint, &request)
             {
                 break refused;
             }

@@ -141,7 +141,7 @@ pub struct EndpointSpec {
     pub line: u32,
     pub docs: &'static str,
     pub params: &'static [Param],
-    pub call: crate::__private::Handler,
+    pub call: Handler,
     pub document: fn(&mut crate::openapi::OperationDoc<'_>),
     pub prerender: bool,
     pub static_paths: Option<fn() -> crate::prerender::StaticPathsFuture>,
@@ -267,7 +267,7 @@ impl Endpoint {
     /// Without the runtime's middleware (see [`router()`](crate::router)) every caller is
     /// anonymous, so a protected endpoint answers 401.
     pub fn method_router(&'static self) -> MethodRouter {
-        crate::__private::method_router(self, self.spec.call, None)
+        crate::router::method_router(self, self.spec.call, None)
     }
 
     /// This endpoint's `MethodRouter` with the runtime's pipeline around its handler.
@@ -275,7 +275,7 @@ impl Endpoint {
         &'static self,
         runtime: &std::sync::Arc<crate::pipeline::Runtime>,
     ) -> MethodRouter {
-        crate::__private::method_router(self, self.spec.call, Some(runtime.clone()))
+        crate::router::method_router(self, self.spec.call, Some(runtime.clone()))
     }
 
     pub(crate) fn spec_document(&self) -> fn(&mut crate::openapi::OperationDoc<'_>) {
@@ -305,3 +305,10 @@ pub fn endpoints() -> Vec<&'static Endpoint> {
     all.sort_by_cached_key(|e| e.key());
     all
 }
+
+/// What a generated handler returns.
+pub type HandlerFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send + 'static>>;
+
+/// A generated handler: the whole request in, the response out.
+pub type Handler = fn(axum::extract::Request) -> HandlerFuture;

@@ -267,3 +267,96 @@ fn original_path(request: &Request) -> &str {
         .get::<OriginalUri>()
         .map_or_else(|| request.uri().path(), |uri| uri.path())
 }
+
+/// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`. With
+/// `runtime`, the handler runs inside the runtime's pipeline (request id, accountability,
+/// access check, timeout, panic capture, envelope); without it, only the access check runs, in
+/// front of the generated handler (before any extractor runs), and every caller is anonymous.
+/// Not generic, so axum's routing types are compiled once for every endpoint.
+pub(crate) fn method_router(
+    endpoint: &'static Endpoint,
+    handler: crate::registry::Handler,
+    runtime: Option<Arc<crate::pipeline::Runtime>>,
+) -> MethodRouter {
+    match runtime {
+        Some(runtime) => route(
+            endpoint,
+            runtime.config.body_limit,
+            crate::pipeline::EndpointService::new(runtime, endpoint, handler),
+        ),
+        // Without the runtime, the default of `ENDPOINT_BODY_LIMIT`.
+        None => route(
+            endpoint,
+            crate::config::DEFAULT_BODY_LIMIT,
+            axum::handler::Handler::with_state(
+                move |request: Request| {
+                    let refused = unsupported_method(endpoint, &request).or_else(|| {
+                        crate::access::authorize(endpoint, request.extensions())
+                            .err()
+                            .map(IntoResponse::into_response)
+                    });
+                    match refused {
+                        Some(response) => Box::pin(std::future::ready(response)),
+                        None => handler(request),
+                    }
+                },
+                (),
+            ),
+        ),
+    }
+}
+
+/// The 405 for an extension method (`QUERY`, `PROPFIND`…) on a `method = all` endpoint: `all`
+/// answers the standard methods only, the ones OpenAPI 3.1 can document.
+pub(crate) fn unsupported_method(endpoint: &Endpoint, request: &Request) -> Option<Response> {
+    if !matches!(endpoint.methods(), Methods::All) || is_standard(request.method()) {
+        return None;
+    }
+    let response =
+        crate::EndpointError::method_not_allowed(request.method().as_str(), request.uri().path())
+            .with_header(
+                axum::http::header::ALLOW,
+                axum::http::HeaderValue::from_static(
+                    "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS,TRACE",
+                ),
+            )
+            .into_response();
+    Some(response)
+}
+
+/// `service` as the `MethodRouter` of `endpoint`'s methods, with the body limit on the
+/// service itself (a layer on the router would wrap each route in a second boxed route).
+fn route<S>(endpoint: &'static Endpoint, limit: usize, service: S) -> MethodRouter
+where
+    S: tower::Service<Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    S::Response: IntoResponse + 'static,
+    S::Future: Send + 'static,
+{
+    let service = tower::Layer::layer(&axum::extract::DefaultBodyLimit::max(limit), service);
+    match endpoint.methods() {
+        Methods::All => axum::routing::any_service(service),
+        Methods::List(list) => {
+            let filter = list
+                .iter()
+                .map(|m| m.filter())
+                .reduce(axum::routing::MethodFilter::or)
+                .unwrap_or(axum::routing::MethodFilter::GET);
+            axum::routing::on_service(filter, service)
+        }
+    }
+}
+
+fn is_standard(method: &axum::http::Method) -> bool {
+    use axum::http::Method as M;
+    [
+        M::GET,
+        M::HEAD,
+        M::POST,
+        M::PUT,
+        M::PATCH,
+        M::DELETE,
+        M::OPTIONS,
+        M::TRACE,
+    ]
+    .contains(method)
+}

@@ -391,3 +391,14 @@ impl Server {
         Ok(())
     }
 }
+
+/// Runs `future` to completion on a new multi-threaded Tokio runtime (`#[main]`).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    // A confined worker is this binary started again: it never reaches the runtime.
+    crate::confined::enter_worker_if_requested();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("failed to start the Tokio runtime")
+        .block_on(future)
+}
