@@ -14,6 +14,14 @@ pub(crate) fn effective(endpoint: &Endpoint, default: DefaultAccess) -> Access {
     endpoint.declared_access().unwrap_or(level(default))
 }
 
+impl Endpoint {
+    /// The access level in force under `config`: the one written in the attribute, else the
+    /// one `ENDPOINT_DEFAULT_ACCESS` gives (`public` by default), as the route table shows it.
+    pub fn access(&self, config: &Config) -> Access {
+        effective(self, config.default_access)
+    }
+}
+
 /// The access level `ENDPOINT_DEFAULT_ACCESS` gives an endpoint that states none.
 fn level(default: DefaultAccess) -> Access {
     match default {

@@ -189,13 +189,8 @@ impl Endpoint {
         self.spec.methods
     }
 
-    /// The access level in force: the one written in the attribute, or [`Access::Public`] when
-    /// the attribute states none.
-    pub fn access(&self) -> Access {
-        self.spec.access.unwrap_or(Access::Public)
-    }
-
-    /// The access level exactly as written, `None` when the attribute states none.
+    /// The access level exactly as written, `None` when the attribute states none (then
+    /// `ENDPOINT_DEFAULT_ACCESS` decides: see [`access`](Self::access)).
     pub fn declared_access(&self) -> Option<Access> {
         self.spec.access
     }

@@ -247,7 +247,13 @@ fn registry_records_every_field() {
         endpoint_runtime::Methods::List(&[endpoint_runtime::Method::Get])
     );
     assert_eq!(user.declared_access(), None);
-    assert_eq!(user.access(), endpoint_runtime::Access::Public);
+    let mut config = endpoint_runtime::Config::default();
+    assert_eq!(user.access(&config), endpoint_runtime::Access::Public);
+    config.default_access = endpoint_runtime::DefaultAccess::Authenticated;
+    assert_eq!(
+        user.access(&config),
+        endpoint_runtime::Access::Authenticated
+    );
     assert_eq!(
         user.params(),
         &[endpoint_runtime::Param {
@@ -264,10 +270,10 @@ fn registry_records_every_field() {
     assert!(file.params()[0].catch_all);
 
     let admin = all.iter().find(|e| e.handler() == "admin_stats").unwrap();
-    assert_eq!(admin.access(), endpoint_runtime::Access::Admin);
+    assert_eq!(admin.access(&config), endpoint_runtime::Access::Admin);
     let editors = all.iter().find(|e| e.handler() == "editors").unwrap();
     assert_eq!(
-        editors.access(),
+        editors.access(&config),
         endpoint_runtime::Access::Roles(&["editor", "author"])
     );
     let methods_all = all.iter().find(|e| e.handler() == "methods_all").unwrap();
