@@ -9,7 +9,8 @@ pub use inventory;
 
 pub use crate::app::block_on;
 pub use crate::confined;
-pub use crate::extract::{RawParams, reject, respond};
+pub use crate::error::reject;
+pub use crate::extract::{RawParams, respond};
 pub use crate::prerender;
 
 /// What `__endpoint_doc` functions name.

@@ -27,8 +27,8 @@ pub struct Accountability {
     pub app: bool,
     /// The client's IP: the socket peer, or the forwarded client when the peer is a trusted
     /// proxy (`ENDPOINT_TRUSTED_PROXIES`), read from the one header `ENDPOINT_FORWARDED_HEADER`
-    /// names. The test client's requests come from `127.0.0.1` unless
-    /// [`TestRequest::peer`](crate::testing::TestRequest::peer) says otherwise. `None` only
+    /// names. The test client's requests come from `127.0.0.1` unless its request builder's
+    /// `peer` says otherwise. `None` only
     /// when the router is served without connection info (embedded without
     /// `into_make_service_with_connect_info`, or called by the `build` command).
     pub ip: Option<IpAddr>,

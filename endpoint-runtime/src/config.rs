@@ -97,7 +97,7 @@ pub struct Config {
     /// produces nothing for this long is cut too.
     pub send_timeout: Duration,
     /// The most connections served at once; `None` derives it from the file-descriptor limit
-    /// (see [`serve`](crate::serve)). At the cap the oldest idle or unfinished connection is
+    /// (the rule is in the docs of the `serve` module). At the cap the oldest idle or unfinished connection is
     /// closed to make room; when every connection is busy a new one is answered `503` with
     /// `Connection: close`.
     pub max_connections: Option<usize>,
@@ -488,17 +488,12 @@ impl Config {
             };
         }
         if let Some((name, value)) = get("ENDPOINT_LOG_FORMAT") {
-            config.log_format = match value.trim().to_ascii_lowercase().as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "`text` or `json`",
-                    });
-                }
-            };
+            config.log_format = choice(
+                name,
+                value,
+                &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+                "`text` or `json`",
+            )?;
         }
         if let Some((name, value)) = get("ENDPOINT_BODY_LIMIT") {
             config.body_limit = parse_size(&value).ok_or(ConfigError {
@@ -511,44 +506,37 @@ impl Config {
             config.request_timeout = parse_duration(name, value)?;
         }
         if let Some((name, value)) = get("ENDPOINT_ERROR_FORMAT") {
-            config.error_format = match value.trim().to_ascii_lowercase().as_str() {
-                "jsend" => ErrorFormat::JSend,
-                "problem" | "problem+json" | "rfc9457" => ErrorFormat::Problem,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "`jsend` or `problem`",
-                    });
-                }
-            };
+            config.error_format = choice(
+                name,
+                value,
+                &[
+                    ("jsend", ErrorFormat::JSend),
+                    ("problem", ErrorFormat::Problem),
+                    ("problem+json", ErrorFormat::Problem),
+                    ("rfc9457", ErrorFormat::Problem),
+                ],
+                "`jsend` or `problem`",
+            )?;
         }
         if let Some((name, value)) = get("ENDPOINT_DEFAULT_ACCESS") {
-            config.default_access = match value.trim().to_ascii_lowercase().as_str() {
-                "public" => DefaultAccess::Public,
-                "authenticated" => DefaultAccess::Authenticated,
-                "admin" => DefaultAccess::Admin,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "`public`, `authenticated` or `admin`",
-                    });
-                }
-            };
+            config.default_access = choice(
+                name,
+                value,
+                &[
+                    ("public", DefaultAccess::Public),
+                    ("authenticated", DefaultAccess::Authenticated),
+                    ("admin", DefaultAccess::Admin),
+                ],
+                "`public`, `authenticated` or `admin`",
+            )?;
         }
         if let Some((name, value)) = get("ENDPOINT_CONFINED_HARDENING") {
-            config.confined.hardening = match value.trim().to_ascii_lowercase().as_str() {
-                "required" => Hardening::Required,
-                "auto" => Hardening::Auto,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "`required` or `auto`",
-                    });
-                }
-            };
+            config.confined.hardening = choice(
+                name,
+                value,
+                &[("required", Hardening::Required), ("auto", Hardening::Auto)],
+                "`required` or `auto`",
+            )?;
         }
         if let Some((name, value)) = get("ENDPOINT_CONFINED_WORKERS") {
             config.confined.workers = match value.trim().parse::<usize>() {
@@ -649,31 +637,27 @@ impl Config {
         }
         if let Some((name, value)) = get("ENDPOINT_DOCS_ACCESS") {
             use crate::registry::Access;
-            config.docs_access = Some(match value.trim().to_ascii_lowercase().as_str() {
-                "public" => Access::Public,
-                "authenticated" => Access::Authenticated,
-                "admin" => Access::Admin,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "`public`, `authenticated` or `admin`",
-                    });
-                }
-            });
+            config.docs_access = Some(choice(
+                name,
+                value,
+                &[
+                    ("public", Access::Public),
+                    ("authenticated", Access::Authenticated),
+                    ("admin", Access::Admin),
+                ],
+                "`public`, `authenticated` or `admin`",
+            )?);
         }
         if let Some((name, value)) = get("ENDPOINT_FORWARDED_HEADER") {
-            config.forwarded_header = match value.trim().to_ascii_lowercase().as_str() {
-                "x-forwarded-for" => ForwardedHeader::XForwardedFor,
-                "forwarded" => ForwardedHeader::Forwarded,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "`x-forwarded-for` or `forwarded` (RFC 7239)",
-                    });
-                }
-            };
+            config.forwarded_header = choice(
+                name,
+                value,
+                &[
+                    ("x-forwarded-for", ForwardedHeader::XForwardedFor),
+                    ("forwarded", ForwardedHeader::Forwarded),
+                ],
+                "`x-forwarded-for` or `forwarded` (RFC 7239)",
+            )?;
         }
         Ok(config)
     }
@@ -887,6 +871,25 @@ fn parse_host(value: &str) -> Option<IpAddr> {
         .trim_end_matches(']')
         .parse()
         .ok()
+}
+
+/// The value of the `(text, value)` pair whose text `value` is, ignoring case and spaces
+/// around it; else an error naming the variable with `expected`.
+fn choice<T: Copy>(
+    name: &'static str,
+    value: String,
+    choices: &[(&str, T)],
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    let wanted = value.trim().to_ascii_lowercase();
+    match choices.iter().find(|(text, _)| *text == wanted) {
+        Some((_, chosen)) => Ok(*chosen),
+        None => Err(ConfigError {
+            variable: name,
+            value,
+            expected,
+        }),
+    }
 }
 
 /// [`parse_duration`], refusing zero (a timeout of zero would close every connection).

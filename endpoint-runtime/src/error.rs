@@ -749,6 +749,49 @@ impl fmt::Debug for Error {
     }
 }
 
+/// Answers an extractor's rejection in the runtime's envelope. The runtime's own extractors
+/// already reject with an [`EndpointError`]; an axum extractor
+/// (`Bytes`, `String`, `Form`, `axum::Json`…) rejects with plain text, which is wrapped here:
+/// its status is kept and its text becomes the message (of a 4xx; a 5xx text is logged).
+#[doc(hidden)] // for generated code, through `__private`
+pub async fn reject(response: Response) -> Response {
+    let status = response.status();
+    if response
+        .extensions()
+        .get::<std::sync::Arc<ErrorInfo>>()
+        .is_some()
+        || !(status.is_client_error() || status.is_server_error())
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let error = if status.is_server_error() {
+        EndpointError::internal(format_args!("extractor rejected the request: {text}"))
+    } else {
+        let code = client_error_code(status);
+        EndpointError::new(
+            status,
+            code,
+            if text.is_empty() {
+                "invalid request".to_string()
+            } else {
+                text
+            },
+        )
+    };
+    let mut enveloped = error.into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            enveloped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    enveloped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

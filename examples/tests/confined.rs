@@ -586,14 +586,7 @@ async fn a_worker_inherits_no_descriptor_and_dies_with_the_server() {
     );
 
     // A worker spinning in a handler; then the server is killed outright.
-    let base = server.base.clone();
-    let looping = tokio::spawn(async move {
-        let _ = reqwest::Client::new()
-            .get(format!("{base}/lab/loop"))
-            .timeout(Duration::from_secs(20))
-            .send()
-            .await;
-    });
+    let looping = call_the_spinning_handler(&server);
     let workers = wait_for_a_spinning_worker(pid).await;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -660,14 +653,7 @@ async fn past_the_queue_a_call_is_refused_before_its_body_is_read() {
     ]);
     let pid = server.child.id();
     // The only worker slot is taken by a handler that spins.
-    let base = server.base.clone();
-    let looping = tokio::spawn(async move {
-        let _ = reqwest::Client::new()
-            .get(format!("{base}/lab/loop"))
-            .timeout(Duration::from_secs(20))
-            .send()
-            .await;
-    });
+    let looping = call_the_spinning_handler(&server);
     wait_for_a_spinning_worker(pid).await;
 
     // A head announcing 1 MiB, and no body: the answer comes without it.
@@ -746,4 +732,17 @@ async fn send_head(address: String, request: &'static str, timeout: Duration) ->
     })
     .await
     .unwrap()
+}
+
+/// Calls `/lab/loop`, whose handler spins until its worker is killed, in the background (the
+/// call gives up after 20 s).
+fn call_the_spinning_handler(server: &Running) -> tokio::task::JoinHandle<()> {
+    let base = server.base.clone();
+    tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .get(format!("{base}/lab/loop"))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await;
+    })
 }
