@@ -9,21 +9,20 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::Serialize;
 
-use crate::accountability::Accountability;
+use crate::auth::Accountability;
 use crate::config::Config;
 use crate::database::Database;
 use crate::error::EndpointError;
 use crate::events::{EmitError, Emitter};
-use crate::pipeline::RequestState;
 
 /// What every request shares: built once at start-up.
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) database: Option<Database>,
     pub(crate) emitter: Emitter,
+    /// [`App::state`](crate::App::state)'s values, and the runtime's own shared parts (the
+    /// confined worker pool), by type.
     pub(crate) state: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
-    /// The worker pool of confined endpoints, when the application has any.
-    pub(crate) confined: Option<Arc<crate::confined::Pool>>,
 }
 
 /// The endpoint context of the seeds (`{ services, database, env, logger, emitter }`), as an
@@ -132,20 +131,6 @@ impl Context {
         let payload =
             serde_json::to_value(payload).map_err(|e| EmitError::Payload(e.to_string()))?;
         self.shared.emitter.emit(self, event, payload).await
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Context {
-    type Rejection = EndpointError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let state = parts.extensions.get::<RequestState>().ok_or_else(|| {
-            EndpointError::internal("Context needs the runtime's middleware: build the router with endpoint_runtime::router() or App")
-        })?;
-        let shared = Arc::clone(&state.shared);
-        let accountability = state.accountability.clone();
-        let request_id = Some(state.request_id.as_str().to_string());
-        Ok(Context::new(shared, accountability, request_id))
     }
 }
 

@@ -751,7 +751,7 @@ impl fmt::Debug for Error {
 
 /// Answers an extractor's rejection in the runtime's envelope. The runtime's own extractors
 /// already reject with an [`EndpointError`]; an axum extractor
-/// (`Bytes`, `String`, `Form`, `axum::Json`…) rejects with plain text, which is wrapped here:
+/// (`Bytes`, `String`, `Form`…) rejects with plain text, which is wrapped here:
 /// its status is kept and its text becomes the message (of a 4xx; a 5xx text is logged).
 #[doc(hidden)] // for generated code, through `__private`
 pub async fn reject(response: Response) -> Response {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::accountability::Accountability;
+use crate::auth::Accountability;
 use crate::context::Context;
 use crate::error::EndpointError;
 

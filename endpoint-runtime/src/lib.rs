@@ -34,8 +34,6 @@
 #[allow(unused_extern_crates)] // lets doctests and unit tests use `#[endpoint]` inside this crate
 extern crate self as endpoint_runtime;
 
-mod access;
-mod accountability;
 mod app;
 pub mod auth;
 mod body_limit;
@@ -52,14 +50,14 @@ pub mod openapi;
 mod pipeline;
 pub mod prerender;
 mod registry;
-mod router;
+mod routing;
 pub mod serve;
 pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use accountability::{Accountability, Claims};
+pub use auth::{Accountability, Claims};
 pub use app::{App, Server, run};
 pub use axum;
 pub use config::ForwardedHeader;
@@ -74,7 +72,7 @@ pub use events::{EmitError, Event};
 pub use jsend::JSend;
 pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
-pub use router::{router, validate};
+pub use routing::{method_router, router, validate};
 pub use schemars;
 pub use sqlx;
 /// The Tokio runtime `#[endpoint_runtime::main]` starts, for applications that spawn tasks or
@@ -164,9 +162,11 @@ pub use tracing;
 ///   called. Every parameter needs its argument.
 /// - An argument of a scalar type (integers, floats, `bool`, `char`, `String`) whose name is not
 ///   a route parameter is a compile error, since it can only have been meant as one.
-/// - Every other argument is an axum extractor ([`Json`](axum::Json), [`Query`](axum::extract::Query),
-///   `HeaderMap`, ...). One that reads the body (`Json`, `Form`, `Bytes`, `String`, `Request`)
-///   must come last.
+/// - Every other argument is an extractor: the runtime's [`Json`](extract::Json) and
+///   [`Query`](extract::Query) (their rejections are answered in the error envelope and they
+///   are documented in the OpenAPI document; use them, not axum's types of the same name),
+///   [`Accountability`], [`Context`], `HeaderMap`, or any axum extractor. One that reads the
+///   body (`Json`, `Form`, `Bytes`, `String`, `Request`) must come last.
 /// - The return type must implement [`IntoResponse`](axum::response::IntoResponse):
 ///   `&'static str`, `String`, `Json<T>`, `Result<T, EndpointError>`, ...
 ///

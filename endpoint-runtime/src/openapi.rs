@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
-use crate::access::effective;
+use crate::auth::effective;
 use crate::config::{Config, ErrorFormat};
 use crate::registry::{Access, Endpoint, Methods};
 
@@ -209,12 +209,6 @@ impl<T: JsonSchema> DocumentedExtractor for crate::extract::Json<T> {
     }
 }
 
-impl<T: JsonSchema> DocumentedExtractor for axum::Json<T> {
-    fn document(doc: &mut OperationDoc<'_>) {
-        doc.json_body::<T>();
-    }
-}
-
 impl<T: JsonSchema> DocumentedExtractor for crate::extract::Query<T> {
     fn document(doc: &mut OperationDoc<'_>) {
         doc.query_params::<T>();
@@ -222,13 +216,6 @@ impl<T: JsonSchema> DocumentedExtractor for crate::extract::Query<T> {
 }
 
 impl<T: JsonSchema> DocumentedResponse for crate::extract::Json<T> {
-    fn document(doc: &mut OperationDoc<'_>, _: &str) {
-        let schema = doc.schema::<T>();
-        doc.json_response("200", schema);
-    }
-}
-
-impl<T: JsonSchema> DocumentedResponse for axum::Json<T> {
     fn document(doc: &mut OperationDoc<'_>, _: &str) {
         let schema = doc.schema::<T>();
         doc.json_response("200", schema);

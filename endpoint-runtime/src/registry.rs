@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use axum::routing::{MethodFilter, MethodRouter};
+use axum::routing::MethodFilter;
 
 /// An HTTP method an endpoint can answer, as written in `method = ...`.
 ///
@@ -258,19 +258,10 @@ impl Endpoint {
         }
     }
 
-    /// A fresh axum `MethodRouter` for this endpoint alone, its access check included.
-    /// Without the runtime's middleware (see [`router()`](crate::router)) every caller is
-    /// anonymous, so a protected endpoint answers 401.
-    pub fn method_router(&'static self) -> MethodRouter {
-        crate::router::method_router(self, self.spec.call, None)
-    }
-
-    /// This endpoint's `MethodRouter` with the runtime's pipeline around its handler.
-    pub(crate) fn served_by(
-        &'static self,
-        runtime: &std::sync::Arc<crate::pipeline::Runtime>,
-    ) -> MethodRouter {
-        crate::router::method_router(self, self.spec.call, Some(runtime.clone()))
+    /// The generated handler: the whole request in, the response out, without the access
+    /// check or the pipeline (routing adds them).
+    pub(crate) fn call(&self) -> Handler {
+        self.spec.call
     }
 
     pub(crate) fn spec_document(&self) -> fn(&mut crate::openapi::OperationDoc<'_>) {

@@ -30,8 +30,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt as _;
 
-use crate::accountability::Accountability;
-use crate::pipeline::TestIdentity;
+use crate::auth::Accountability;
+use crate::auth::TestIdentity;
 use crate::{App, Error};
 
 /// Calls the application in-process. Cheap to clone.

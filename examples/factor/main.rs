@@ -8,14 +8,24 @@
 //! ```
 
 use endpoint_runtime::prelude::*;
+use serde::Serialize;
+
+/// Factor's `data`: a struct, so the keys stay in the documented order.
+#[derive(Serialize)]
+struct Echo {
+    foo: &'static str,
+    param: String,
+    args: Value,
+}
 
 /// Echo the path parameter and the body, Factor-style.
 #[endpoint(id = "my-endpoint-path", route = "/{param}", method = post)]
-async fn my_endpoint(param: String, Json(args): Json<Value>) -> Json<Value> {
-    Json(json!({
-        "status": "success",
-        "data": { "foo": "bar", "param": param, "args": args },
-    }))
+async fn my_endpoint(param: String, Json(args): Json<Value>) -> JSend<Echo> {
+    JSend(Echo {
+        foo: "bar",
+        param,
+        args,
+    })
 }
 
 #[endpoint_runtime::main]

@@ -197,10 +197,22 @@ async fn audit_log(ctx: Context) -> Result<Json<Vec<Value>>, EndpointError> {
 
 // ----- Factor ------------------------------------------------------------------------------
 
+/// Factor's `data`: a struct, so the keys keep the seed's order (`foo`, `param`, `args`).
+#[derive(Serialize, JsonSchema)]
+struct FactorEcho {
+    foo: &'static str,
+    param: String,
+    args: Value,
+}
+
 /// Factor's endpoint: JSend success with `foo`, the path parameter and the request body.
 #[endpoint(id = "my-endpoint-path", route = "/{param}", method = post)]
-async fn my_endpoint(param: String, Json(args): Json<Value>) -> JSend<Value> {
-    JSend(json!({ "foo": "bar", "param": param, "args": args }))
+async fn my_endpoint(param: String, Json(args): Json<Value>) -> JSend<FactorEcho> {
+    JSend(FactorEcho {
+        foo: "bar",
+        param,
+        args,
+    })
 }
 
 // ----- Astro, mounted at the site root -----------------------------------------------------

@@ -88,7 +88,7 @@ pub(super) async fn run(app: App) -> Result<(), Error> {
             let all = endpoints();
             print!("{}", route_table(&all, &config));
             // The table shows what is registered; conflicts make it exit non-zero.
-            return crate::router::check_all(&all, &config);
+            return crate::routing::check_all(&all, &config);
         }
         Some(Command::Openapi) => {
             let document = crate::openapi::document(&endpoints(), &config);
@@ -100,7 +100,7 @@ pub(super) async fn run(app: App) -> Result<(), Error> {
         }
         Some(Command::Check { strict }) => {
             let all = endpoints();
-            crate::router::check(&all)?;
+            crate::routing::check(&all)?;
             if let Some(unstated) = unstated_public(&all, &config) {
                 if strict {
                     return Err(Error::AccessNotStated(unstated));
@@ -169,21 +169,21 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
                 format!("{module}::{}", e.handler())
             };
             let mut access = if e.prerender() {
-                format!("{} (prerender)", crate::access::effective(e, default))
+                format!("{} (prerender)", crate::auth::effective(e, default))
             } else if let Some(spec) = e.confined() {
                 let capabilities = spec.capabilities();
                 if capabilities.is_empty() {
-                    format!("{} (confined)", crate::access::effective(e, default))
+                    format!("{} (confined)", crate::auth::effective(e, default))
                 } else {
                     format!(
                         "{} (confined: {capabilities})",
-                        crate::access::effective(e, default)
+                        crate::auth::effective(e, default)
                     )
                 }
             } else {
-                crate::access::effective(e, default).to_string()
+                crate::auth::effective(e, default).to_string()
             };
-            if crate::access::public_by_default_and_changes_state(e, default) {
+            if crate::auth::public_by_default_and_changes_state(e, default) {
                 access.push_str(" (not stated)");
             }
             [
@@ -238,12 +238,12 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
 
 /// The warning of the route table and `check`, the error of `check --strict`: every endpoint
 /// that changes state and is public only because its attribute states no access (see
-/// [`access::public_by_default_and_changes_state`](crate::access::public_by_default_and_changes_state)),
+/// [`access::public_by_default_and_changes_state`](crate::auth::public_by_default_and_changes_state)),
 /// one line each, and how to fix it. `None` when there is none.
 fn unstated_public(endpoints: &[&'static Endpoint], config: &Config) -> Option<String> {
     let flagged: Vec<&&Endpoint> = endpoints
         .iter()
-        .filter(|e| crate::access::public_by_default_and_changes_state(e, config.default_access))
+        .filter(|e| crate::auth::public_by_default_and_changes_state(e, config.default_access))
         .collect();
     if flagged.is_empty() {
         return None;

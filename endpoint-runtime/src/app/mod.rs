@@ -177,7 +177,7 @@ impl App {
                  `endpoint_runtime::link!(that_crate);` to the binary"
             );
         }
-        crate::router::check_all(&endpoints, &config)?;
+        crate::routing::check_all(&endpoints, &config)?;
         let url = match (&config.database_url, &migrations) {
             (Some(url), _) => Some(url.0.clone()),
             (None, Some(_)) => Some(default_database_url()),
@@ -200,18 +200,27 @@ impl App {
         } else {
             None
         };
+        let mut state = state;
+        if let Some(pool) = confined {
+            // Found by the confined endpoints' handlers as any state is, by type; no
+            // application can name the type.
+            state.insert(TypeId::of::<crate::confined::Pool>(), pool);
+        }
         let shared = Arc::new(Shared {
             config: config.clone(),
             database,
             emitter: Emitter::new(subscribers),
             state,
-            confined,
         });
         Ok((
             Arc::new(Runtime {
+                auth: Arc::new(crate::auth::Chain {
+                    authenticators,
+                    builtin,
+                    trusted_proxies: config.trusted_proxies.clone(),
+                    forwarded_header: config.forwarded_header,
+                }),
                 config,
-                authenticators,
-                builtin,
                 shared,
             }),
             endpoints,
@@ -225,7 +234,7 @@ impl App {
     /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
     pub async fn into_router(self) -> Result<Router, Error> {
         let (runtime, endpoints) = self.runtime(true).await?;
-        crate::router::build(&endpoints, runtime)
+        crate::routing::build(&endpoints, runtime)
     }
 
     /// Prerenders every endpoint marked `prerender` into `out`: what the `build` command does,
@@ -269,7 +278,7 @@ impl App {
         let mut selected: Vec<&'static Endpoint> = selected.into_iter().collect();
         selected.sort_by_key(|e| (e.path(), e.location()));
         let (runtime, endpoints) = self.config(config).runtime(false).await?;
-        let router = crate::router::build(&endpoints, runtime)?;
+        let router = crate::routing::build(&endpoints, runtime)?;
         crate::prerender::build(router, &selected, &site, out.as_ref(), on_file).await
     }
 
@@ -300,7 +309,7 @@ impl App {
             .database
             .as_ref()
             .map_or(0, |database| database.kind().pool_size());
-        let router = crate::router::build(&endpoints, runtime)?;
+        let router = crate::routing::build(&endpoints, runtime)?;
         crate::serve::raise_nofile_limit();
         let max_connections = config
             .max_connections

@@ -15,7 +15,15 @@
 //! If every authenticator skips while an `Authorization` header is present, the request is
 //! 401 too: a credential nobody understands is not "no credential". Two `Authorization`
 //! headers are 401 before the chain runs.
+//!
+//! The module also owns what the chain produces and what is checked against it: the
+//! [`Accountability`](crate::Accountability) (`accountability.rs`), the client's address behind
+//! trusted proxies (`client_ip.rs`) and the access levels (`access.rs`).
 
+mod access;
+mod accountability;
+mod chain;
+mod client_ip;
 mod jwt;
 mod static_tokens;
 
@@ -26,6 +34,9 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+pub(crate) use access::{check, docs, effective, public_by_default_and_changes_state, require};
+pub use accountability::{Accountability, Claims};
+pub(crate) use chain::{Chain, Identified, Pending, TestIdentity};
 pub use jwt::{JwtAuthenticator, mint_token};
 pub use static_tokens::StaticTokenAuthenticator;
 
@@ -42,7 +53,7 @@ pub struct Identity {
     /// Whether the caller is an app.
     pub app: bool,
     /// The raw claims, for custom use: `Claims::from(map)` from a `serde_json::Map`.
-    pub claims: crate::accountability::Claims,
+    pub claims: Claims,
 }
 
 impl Identity {

@@ -22,9 +22,8 @@ use super::protocol::{
 };
 use super::{ConfinedRequest, ConfinedSpec, HostError};
 use crate::config::{ConfinedConfig, Hardening as Mode};
-use crate::context::Shared;
+use crate::context::Context;
 use crate::error::{EndpointError, Error};
-use crate::pipeline::RequestState;
 
 /// How long a new worker may take to report its sandbox.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -489,23 +488,20 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// The server's state and the pool, from the request's extensions.
-fn pool_of(parts: &Parts) -> Result<(Arc<Shared>, Arc<Pool>), EndpointError> {
-    let Some(shared) = parts
-        .extensions
-        .get::<RequestState>()
-        .map(|state| Arc::clone(&state.shared))
-    else {
+/// The request's context and the pool (application state the bootstrap registers), from the
+/// request's extensions.
+async fn pool_of(parts: &mut Parts) -> Result<(Context, Arc<Pool>), EndpointError> {
+    let Ok(context) = Context::from_request_parts(parts, &()).await else {
         return Err(EndpointError::internal(
             "a confined endpoint was called without the runtime's middleware",
         ));
     };
-    let Some(pool) = shared.confined.clone() else {
+    let Ok(pool) = context.state::<Pool>() else {
         return Err(EndpointError::internal(
             "the confined worker pool is not running",
         ));
     };
-    Ok((shared, pool))
+    Ok((context, pool))
 }
 
 /// The request data a confined handler sees, but the body: method, path, parameters and query
@@ -575,14 +571,14 @@ pub(crate) async fn call(
     request: Request,
 ) -> Result<Response, EndpointError> {
     let (mut parts, body) = request.into_parts();
-    let (shared, pool) = pool_of(&parts)?;
+    let (context, pool) = pool_of(&mut parts).await?;
     let mut request = request_head(&mut parts).await?;
     let _permit = pool.slot().await?;
     // The body arrives while the call holds a worker slot: a client that uploads slowly may
     // keep it no longer than a call may run.
     let limit = pool.config.timeout;
     request.body =
-        tokio::time::timeout(limit, request_body(&parts, body, shared.config.body_limit))
+        tokio::time::timeout(limit, request_body(&parts, body, context.env().body_limit))
             .await
             .map_err(|_| {
                 EndpointError::new(
@@ -630,7 +626,7 @@ async fn run(
                         .ok()
                         .filter(|s| (200..600).contains(&s.as_u16()));
                     match status {
-                        Some(status) => Ok((status, axum::Json(reply.body)).into_response()),
+                        Some(status) => Ok((status, crate::extract::Json(reply.body)).into_response()),
                         None => Err(EndpointError::internal(format!(
                             "confined endpoint `{}` answered the invalid status {}",
                             spec.key, reply.status

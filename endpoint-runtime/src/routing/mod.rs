@@ -165,7 +165,7 @@ pub(crate) fn build(
 ) -> Result<Router, Error> {
     let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
     for endpoint in endpoints {
-        let route = endpoint.served_by(&runtime);
+        let route = endpoint_route(endpoint, Some(Arc::clone(&runtime)));
         let path = endpoint.path();
         let merged = match by_path.remove(&path) {
             Some(existing) => existing.merge(route),
@@ -184,7 +184,7 @@ pub(crate) fn build(
         let endpoints = endpoints.to_vec();
         let config = runtime.config.clone();
         // ENDPOINT_DOCS_ACCESS, checked in the pipeline as an endpoint's access level is.
-        let access = crate::access::docs(&runtime.config);
+        let access = crate::auth::docs(&runtime.config);
         router = router.route(
             &spec_path,
             axum::routing::get(guarded(&runtime, access, move |_| {
@@ -268,16 +268,21 @@ fn original_path(request: &Request) -> &str {
         .map_or_else(|| request.uri().path(), |uri| uri.path())
 }
 
+/// A fresh axum `MethodRouter` for `endpoint` alone, its access check included, to mount
+/// one endpoint in an application's own axum `Router`. Without the runtime's middleware (see
+/// [`router()`]) every caller is anonymous, so a protected endpoint answers 401, and errors
+/// are JSend bodies without a request id.
+pub fn method_router(endpoint: &'static Endpoint) -> MethodRouter {
+    endpoint_route(endpoint, None)
+}
+
 /// The `MethodRouter` of one endpoint: its methods, or a fallback for `method = all`. With
 /// `runtime`, the handler runs inside the runtime's pipeline (request id, accountability,
 /// access check, timeout, panic capture, envelope); without it, only the access check runs, in
 /// front of the generated handler (before any extractor runs), and every caller is anonymous.
 /// Not generic, so axum's routing types are compiled once for every endpoint.
-pub(crate) fn method_router(
-    endpoint: &'static Endpoint,
-    handler: crate::registry::Handler,
-    runtime: Option<Arc<crate::pipeline::Runtime>>,
-) -> MethodRouter {
+fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) -> MethodRouter {
+    let handler = endpoint.call();
     match runtime {
         Some(runtime) => route(
             endpoint,
@@ -290,8 +295,8 @@ pub(crate) fn method_router(
             crate::config::DEFAULT_BODY_LIMIT,
             axum::handler::Handler::with_state(
                 move |request: Request| {
-                    let refused = unsupported_method(endpoint, &request).or_else(|| {
-                        crate::access::authorize(endpoint, request.extensions())
+                    let refused = crate::pipeline::unsupported_method(endpoint, &request).or_else(|| {
+                        crate::pipeline::authorize(endpoint, request.extensions())
                             .err()
                             .map(IntoResponse::into_response)
                     });
@@ -304,24 +309,6 @@ pub(crate) fn method_router(
             ),
         ),
     }
-}
-
-/// The 405 for an extension method (`QUERY`, `PROPFIND`…) on a `method = all` endpoint: `all`
-/// answers the standard methods only, the ones OpenAPI 3.1 can document.
-pub(crate) fn unsupported_method(endpoint: &Endpoint, request: &Request) -> Option<Response> {
-    if !matches!(endpoint.methods(), Methods::All) || is_standard(request.method()) {
-        return None;
-    }
-    let response =
-        crate::EndpointError::method_not_allowed(request.method().as_str(), request.uri().path())
-            .with_header(
-                axum::http::header::ALLOW,
-                axum::http::HeaderValue::from_static(
-                    "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS,TRACE",
-                ),
-            )
-            .into_response();
-    Some(response)
 }
 
 /// `service` as the `MethodRouter` of `endpoint`'s methods, with the body limit on the
@@ -344,19 +331,4 @@ where
             axum::routing::on_service(filter, service)
         }
     }
-}
-
-fn is_standard(method: &axum::http::Method) -> bool {
-    use axum::http::Method as M;
-    [
-        M::GET,
-        M::HEAD,
-        M::POST,
-        M::PUT,
-        M::PATCH,
-        M::DELETE,
-        M::OPTIONS,
-        M::TRACE,
-    ]
-    .contains(method)
 }

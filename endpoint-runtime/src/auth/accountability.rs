@@ -3,8 +3,6 @@
 
 use std::net::IpAddr;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -110,16 +108,6 @@ impl Accountability {
         }
     }
 
-    /// The accountability the runtime computed for a request, from its extensions: for
-    /// extractors and code an endpoint's handler calls with its request. `None` elsewhere,
-    /// including in layers added to the runtime's router (`layer`, `route_layer`): they run
-    /// before the request pipeline, which runs inside each route.
-    pub fn from_extensions(extensions: &axum::http::Extensions) -> Option<&Accountability> {
-        extensions
-            .get::<crate::pipeline::RequestState>()
-            .map(|state| &state.accountability)
-    }
-
     /// `true` when no credential identified the caller.
     pub fn is_anonymous(&self) -> bool {
         self.user.is_none()
@@ -128,17 +116,5 @@ impl Accountability {
     /// `true` when the caller's role is `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.role.as_deref() == Some(role)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Accountability {
-    type Rejection = std::convert::Infallible;
-
-    /// Never fails: outside the runtime's middleware (a bare `MethodRouter`), the caller is
-    /// anonymous, which only ever denies access.
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Accountability::from_extensions(&parts.extensions)
-            .cloned()
-            .unwrap_or_default())
     }
 }

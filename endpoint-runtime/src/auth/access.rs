@@ -1,12 +1,9 @@
 //! Access levels, enforced in front of every handler, before any argument is extracted (so
 //! before the body is read), for every method the endpoint answers, HEAD included.
 
-use axum::http::Extensions;
-
-use crate::accountability::Accountability;
+use super::Accountability;
 use crate::config::{Config, DefaultAccess};
 use crate::error::EndpointError;
-use crate::pipeline::RequestState;
 use crate::registry::{Access, Endpoint, Method, Methods};
 
 /// The access level in force for `endpoint` under `default`.
@@ -56,17 +53,6 @@ pub(crate) fn public_by_default_and_changes_state(
         }),
     };
     changes_state && endpoint.declared_access().is_none() && level(default) == Access::Public
-}
-
-/// The access check of a router built without the runtime (see
-/// [`Endpoint::method_router`](crate::registry::Endpoint::method_router)): the caller from the
-/// request's extensions, else anonymous.
-pub(crate) fn authorize(endpoint: &Endpoint, extensions: &Extensions) -> Result<(), EndpointError> {
-    let state = extensions.get::<RequestState>();
-    let default = state.map_or(DefaultAccess::Public, |s| s.default_access);
-    let anonymous = Accountability::anonymous();
-    let caller = state.map_or(&anonymous, |s| &s.accountability);
-    check(endpoint, default, caller)
 }
 
 /// Checks the caller against the endpoint's access level: an anonymous caller on a protected

@@ -1,0 +1,383 @@
+//! The runtime's request pipeline, run by every route and fallback it builds: request id,
+//! accountability, access check, body limit, timeout, panic capture, and the uniform error
+//! envelope.
+//!
+//! It runs inside each route's handler rather than as a layer around the router, so that a
+//! request pays for no middleware future or service clone beyond axum's own routing, and so
+//! that every error it produces (401 from the authenticator chain, 401/403 from the access
+//! check, 503 on timeout, 500 on a panic) and every [`EndpointError`] from below is finished
+//! the same way: rendered in the configured format, with the request id in 5xx bodies.
+
+
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::header::{self, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt as _;
+
+use crate::auth::{Chain, Identified};
+use crate::config::{Config, ErrorFormat};
+use crate::error::{EndpointError, ErrorInfo, render};
+use crate::registry::{Access, Endpoint, Methods};
+use crate::registry::{Handler, HandlerFuture};
+
+pub(crate) mod request;
+
+pub use request::{REQUEST_ID_HEADER, RequestId};
+pub(crate) use request::{RequestState, authorize};
+
+/// Everything the pipeline needs, shared by all requests.
+pub(crate) struct Runtime {
+    pub(crate) config: Config,
+    /// Who the caller is.
+    pub(crate) auth: Arc<Chain>,
+    pub(crate) shared: Arc<crate::context::Shared>,
+}
+
+/// [`logging`](crate::logging)).
+const REQUEST_SPAN_TARGET: &str = "endpoint_runtime::request";
+
+/// Serves one request: request id, the `request` span, the authenticator chain, the
+/// endpoint's access check and body limit (when `endpoint` is known, see
+/// [`body_limit`](crate::body_limit)), then `inner` under the request timeout with panic
+/// capture, then the error envelope and the `x-request-id` header.
+///
+/// Every route the runtime builds runs its handler through this (endpoints, the 404 and 405
+/// fallbacks, the OpenAPI document and docs page), inside the route's own future: no
+/// middleware future or service clone is paid on top of axum's routing, and the returned
+/// future is a small hand-written state machine rather than nested `async` blocks, which
+/// would be copied whole at each level.
+pub(crate) fn run<F, Fut>(
+    runtime: Arc<Runtime>,
+    endpoint: Option<&'static Endpoint>,
+    request: Request,
+    inner: F,
+) -> Pipeline<F, Fut>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let request_id = RequestState::request_id(request.headers());
+    let span = tracing::info_span!(
+        target: REQUEST_SPAN_TARGET,
+        "request",
+        request_id = request_id.as_str(),
+        method = request.method().as_str(),
+        path = request.uri().path(),
+        endpoint = endpoint.map(Endpoint::id),
+    );
+    Pipeline {
+        // The clock is read only when the `response` line of `finish` can be written.
+        started: tracing::enabled!(tracing::Level::DEBUG).then(Instant::now),
+        runtime,
+        endpoint,
+        span,
+        request_id,
+        start: Some((request, inner)),
+        guard: None,
+        authenticating: None,
+        body_limit: None,
+        running: None,
+        deadline: None,
+    }
+}
+
+/// An endpoint's handler as a `Service` whose future is the [`Pipeline`] itself: the route
+/// boxes it once, with no handler future around it.
+#[derive(Clone)]
+pub(crate) struct EndpointService {
+    runtime: Arc<Runtime>,
+    endpoint: &'static Endpoint,
+    handler: Handler,
+}
+
+impl EndpointService {
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        endpoint: &'static Endpoint,
+        handler: Handler,
+    ) -> Self {
+        EndpointService {
+            runtime,
+            endpoint,
+            handler,
+        }
+    }
+}
+
+impl tower::Service<Request> for EndpointService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pipeline<Handler, HandlerFuture>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        run(
+            Arc::clone(&self.runtime),
+            Some(self.endpoint),
+            request,
+            self.handler,
+        )
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`run`]: first `start`, then `authenticating` when application
+    /// authenticators are configured, then `running` until the response.
+    pub(crate) struct Pipeline<F, Fut> {
+        runtime: Arc<Runtime>,
+        endpoint: Option<&'static Endpoint>,
+        span: tracing::Span,
+        request_id: RequestId,
+        started: Option<Instant>,
+        start: Option<(Request, F)>,
+        // The access level of a runtime route that is not an endpoint (see `guarded`).
+        guard: Option<Access>,
+        authenticating: Option<(crate::auth::Pending, F)>,
+        // Set when the request's body has no declared length: whether it went over the limit.
+        body_limit: Option<crate::body_limit::Tripwire>,
+        #[pin]
+        running: Option<futures_util::future::CatchUnwind<AssertUnwindSafe<Fut>>>,
+        // The request timeout, set when an application authenticator or the handler first
+        // waits, and kept from one to the other: a handler that answers in its first poll
+        // (most do) never touches the timer wheel. The synchronous work before that first wait
+        // is not preempted by a timer anyway.
+        #[pin]
+        deadline: Option<tokio::time::Sleep>,
+    }
+}
+
+impl<F, Fut> Pipeline<F, Fut> {
+    /// Checks the caller against `access` after the authenticator chain and before `inner`
+    /// runs, as an endpoint's access level is checked: for the runtime's own routes that are
+    /// not endpoints (the OpenAPI document and the docs page, `ENDPOINT_DOCS_ACCESS`).
+    pub(crate) fn guarded(mut self, access: Access) -> Self {
+        self.guard = Some(access);
+        self
+    }
+}
+
+impl<F, Fut> Future for Pipeline<F, Fut>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    // A `Result` so that the pipeline is a `Service`'s future as it is.
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let _entered = this.span.enter();
+        let runtime: &Runtime = this.runtime;
+        let response = loop {
+            if let Some(running) = this.running.as_mut().as_pin_mut() {
+                let response = match running.poll(cx) {
+                    Poll::Ready(Ok(response)) => response,
+                    Poll::Ready(Err(panic)) => panicked(&*panic),
+                    Poll::Pending => {
+                        let limit = runtime.config.request_timeout;
+                        std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
+                        // Logged by `finish`, as every 5xx.
+                        EndpointError::timeout(limit).into_response()
+                    }
+                };
+                this.running.set(None);
+                this.deadline.set(None);
+                // A body over the limit is a 413, whatever the handler made of the error.
+                break match this
+                    .body_limit
+                    .take()
+                    .and_then(|t| t.refusal(response.status()))
+                {
+                    Some(refusal) => refusal,
+                    None => response,
+                };
+            }
+            let (request, inner, caller) = if let Some((chain, _)) = this.authenticating {
+                // The application's authenticators run under the request timeout: one that
+                // hangs is answered 503 as a handler that hangs is.
+                let outcome = match chain.as_mut().poll(cx) {
+                    Poll::Ready(outcome) => outcome,
+                    Poll::Pending => {
+                        let limit = runtime.config.request_timeout;
+                        std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
+                        *this.authenticating = None;
+                        this.deadline.set(None);
+                        break EndpointError::timeout(limit).into_response();
+                    }
+                };
+                let Some((_, inner)) = this.authenticating.take() else {
+                    unreachable!("checked above")
+                };
+                match outcome {
+                    Ok((request, caller)) => (request, inner, caller),
+                    Err(panic) => break panicked(&*panic),
+                }
+            } else {
+                let Some((mut request, inner)) = this.start.take() else {
+                    panic!("the request pipeline was polled after it completed");
+                };
+                match runtime.auth.identify(&mut request) {
+                    Identified::Done(caller) => (request, inner, caller),
+                    Identified::Pending(chain) => {
+                        *this.authenticating = Some((chain, inner));
+                        continue;
+                    }
+                }
+            };
+            let accountability = match caller {
+                Ok(accountability) => accountability,
+                Err(error) => break error.into_response(),
+            };
+            // As for a method the route does not serve at all: 405 before the access check.
+            if let Some(endpoint) = *this.endpoint
+                && let Some(refused) = unsupported_method(endpoint, &request)
+            {
+                break refused;
+            }
+            let default_access = runtime.config.default_access;
+            if let Some(endpoint) = *this.endpoint
+                && let Err(denied) = crate::auth::check(endpoint, default_access, &accountability)
+            {
+                break denied.into_response();
+            }
+            if let Some(access) = *this.guard
+                && let Err(denied) = crate::auth::require(access, &accountability)
+            {
+                break denied.into_response();
+            }
+            let mut request = request;
+            if this.endpoint.is_some() {
+                match crate::body_limit::guard(&mut request, runtime.config.body_limit) {
+                    crate::body_limit::Guard::Refuse(refused) => break refused,
+                    crate::body_limit::Guard::Watch(tripwire) => *this.body_limit = Some(tripwire),
+                    crate::body_limit::Guard::Fits => {}
+                }
+            }
+            request.extensions_mut().insert(RequestState {
+                request_id: this.request_id.clone(),
+                shared: Arc::clone(&runtime.shared),
+                default_access,
+                accountability,
+            });
+            match std::panic::catch_unwind(AssertUnwindSafe(|| inner(request))) {
+                Ok(future) => this
+                    .running
+                    .set(Some(AssertUnwindSafe(future).catch_unwind())),
+                Err(panic) => break panicked(&*panic),
+            }
+        };
+        Poll::Ready(Ok(finish(
+            runtime,
+            this.request_id,
+            *this.started,
+            response,
+        )))
+    }
+}
+
+/// Whether the request timeout has passed, arming it on first use: one clock for the
+/// application's authenticators and the handler.
+fn expired(
+    mut deadline: Pin<&mut Option<tokio::time::Sleep>>,
+    limit: std::time::Duration,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if deadline.is_none() {
+        deadline.set(Some(tokio::time::sleep(limit)));
+    }
+    match deadline.as_pin_mut() {
+        Some(deadline) => deadline.poll(cx),
+        None => Poll::Ready(()),
+    }
+}
+
+/// The 500 for a handler (or an application authenticator) that panicked; the message is
+/// logged (by `finish`), not sent.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string panic payload");
+    EndpointError::internal(format_args!("handler panicked: {message}")).into_response()
+}
+
+/// Re-renders error bodies in the configured format with the request id, echoes the id, logs
+/// a 5xx (once, with its source chain: the one place a 5xx is logged), and logs the
+/// `response` line (at `debug`, when `started` was taken).
+fn finish(
+    runtime: &Runtime,
+    request_id: &RequestId,
+    started: Option<Instant>,
+    mut response: Response,
+) -> Response {
+    let config = &runtime.config;
+    let info = response.extensions().get::<Arc<ErrorInfo>>().cloned();
+    if response.status().is_server_error() {
+        crate::error::log_server_error(response.status(), info.as_deref());
+    }
+    if let Some(info) = info
+        && (config.error_format == ErrorFormat::Problem || info.status.is_server_error())
+    {
+        let (content_type, body) = render(&info, config.error_format, Some(request_id.as_str()));
+        *response.body_mut() = axum::body::Body::from(body);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    response
+        .headers_mut()
+        .insert(request::REQUEST_ID_NAME, request_id.header_value().clone());
+    if let Some(started) = started {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "response"
+        );
+    }
+    response
+}
+
+/// The 405 for an extension method (`QUERY`, `PROPFIND`…) on a `method = all` endpoint: `all`
+/// answers the standard methods only, the ones OpenAPI 3.1 can document.
+pub(crate) fn unsupported_method(endpoint: &Endpoint, request: &Request) -> Option<Response> {
+    if !matches!(endpoint.methods(), Methods::All) || is_standard(request.method()) {
+        return None;
+    }
+    let response =
+        EndpointError::method_not_allowed(request.method().as_str(), request.uri().path())
+            .with_header(
+                axum::http::header::ALLOW,
+                axum::http::HeaderValue::from_static(
+                    "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS,TRACE",
+                ),
+            )
+            .into_response();
+    Some(response)
+}
+
+fn is_standard(method: &axum::http::Method) -> bool {
+    use axum::http::Method as M;
+    [
+        M::GET,
+        M::HEAD,
+        M::POST,
+        M::PUT,
+        M::PATCH,
+        M::DELETE,
+        M::OPTIONS,
+        M::TRACE,
+    ]
+    .contains(method)
+}
