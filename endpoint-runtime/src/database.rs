@@ -6,7 +6,39 @@ use std::borrow::Cow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
+use crate::env::{ConfigError, Env};
 use crate::error::Error;
+
+/// A database URL, whose password `Debug` and errors never show.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({:?})", redact(&self.0))
+    }
+}
+
+impl DatabaseUrl {
+    /// `ENDPOINT_DATABASE_URL`, else `DATABASE_URL` (sqlx's and Heroku's name): a `sqlite:` or
+    /// `postgres:` URL. An error never shows the password.
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        let Some((name, value)) = env
+            .get("ENDPOINT_DATABASE_URL")
+            .or_else(|| env.get("DATABASE_URL"))
+        else {
+            return Ok(None);
+        };
+        if kind_of(value.trim()).is_none() {
+            return Err(ConfigError {
+                variable: name,
+                value: redact(&value),
+                expected: "`sqlite://file.db` or `postgres://user:password@host:port/database`",
+            });
+        }
+        Ok(Some(DatabaseUrl(value.trim().to_string())))
+    }
+}
 
 /// Which server a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

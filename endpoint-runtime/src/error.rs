@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::ErrorFormat;
+use crate::env::{ConfigError, Env, choice};
 
 /// A request that failed, answered with a status code and a JSend body.
 ///
@@ -410,6 +410,39 @@ pub(crate) struct ErrorInfo {
     pub(crate) source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// The body format of error responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorFormat {
+    /// JSend: `{"status":"fail","data":{"code","message"}}` for 4xx,
+    /// `{"status":"error","code","message","data":{"request_id"}}` for 5xx (Factor's format).
+    #[default]
+    JSend,
+    /// RFC 9457 `application/problem+json`: `{"type","title","status","detail","code"}`.
+    Problem,
+}
+
+impl ErrorFormat {
+    /// `ENDPOINT_ERROR_FORMAT`: `jsend` (the default) or `problem` (also `problem+json`,
+    /// `rfc9457`).
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        env.get("ENDPOINT_ERROR_FORMAT")
+            .map(|(name, value)| {
+                choice(
+                    name,
+                    value,
+                    &[
+                        ("jsend", ErrorFormat::JSend),
+                        ("problem", ErrorFormat::Problem),
+                        ("problem+json", ErrorFormat::Problem),
+                        ("rfc9457", ErrorFormat::Problem),
+                    ],
+                    "`jsend` or `problem`",
+                )
+            })
+            .transpose()
+    }
+}
+
 /// Renders an error body: the content type and the bytes.
 pub(crate) fn render(
     info: &ErrorInfo,
@@ -636,18 +669,6 @@ impl From<Box<dyn std::error::Error + Send + Sync>> for EndpointError {
     fn from(error: Box<dyn std::error::Error + Send + Sync>) -> Self {
         Self::internal_from(error)
     }
-}
-
-/// A configuration value that could not be used; the message names the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {variable}={value:?}: expected {expected}")]
-pub struct ConfigError {
-    /// The environment variable, such as `ENDPOINT_PORT`.
-    pub variable: &'static str,
-    /// The value found.
-    pub value: String,
-    /// The accepted form, such as `a port number from 0 to 65535`.
-    pub expected: &'static str,
 }
 
 /// Two endpoints that cannot both be routed, each with its `file:line`.

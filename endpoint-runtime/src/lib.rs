@@ -41,6 +41,7 @@ mod config;
 pub mod confined;
 mod context;
 mod database;
+mod env;
 mod error;
 pub mod events;
 pub mod extract;
@@ -57,19 +58,21 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-pub use auth::{Accountability, Claims};
 pub use app::{App, Server, run};
-pub use axum;
-pub use config::ForwardedHeader;
-pub use config::{
-    Config, ConfinedConfig, DatabaseUrl, DefaultAccess, ErrorFormat, Hardening, IpNet,
-    JwtAlgorithm, JwtConfig, JwtKey, LogFormat, StaticToken,
+pub use auth::{Accountability, Claims};
+pub use auth::{
+    DefaultAccess, ForwardedHeader, IpNet, JwtAlgorithm, JwtConfig, JwtKey, StaticToken,
 };
+pub use axum;
+pub use config::Config;
+pub use confined::{ConfinedConfig, Hardening};
 pub use context::{Context, State};
-pub use database::{Database, DatabaseKind, Migrations};
-pub use error::{ConfigError, Conflict, EndpointError, Error};
+pub use database::{Database, DatabaseKind, DatabaseUrl, Migrations};
+pub use env::ConfigError;
+pub use error::{Conflict, EndpointError, Error, ErrorFormat};
 pub use events::{EmitError, Event};
 pub use jsend::JSend;
+pub use logging::LogFormat;
 pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
 pub use routing::{method_router, router, validate};

@@ -22,7 +22,33 @@ use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::FormattedFields;
 use tracing_subscriber::fmt::format::Writer;
 
-use crate::config::LogFormat;
+use crate::env::{ConfigError, Env, choice};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// `ENDPOINT_LOG_FORMAT`: `text` (the default) or `json`.
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        env.get("ENDPOINT_LOG_FORMAT")
+            .map(|(name, value)| {
+                choice(
+                    name,
+                    value,
+                    &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+                    "`text` or `json`",
+                )
+            })
+            .transpose()
+    }
+}
 
 /// The text format's field formatter: `name=value` pairs separated by spaces, the `message`
 /// field bare, as `tracing_subscriber`'s default. Unlike the default, a string value made only of

@@ -11,7 +11,8 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use crate::auth::effective;
-use crate::config::{Config, ErrorFormat};
+use crate::config::Config;
+use crate::error::ErrorFormat;
 use crate::registry::{Access, Endpoint, Methods};
 
 /// One operation being documented: what an endpoint's argument and return types say about it.

@@ -2,25 +2,68 @@
 //! before the body is read), for every method the endpoint answers, HEAD included.
 
 use super::Accountability;
-use crate::config::{Config, DefaultAccess};
+use crate::env::{ConfigError, Env, choice};
 use crate::error::EndpointError;
 use crate::registry::{Access, Endpoint, Method, Methods};
+
+/// The access level of an endpoint that states none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefaultAccess {
+    /// Anyone may call it (the default, as in the seeds).
+    #[default]
+    Public,
+    /// Secure by default: an anonymous caller gets 401.
+    Authenticated,
+    /// Locked down by default: as `access = admin`, an anonymous caller gets 401 and a caller
+    /// who is not an admin 403. Endpoints open to others must say so in their attribute.
+    Admin,
+}
+
+impl DefaultAccess {
+    /// `ENDPOINT_DEFAULT_ACCESS`: `public` (the default), `authenticated` or `admin`.
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        env.get("ENDPOINT_DEFAULT_ACCESS")
+            .map(|(name, value)| {
+                choice(
+                    name,
+                    value,
+                    &[
+                        ("public", DefaultAccess::Public),
+                        ("authenticated", DefaultAccess::Authenticated),
+                        ("admin", DefaultAccess::Admin),
+                    ],
+                    "`public`, `authenticated` or `admin`",
+                )
+            })
+            .transpose()
+    }
+}
+
+/// `ENDPOINT_DOCS_ACCESS`: who may read the OpenAPI document and the docs page.
+pub(crate) fn docs_access_from_env(env: &Env<'_>) -> Result<Option<Access>, ConfigError> {
+    env.get("ENDPOINT_DOCS_ACCESS")
+        .map(|(name, value)| {
+            choice(
+                name,
+                value,
+                &[
+                    ("public", Access::Public),
+                    ("authenticated", Access::Authenticated),
+                    ("admin", Access::Admin),
+                ],
+                "`public`, `authenticated` or `admin`",
+            )
+        })
+        .transpose()
+}
 
 /// The access level in force for `endpoint` under `default`.
 pub(crate) fn effective(endpoint: &Endpoint, default: DefaultAccess) -> Access {
     endpoint.declared_access().unwrap_or(level(default))
 }
 
-impl Endpoint {
-    /// The access level in force under `config`: the one written in the attribute, else the
-    /// one `ENDPOINT_DEFAULT_ACCESS` gives (`public` by default), as the route table shows it.
-    pub fn access(&self, config: &Config) -> Access {
-        effective(self, config.default_access)
-    }
-}
-
 /// The access level `ENDPOINT_DEFAULT_ACCESS` gives an endpoint that states none.
-fn level(default: DefaultAccess) -> Access {
+pub(crate) fn level(default: DefaultAccess) -> Access {
     match default {
         DefaultAccess::Public => Access::Public,
         DefaultAccess::Authenticated => Access::Authenticated,
@@ -30,8 +73,8 @@ fn level(default: DefaultAccess) -> Access {
 
 /// The access level of the OpenAPI document and the docs page: `ENDPOINT_DOCS_ACCESS`, else
 /// that of an endpoint that states none.
-pub(crate) fn docs(config: &Config) -> Access {
-    config.docs_access.unwrap_or(level(config.default_access))
+pub(crate) fn docs(docs_access: Option<Access>, default: DefaultAccess) -> Access {
+    docs_access.unwrap_or(level(default))
 }
 
 /// `true` for an endpoint that is public only because its attribute states no access and

@@ -11,7 +11,7 @@ use axum::http::header;
 use futures_util::FutureExt as _;
 
 use super::{Accountability, Authenticator, Builtin, Outcome};
-use crate::config::{ForwardedHeader, IpNet};
+use super::{ForwardedHeader, IpNet};
 use crate::error::EndpointError;
 
 /// An identity set by the in-process test client. Extensions cannot come from the network,
@@ -85,82 +85,81 @@ pub(crate) enum Identified {
 /// Application authenticators see the request head as [`Parts`], in a boxed future (only
 /// when there are any); the built-in ones read the headers in place.
 impl Chain {
-/// Runs the chain: the caller's [`Accountability`], or the 401 to answer.
-pub(crate) fn identify(self: &Arc<Self>, request: &mut Request) -> Identified {
-    let runtime = self;
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let headers = request.headers();
-    let header = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let accountability = Accountability {
-        ip: peer.map(|peer| {
-            super::client_ip::client_ip(
-                peer,
-                headers,
-                &runtime.trusted_proxies,
-                runtime.forwarded_header,
-            )
-        }),
-        user_agent: header(header::USER_AGENT),
-        origin: header(header::ORIGIN),
-        ..Accountability::default()
-    };
-    let credentials = headers.get_all(header::AUTHORIZATION).iter().count();
-    if let Some(TestIdentity(identity)) = request.extensions_mut().remove::<TestIdentity>() {
-        return Identified::Done(Ok(Accountability {
-            ip: accountability.ip,
-            user_agent: accountability.user_agent,
-            origin: accountability.origin,
-            ..identity
-        }));
-    }
-    if credentials > 1 {
-        tracing::warn!(
-            reason = "more than one Authorization header",
-            "credential rejected"
-        );
-        return Identified::Done(Err(EndpointError::invalid_credentials()));
-    }
-    if runtime.authenticators.is_empty() {
-        return Identified::Done(builtin(
-            runtime,
-            request.headers(),
-            accountability,
-            credentials,
-        ));
-    }
-    let runtime = Arc::clone(runtime);
-    let request = std::mem::take(request);
-    Identified::Pending(Box::pin(
-        AssertUnwindSafe(async move {
-            let mut accountability = accountability;
-            let (parts, body) = request.into_parts();
-            let mut decided = None;
-            for authenticator in &runtime.authenticators {
-                let outcome = authenticator.authenticate(&parts).await;
-                decided = decide(authenticator.name(), outcome, &mut accountability);
-                if decided.is_some() {
-                    break;
+    /// Runs the chain: the caller's [`Accountability`], or the 401 to answer.
+    pub(crate) fn identify(self: &Arc<Self>, request: &mut Request) -> Identified {
+        let runtime = self;
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let headers = request.headers();
+        let header = |name: header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let accountability = Accountability {
+            ip: peer.map(|peer| {
+                super::client_ip::client_ip(
+                    peer,
+                    headers,
+                    &runtime.trusted_proxies,
+                    runtime.forwarded_header,
+                )
+            }),
+            user_agent: header(header::USER_AGENT),
+            origin: header(header::ORIGIN),
+            ..Accountability::default()
+        };
+        let credentials = headers.get_all(header::AUTHORIZATION).iter().count();
+        if let Some(TestIdentity(identity)) = request.extensions_mut().remove::<TestIdentity>() {
+            return Identified::Done(Ok(Accountability {
+                ip: accountability.ip,
+                user_agent: accountability.user_agent,
+                origin: accountability.origin,
+                ..identity
+            }));
+        }
+        if credentials > 1 {
+            tracing::warn!(
+                reason = "more than one Authorization header",
+                "credential rejected"
+            );
+            return Identified::Done(Err(EndpointError::invalid_credentials()));
+        }
+        if runtime.authenticators.is_empty() {
+            return Identified::Done(builtin(
+                runtime,
+                request.headers(),
+                accountability,
+                credentials,
+            ));
+        }
+        let runtime = Arc::clone(runtime);
+        let request = std::mem::take(request);
+        Identified::Pending(Box::pin(
+            AssertUnwindSafe(async move {
+                let mut accountability = accountability;
+                let (parts, body) = request.into_parts();
+                let mut decided = None;
+                for authenticator in &runtime.authenticators {
+                    let outcome = authenticator.authenticate(&parts).await;
+                    decided = decide(authenticator.name(), outcome, &mut accountability);
+                    if decided.is_some() {
+                        break;
+                    }
                 }
-            }
-            let request = Request::from_parts(parts, body);
-            let caller = match decided {
-                Some(decided) => decided.map(|()| accountability),
-                None => builtin(&runtime, request.headers(), accountability, credentials),
-            };
-            (request, caller)
-        })
-        .catch_unwind(),
-    ))
-}
-
+                let request = Request::from_parts(parts, body);
+                let caller = match decided {
+                    Some(decided) => decided.map(|()| accountability),
+                    None => builtin(&runtime, request.headers(), accountability, credentials),
+                };
+                (request, caller)
+            })
+            .catch_unwind(),
+        ))
+    }
 }
 
 /// The rest of the chain: static tokens, then JWT; a credential nobody accepted is 401.

@@ -6,7 +6,67 @@ use std::net::{IpAddr, SocketAddr};
 use axum::http::HeaderMap;
 use axum::http::header;
 
-use crate::config::{ForwardedHeader, IpNet};
+pub use ipnet::IpNet;
+
+use crate::env::{ConfigError, Env, choice};
+
+/// The header a trusted proxy names the client in (`ENDPOINT_FORWARDED_HEADER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, ...` (the default: what nginx, HAProxy, AWS and GCP
+    /// load balancers send).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client;proto=https, for=proxy1` (RFC 7239 §5.2).
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// `ENDPOINT_FORWARDED_HEADER`: `x-forwarded-for` (the default) or `forwarded`.
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        env.get("ENDPOINT_FORWARDED_HEADER")
+            .map(|(name, value)| {
+                choice(
+                    name,
+                    value,
+                    &[
+                        ("x-forwarded-for", ForwardedHeader::XForwardedFor),
+                        ("forwarded", ForwardedHeader::Forwarded),
+                    ],
+                    "`x-forwarded-for` or `forwarded` (RFC 7239)",
+                )
+            })
+            .transpose()
+    }
+}
+
+/// `ENDPOINT_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges; none by default.
+pub(crate) fn trusted_proxies_from_env(env: &Env<'_>) -> Result<Option<Vec<IpNet>>, ConfigError> {
+    let Some((name, value)) = env.get("ENDPOINT_TRUSTED_PROXIES") else {
+        return Ok(None);
+    };
+    match parse_proxies(&value) {
+        Some(proxies) => Ok(Some(proxies)),
+        None => Err(ConfigError {
+            variable: name,
+            value,
+            expected: "comma-separated IP addresses or CIDR ranges, such as `10.0.0.0/8, 127.0.0.1`",
+        }),
+    }
+}
+
+fn parse_proxies(value: &str) -> Option<Vec<IpNet>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .ok()
+                .or_else(|| item.parse::<IpAddr>().ok().map(IpNet::from))
+        })
+        .collect()
+}
 
 /// The client address: the socket peer, unless the peer is a trusted proxy, in which case the
 /// right-most address of the configured forwarding header (`X-Forwarded-For`, or the `for=`

@@ -34,11 +34,17 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-pub(crate) use access::{check, docs, effective, public_by_default_and_changes_state, require};
+pub use access::DefaultAccess;
+pub(crate) use access::{
+    check, docs, docs_access_from_env, effective, public_by_default_and_changes_state, require,
+};
 pub use accountability::{Accountability, Claims};
 pub(crate) use chain::{Chain, Identified, Pending, TestIdentity};
-pub use jwt::{JwtAuthenticator, mint_token};
-pub use static_tokens::StaticTokenAuthenticator;
+pub(crate) use client_ip::trusted_proxies_from_env;
+pub use client_ip::{ForwardedHeader, IpNet};
+pub use jwt::{JwtAlgorithm, JwtAuthenticator, JwtConfig, JwtKey, mint_token};
+pub(crate) use static_tokens::from_env as static_tokens_from_env;
+pub use static_tokens::{StaticToken, StaticTokenAuthenticator};
 
 /// The identity an authenticator found.
 #[derive(Debug, Clone, Default, PartialEq)]

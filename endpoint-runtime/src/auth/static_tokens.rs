@@ -6,7 +6,67 @@ use subtle::ConstantTimeEq;
 use axum::http::HeaderMap;
 
 use super::{Authenticator, BoxFuture, Identity, Outcome, bearer_token_in};
-use crate::config::StaticToken;
+use crate::env::{ConfigError, Env, REDACTED};
+
+/// A static API token and the identity it stands for.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticToken {
+    /// The token, as sent in `Authorization: Bearer <token>`; at least 16 characters.
+    pub token: String,
+    /// The user it authenticates.
+    pub user: String,
+    /// The user's role, if any.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Whether the user is an admin.
+    #[serde(default)]
+    pub admin: bool,
+    /// Whether the caller is an app (Directus `accountability.app`).
+    #[serde(default)]
+    pub app: bool,
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticToken")
+            .field("token", &"<redacted>")
+            .field("user", &self.user)
+            .field("role", &self.role)
+            .field("admin", &self.admin)
+            .field("app", &self.app)
+            .finish()
+    }
+}
+
+/// `ENDPOINT_STATIC_TOKENS`: a JSON array of tokens. An error never shows the value.
+pub(crate) fn from_env(env: &Env<'_>) -> Result<Vec<StaticToken>, ConfigError> {
+    let Some((name, value)) = env.get("ENDPOINT_STATIC_TOKENS") else {
+        return Ok(Vec::new());
+    };
+    parse(&value).map_err(|expected| ConfigError {
+        variable: name,
+        value: REDACTED.into(),
+        expected,
+    })
+}
+
+fn parse(value: &str) -> Result<Vec<StaticToken>, &'static str> {
+    const FORM: &str = "a JSON array such as [{\"token\":\"<at least 16 characters>\",\"user\":\"bot\",\"role\":\"editor\",\"admin\":false}]";
+    let tokens: Vec<StaticToken> = serde_json::from_str(value).map_err(|_| FORM)?;
+    for (i, token) in tokens.iter().enumerate() {
+        if token.token.chars().count() < 16 || token.token.trim() != token.token {
+            return Err("tokens of at least 16 characters without surrounding spaces");
+        }
+        if token.user.trim().is_empty() {
+            return Err("a non-empty `user` for every token");
+        }
+        if tokens[..i].iter().any(|other| other.token == token.token) {
+            return Err("distinct tokens");
+        }
+    }
+    Ok(tokens)
+}
 
 /// Accepts `Authorization: Bearer <token>` for the tokens of `ENDPOINT_STATIC_TOKENS`.
 ///

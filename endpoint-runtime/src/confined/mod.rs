@@ -109,6 +109,7 @@ mod pool;
 mod protocol;
 #[cfg(target_os = "linux")]
 mod sandbox;
+mod settings;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -120,6 +121,7 @@ use serde_json::Value;
 
 pub use pool::{HardeningReport, self_test};
 pub(crate) use pool::{Pool, pool_status};
+pub use settings::{ConfinedConfig, Hardening};
 pub use worker::enter_worker_if_requested;
 
 /// What a confined handler sees of the request: no headers, cookies or tokens.

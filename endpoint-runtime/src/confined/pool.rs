@@ -20,8 +20,8 @@ use super::outbound::Outbound;
 use super::protocol::{
     self, FromWorker, HostCall, HostResult, SandboxLayers, ToWorker, WORKER_ARG,
 };
+use super::settings::{ConfinedConfig, Hardening as Mode};
 use super::{ConfinedRequest, ConfinedSpec, HostError};
-use crate::config::{ConfinedConfig, Hardening as Mode};
 use crate::context::Context;
 use crate::error::{EndpointError, Error};
 
@@ -626,7 +626,9 @@ async fn run(
                         .ok()
                         .filter(|s| (200..600).contains(&s.as_u16()));
                     match status {
-                        Some(status) => Ok((status, crate::extract::Json(reply.body)).into_response()),
+                        Some(status) => {
+                            Ok((status, crate::extract::Json(reply.body)).into_response())
+                        }
                         None => Err(EndpointError::internal(format!(
                             "confined endpoint `{}` answered the invalid status {}",
                             spec.key, reply.status

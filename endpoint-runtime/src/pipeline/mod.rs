@@ -8,7 +8,6 @@
 //! check, 503 on timeout, 500 on a panic) and every [`EndpointError`] from below is finished
 //! the same way: rendered in the configured format, with the request id in 5xx bodies.
 
-
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -22,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
 
 use crate::auth::{Chain, Identified};
-use crate::config::{Config, ErrorFormat};
-use crate::error::{EndpointError, ErrorInfo, render};
+use crate::config::Config;
+use crate::error::{EndpointError, ErrorFormat, ErrorInfo, render};
 use crate::registry::{Access, Endpoint, Methods};
 use crate::registry::{Handler, HandlerFuture};
 

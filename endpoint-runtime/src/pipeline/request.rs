@@ -8,8 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderValue, header};
 
-use crate::auth::Accountability;
-use crate::config::DefaultAccess;
+use crate::auth::{Accountability, DefaultAccess};
 use crate::context::Context;
 use crate::error::EndpointError;
 use crate::registry::Endpoint;
@@ -57,7 +56,6 @@ pub(crate) struct RequestState {
     pub(crate) accountability: Accountability,
 }
 
-
 impl RequestState {
     /// The id of a request: its well-formed `x-request-id` header, else a new UUID v4.
     pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> RequestId {
@@ -88,9 +86,9 @@ fn valid_request_id(value: &HeaderValue) -> Option<&str> {
     ok.then_some(text)
 }
 
-
 /// The header's name, parsed once.
-pub(crate) const REQUEST_ID_NAME: header::HeaderName = header::HeaderName::from_static(REQUEST_ID_HEADER);
+pub(crate) const REQUEST_ID_NAME: header::HeaderName =
+    header::HeaderName::from_static(REQUEST_ID_HEADER);
 
 impl Accountability {
     /// The accountability the runtime computed for a request, from its extensions: for

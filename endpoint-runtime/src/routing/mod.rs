@@ -184,7 +184,7 @@ pub(crate) fn build(
         let endpoints = endpoints.to_vec();
         let config = runtime.config.clone();
         // ENDPOINT_DOCS_ACCESS, checked in the pipeline as an endpoint's access level is.
-        let access = crate::auth::docs(&runtime.config);
+        let access = runtime.config.docs_access();
         router = router.route(
             &spec_path,
             axum::routing::get(guarded(&runtime, access, move |_| {
@@ -295,11 +295,12 @@ fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) ->
             crate::config::DEFAULT_BODY_LIMIT,
             axum::handler::Handler::with_state(
                 move |request: Request| {
-                    let refused = crate::pipeline::unsupported_method(endpoint, &request).or_else(|| {
-                        crate::pipeline::authorize(endpoint, request.extensions())
-                            .err()
-                            .map(IntoResponse::into_response)
-                    });
+                    let refused =
+                        crate::pipeline::unsupported_method(endpoint, &request).or_else(|| {
+                            crate::pipeline::authorize(endpoint, request.extensions())
+                                .err()
+                                .map(IntoResponse::into_response)
+                        });
                     match refused {
                         Some(response) => Box::pin(std::future::ready(response)),
                         None => handler(request),

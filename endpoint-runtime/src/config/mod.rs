@@ -1,0 +1,717 @@
+//! Typed configuration from the environment, with defaults that work on a laptop.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::auth::{DefaultAccess, ForwardedHeader, IpNet, JwtConfig, StaticToken};
+use crate::confined::ConfinedConfig;
+use crate::database::DatabaseUrl;
+use crate::env::{ConfigError, Env, duration, positive_duration, size};
+use crate::error::ErrorFormat;
+use crate::logging::LogFormat;
+use crate::registry::{Access, Endpoint};
+
+/// The default of [`Config::body_limit`] (`ENDPOINT_BODY_LIMIT`): 1 MiB.
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The runtime's configuration.
+///
+/// Read with [`Config::from_env`]; every field can also be set in code and handed to
+/// [`App::config`](crate::App::config).
+///
+/// | variable | field | default | accepted form |
+/// |---|---|---|---|
+/// | `ENDPOINT_HOST` | [`host`](Self::host) | `127.0.0.1` | an IP address, or `localhost` |
+/// | `ENDPOINT_PORT`, else `PORT` | [`port`](Self::port) | `3210` | `0`–`65535` (`0`: any free port) |
+/// | `ENDPOINT_SERVER_URL` | [`server_url`](Self::server_url) | `http://<host>:<port>` | an absolute `http(s)://` URL |
+/// | `ENDPOINT_SITE` | [`site`](Self::site) | the server URL | an origin: `https://example.com` (the `build` command's request URLs) |
+/// | `ENDPOINT_SHUTDOWN_GRACE` | [`shutdown_grace`](Self::shutdown_grace) | `10s` | a duration: `30s`, `500ms`, `1m` |
+/// | `ENDPOINT_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Self::header_read_timeout) | `10s` | a duration |
+/// | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | [`keep_alive_timeout`](Self::keep_alive_timeout) | `60s` | a duration |
+/// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
+/// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
+/// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
+/// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
+/// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
+/// | `ENDPOINT_ERROR_FORMAT` | [`error_format`](Self::error_format) | `jsend` | `jsend` or `problem` (RFC 9457) |
+/// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public`, `authenticated` or `admin` |
+/// | `ENDPOINT_DOCS_ACCESS` | [`docs_access`](Self::docs_access) | as `ENDPOINT_DEFAULT_ACCESS` | `public`, `authenticated` or `admin` |
+/// | `ENDPOINT_FORWARDED_HEADER` | [`forwarded_header`](Self::forwarded_header) | `x-forwarded-for` | `x-forwarded-for` or `forwarded` (RFC 7239) |
+/// | `ENDPOINT_CONFINED_HARDENING` | [`confined`](Self::confined) | `required` | `required` (refuse to start without Landlock and seccomp) or `auto` |
+/// | `ENDPOINT_CONFINED_WORKERS` | | `2` | worker processes for confined endpoints (at most this many calls at once) |
+/// | `ENDPOINT_CONFINED_MEMORY` | | `256MiB` | address-space limit of a worker (`RLIMIT_AS`) |
+/// | `ENDPOINT_CONFINED_TIMEOUT` | | `5s` | how long one confined call may take, host calls included |
+/// | `ENDPOINT_CONFINED_QUEUE` | | `32` | confined calls that may wait for a busy worker; past it `503` with `Retry-After: 1` |
+/// | `ENDPOINT_TRUSTED_PROXIES` | [`trusted_proxies`](Self::trusted_proxies) | none | comma-separated IPs or CIDR ranges |
+/// | `ENDPOINT_STATIC_TOKENS` | [`static_tokens`](Self::static_tokens) | none | JSON: `[{"token":"…","user":"…","role":"…","admin":false}]` |
+/// | `ENDPOINT_DATABASE_URL`, else `DATABASE_URL` | [`database_url`](Self::database_url) | `sqlite://<binary>.db` when the app has migrations | `sqlite://file.db` or `postgres://user:pass@host/db` |
+/// | `ENDPOINT_DATABASE_TIMEOUT` | [`database_timeout`](Self::database_timeout) | `10s` | how long to wait for a database connection |
+/// | `ENDPOINT_OPENAPI_PATH` | [`openapi_path`](Self::openapi_path) | `/openapi.json` | a path, or `off` |
+/// | `ENDPOINT_DOCS_PATH` | [`docs_path`](Self::docs_path) | `/docs` | a path, or `off` |
+/// | `ENDPOINT_JWT_SECRET` | [`jwt`](Self::jwt) | none | HS256 secret, at least 32 bytes |
+/// | `ENDPOINT_JWT_ALGORITHM` | | `HS256` | `HS256`, `RS256` or `ES256` |
+/// | `ENDPOINT_JWT_PUBLIC_KEY_FILE` | | none | PEM public key file, for `RS256` / `ES256` |
+/// | `ENDPOINT_JWT_LEEWAY` | | `10s` | clock skew allowed on `exp` and `nbf`, at most `5m` |
+/// | `ENDPOINT_JWT_ISSUER` | | not checked | the required `iss` |
+/// | `ENDPOINT_JWT_AUDIENCE` | | none: a token with an `aud` claim is refused | the required `aud` |
+/// | `ENDPOINT_JWT_TYPE` | | not checked | the required `typ` header, such as `at+jwt` (RFC 8725 §3.11) |
+/// | `ENDPOINT_JWT_USER_CLAIM`, `_ROLE_CLAIM`, `_ADMIN_CLAIM`, `_APP_CLAIM` | | `sub`, `role`, `admin`, `app` | claim names |
+///
+/// Log levels come from `RUST_LOG` (default `info`). Secrets (the JWT secret, static tokens)
+/// are never printed: `Debug` redacts them and errors about them do not echo the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The address to listen on.
+    pub host: IpAddr,
+    /// The TCP port to listen on; `0` picks a free one.
+    pub port: u16,
+    /// The public base URL of the server (Factor's `serverUrl()`), without a trailing slash.
+    pub server_url: Option<String>,
+    /// The site's origin, without a trailing slash (Astro's `site`): the base of the request
+    /// URLs when the `build` command prerenders endpoints, and the server URL during the
+    /// build. `None`: the server URL.
+    pub site: Option<String>,
+    /// How long graceful shutdown waits for in-flight requests before closing connections.
+    pub shutdown_grace: Duration,
+    /// How long a client may take to send a request head, counted from the moment the
+    /// connection is accepted (first request) or from the first byte of the head (later
+    /// requests on a kept-alive HTTP/1 connection). It also bounds the HTTP/2 preface and the
+    /// first `HEADERS` frame. Past it the connection is closed (slowloris protection; nginx's
+    /// `client_header_timeout`, Go's `ReadHeaderTimeout`).
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay idle, with no request in flight, between requests
+    /// (HTTP/1 keep-alive) or with no open stream (HTTP/2) before it is closed (nginx's
+    /// `keepalive_timeout`, Go's `IdleTimeout`).
+    pub keep_alive_timeout: Duration,
+    /// How long a response being sent may make no progress (the client reads nothing, or an
+    /// HTTP/2 client grants no flow-control window) before the connection is closed (nginx's
+    /// `send_timeout`). Counted while no handler runs on the connection, so a slow handler
+    /// is bounded by [`request_timeout`](Self::request_timeout) instead. A streamed body that
+    /// produces nothing for this long is cut too.
+    pub send_timeout: Duration,
+    /// The most connections served at once; `None` derives it from the file-descriptor limit
+    /// (the rule is in the docs of the `serve` module). At the cap the oldest idle or unfinished connection is
+    /// closed to make room; when every connection is busy a new one is answered `503` with
+    /// `Connection: close`.
+    pub max_connections: Option<usize>,
+    /// The log line format.
+    pub log_format: LogFormat,
+    /// The largest request body an endpoint reads, in bytes; larger is 413
+    /// `PAYLOAD_TOO_LARGE` whatever reads it (an extractor, the application's own, the raw
+    /// body). A body whose `Content-Length` says it is larger is refused before any of it is
+    /// read (no `100 Continue`; `Connection: close` on HTTP/1); a body of unknown length
+    /// (chunked, HTTP/2 without a length) is refused when it reaches the limit.
+    pub body_limit: usize,
+    /// How long a handler may take to answer, counted from its first wait (reading the body,
+    /// a query, any `.await` that is not ready); longer is 503. Synchronous work is never
+    /// interrupted by a timer, so the clock starts when the handler first yields. The
+    /// application's authenticators ([`App::authenticator`](crate::App::authenticator)) run
+    /// under the same clock: it starts at their first wait and goes on into the handler, and
+    /// one that has not decided by then is answered the same 503.
+    pub request_timeout: Duration,
+    /// The body of every error response.
+    pub error_format: ErrorFormat,
+    /// The access level of endpoints whose attribute states none.
+    pub default_access: DefaultAccess,
+    /// Limits of the worker processes that run confined endpoints.
+    pub confined: ConfinedConfig,
+    /// Peers whose forwarding header ([`forwarded_header`](Self::forwarded_header)) is
+    /// believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Static API tokens (Directus static tokens), compared in constant time.
+    pub static_tokens: Vec<StaticToken>,
+    /// JWT bearer-token verification; `None` when no key is configured.
+    pub jwt: Option<JwtConfig>,
+    /// The database to connect to; `None` means the default SQLite file when the application
+    /// has migrations, and no database otherwise.
+    pub database_url: Option<DatabaseUrl>,
+    /// How long to wait for a database connection, at start-up and per request.
+    pub database_timeout: Duration,
+    /// Where the OpenAPI 3.1 document is served; `None` serves none.
+    pub openapi_path: Option<String>,
+    /// Where the docs page is served; `None` serves none. It needs the document.
+    pub docs_path: Option<String>,
+    /// Who may read the OpenAPI document and the docs page (`ENDPOINT_DOCS_ACCESS`): an
+    /// anonymous caller is answered 401 unless it is [`Access::Public`](crate::Access), a caller
+    /// without the level or role 403, as for an endpoint. `None` (the default): the access of an
+    /// endpoint that states none, [`default_access`](Self::default_access), so `public` unless
+    /// `ENDPOINT_DEFAULT_ACCESS` says otherwise.
+    ///
+    /// The docs page loads the document with the browser's `fetch`, which sends cookies but no
+    /// `Authorization` header: protected docs read in a browser need an application
+    /// authenticator that accepts a cookie (see [`auth`](crate::auth)).
+    pub docs_access: Option<Access>,
+    /// Which forwarding header names the client when the peer is a trusted proxy
+    /// (`ENDPOINT_FORWARDED_HEADER`); the other one is ignored, never merged or used as a
+    /// fallback. Configure the proxy to overwrite (not append to) the one chosen here.
+    pub forwarded_header: ForwardedHeader,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 3210,
+            server_url: None,
+            site: None,
+            shutdown_grace: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(60),
+            max_connections: None,
+            log_format: LogFormat::Text,
+            body_limit: DEFAULT_BODY_LIMIT,
+            request_timeout: Duration::from_secs(30),
+            error_format: ErrorFormat::JSend,
+            default_access: DefaultAccess::Public,
+            confined: ConfinedConfig::default(),
+            trusted_proxies: Vec::new(),
+            static_tokens: Vec::new(),
+            jwt: None,
+            database_url: None,
+            database_timeout: Duration::from_secs(10),
+            openapi_path: Some("/openapi.json".into()),
+            docs_path: Some("/docs".into()),
+            docs_access: None,
+            forwarded_header: ForwardedHeader::XForwardedFor,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// # Errors
+    ///
+    /// - [`ConfigError`] naming the first variable whose value is not of the accepted form.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    /// Reads the configuration through `lookup`, which maps a variable name to its value.
+    /// Used by tests instead of mutating the process environment.
+    ///
+    /// # Errors
+    ///
+    /// - [`ConfigError`] naming the first variable whose value is not of the accepted form.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let mut config = Config::default();
+        for read in READERS {
+            read(&mut config, &env)?;
+        }
+        Ok(config)
+    }
+
+    /// The socket address to listen on.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// The public base URL: [`server_url`](Self::server_url) if set, else built from the
+    /// host and port (`http://127.0.0.1:3210`).
+    pub fn server_url(&self) -> String {
+        match &self.server_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", self.addr()),
+        }
+    }
+}
+
+/// Sets the fields a part of the runtime owns from its variables; each part parses its own
+/// settings type.
+type Reader = fn(&mut Config, &Env<'_>) -> Result<(), ConfigError>;
+
+/// Every part that reads variables, in order (the first error stops the reading).
+const READERS: &[Reader] = &[
+    read_server,
+    |config, env| {
+        if let Some(format) = LogFormat::from_env(env)? {
+            config.log_format = format;
+        }
+        Ok(())
+    },
+    |config, env| {
+        if let Some(format) = ErrorFormat::from_env(env)? {
+            config.error_format = format;
+        }
+        Ok(())
+    },
+    |config, env| {
+        if let Some(access) = DefaultAccess::from_env(env)? {
+            config.default_access = access;
+        }
+        config.confined = ConfinedConfig::from_env(env)?;
+        if let Some(proxies) = crate::auth::trusted_proxies_from_env(env)? {
+            config.trusted_proxies = proxies;
+        }
+        config.static_tokens = crate::auth::static_tokens_from_env(env)?;
+        config.jwt = JwtConfig::from_env(env)?;
+        Ok(())
+    },
+    |config, env| {
+        config.database_url = DatabaseUrl::from_env(env)?;
+        Ok(())
+    },
+    read_docs,
+    |config, env| {
+        if let Some((name, value)) = env.get("ENDPOINT_DATABASE_TIMEOUT") {
+            config.database_timeout = duration(name, value)?;
+        }
+        config.docs_access = crate::auth::docs_access_from_env(env)?;
+        if let Some(header) = ForwardedHeader::from_env(env)? {
+            config.forwarded_header = header;
+        }
+        Ok(())
+    },
+];
+
+/// The server's own variables: address, URLs, connection and request limits.
+fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
+    let get = |name| env.get(name);
+    if let Some((name, value)) = get("ENDPOINT_HOST") {
+        config.host = parse_host(&value).ok_or(ConfigError {
+            variable: name,
+            value,
+            expected: "an IP address such as 127.0.0.1 or 0.0.0.0, or `localhost`",
+        })?;
+    }
+    if let Some((name, value)) = get("ENDPOINT_PORT").or_else(|| get("PORT")) {
+        config.port = value.trim().parse().map_err(|_| ConfigError {
+            variable: name,
+            value,
+            expected: "a port number from 0 to 65535",
+        })?;
+    }
+    if let Some((name, value)) = get("ENDPOINT_SERVER_URL") {
+        let trimmed = value.trim().trim_end_matches('/');
+        let valid = ["http://", "https://"].iter().any(|scheme| {
+            trimmed
+                .strip_prefix(scheme)
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+        });
+        if !valid {
+            return Err(ConfigError {
+                variable: name,
+                value,
+                expected: "an absolute URL such as https://api.example.com",
+            });
+        }
+        config.server_url = Some(trimmed.to_string());
+    }
+    if let Some((name, value)) = get("ENDPOINT_SITE") {
+        let trimmed = value.trim().trim_end_matches('/');
+        // An origin: a path would be prefixed to every route and break routing.
+        let valid = ["http://", "https://"].iter().any(|scheme| {
+            trimmed.strip_prefix(scheme).is_some_and(|rest| {
+                !rest.is_empty()
+                    && !rest
+                        .contains(|c: char| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '@'))
+            })
+        });
+        if !valid {
+            return Err(ConfigError {
+                variable: name,
+                value,
+                expected: "an origin such as https://example.com (scheme, host, optional port; no path)",
+            });
+        }
+        config.site = Some(trimmed.to_string());
+    }
+    if let Some((name, value)) = get("ENDPOINT_SHUTDOWN_GRACE") {
+        config.shutdown_grace = duration(name, value)?;
+    }
+    for (variable, slot) in [
+        (
+            "ENDPOINT_HEADER_READ_TIMEOUT",
+            &mut config.header_read_timeout,
+        ),
+        (
+            "ENDPOINT_KEEP_ALIVE_TIMEOUT",
+            &mut config.keep_alive_timeout,
+        ),
+        ("ENDPOINT_SEND_TIMEOUT", &mut config.send_timeout),
+    ] {
+        if let Some((name, value)) = get(variable) {
+            *slot = positive_duration(name, value)?;
+        }
+    }
+    if let Some((name, value)) = get("ENDPOINT_MAX_CONNECTIONS") {
+        config.max_connections = match value.trim() {
+            auto if auto.eq_ignore_ascii_case("auto") => None,
+            number => match number.parse::<usize>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    return Err(ConfigError {
+                        variable: name,
+                        value,
+                        expected: "a number of connections of at least 1, or `auto`",
+                    });
+                }
+            },
+        };
+    }
+    if let Some((name, value)) = get("ENDPOINT_BODY_LIMIT") {
+        config.body_limit = size(&value).ok_or(ConfigError {
+            variable: name,
+            value,
+            expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
+        })?;
+    }
+    if let Some((name, value)) = get("ENDPOINT_REQUEST_TIMEOUT") {
+        config.request_timeout = duration(name, value)?;
+    }
+    Ok(())
+}
+
+/// `ENDPOINT_OPENAPI_PATH` and `ENDPOINT_DOCS_PATH`: literal paths, or `off`.
+fn read_docs(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
+    for (variable, slot) in [
+        ("ENDPOINT_OPENAPI_PATH", &mut config.openapi_path),
+        ("ENDPOINT_DOCS_PATH", &mut config.docs_path),
+    ] {
+        if let Some((name, value)) = env.get(variable) {
+            let value = value.trim().to_string();
+            *slot = if value.eq_ignore_ascii_case("off") {
+                None
+            } else if value.starts_with('/')
+                && value.len() > 1
+                && !value.contains(['{', '}', '?', '#', ' '])
+                && !value.ends_with('/')
+            {
+                Some(value)
+            } else {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "a literal path such as `/docs`, or `off`",
+                });
+            };
+        }
+    }
+    if config.docs_path.is_some() && config.openapi_path.is_none() {
+        return Err(ConfigError {
+            variable: "ENDPOINT_DOCS_PATH",
+            value: config.docs_path.clone().unwrap_or_default(),
+            expected: "`off` when ENDPOINT_OPENAPI_PATH is `off` (the page reads the document)",
+        });
+    }
+    Ok(())
+}
+
+fn parse_host(value: &str) -> Option<IpAddr> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("localhost") {
+        return Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    value
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+impl Endpoint {
+    /// The access level in force under `config`: the one written in the attribute, else the
+    /// one `ENDPOINT_DEFAULT_ACCESS` gives (`public` by default), as the route table shows it.
+    pub fn access(&self, config: &Config) -> Access {
+        crate::auth::effective(self, config.default_access)
+    }
+}
+
+impl Config {
+    /// The access level of the OpenAPI document and the docs page: `ENDPOINT_DOCS_ACCESS`,
+    /// else that of an endpoint that states none.
+    pub(crate) fn docs_access(&self) -> Access {
+        crate::auth::docs(self.docs_access, self.default_access)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::JwtAlgorithm;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.addr().to_string(), "127.0.0.1:3210");
+        assert_eq!(config.server_url(), "http://127.0.0.1:3210");
+        assert_eq!(config.shutdown_grace, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn connection_limits() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(config.send_timeout, Duration::from_secs(60));
+        assert_eq!(config.max_connections, None);
+        let config = with(&[
+            ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "5s"),
+            ("ENDPOINT_MAX_CONNECTIONS", "500"),
+        ])
+        .unwrap();
+        assert_eq!(config.keep_alive_timeout, Duration::from_secs(5));
+        assert_eq!(config.max_connections, Some(500));
+        let auto = with(&[("ENDPOINT_MAX_CONNECTIONS", "AUTO")]).unwrap();
+        assert_eq!(auto.max_connections, None);
+        for (variable, value) in [
+            ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "0"),
+            ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "forever"),
+            ("ENDPOINT_SEND_TIMEOUT", "0"),
+            ("ENDPOINT_MAX_CONNECTIONS", "0"),
+            ("ENDPOINT_MAX_CONNECTIONS", "many"),
+        ] {
+            let error = with(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+        }
+    }
+
+    #[test]
+    fn port_prefers_endpoint_port_then_port() {
+        assert_eq!(with(&[("PORT", "8080")]).unwrap().port, 8080);
+        assert_eq!(
+            with(&[("PORT", "8080"), ("ENDPOINT_PORT", "9000")])
+                .unwrap()
+                .port,
+            9000
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let error = with(&[("ENDPOINT_PORT", "abc")]).unwrap_err();
+        assert_eq!(error.variable, "ENDPOINT_PORT");
+        assert_eq!(
+            error.to_string(),
+            "invalid ENDPOINT_PORT=\"abc\": expected a port number from 0 to 65535"
+        );
+        assert_eq!(with(&[("PORT", "70000")]).unwrap_err().variable, "PORT");
+        assert_eq!(
+            with(&[("ENDPOINT_HOST", "nowhere")]).unwrap_err().variable,
+            "ENDPOINT_HOST"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_SHUTDOWN_GRACE", "soon")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_SHUTDOWN_GRACE"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_SERVER_URL", "example.com")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_SERVER_URL"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_LOG_FORMAT", "xml")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_LOG_FORMAT"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_HEADER_READ_TIMEOUT", "0")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_HEADER_READ_TIMEOUT"
+        );
+    }
+
+    #[test]
+    fn limits_formats_and_access() {
+        let config = with(&[
+            ("ENDPOINT_BODY_LIMIT", "512KiB"),
+            ("ENDPOINT_REQUEST_TIMEOUT", "2s"),
+            ("ENDPOINT_ERROR_FORMAT", "problem"),
+            ("ENDPOINT_DEFAULT_ACCESS", "authenticated"),
+            ("ENDPOINT_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(config.body_limit, 512 * 1024);
+        assert_eq!(config.request_timeout, Duration::from_secs(2));
+        assert_eq!(config.error_format, ErrorFormat::Problem);
+        assert_eq!(config.default_access, DefaultAccess::Authenticated);
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[1].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
+        assert_eq!(with(&[]).unwrap().body_limit, 1024 * 1024);
+        assert_eq!(
+            with(&[("ENDPOINT_BODY_LIMIT", "1MB")]).unwrap().body_limit,
+            1_000_000
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_BODY_LIMIT", "lots")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_BODY_LIMIT"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_TRUSTED_PROXIES", "10.0.0.0/33")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_DEFAULT_ACCESS", "superuser")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_DEFAULT_ACCESS"
+        );
+    }
+
+    #[test]
+    fn admin_default_docs_access_and_forwarded_header() {
+        assert_eq!(
+            with(&[("ENDPOINT_DEFAULT_ACCESS", "Admin")])
+                .unwrap()
+                .default_access,
+            DefaultAccess::Admin
+        );
+        let defaults = with(&[]).unwrap();
+        assert_eq!(defaults.docs_access, None);
+        assert_eq!(defaults.forwarded_header, ForwardedHeader::XForwardedFor);
+        for (value, access) in [
+            ("public", Access::Public),
+            ("authenticated", Access::Authenticated),
+            (" ADMIN ", Access::Admin),
+        ] {
+            assert_eq!(
+                with(&[("ENDPOINT_DOCS_ACCESS", value)])
+                    .unwrap()
+                    .docs_access,
+                Some(access)
+            );
+        }
+        let error = with(&[("ENDPOINT_DOCS_ACCESS", "private")]).unwrap_err();
+        assert_eq!(error.variable, "ENDPOINT_DOCS_ACCESS");
+        assert_eq!(
+            with(&[("ENDPOINT_FORWARDED_HEADER", "Forwarded")])
+                .unwrap()
+                .forwarded_header,
+            ForwardedHeader::Forwarded
+        );
+        assert_eq!(
+            with(&[("ENDPOINT_FORWARDED_HEADER", "x-forwarded-for")])
+                .unwrap()
+                .forwarded_header,
+            ForwardedHeader::XForwardedFor
+        );
+        // No guessing: `x-real-ip` or both at once are refused, naming the variable.
+        for value in ["x-real-ip", "forwarded,x-forwarded-for", ""] {
+            let error = with(&[("ENDPOINT_FORWARDED_HEADER", value)]).unwrap_err();
+            assert_eq!(error.variable, "ENDPOINT_FORWARDED_HEADER", "{value}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_checked_and_never_echoed() {
+        let short = with(&[("ENDPOINT_JWT_SECRET", "hunter2")]).unwrap_err();
+        assert_eq!(short.variable, "ENDPOINT_JWT_SECRET");
+        assert!(!short.to_string().contains("hunter2"), "{short}");
+        let secret = "0123456789abcdef0123456789abcdef";
+        let config = with(&[
+            ("ENDPOINT_JWT_SECRET", secret),
+            ("ENDPOINT_JWT_LEEWAY", "1s"),
+            ("ENDPOINT_JWT_ROLE_CLAIM", "grp"),
+        ])
+        .unwrap();
+        let jwt = config.jwt.as_ref().unwrap();
+        assert_eq!(jwt.algorithm, JwtAlgorithm::Hs256);
+        assert_eq!(jwt.leeway, Duration::from_secs(1));
+        assert_eq!(jwt.role_claim, "grp");
+        assert!(!format!("{config:?}").contains(secret));
+        let rs = with(&[("ENDPOINT_JWT_ALGORITHM", "RS256")]).unwrap_err();
+        assert_eq!(rs.variable, "ENDPOINT_JWT_PUBLIC_KEY_FILE");
+        let missing = with(&[
+            ("ENDPOINT_JWT_ALGORITHM", "RS256"),
+            ("ENDPOINT_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem"),
+        ])
+        .unwrap_err();
+        assert_eq!(missing.variable, "ENDPOINT_JWT_PUBLIC_KEY_FILE");
+        assert_eq!(
+            with(&[("ENDPOINT_JWT_ALGORITHM", "none")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_JWT_ALGORITHM"
+        );
+
+        let tokens = r#"[{"token":"static-token-0123456789","user":"bot","role":"editor"}]"#;
+        let config = with(&[("ENDPOINT_STATIC_TOKENS", tokens)]).unwrap();
+        assert_eq!(config.static_tokens[0].user, "bot");
+        assert!(!format!("{config:?}").contains("static-token-0123456789"));
+        let weak = with(&[(
+            "ENDPOINT_STATIC_TOKENS",
+            r#"[{"token":"short","user":"bot"}]"#,
+        )])
+        .unwrap_err();
+        assert_eq!(weak.variable, "ENDPOINT_STATIC_TOKENS");
+        assert!(!weak.to_string().contains("short\""), "{weak}");
+    }
+
+    #[test]
+    fn durations_and_hosts() {
+        let config = with(&[
+            ("ENDPOINT_SHUTDOWN_GRACE", "500ms"),
+            ("ENDPOINT_HEADER_READ_TIMEOUT", "3"),
+            ("ENDPOINT_HOST", "0.0.0.0"),
+            ("ENDPOINT_SERVER_URL", "https://api.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(config.shutdown_grace, Duration::from_millis(500));
+        assert_eq!(config.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(config.host.to_string(), "0.0.0.0");
+        assert_eq!(config.server_url(), "https://api.example.com");
+        assert_eq!(
+            with(&[("ENDPOINT_HOST", "[::1]")])
+                .unwrap()
+                .host
+                .to_string(),
+            "::1"
+        );
+    }
+
+    #[test]
+    fn jwt_leeway_is_bounded_and_the_type_is_read() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let error = with(&[
+            ("ENDPOINT_JWT_SECRET", secret),
+            ("ENDPOINT_JWT_LEEWAY", "6m"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "ENDPOINT_JWT_LEEWAY");
+        assert_eq!(
+            error.to_string(),
+            "invalid ENDPOINT_JWT_LEEWAY=\"6m\": expected a duration of at most 5m (the clock skew allowed on `exp` and `nbf`)"
+        );
+        let at_bound = with(&[
+            ("ENDPOINT_JWT_SECRET", secret),
+            ("ENDPOINT_JWT_LEEWAY", "5m"),
+            ("ENDPOINT_JWT_TYPE", " at+jwt "),
+        ])
+        .unwrap();
+        let jwt = at_bound.jwt.unwrap();
+        assert_eq!(jwt.leeway, Duration::from_secs(300));
+        assert_eq!(jwt.token_type.as_deref(), Some("at+jwt"));
+        assert_eq!(
+            with(&[("ENDPOINT_JWT_SECRET", secret), ("ENDPOINT_JWT_TYPE", " ")])
+                .unwrap_err()
+                .variable,
+            "ENDPOINT_JWT_TYPE"
+        );
+        // Set in code, the bound holds too: the authenticator refuses to be built.
+        let mut config = JwtConfig::hs256(secret);
+        config.leeway = Duration::from_secs(301);
+        let error = crate::auth::JwtAuthenticator::new(&config)
+            .err()
+            .expect("a leeway over 5m is refused");
+        assert_eq!(error.variable, "ENDPOINT_JWT_LEEWAY");
+    }
+}
