@@ -6,7 +6,7 @@ use syn::{FnArg, Ident, LitStr, Pat, Type};
 
 use super::parse::{CapabilityArg, EndpointArgs, MethodArg};
 use crate::errors::Errors;
-use crate::route;
+use crate::{origin, route};
 
 /// The HTTP methods an endpoint answers.
 pub(crate) enum Methods {
@@ -400,7 +400,7 @@ pub(crate) fn validate(
                             );
                         }
                         for lit in origins {
-                            match check_origin(&lit.value()) {
+                            match origin::parse(&lit.value()) {
                                 Ok(origin) if out.origins.contains(&origin) => {
                                     errors.spanned(&lit, format!("duplicate origin `{origin}`"));
                                 }
@@ -682,83 +682,6 @@ fn check_no_unsafe(block: &syn::Block, errors: &Errors) {
         }
     }
     syn::visit::Visit::visit_block(&mut Finder(errors), block);
-}
-
-/// Checks an origin of `request = [...]`: `http` or `https`, a host, an optional port, nothing
-/// else. Returns it normalized (lower case, no trailing dot on the host).
-pub(crate) fn check_origin(value: &str) -> Result<String, String> {
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return Err(format!(
-            "`{value}` is not an origin: write `https://host` or `http://host:port`"
-        ));
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return Err(format!(
-            "`{value}`: only `http` and `https` origins can be requested"
-        ));
-    }
-    if rest.contains('@') {
-        return Err(format!(
-            "`{value}`: an origin has no user info (`user@`); credentials go in headers"
-        ));
-    }
-    if let Some(position) = rest.find(['/', '?', '#']) {
-        let extra = &rest[position..];
-        return Err(format!(
-            "`{value}`: an origin is scheme, host and port only; remove `{extra}`"
-        ));
-    }
-    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
-        let Some((address, after)) = inner.split_once(']') else {
-            return Err(format!("`{value}`: unclosed `[` in an IPv6 address"));
-        };
-        if address.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("`{value}`: `{address}` is not an IPv6 address"));
-        }
-        let port = match after {
-            "" => None,
-            _ => match after.strip_prefix(':') {
-                Some(port) => Some(port),
-                None => return Err(format!("`{value}`: expected `:port` after `]`")),
-            },
-        };
-        (format!("[{}]", address.to_ascii_lowercase()), port)
-    } else {
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        };
-        if !host.is_ascii() {
-            return Err(format!(
-                "`{value}`: write the host in ASCII (its punycode form, `xn--...`)"
-            ));
-        }
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let valid = !host.is_empty()
-            && host.split('.').all(|label| {
-                !label.is_empty()
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-        if !valid {
-            return Err(format!(
-                "`{value}`: `{host}` is not a host name or IPv4 address"
-            ));
-        }
-        (host, port)
-    };
-    let port = match port {
-        None => String::new(),
-        Some(port) => match port.parse::<u16>() {
-            Ok(number) if number > 0 && port.bytes().all(|b| b.is_ascii_digit()) => {
-                format!(":{number}")
-            }
-            _ => return Err(format!("`{value}`: `{port}` is not a port from 1 to 65535")),
-        },
-    };
-    Ok(format!("{scheme}://{host}{port}"))
 }
 
 /// Checks `prerender` and `static_paths` against the method, access and route. A prerendered
