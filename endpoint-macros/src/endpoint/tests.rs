@@ -191,17 +191,6 @@ fn literal_from_macro_rules_is_accepted() {
 }
 
 #[test]
-fn types_are_written_as_in_source() {
-    use super::validate::type_text;
-    let ty: syn::Type = syn::parse_quote!(Result<Json<Vec<Recipe>>, EndpointError>);
-    assert_eq!(type_text(&ty), "Result<Json<Vec<Recipe>>, EndpointError>");
-    let ty: syn::Type = syn::parse_quote!(&'static str);
-    assert_eq!(type_text(&ty), "&'static str");
-    let ty: syn::Type = syn::parse_quote!(std::string::String);
-    assert_eq!(type_text(&ty), "std::string::String");
-}
-
-#[test]
 fn expands_prerender_with_static_paths() {
     snapshot(
         "prerender_static_paths",
