@@ -227,14 +227,12 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         .collect();
     if confined.is_some() {
         // A confined handler reads its parameters from the request data, as strings.
-        if let Ok(parsed) = crate::route::parse(&route.value()) {
-            param_records = parsed
-                .params()
-                .map(|(name, catch_all)| {
-                    quote!(#private::Param { name: #name, ty: "String", catch_all: #catch_all })
-                })
-                .collect();
-        }
+        param_records = route
+            .params()
+            .map(|(name, catch_all)| {
+                quote!(#private::Param { name: #name, ty: "String", catch_all: #catch_all })
+            })
+            .collect();
     }
     // `static_paths`: each item's fields named after the route parameters are read into the
     // handler's own parameter types, spanned at the function's path, so a missing or mistyped
@@ -275,7 +273,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let file = quote_spanned!(ident.span()=> ::core::file!());
-    let route_value = route.value();
+    let route_value = &route.template;
 
     quote! {
         #[doc(hidden)]

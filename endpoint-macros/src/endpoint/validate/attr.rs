@@ -52,14 +52,14 @@ pub(super) fn krate(krate: Option<syn::Path>) -> syn::Path {
     krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_runtime))
 }
 
-/// Checks `route` against the route grammar. `None` when it is missing or its value is
-/// unusable; a route that breaks the grammar keeps its literal, for the spans of later errors.
+/// Checks `route` against the route grammar. Returns it with its literal, which later errors
+/// point at; `None` only after pushing an error.
 pub(super) fn route(
     route: Option<LitStr>,
     route_written: bool,
     errors: &Errors,
-) -> (Option<LitStr>, Option<route::Route>) {
-    let route_lit = route.or_else(|| {
+) -> Option<(route::Route, LitStr)> {
+    let Some(lit) = route else {
         if route_written {
             // Its value was unusable and that error is already reported.
         } else if errors.is_empty() {
@@ -70,20 +70,17 @@ pub(super) fn route(
         } else {
             errors.at(Span::call_site(), "missing argument `route`");
         }
-        None
-    });
-    let parsed_route = route_lit
-        .as_ref()
-        .and_then(|lit| match route::parse(&lit.value()) {
-            Ok(route) => Some(route),
-            Err(messages) => {
-                for message in messages {
-                    errors.spanned(lit, message);
-                }
-                None
+        return None;
+    };
+    match route::parse(&lit.value()) {
+        Ok(route) => Some((route, lit)),
+        Err(messages) => {
+            for message in messages {
+                errors.spanned(&lit, message);
             }
-        });
-    (route_lit, parsed_route)
+            None
+        }
+    }
 }
 
 /// Checks `id`, the group the endpoint mounts in.
@@ -218,11 +215,11 @@ pub(super) fn prerender(
     static_paths_written: bool,
     methods: Option<&Methods>,
     access: &mut Option<Option<Access>>,
-    route: Option<(&route::Route, &LitStr)>,
+    route: Option<&route::Route>,
     errors: &Errors,
 ) {
-    let has_params = route.is_some_and(|(r, _)| r.params().next().is_some());
-    let text = route.map(|(_, lit)| lit.value()).unwrap_or_default();
+    let has_params = route.is_some_and(|r| r.params().next().is_some());
+    let text = route.map(|r| r.template.as_str()).unwrap_or_default();
     if let Some((key, _)) = static_paths {
         if prerender.is_none() {
             errors.spanned(

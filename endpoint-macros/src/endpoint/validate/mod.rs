@@ -8,7 +8,7 @@ mod attr;
 mod confined;
 mod signature;
 
-use syn::{Ident, LitStr, Type};
+use syn::{Ident, Type};
 
 pub(crate) use attr::{Access, Group, Methods};
 pub(crate) use confined::Confined;
@@ -16,11 +16,13 @@ pub(crate) use signature::{Arg, type_text};
 
 use super::parse::EndpointArgs;
 use crate::errors::Errors;
+use crate::route::Route;
 
 pub(crate) struct Endpoint {
     pub(crate) krate: syn::Path,
     pub(crate) group: Group,
-    pub(crate) route: LitStr,
+    /// The route, parsed: codegen reads its template and parameters here and never re-parses.
+    pub(crate) route: Route,
     pub(crate) methods: Methods,
     /// `None` when the attribute states no access (the runtime applies its default).
     pub(crate) access: Option<Access>,
@@ -90,7 +92,7 @@ pub(crate) fn validate(
     } = function;
 
     // The attribute.
-    let (route_lit, parsed_route) = attr::route(route, route_written, errors);
+    let route = attr::route(route, route_written, errors);
     let group = attr::group(id, errors);
     let methods = attr::methods(method, errors);
     let mut access = attr::access(access, roles, errors);
@@ -100,7 +102,7 @@ pub(crate) fn validate(
         static_paths_written,
         methods.as_ref(),
         &mut access,
-        parsed_route.as_ref().zip(route_lit.as_ref()),
+        route.as_ref().map(|(route, _)| route),
         errors,
     );
 
@@ -125,14 +127,14 @@ pub(crate) fn validate(
             confined::inputs(&sig.inputs, errors);
             Vec::new()
         }
-        None => signature::arguments(sig, route_lit.as_ref(), parsed_route.as_ref(), errors),
+        None => signature::arguments(sig, route.as_ref().map(|(route, lit)| (route, lit)), errors),
     };
     let (output, opaque_output) = signature::output(&sig.output);
 
     Some(Endpoint {
         krate: attr::krate(krate),
         group: group?,
-        route: route_lit?,
+        route: route?.0,
         methods: methods?,
         access: access?,
         ident: sig.ident.clone(),

@@ -123,15 +123,14 @@ pub(super) fn qualifiers(sig: &syn::Signature, errors: &Errors) {
 /// reports every route parameter that no argument binds.
 pub(super) fn arguments(
     sig: &syn::Signature,
-    route_lit: Option<&LitStr>,
-    parsed_route: Option<&route::Route>,
+    route: Option<(&route::Route, &LitStr)>,
     errors: &Errors,
 ) -> Vec<Arg> {
     let syn::Signature { ident, inputs, .. } = sig;
-    let route_params: Vec<(String, bool)> = parsed_route
-        .map(|r| r.params().map(|(n, c)| (n.to_string(), c)).collect())
+    let route_params: Vec<(String, bool)> = route
+        .map(|(r, _)| r.params().map(|(n, c)| (n.to_string(), c)).collect())
         .unwrap_or_default();
-    let route_text = route_lit.map(LitStr::value).unwrap_or_default();
+    let route_text = route.map(|(r, _)| r.template.as_str()).unwrap_or_default();
     let mut bound: Vec<String> = Vec::new();
     let mut out_args = Vec::new();
     let count = inputs.len();
@@ -189,7 +188,7 @@ pub(super) fn arguments(
                 });
                 continue;
             }
-            if ty_ident.as_deref().is_some_and(|t| SCALARS.contains(&t)) && parsed_route.is_some() {
+            if ty_ident.as_deref().is_some_and(|t| SCALARS.contains(&t)) && route.is_some() {
                 let listed = if route_params.is_empty() {
                     String::from("it has no parameters")
                 } else {
@@ -245,7 +244,7 @@ pub(super) fn arguments(
         }
         out_args.push(Arg::Extractor { ty: ty.clone() });
     }
-    if let Some(lit) = route_lit {
+    if let Some((_, lit)) = route {
         for (name, catch_all) in &route_params {
             if !bound.contains(name) {
                 let shown = if *catch_all {
