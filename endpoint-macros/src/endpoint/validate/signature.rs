@@ -1,5 +1,6 @@
-//! The signature of a handler the server runs: its qualifiers, each argument bound to a route
-//! parameter or taken as an extractor (the body reader last), and its return type.
+//! The handler's signature: the qualifiers no handler may have and, for the `async fn` the
+//! server runs, each argument bound to a route parameter or taken as an extractor (the body
+//! reader last), and its return type. Also how a type reads in a message.
 
 use quote::ToTokens;
 use syn::{FnArg, Ident, LitStr, Pat, Type};
@@ -17,6 +18,16 @@ pub(crate) enum Arg {
     },
     /// Anything else: an axum extractor. The last one may read the body.
     Extractor { ty: Type },
+}
+
+/// What the user's function returns.
+pub(crate) enum Response {
+    /// `-> T`: checked to be a response, and documented as `T`.
+    Typed(Box<Type>),
+    /// Nothing written: `()`.
+    Unit,
+    /// `-> impl Trait`: it cannot be named in a check, so it is documented as untyped.
+    Opaque,
 }
 
 /// Extractors that consume the request body, matched by the last segment of their type path.
@@ -262,22 +273,13 @@ pub(super) fn arguments(
     out_args
 }
 
-/// The return type: `None` when nothing is written (`()`) or for `impl Trait`, which cannot be
-/// named in a check; `true` for `impl Trait`, documented as untyped.
-pub(super) fn output(output: &syn::ReturnType) -> (Option<Type>, bool) {
-    let opaque_output =
-        matches!(output, syn::ReturnType::Type(_, ty) if matches!(**ty, Type::ImplTrait(_)));
-    let output = match output {
-        syn::ReturnType::Default => None,
-        syn::ReturnType::Type(_, ty) => {
-            if matches!(**ty, Type::ImplTrait(_)) {
-                None
-            } else {
-                Some((**ty).clone())
-            }
-        }
-    };
-    (output, opaque_output)
+/// The return type, as codegen checks and documents it.
+pub(super) fn response(output: &syn::ReturnType) -> Response {
+    match output {
+        syn::ReturnType::Default => Response::Unit,
+        syn::ReturnType::Type(_, ty) if matches!(**ty, Type::ImplTrait(_)) => Response::Opaque,
+        syn::ReturnType::Type(_, ty) => Response::Typed(ty.clone()),
+    }
 }
 
 #[cfg(test)]
