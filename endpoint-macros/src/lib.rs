@@ -9,6 +9,7 @@ mod errors;
 mod hook;
 mod main_fn;
 mod migrations;
+mod origin;
 mod route;
 
 use proc_macro::TokenStream;

@@ -20,6 +20,8 @@ pub(crate) enum Segment {
 /// A route that satisfies the grammar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Route {
+    /// The template as written, such as `/users/{id}`.
+    pub(crate) template: String,
     pub(crate) segments: Vec<Segment>,
 }
 
@@ -90,7 +92,10 @@ pub(crate) fn parse(route: &str) -> Result<Route, Vec<String>> {
         }
     }
     if errors.is_empty() {
-        Ok(Route { segments })
+        Ok(Route {
+            template: route.to_string(),
+            segments,
+        })
     } else {
         Err(errors)
     }
@@ -303,6 +308,7 @@ mod tests {
     #[test]
     fn params_in_order() {
         let route = parse("/{a}/x/{*b}").unwrap();
+        assert_eq!(route.template, "/{a}/x/{*b}");
         assert_eq!(
             route.params().collect::<Vec<_>>(),
             vec![("a", false), ("b", true)]

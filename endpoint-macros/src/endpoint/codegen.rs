@@ -15,7 +15,22 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::validate::{Access, Arg, Endpoint, Group, Methods, type_text};
+use super::validate::{
+    Access, Arg, Confined, Endpoint, Group, Handler, Methods, Response, type_text,
+};
+use crate::route::Route;
+
+/// The parts of the expansion that depend on the kind of handler.
+struct HandlerTokens {
+    /// `fn __endpoint_handler` and the items it needs.
+    items: TokenStream,
+    /// The registration's `confined` field.
+    confined: TokenStream,
+    /// The body of `fn __endpoint_doc`.
+    document: TokenStream,
+    /// The registration's `params` records.
+    params: Vec<TokenStream>,
+}
 
 pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     let Endpoint {
@@ -25,13 +40,10 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         methods,
         access,
         ident,
-        args,
-        output,
-        opaque_output,
         docs,
         prerender,
         static_paths,
-        confined,
+        handler,
     } = endpoint;
     let private = quote!(#krate::__private);
 
@@ -60,18 +72,117 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         }
     };
 
+    // The route parameters bound to arguments; a confined handler binds none.
+    let params: Vec<(&String, &syn::Type, bool)> = match handler {
+        Handler::Async { args, .. } => args
+            .iter()
+            .filter_map(|arg| match arg {
+                Arg::Param {
+                    name,
+                    ty,
+                    catch_all,
+                } => Some((name, ty, *catch_all)),
+                Arg::Extractor { .. } => None,
+            })
+            .collect(),
+        Handler::Confined(_) => Vec::new(),
+    };
+    let HandlerTokens {
+        items: handler_items,
+        confined: confined_value,
+        document: doc_body,
+        params: param_records,
+    } = match handler {
+        Handler::Async { args, response } => {
+            async_handler(&private, ident, args, response, &params)
+        }
+        Handler::Confined(confined) => confined_handler(&private, ident, route, confined),
+    };
+    // `static_paths`: each item's fields named after the route parameters are read into the
+    // handler's own parameter types, spanned at the function's path, so a missing or mistyped
+    // field is reported there.
+    let (static_paths_fn, static_paths_value) = match static_paths {
+        None => (quote!(), quote!(::core::option::Option::None)),
+        Some(path) => {
+            let span = path.span();
+            let fields = params.iter().map(|(name, ty, _)| {
+                let field = proc_macro2::Ident::new(name, span);
+                quote_spanned! {span=>
+                    (#name, {
+                        let __value: #ty = __item.#field;
+                        #private::prerender::param_text(&__value)
+                    })
+                }
+            });
+            (
+                quote! {
+                    fn __endpoint_static_paths() -> #private::prerender::StaticPathsFuture {
+                        ::std::boxed::Box::pin(async move {
+                            #[allow(unused_imports)]
+                            use #private::prerender::traits::*;
+                            let __items = (&&#private::prerender::StaticPaths(#path))
+                                .__endpoint_static_paths()
+                                .await;
+                            let mut __out = ::std::vec::Vec::new();
+                            for __item in __items {
+                                __out.push(::std::vec![#(#fields),*]);
+                            }
+                            __out
+                        })
+                    }
+                },
+                quote!(::core::option::Option::Some(__endpoint_static_paths)),
+            )
+        }
+    };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let file = quote_spanned!(ident.span()=> ::core::file!());
+    let route_value = &route.template;
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, non_snake_case, unused_mut, unused_qualifications, clippy::all, clippy::pedantic)]
+        const _: () = {
+            #handler_items
+            fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
+                #[allow(unused_imports)]
+                use #private::doc::traits::*;
+                #doc_body
+            }
+            #static_paths_fn
+            #private::inventory::submit! {
+                #private::Endpoint::__new(#private::EndpointSpec {
+                    id: #id,
+                    route: #route_value,
+                    methods: #methods,
+                    access: #access,
+                    handler: ::core::stringify!(#ident),
+                    module_path: ::core::module_path!(),
+                    file: #file,
+                    line: #line,
+                    docs: #docs,
+                    params: &[#(#param_records),*],
+                    call: __endpoint_handler,
+                    document: __endpoint_doc,
+                    prerender: #prerender,
+                    static_paths: #static_paths_value,
+                    confined: #confined_value,
+                })
+            }
+        };
+    }
+}
+
+/// An `async fn` the server runs: a wrapper that extracts each argument, calls the function and
+/// turns its return value into the response.
+fn async_handler(
+    private: &TokenStream,
+    ident: &syn::Ident,
+    args: &[Arg],
+    response: &Response,
+    params: &[(&String, &syn::Type, bool)],
+) -> HandlerTokens {
     // Path parameters: one extractor that parses every `{name}` before anything else runs.
-    let params: Vec<(&String, &syn::Type, bool)> = args
-        .iter()
-        .filter_map(|arg| match arg {
-            Arg::Param {
-                name,
-                ty,
-                catch_all,
-            } => Some((name, ty, *catch_all)),
-            Arg::Extractor { .. } => None,
-        })
-        .collect();
     let param_vars: Vec<_> = (0..params.len())
         .map(|i| format_ident!("__param{}", i))
         .collect();
@@ -140,9 +251,11 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         quote!()
     };
     let call = quote_spanned!(ident.span()=> #ident(#(#call_args),*).await);
-    let respond = match output {
-        Some(ty) => quote_spanned! {ty.span()=> #private::respond::<#ty>(#call)},
-        None => quote_spanned! {ident.span()=> #private::IntoResponse::into_response(#call)},
+    let respond = match response {
+        Response::Typed(ty) => quote_spanned! {ty.span()=> #private::respond::<#ty>(#call)},
+        Response::Unit | Response::Opaque => {
+            quote_spanned! {ident.span()=> #private::IntoResponse::into_response(#call)}
+        }
     };
 
     // Documentation: each type is probed by autoref specialization, so a type without a JSON
@@ -158,156 +271,75 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         }
         Arg::Param { .. } => None,
     });
-    let doc_response = match (output, opaque_output) {
-        (Some(ty), _) => {
+    let doc_response = match response {
+        Response::Typed(ty) => {
             let text = type_text(ty);
             quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_response_doc(doc, #text);)
         }
-        (None, false) => {
+        Response::Unit => {
             quote!((&&&#private::doc::Probe::<()>::new()).__endpoint_response_doc(doc, "()");)
         }
-        (None, true) => quote!(doc.untyped_response("impl IntoResponse");),
+        Response::Opaque => quote!(doc.untyped_response("impl IntoResponse");),
     };
 
-    // A confined endpoint: the server forwards the request data to a worker process, which
-    // runs the user's function (found by key in the same binary).
-    let (confined_static, confined_value, handler_fn) = match confined {
-        None => (
-            quote!(),
-            quote!(::core::option::Option::None),
-            quote! {
-                fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
-                    ::std::boxed::Box::pin(async move {
-                        let (mut __parts, __body) = __request.into_parts();
-                        #params_extract
-                        #(#extractions)*
-                        #unused_body
-                        #respond
-                    })
-                }
-            },
-        ),
-        Some(confined) => {
-            let log = confined.log;
-            let origins = &confined.origins;
-            let run = quote_spanned!(ident.span()=> #ident);
-            (
-                quote! {
-                    static __CONFINED: #private::confined::ConfinedSpec = #private::confined::ConfinedSpec {
-                        key: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
-                        run: #run,
-                        log: #log,
-                        origins: &[#(#origins),*],
-                    };
-                },
-                quote!(::core::option::Option::Some(&__CONFINED)),
-                quote! {
-                    fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
-                        ::std::boxed::Box::pin(#private::confined::handle(&__CONFINED, __request))
-                    }
-                },
-            )
-        }
-    };
-    let doc_body = if confined.is_some() {
-        quote!(doc.confined();)
-    } else {
-        quote! {
+    HandlerTokens {
+        items: quote! {
+            fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
+                ::std::boxed::Box::pin(async move {
+                    let (mut __parts, __body) = __request.into_parts();
+                    #params_extract
+                    #(#extractions)*
+                    #unused_body
+                    #respond
+                })
+            }
+        },
+        confined: quote!(::core::option::Option::None),
+        document: quote! {
             #(#doc_params)*
             #(#doc_extractors)*
             #doc_response
-        }
-    };
-    let mut param_records: Vec<TokenStream> = params
-        .iter()
-        .map(|(name, ty, catch_all)| {
-            let text = type_text(ty);
-            quote!(#private::Param { name: #name, ty: #text, catch_all: #catch_all })
-        })
-        .collect();
-    if confined.is_some() {
-        // A confined handler reads its parameters from the request data, as strings.
-        if let Ok(parsed) = crate::route::parse(&route.value()) {
-            param_records = parsed
-                .params()
-                .map(|(name, catch_all)| {
-                    quote!(#private::Param { name: #name, ty: "String", catch_all: #catch_all })
-                })
-                .collect();
-        }
+        },
+        params: params
+            .iter()
+            .map(|(name, ty, catch_all)| {
+                let text = type_text(ty);
+                quote!(#private::Param { name: #name, ty: #text, catch_all: #catch_all })
+            })
+            .collect(),
     }
-    // `static_paths`: each item's fields named after the route parameters are read into the
-    // handler's own parameter types, spanned at the function's path, so a missing or mistyped
-    // field is reported there.
-    let (static_paths_fn, static_paths_value) = match static_paths {
-        None => (quote!(), quote!(::core::option::Option::None)),
-        Some(path) => {
-            let span = path.span();
-            let fields = params.iter().map(|(name, ty, _)| {
-                let field = proc_macro2::Ident::new(name, span);
-                quote_spanned! {span=>
-                    (#name, {
-                        let __value: #ty = __item.#field;
-                        #private::prerender::param_text(&__value)
-                    })
-                }
-            });
-            (
-                quote! {
-                    fn __endpoint_static_paths() -> #private::prerender::StaticPathsFuture {
-                        ::std::boxed::Box::pin(async move {
-                            #[allow(unused_imports)]
-                            use #private::prerender::traits::*;
-                            let __items = (&&#private::prerender::StaticPaths(#path))
-                                .__endpoint_static_paths()
-                                .await;
-                            let mut __out = ::std::vec::Vec::new();
-                            for __item in __items {
-                                __out.push(::std::vec![#(#fields),*]);
-                            }
-                            __out
-                        })
-                    }
-                },
-                quote!(::core::option::Option::Some(__endpoint_static_paths)),
-            )
-        }
-    };
-    let line = quote_spanned!(ident.span()=> ::core::line!());
-    let file = quote_spanned!(ident.span()=> ::core::file!());
-    let route_value = route.value();
+}
 
-    quote! {
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, non_snake_case, unused_mut, unused_qualifications, clippy::all, clippy::pedantic)]
-        const _: () = {
-            #confined_static
-            #handler_fn
-            fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
-                #[allow(unused_imports)]
-                use #private::doc::traits::*;
-                #doc_body
+/// A confined endpoint: the server forwards the request data to a worker process, which
+/// runs the user's function (found by key in the same binary).
+fn confined_handler(
+    private: &TokenStream,
+    ident: &syn::Ident,
+    route: &Route,
+    confined: &Confined,
+) -> HandlerTokens {
+    let Confined { log, origins } = confined;
+    let run = quote_spanned!(ident.span()=> #ident);
+    HandlerTokens {
+        items: quote! {
+            static __CONFINED: #private::confined::ConfinedSpec = #private::confined::ConfinedSpec {
+                key: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                run: #run,
+                log: #log,
+                origins: &[#(#origins),*],
+            };
+            fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
+                ::std::boxed::Box::pin(#private::confined::handle(&__CONFINED, __request))
             }
-            #static_paths_fn
-            #private::inventory::submit! {
-                #private::Endpoint::__new(#private::EndpointSpec {
-                    id: #id,
-                    route: #route_value,
-                    methods: #methods,
-                    access: #access,
-                    handler: ::core::stringify!(#ident),
-                    module_path: ::core::module_path!(),
-                    file: #file,
-                    line: #line,
-                    docs: #docs,
-                    params: &[#(#param_records),*],
-                    call: __endpoint_handler,
-                    document: __endpoint_doc,
-                    prerender: #prerender,
-                    static_paths: #static_paths_value,
-                    confined: #confined_value,
-                })
-            }
-        };
+        },
+        confined: quote!(::core::option::Option::Some(&__CONFINED)),
+        document: quote!(doc.confined();),
+        // A confined handler reads its parameters from the request data, as strings.
+        params: route
+            .params()
+            .map(|(name, catch_all)| {
+                quote!(#private::Param { name: #name, ty: "String", catch_all: #catch_all })
+            })
+            .collect(),
     }
 }

@@ -23,9 +23,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         (Ok(()), Some(endpoint)) => {
             let generated = codegen::emit(&endpoint);
             // A confined handler is safe Rust, also inside the macros it calls.
-            let forbid = endpoint
-                .confined
-                .is_some()
+            let forbid = matches!(endpoint.handler, validate::Handler::Confined(_))
                 .then(|| quote!(#[forbid(unsafe_code)]));
             quote! { #forbid #item #generated }
         }
