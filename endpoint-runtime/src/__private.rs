@@ -8,19 +8,39 @@ pub use axum::routing::MethodRouter;
 pub use inventory;
 
 pub use crate::app::block_on;
-pub use crate::confined;
 pub use crate::error::reject;
 pub use crate::extract::{RawParams, respond};
-pub use crate::prerender;
-
-/// What `__endpoint_doc` functions name.
-pub mod doc {
-    pub use crate::openapi::{OperationDoc, Probe, traits};
-}
 pub use crate::registry::{
-    Access, Endpoint, EndpointSpec, Handler, HandlerFuture, Method, Methods, Param,
+    Access, Confinement, Endpoint, EndpointSpec, Handler, HandlerFuture, Method, Methods, Param,
+    Site, StaticPathsFuture,
 };
 // For `#[hook]`, `migrations!` and `#[main]`: every macro names the runtime only here.
 pub use crate::context::Context;
 pub use crate::database::Migrations;
 pub use crate::events::{Event, Hook, HookFuture, HookOutput, HookSpec};
+
+// Feature gates: each expands to its input when the feature is on, else to an error naming it
+// (to nothing for the OpenAPI description, which is optional).
+#[cfg(not(feature = "confined"))]
+pub use crate::__endpoint_confined as confined_endpoint;
+#[cfg(not(feature = "openapi"))]
+pub use crate::__endpoint_document as document;
+#[cfg(feature = "confined")]
+pub use crate::__endpoint_items as confined_endpoint;
+#[cfg(feature = "openapi")]
+pub use crate::__endpoint_items as document;
+#[cfg(feature = "prerender")]
+pub use crate::__endpoint_items as prerender_endpoint;
+#[cfg(not(feature = "prerender"))]
+pub use crate::__endpoint_prerender as prerender_endpoint;
+
+#[cfg(feature = "confined")]
+pub use crate::confined;
+#[cfg(feature = "prerender")]
+pub use crate::prerender;
+
+/// What `__endpoint_doc` functions name.
+#[cfg(feature = "openapi")]
+pub mod doc {
+    pub use crate::openapi::{Documented, OperationDoc, Probe, traits};
+}

@@ -45,6 +45,7 @@ mod env;
 mod error;
 pub mod events;
 pub mod extract;
+mod gates;
 mod jsend;
 pub mod logging;
 pub mod openapi;
@@ -64,8 +65,7 @@ pub use auth::{
     DefaultAccess, ForwardedHeader, IpNet, JwtAlgorithm, JwtConfig, JwtKey, StaticToken,
 };
 pub use axum;
-pub use config::Config;
-pub use confined::{ConfinedConfig, Hardening};
+pub use config::{Config, ConfinedConfig, Hardening};
 pub use context::{Context, State};
 pub use database::{Database, DatabaseKind, DatabaseUrl, Migrations};
 pub use env::ConfigError;

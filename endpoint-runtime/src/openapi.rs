@@ -62,6 +62,34 @@ fn normalize(schema: &mut Value) {
     }
 }
 
+/// An endpoint's generated documentation function, submitted by `#[endpoint]` beside the
+/// endpoint's registry record and found by its site. Not public API.
+#[doc(hidden)]
+pub struct Documented {
+    /// The endpoint's function.
+    pub site: crate::registry::Site,
+    /// Describes its parameters, body and response.
+    pub document: fn(&mut OperationDoc<'_>),
+}
+
+inventory::collect!(Documented);
+
+/// The documentation function of `endpoint`, from a map built on first use.
+fn documentation(endpoint: &Endpoint) -> Option<fn(&mut OperationDoc<'_>)> {
+    type Key = (&'static str, u32, &'static str);
+    static BY_SITE: std::sync::OnceLock<HashMap<Key, fn(&mut OperationDoc<'_>)>> =
+        std::sync::OnceLock::new();
+    let by_site = BY_SITE.get_or_init(|| {
+        inventory::iter::<Documented>
+            .into_iter()
+            .map(|d| ((d.site.file, d.site.line, d.site.handler), d.document))
+            .collect()
+    });
+    by_site
+        .get(&(endpoint.file(), endpoint.line(), endpoint.handler()))
+        .copied()
+}
+
 impl<'g> OperationDoc<'g> {
     /// Runs `endpoint`'s generated documentation function.
     fn describe(generator: &'g mut SchemaGenerator, endpoint: &Endpoint) -> Self {
@@ -73,7 +101,9 @@ impl<'g> OperationDoc<'g> {
             response: None,
             notes: Vec::new(),
         };
-        (endpoint.spec_document())(&mut doc);
+        if let Some(document) = documentation(endpoint) {
+            document(&mut doc);
+        }
         doc
     }
 

@@ -40,9 +40,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -53,9 +51,7 @@ use tower::ServiceExt as _;
 use crate::error::Error;
 use crate::registry::Endpoint;
 
-/// What a generated `static_paths` wrapper returns: one list of `(parameter, value)` pairs per
-/// URL to prerender.
-pub type StaticPathsFuture = Pin<Box<dyn Future<Output = Vec<Vec<(&'static str, String)>>> + Send>>;
+pub use crate::registry::StaticPathsFuture;
 
 /// The name of the file that lists a build's files and marks its output directory.
 pub const MANIFEST: &str = ".prerendered";

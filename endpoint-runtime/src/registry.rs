@@ -142,10 +142,36 @@ pub struct EndpointSpec {
     pub docs: &'static str,
     pub params: &'static [Param],
     pub call: Handler,
-    pub document: fn(&mut crate::openapi::OperationDoc<'_>),
     pub prerender: bool,
-    pub static_paths: Option<fn() -> crate::prerender::StaticPathsFuture>,
-    pub confined: Option<&'static crate::confined::ConfinedSpec>,
+    pub static_paths: Option<fn() -> StaticPathsFuture>,
+    pub confined: Option<&'static Confinement>,
+}
+
+/// What `#[endpoint(confined, capabilities(...))]` declares: plain data for the route table,
+/// the OpenAPI document and the connection budget. The handler itself and the worker that
+/// runs it are in the `confined` module (feature `confined`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confinement {
+    /// `module::function`, how a worker finds the handler.
+    pub key: &'static str,
+    /// The `log` capability.
+    pub log: bool,
+    /// The `request` capability's origins, normalized (`https://api.example.com`).
+    pub origins: &'static [&'static str],
+}
+
+impl Confinement {
+    /// The capabilities as written in the route table: `log, request=[https://a]`.
+    pub fn capabilities(&self) -> String {
+        let mut parts = Vec::new();
+        if self.log {
+            parts.push("log".to_string());
+        }
+        if !self.origins.is_empty() {
+            parts.push(format!("request=[{}]", self.origins.join(" ")));
+        }
+        parts.join(", ")
+    }
 }
 
 /// One registered endpoint: what `#[endpoint]` recorded about a handler.
@@ -242,9 +268,9 @@ impl Endpoint {
         self.spec.prerender
     }
 
-    /// For `confined`: the handler's key and declared capabilities (see
-    /// [`confined`](crate::confined)).
-    pub fn confined(&self) -> Option<&'static crate::confined::ConfinedSpec> {
+    /// For `confined`: the handler's key and declared capabilities (the `confined` module
+    /// runs it).
+    pub fn confined(&self) -> Option<&'static Confinement> {
         self.spec.confined
     }
 
@@ -262,10 +288,6 @@ impl Endpoint {
     /// check or the pipeline (routing adds them).
     pub(crate) fn call(&self) -> Handler {
         self.spec.call
-    }
-
-    pub(crate) fn spec_document(&self) -> fn(&mut crate::openapi::OperationDoc<'_>) {
-        self.spec.document
     }
 
     /// The sort key: path, then methods, then source location.
@@ -298,3 +320,19 @@ pub type HandlerFuture =
 
 /// A generated handler: the whole request in, the response out.
 pub type Handler = fn(axum::extract::Request) -> HandlerFuture;
+
+/// What a generated prerender wrapper returns: one list of `(parameter, value)` pairs per URL
+/// to prerender.
+pub type StaticPathsFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Vec<(&'static str, String)>>> + Send>>;
+
+/// Where an endpoint's function is, as a feature's own record (the OpenAPI documentation of
+/// an endpoint) names it: its [`file`](Endpoint::file), [`line`](Endpoint::line) and
+/// [`handler`](Endpoint::handler) name. Not public API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Site {
+    pub file: &'static str,
+    pub line: u32,
+    pub handler: &'static str,
+}

@@ -199,6 +199,7 @@ async fn audit_log(ctx: Context) -> Result<Json<Vec<Value>>, EndpointError> {
 
 /// Factor's `data`: a struct, so the keys keep the seed's order (`foo`, `param`, `args`).
 #[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
 struct FactorEcho {
     foo: &'static str,
     param: String,

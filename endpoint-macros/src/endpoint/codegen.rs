@@ -116,7 +116,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
             });
             (
                 quote! {
-                    fn __endpoint_static_paths() -> #private::prerender::StaticPathsFuture {
+                    fn __endpoint_static_paths() -> #private::StaticPathsFuture {
                         ::std::boxed::Box::pin(async move {
                             #[allow(unused_imports)]
                             use #private::prerender::traits::*;
@@ -139,17 +139,39 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     let file = quote_spanned!(ident.span()=> ::core::file!());
     let route_value = &route.template;
 
+    // `prerender` needs the runtime's feature of that name: the gate expands to its input, or
+    // to an error naming the feature.
+    let prerender_items = if *prerender {
+        quote!(#private::prerender_endpoint! { #static_paths_fn })
+    } else {
+        quote!(#static_paths_fn)
+    };
+
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, non_snake_case, unused_mut, unused_qualifications, clippy::all, clippy::pedantic)]
         const _: () = {
             #handler_items
-            fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
-                #[allow(unused_imports)]
-                use #private::doc::traits::*;
-                #doc_body
+            // The OpenAPI description, with the runtime's `openapi` feature only: its own
+            // record, found by the endpoint's site.
+            #private::document! {
+                fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
+                    #[allow(unused_imports)]
+                    use #private::doc::traits::*;
+                    #doc_body
+                }
+                #private::inventory::submit! {
+                    #private::doc::Documented {
+                        site: #private::Site {
+                            file: #file,
+                            line: #line,
+                            handler: ::core::stringify!(#ident),
+                        },
+                        document: __endpoint_doc,
+                    }
+                }
             }
-            #static_paths_fn
+            #prerender_items
             #private::inventory::submit! {
                 #private::Endpoint::__new(#private::EndpointSpec {
                     id: #id,
@@ -163,7 +185,6 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                     docs: #docs,
                     params: &[#(#param_records),*],
                     call: __endpoint_handler,
-                    document: __endpoint_doc,
                     prerender: #prerender,
                     static_paths: #static_paths_value,
                     confined: #confined_value,
@@ -320,19 +341,32 @@ fn confined_handler(
 ) -> HandlerTokens {
     let Confined { log, origins } = confined;
     let run = quote_spanned!(ident.span()=> #ident);
+    let confinement = quote! {
+        #private::Confinement {
+            key: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+            log: #log,
+            origins: &[#(#origins),*],
+        }
+    };
     HandlerTokens {
+        // With the runtime's `confined` feature only: the gate expands to its input, or to an
+        // error naming the feature.
         items: quote! {
-            static __CONFINED: #private::confined::ConfinedSpec = #private::confined::ConfinedSpec {
-                key: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
-                run: #run,
-                log: #log,
-                origins: &[#(#origins),*],
-            };
-            fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
-                ::std::boxed::Box::pin(#private::confined::handle(&__CONFINED, __request))
+            #private::confined_endpoint! {
+                static __CONFINED: #private::confined::ConfinedSpec = #private::confined::ConfinedSpec {
+                    confinement: #confinement,
+                    run: #run,
+                };
+                #private::inventory::submit! {
+                    #private::confined::Registered(&__CONFINED)
+                }
+                fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
+                    ::std::boxed::Box::pin(#private::confined::handle(&__CONFINED, __request))
+                }
             }
         },
-        confined: quote!(::core::option::Option::Some(&__CONFINED)),
+        // Plain data in the registry record: the route table reads it without the feature.
+        confined: quote!(::core::option::Option::Some(&#confinement)),
         document: quote!(doc.confined();),
         // A confined handler reads its parameters from the request data, as strings.
         params: route

@@ -18,11 +18,15 @@ const _: () = {
             ::my_runtime::__private::IntoResponse::into_response(any_method().await)
         })
     }
-    fn __endpoint_doc(doc: &mut ::my_runtime::__private::doc::OperationDoc<'_>) {
-        #[allow(unused_imports)]
-        use ::my_runtime::__private::doc::traits::*;
-        (&&&::my_runtime::__private::doc::Probe::<()>::new())
-            .__endpoint_response_doc(doc, "()");
+    ::my_runtime::__private::document! {
+        fn __endpoint_doc(doc : & mut ::my_runtime::__private::doc::OperationDoc < '_ >)
+        { #[allow(unused_imports)] use ::my_runtime::__private::doc::traits:: *; (&& &
+        ::my_runtime::__private::doc::Probe:: < () > ::new())
+        .__endpoint_response_doc(doc, "()"); }
+        ::my_runtime::__private::inventory::submit! {
+        ::my_runtime::__private::doc::Documented { site : ::my_runtime::__private::Site {
+        file : ::core::file!(), line : ::core::line!(), handler :
+        ::core::stringify!(any_method), }, document : __endpoint_doc, } }
     }
     ::my_runtime::__private::inventory::submit! {
         ::my_runtime::__private::Endpoint::__new(::my_runtime::__private::EndpointSpec {
@@ -30,7 +34,7 @@ const _: () = {
         ::my_runtime::__private::Methods::All, access : ::core::option::Option::None,
         handler : ::core::stringify!(any_method), module_path : ::core::module_path!(),
         file : ::core::file!(), line : ::core::line!(), docs : "", params : & [], call :
-        __endpoint_handler, document : __endpoint_doc, prerender : false, static_paths :
+        __endpoint_handler, prerender : false, static_paths :
         ::core::option::Option::None, confined : ::core::option::Option::None, })
     }
 };

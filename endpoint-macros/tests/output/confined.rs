@@ -12,23 +12,27 @@ fn greet(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedErr
     clippy::pedantic
 )]
 const _: () = {
-    static __CONFINED: ::endpoint_runtime::__private::confined::ConfinedSpec = ::endpoint_runtime::__private::confined::ConfinedSpec {
-        key: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(greet)),
-        run: greet,
-        log: true,
-        origins: &["https://api.example.com"],
-    };
-    fn __endpoint_handler(
-        __request: ::endpoint_runtime::__private::Request,
-    ) -> ::endpoint_runtime::__private::HandlerFuture {
-        ::std::boxed::Box::pin(
-            ::endpoint_runtime::__private::confined::handle(&__CONFINED, __request),
-        )
+    ::endpoint_runtime::__private::confined_endpoint! {
+        static __CONFINED : ::endpoint_runtime::__private::confined::ConfinedSpec =
+        ::endpoint_runtime::__private::confined::ConfinedSpec { confinement :
+        ::endpoint_runtime::__private::Confinement { key :
+        ::core::concat!(::core::module_path!(), "::", ::core::stringify!(greet)), log :
+        true, origins : & ["https://api.example.com"], }, run : greet, };
+        ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::confined::Registered(& __CONFINED) } fn
+        __endpoint_handler(__request : ::endpoint_runtime::__private::Request) ->
+        ::endpoint_runtime::__private::HandlerFuture {
+        ::std::boxed::Box::pin(::endpoint_runtime::__private::confined::handle(&
+        __CONFINED, __request)) }
     }
-    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
-        #[allow(unused_imports)]
-        use ::endpoint_runtime::__private::doc::traits::*;
-        doc.confined();
+    ::endpoint_runtime::__private::document! {
+        fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
+        '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; doc.confined(); } ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::doc::Documented { site :
+        ::endpoint_runtime::__private::Site { file : ::core::file!(), line :
+        ::core::line!(), handler : ::core::stringify!(greet), }, document :
+        __endpoint_doc, } }
     }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
@@ -38,8 +42,10 @@ const _: () = {
         ::core::option::Option::None, handler : ::core::stringify!(greet), module_path :
         ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
         "", params : & [::endpoint_runtime::__private::Param { name : "name", ty :
-        "String", catch_all : false }], call : __endpoint_handler, document :
-        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
-        confined : ::core::option::Option::Some(& __CONFINED), })
+        "String", catch_all : false }], call : __endpoint_handler, prerender : false,
+        static_paths : ::core::option::Option::None, confined :
+        ::core::option::Option::Some(& ::endpoint_runtime::__private::Confinement { key :
+        ::core::concat!(::core::module_path!(), "::", ::core::stringify!(greet)), log :
+        true, origins : & ["https://api.example.com"], }), })
     }
 };

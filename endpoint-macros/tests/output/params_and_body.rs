@@ -90,21 +90,24 @@ const _: () = {
             >(put_file(__param0, __arg1, __param1, __arg3).await)
         })
     }
-    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
-        #[allow(unused_imports)]
-        use ::endpoint_runtime::__private::doc::traits::*;
-        (&&&::endpoint_runtime::__private::doc::Probe::<u64>::new())
-            .__endpoint_param_doc(doc, "id", "u64");
-        (&&&::endpoint_runtime::__private::doc::Probe::<String>::new())
-            .__endpoint_param_doc(doc, "path", "String");
-        (&&&&::endpoint_runtime::__private::doc::Probe::<Accountability>::new())
-            .__endpoint_extractor_doc(doc, "Accountability");
-        (&&&&::endpoint_runtime::__private::doc::Probe::<Json<Value>>::new())
-            .__endpoint_extractor_doc(doc, "Json<Value>");
-        (&&&::endpoint_runtime::__private::doc::Probe::<
-            Result<String, EndpointError>,
-        >::new())
-            .__endpoint_response_doc(doc, "Result<String, EndpointError>");
+    ::endpoint_runtime::__private::document! {
+        fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
+        '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; (&& & ::endpoint_runtime::__private::doc::Probe:: < u64 > ::new())
+        .__endpoint_param_doc(doc, "id", "u64"); (&& &
+        ::endpoint_runtime::__private::doc::Probe:: < String > ::new())
+        .__endpoint_param_doc(doc, "path", "String"); (&& &&
+        ::endpoint_runtime::__private::doc::Probe:: < Accountability > ::new())
+        .__endpoint_extractor_doc(doc, "Accountability"); (&& &&
+        ::endpoint_runtime::__private::doc::Probe:: < Json < Value > > ::new())
+        .__endpoint_extractor_doc(doc, "Json<Value>"); (&& &
+        ::endpoint_runtime::__private::doc::Probe:: < Result < String, EndpointError > >
+        ::new()).__endpoint_response_doc(doc, "Result<String, EndpointError>"); }
+        ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::doc::Documented { site :
+        ::endpoint_runtime::__private::Site { file : ::core::file!(), line :
+        ::core::line!(), handler : ::core::stringify!(put_file), }, document :
+        __endpoint_doc, } }
     }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
@@ -117,8 +120,8 @@ const _: () = {
         ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
         "", params : & [::endpoint_runtime::__private::Param { name : "id", ty : "u64",
         catch_all : false }, ::endpoint_runtime::__private::Param { name : "path", ty :
-        "String", catch_all : true }], call : __endpoint_handler, document :
-        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
-        confined : ::core::option::Option::None, })
+        "String", catch_all : true }], call : __endpoint_handler, prerender : false,
+        static_paths : ::core::option::Option::None, confined :
+        ::core::option::Option::None, })
     }
 };

@@ -21,11 +21,16 @@ const _: () = {
             ::endpoint_runtime::__private::respond::<&'static str>(intro().await)
         })
     }
-    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
-        #[allow(unused_imports)]
-        use ::endpoint_runtime::__private::doc::traits::*;
-        (&&&::endpoint_runtime::__private::doc::Probe::<&'static str>::new())
-            .__endpoint_response_doc(doc, "&'static str");
+    ::endpoint_runtime::__private::document! {
+        fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
+        '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; (&& & ::endpoint_runtime::__private::doc::Probe:: < & 'static str > ::new())
+        .__endpoint_response_doc(doc, "&'static str"); }
+        ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::doc::Documented { site :
+        ::endpoint_runtime::__private::Site { file : ::core::file!(), line :
+        ::core::line!(), handler : ::core::stringify!(intro), }, document :
+        __endpoint_doc, } }
     }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
@@ -34,8 +39,8 @@ const _: () = {
         [::endpoint_runtime::__private::Method::Get]), access :
         ::core::option::Option::None, handler : ::core::stringify!(intro), module_path :
         ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
-        "Say hello.", params : & [], call : __endpoint_handler, document :
-        __endpoint_doc, prerender : false, static_paths : ::core::option::Option::None,
-        confined : ::core::option::Option::None, })
+        "Say hello.", params : & [], call : __endpoint_handler, prerender : false,
+        static_paths : ::core::option::Option::None, confined :
+        ::core::option::Option::None, })
     }
 };

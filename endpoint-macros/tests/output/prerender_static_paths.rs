@@ -40,36 +40,28 @@ const _: () = {
             ::endpoint_runtime::__private::respond::<String>(user(__param0).await)
         })
     }
-    fn __endpoint_doc(doc: &mut ::endpoint_runtime::__private::doc::OperationDoc<'_>) {
-        #[allow(unused_imports)]
-        use ::endpoint_runtime::__private::doc::traits::*;
-        (&&&::endpoint_runtime::__private::doc::Probe::<u32>::new())
-            .__endpoint_param_doc(doc, "id", "u32");
-        (&&&::endpoint_runtime::__private::doc::Probe::<String>::new())
-            .__endpoint_response_doc(doc, "String");
+    ::endpoint_runtime::__private::document! {
+        fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
+        '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; (&& & ::endpoint_runtime::__private::doc::Probe:: < u32 > ::new())
+        .__endpoint_param_doc(doc, "id", "u32"); (&& &
+        ::endpoint_runtime::__private::doc::Probe:: < String > ::new())
+        .__endpoint_response_doc(doc, "String"); }
+        ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::doc::Documented { site :
+        ::endpoint_runtime::__private::Site { file : ::core::file!(), line :
+        ::core::line!(), handler : ::core::stringify!(user), }, document :
+        __endpoint_doc, } }
     }
-    fn __endpoint_static_paths() -> ::endpoint_runtime::__private::prerender::StaticPathsFuture {
-        ::std::boxed::Box::pin(async move {
-            #[allow(unused_imports)]
-            use ::endpoint_runtime::__private::prerender::traits::*;
-            let __items = (&&::endpoint_runtime::__private::prerender::StaticPaths(
-                user_ids,
-            ))
-                .__endpoint_static_paths()
-                .await;
-            let mut __out = ::std::vec::Vec::new();
-            for __item in __items {
-                __out
-                    .push(
-                        ::std::vec![
-                            ("id", { let __value : u32 = __item.id;
-                            ::endpoint_runtime::__private::prerender::param_text(&
-                            __value) })
-                        ],
-                    );
-            }
-            __out
-        })
+    ::endpoint_runtime::__private::prerender_endpoint! {
+        fn __endpoint_static_paths() -> ::endpoint_runtime::__private::StaticPathsFuture
+        { ::std::boxed::Box::pin(async move { #[allow(unused_imports)] use
+        ::endpoint_runtime::__private::prerender::traits:: *; let __items = (&&
+        ::endpoint_runtime::__private::prerender::StaticPaths(user_ids))
+        .__endpoint_static_paths(). await; let mut __out = ::std::vec::Vec::new(); for
+        __item in __items { __out.push(::std::vec![("id", { let __value : u32 = __item
+        .id; ::endpoint_runtime::__private::prerender::param_text(& __value) })]); }
+        __out }) }
     }
     ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
@@ -80,8 +72,8 @@ const _: () = {
         handler : ::core::stringify!(user), module_path : ::core::module_path!(), file :
         ::core::file!(), line : ::core::line!(), docs : "", params : &
         [::endpoint_runtime::__private::Param { name : "id", ty : "u32", catch_all :
-        false }], call : __endpoint_handler, document : __endpoint_doc, prerender : true,
-        static_paths : ::core::option::Option::Some(__endpoint_static_paths), confined :
+        false }], call : __endpoint_handler, prerender : true, static_paths :
+        ::core::option::Option::Some(__endpoint_static_paths), confined :
         ::core::option::Option::None, })
     }
 };

@@ -3,8 +3,11 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+mod confined;
+
+pub use confined::{ConfinedConfig, Hardening};
+
 use crate::auth::{DefaultAccess, ForwardedHeader, IpNet, JwtConfig, StaticToken};
-use crate::confined::ConfinedConfig;
 use crate::database::DatabaseUrl;
 use crate::env::{ConfigError, Env, duration, positive_duration, size};
 use crate::error::ErrorFormat;

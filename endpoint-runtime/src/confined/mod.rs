@@ -109,7 +109,6 @@ mod pool;
 mod protocol;
 #[cfg(target_os = "linux")]
 mod sandbox;
-mod settings;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -119,9 +118,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::registry::Confinement;
+
+pub use crate::config::{ConfinedConfig, Hardening};
 pub use pool::{HardeningReport, self_test};
 pub(crate) use pool::{Pool, pool_status};
-pub use settings::{ConfinedConfig, Hardening};
 pub use worker::enter_worker_if_requested;
 
 /// What a confined handler sees of the request: no headers, cookies or tokens.
@@ -321,32 +322,38 @@ impl Host {
     }
 }
 
-/// What `#[endpoint(confined, ...)]` records. Not public API.
+/// What `#[endpoint(confined, ...)]` records for the worker: the declared capabilities and
+/// the user's function. Not public API.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct ConfinedSpec {
-    /// `module::function`, how a worker finds the handler.
-    pub key: &'static str,
+    /// The key and capabilities, also in the endpoint's registry record.
+    pub confinement: Confinement,
     /// The user's function.
     pub run: fn(ConfinedRequest, &mut Host) -> Result<Reply, ConfinedError>,
-    /// The `log` capability.
-    pub log: bool,
-    /// The `request` capability's origins, normalized.
-    pub origins: &'static [&'static str],
 }
 
-impl ConfinedSpec {
-    /// The capabilities as written in the route table: `log, request=[https://a]`.
-    pub fn capabilities(&self) -> String {
-        let mut parts = Vec::new();
-        if self.log {
-            parts.push("log".to_string());
-        }
-        if !self.origins.is_empty() {
-            parts.push(format!("request=[{}]", self.origins.join(" ")));
-        }
-        parts.join(", ")
+impl std::ops::Deref for ConfinedSpec {
+    type Target = Confinement;
+
+    fn deref(&self) -> &Confinement {
+        &self.confinement
     }
+}
+
+/// A confined handler in this binary, as a worker finds it by key. Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Registered(pub &'static ConfinedSpec);
+
+inventory::collect!(Registered);
+
+/// The confined handler whose key is `key`.
+pub(crate) fn find(key: &str) -> Option<&'static ConfinedSpec> {
+    inventory::iter::<Registered>
+        .into_iter()
+        .map(|registered| registered.0)
+        .find(|spec| spec.key == key)
 }
 
 /// The generated handler of a confined endpoint: reads the request data, hands it to a worker

@@ -20,8 +20,8 @@ use super::outbound::Outbound;
 use super::protocol::{
     self, FromWorker, HostCall, HostResult, SandboxLayers, ToWorker, WORKER_ARG,
 };
-use super::settings::{ConfinedConfig, Hardening as Mode};
 use super::{ConfinedRequest, ConfinedSpec, HostError};
+use crate::config::{ConfinedConfig, Hardening as Mode};
 use crate::context::Context;
 use crate::error::{EndpointError, Error};
 
@@ -809,10 +809,12 @@ mod tests {
     }
 
     static SPEC: ConfinedSpec = ConfinedSpec {
-        key: "tests::fake",
+        confinement: crate::registry::Confinement {
+            key: "tests::fake",
+            log: false,
+            origins: &[],
+        },
         run: never_called,
-        log: false,
-        origins: &[],
     };
 
     /// A complete report, as a confined worker on this kernel sends it.

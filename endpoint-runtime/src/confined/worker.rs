@@ -151,7 +151,6 @@ fn run(memory: u64, server: i32, endpoint: &str) -> i32 {
     if !send(&FromWorker::Ready { hardening }) {
         return 71;
     }
-    let endpoints = crate::registry::endpoints();
     loop {
         let message = {
             let mut io = channel.0.borrow_mut();
@@ -170,10 +169,7 @@ fn run(memory: u64, server: i32, endpoint: &str) -> i32 {
                 ))),
             },
             Ok(Some(ToWorker::Call { endpoint, request })) => {
-                let spec = endpoints
-                    .iter()
-                    .filter_map(|e| e.confined())
-                    .find(|spec| spec.key == endpoint);
+                let spec = super::find(&endpoint);
                 match spec {
                     None => FromWorker::Done {
                         result: Err(ConfinedError::internal(format!(

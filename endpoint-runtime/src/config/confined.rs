@@ -1,4 +1,6 @@
-//! The settings of confined endpoints' workers (`ENDPOINT_CONFINED_*`).
+//! The settings of confined endpoints' workers (`ENDPOINT_CONFINED_*`). They live with the
+//! configuration rather than in `confined`, which reads the request's context (itself holding
+//! the configuration): here, the dependency stays one-way.
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ pub enum Hardening {
 }
 
 /// Limits of the worker processes that run confined endpoints (see
-/// [`confined`](crate::confined)).
+/// the `confined` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConfinedConfig {
