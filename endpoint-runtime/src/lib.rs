@@ -38,6 +38,7 @@ mod app;
 pub mod auth;
 mod body_limit;
 mod config;
+#[cfg(feature = "confined")]
 pub mod confined;
 mod context;
 mod database;
@@ -48,8 +49,10 @@ pub mod extract;
 mod gates;
 mod jsend;
 pub mod logging;
+#[cfg(feature = "openapi")]
 pub mod openapi;
 mod pipeline;
+#[cfg(feature = "prerender")]
 pub mod prerender;
 mod registry;
 mod routing;
@@ -76,6 +79,7 @@ pub use logging::LogFormat;
 pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
 pub use routing::{method_router, router, validate};
+#[cfg(feature = "openapi")]
 pub use schemars;
 pub use sqlx;
 /// The Tokio runtime `#[endpoint_runtime::main]` starts, for applications that spawn tasks or

@@ -26,6 +26,7 @@ pub(crate) enum Command {
     /// Print the route table and exit (non-zero when routes conflict, naming both sites)
     Routes,
     /// Print the OpenAPI 3.1 document and exit
+    #[cfg(feature = "openapi")]
     Openapi,
     /// Validate the registry (route conflicts) and exit non-zero if it is invalid; warn about
     /// endpoints that change state (POST, PUT, PATCH, DELETE, `all`) and are public only
@@ -36,6 +37,7 @@ pub(crate) enum Command {
         strict: bool,
     },
     /// Prerender the endpoints marked `prerender` into static files (Astro's static mode)
+    #[cfg(feature = "prerender")]
     Build {
         /// The output directory; replaced by the new build when a build wrote it before
         #[arg(long, default_value = "dist")]
@@ -90,6 +92,7 @@ pub(super) async fn run(app: App) -> Result<(), Error> {
             // The table shows what is registered; conflicts make it exit non-zero.
             return crate::routing::check_all(&all, &config);
         }
+        #[cfg(feature = "openapi")]
         Some(Command::Openapi) => {
             let document = crate::openapi::document(&endpoints(), &config);
             println!(
@@ -110,6 +113,7 @@ pub(super) async fn run(app: App) -> Result<(), Error> {
             println!("ok: {} endpoints, no route conflicts", all.len());
             return Ok(());
         }
+        #[cfg(feature = "prerender")]
         Some(Command::Build { out }) => {
             crate::logging::init(config.log_format);
             let site = config.site.clone().unwrap_or_else(|| config.server_url());
@@ -154,7 +158,10 @@ pub(super) async fn run(app: App) -> Result<(), Error> {
 /// Formats the route table of `endpoints`.
 pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> String {
     let default = config.default_access;
+    #[cfg(feature = "openapi")]
     let notes = crate::openapi::notes(endpoints);
+    #[cfg(not(feature = "openapi"))]
+    let notes: std::collections::HashMap<(String, &str), Vec<String>> = Default::default();
     let header = ["METHOD", "PATH", "ACCESS", "HANDLER", "SOURCE"];
     let rows: Vec<[String; 5]> = endpoints
         .iter()
@@ -223,6 +230,7 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
     for row in &rows {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
+    #[cfg(feature = "confined")]
     if let Some(status) = crate::confined::pool_status()
         && endpoints.iter().any(|e| e.confined().is_some())
     {

@@ -195,12 +195,17 @@ impl App {
             None => None,
         };
         // Confined endpoints: the self-test and warm workers, before anything is served.
+        #[cfg(feature = "confined")]
         let confined = if confined && endpoints.iter().any(|e| e.confined().is_some()) {
             Some(crate::confined::Pool::start(&config.confined).await?)
         } else {
             None
         };
+        #[cfg(not(feature = "confined"))]
+        let _ = confined;
+        #[cfg(feature = "confined")]
         let mut state = state;
+        #[cfg(feature = "confined")]
         if let Some(pool) = confined {
             // Found by the confined endpoints' handlers as any state is, by type; no
             // application can name the type.
@@ -247,6 +252,7 @@ impl App {
     ///   a parameter value that could escape `out`, or `out` not written by a build. Nothing
     ///   is written then.
     /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
+    #[cfg(feature = "prerender")]
     pub async fn prerender(
         self,
         out: impl AsRef<std::path::Path>,
@@ -262,6 +268,7 @@ impl App {
     /// # Errors
     ///
     /// As for [`prerender`](Self::prerender).
+    #[cfg(feature = "prerender")]
     pub async fn prerender_endpoints(
         mut self,
         out: impl AsRef<std::path::Path>,
@@ -404,6 +411,7 @@ impl Server {
 /// Runs `future` to completion on a new multi-threaded Tokio runtime (`#[main]`).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     // A confined worker is this binary started again: it never reaches the runtime.
+    #[cfg(feature = "confined")]
     crate::confined::enter_worker_if_requested();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -73,6 +73,7 @@ pub(crate) fn level(default: DefaultAccess) -> Access {
 
 /// The access level of the OpenAPI document and the docs page: `ENDPOINT_DOCS_ACCESS`, else
 /// that of an endpoint that states none.
+#[cfg(feature = "openapi")]
 pub(crate) fn docs(docs_access: Option<Access>, default: DefaultAccess) -> Access {
     docs_access.unwrap_or(level(default))
 }

@@ -35,8 +35,10 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 pub use access::DefaultAccess;
+#[cfg(feature = "openapi")]
+pub(crate) use access::docs;
 pub(crate) use access::{
-    check, docs, docs_access_from_env, effective, public_by_default_and_changes_state, require,
+    check, docs_access_from_env, effective, public_by_default_and_changes_state, require,
 };
 pub use accountability::{Accountability, Claims};
 pub(crate) use chain::{Chain, Identified, Pending, TestIdentity};

@@ -174,8 +174,9 @@ impl Default for Config {
             jwt: None,
             database_url: None,
             database_timeout: Duration::from_secs(10),
-            openapi_path: Some("/openapi.json".into()),
-            docs_path: Some("/docs".into()),
+            // Served with the `openapi` feature only.
+            openapi_path: cfg!(feature = "openapi").then(|| "/openapi.json".into()),
+            docs_path: cfg!(feature = "openapi").then(|| "/docs".into()),
             docs_access: None,
             forwarded_header: ForwardedHeader::XForwardedFor,
         }
@@ -378,6 +379,12 @@ fn read_docs(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
             let value = value.trim().to_string();
             *slot = if value.eq_ignore_ascii_case("off") {
                 None
+            } else if !cfg!(feature = "openapi") {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected: "`off`: the OpenAPI document and the docs page need the `openapi` feature of endpoint-runtime",
+                });
             } else if value.starts_with('/')
                 && value.len() > 1
                 && !value.contains(['{', '}', '?', '#', ' '])
@@ -426,6 +433,7 @@ impl Endpoint {
 impl Config {
     /// The access level of the OpenAPI document and the docs page: `ENDPOINT_DOCS_ACCESS`,
     /// else that of an endpoint that states none.
+    #[cfg(feature = "openapi")]
     pub(crate) fn docs_access(&self) -> Access {
         crate::auth::docs(self.docs_access, self.default_access)
     }

@@ -159,6 +159,7 @@ impl<F, Fut> Pipeline<F, Fut> {
     /// Checks the caller against `access` after the authenticator chain and before `inner`
     /// runs, as an endpoint's access level is checked: for the runtime's own routes that are
     /// not endpoints (the OpenAPI document and the docs page, `ENDPOINT_DOCS_ACCESS`).
+    #[cfg(feature = "openapi")]
     pub(crate) fn guarded(mut self, access: Access) -> Self {
         self.guard = Some(access);
         self

@@ -177,6 +177,7 @@ pub(crate) fn build(
     for (path, route) in by_path {
         router = router.route(&path, route);
     }
+    #[cfg(feature = "openapi")]
     if let Some(spec_path) = runtime.config.openapi_path.clone() {
         // Built on the first request, not at start-up: with thousands of endpoints the document
         // is the largest thing the runtime would otherwise build and keep before serving.
@@ -247,6 +248,7 @@ where
 
 /// A handler for the runtime's own routes that are readable at `access` only: `inner` inside
 /// the request pipeline, after the same access check as an endpoint's.
+#[cfg(feature = "openapi")]
 fn guarded<F, Fut>(
     runtime: &Arc<Runtime>,
     access: crate::registry::Access,
