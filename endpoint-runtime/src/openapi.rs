@@ -74,11 +74,13 @@ pub struct Documented {
 
 inventory::collect!(Documented);
 
+/// A generated documentation function.
+type DocumentFn = fn(&mut OperationDoc<'_>);
+
 /// The documentation function of `endpoint`, from a map built on first use.
-fn documentation(endpoint: &Endpoint) -> Option<fn(&mut OperationDoc<'_>)> {
+fn documentation(endpoint: &Endpoint) -> Option<DocumentFn> {
     type Key = (&'static str, u32, &'static str);
-    static BY_SITE: std::sync::OnceLock<HashMap<Key, fn(&mut OperationDoc<'_>)>> =
-        std::sync::OnceLock::new();
+    static BY_SITE: std::sync::OnceLock<HashMap<Key, DocumentFn>> = std::sync::OnceLock::new();
     let by_site = BY_SITE.get_or_init(|| {
         inventory::iter::<Documented>
             .into_iter()
