@@ -1,4 +1,4 @@
-//! Authenticators: the chain that turns a request's credentials into an [`Accountability`](crate::Accountability).
+//! Authenticators: the chain that turns a request's credentials into an [`Accountability`].
 //!
 //! The runtime runs the chain once per request, before the endpoint's access check and before
 //! any body is read (unknown routes included): application authenticators
@@ -17,7 +17,7 @@
 //! headers are 401 before the chain runs.
 //!
 //! The module also owns what the chain produces and what is checked against it: the
-//! [`Accountability`](crate::Accountability) (`accountability.rs`), the client's address behind
+//! [`Accountability`] (`accountability.rs`), the client's address behind
 //! trusted proxies (`client_ip.rs`) and the access levels (`access.rs`).
 
 mod access;

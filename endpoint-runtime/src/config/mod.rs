@@ -434,7 +434,7 @@ impl Config {
     /// The access level of the OpenAPI document and the docs page: `ENDPOINT_DOCS_ACCESS`,
     /// else that of an endpoint that states none.
     #[cfg(feature = "openapi")]
-    pub(crate) fn docs_access(&self) -> Access {
+    pub(crate) fn effective_docs_access(&self) -> Access {
         crate::auth::docs(self.docs_access, self.default_access)
     }
 }

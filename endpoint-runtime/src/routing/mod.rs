@@ -185,7 +185,7 @@ pub(crate) fn build(
         let endpoints = endpoints.to_vec();
         let config = runtime.config.clone();
         // ENDPOINT_DOCS_ACCESS, checked in the pipeline as an endpoint's access level is.
-        let access = runtime.config.docs_access();
+        let access = runtime.config.effective_docs_access();
         router = router.route(
             &spec_path,
             axum::routing::get(guarded(&runtime, access, move |_| {
