@@ -137,6 +137,11 @@ impl ConnState {
         self.running.load(Ordering::Acquire)
     }
 
+    /// Whether the connection was asked to close.
+    pub(super) fn is_evicted(&self) -> bool {
+        self.evicted.load(Ordering::Acquire)
+    }
+
     /// Asks the connection to close: at once when no handler runs on it, after the current
     /// responses otherwise.
     pub(super) fn evict(&self) {

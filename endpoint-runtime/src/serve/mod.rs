@@ -72,6 +72,10 @@ const MAX_RUNNING_PER_CONNECTION: usize = 200;
 /// deliver the answer); past it a new connection is closed without an answer.
 const MAX_REFUSING: usize = 32;
 
+/// How long the accept loop, at the cap, waits for a connection it asked to close before it
+/// answers the new one `503`.
+const CLOSING_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long a refused connection is kept open for the client to read the `503`.
 const REFUSAL_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -135,7 +139,17 @@ pub(crate) async fn serve(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             () = &mut signal => break,
         };
-        if open.len() >= cap && open.evict_one().is_none() {
+        // Connections asked to close have not closed yet when their tasks have not run (a
+        // flood arrives faster than they get the CPU): wait for them to make room rather
+        // than refuse a client while room is being made.
+        let mut room = open.len() < cap || open.evict_one().is_some();
+        while !room && open.closing() {
+            match tokio::time::timeout(CLOSING_WAIT, tasks.join_next()).await {
+                Ok(Some(_)) => room = open.len() < cap || open.evict_one().is_some(),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if !room {
             refused += 1;
             // One line per 10 s at most, however hard the flood.
             if last_told.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10)) {
@@ -264,6 +278,11 @@ impl Open {
 
     fn remove(&self, id: u64) {
         self.lock().remove(&id);
+    }
+
+    /// Whether a connection asked to close is still open (its task has not run since).
+    fn closing(&self) -> bool {
+        self.lock().values().any(|state| state.is_evicted())
     }
 
     /// Asks the oldest connection that is idle or has not completed a head to close, else
