@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::auth::Accountability;
 use crate::config::Config;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::database::Database;
 use crate::error::EndpointError;
 use crate::events::{EmitError, Emitter};
@@ -18,6 +19,7 @@ use crate::events::{EmitError, Emitter};
 /// What every request shares: built once at start-up.
 pub(crate) struct Shared {
     pub(crate) config: Config,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) database: Option<Database>,
     pub(crate) emitter: Emitter,
     /// [`App::state`](crate::App::state)'s values, and the runtime's own shared parts (the
@@ -43,14 +45,15 @@ pub struct Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context")
-            .field("accountability", &self.accountability)
-            .field("request_id", &self.request_id)
-            .field(
-                "database",
-                &self.shared.database.as_ref().map(Database::kind),
-            )
-            .finish_non_exhaustive()
+        let mut f = f.debug_struct("Context");
+        f.field("accountability", &self.accountability)
+            .field("request_id", &self.request_id);
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        f.field(
+            "database",
+            &self.shared.database.as_ref().map(Database::kind),
+        );
+        f.finish_non_exhaustive()
     }
 }
 
@@ -78,10 +81,21 @@ impl Context {
     ///
     /// - 500 (logged) when the application has no database: call
     ///   [`App::migrations`](crate::App::migrations) or set `ENDPOINT_DATABASE_URL`.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub fn database(&self) -> Result<&Database, EndpointError> {
         self.shared.database.as_ref().ok_or_else(|| {
             EndpointError::internal("Context::database() used, but the application has no database: call App::migrations(..) or set ENDPOINT_DATABASE_URL")
         })
+    }
+
+    /// Without the `sqlite` and `postgres` features there is no database: calling this is a
+    /// compile error naming them.
+    #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+    pub fn database(&self) -> Result<(), EndpointError>
+    where
+        for<'a> Self: crate::gates::DatabaseFeature<'a>,
+    {
+        Err(EndpointError::internal("no database feature"))
     }
 
     /// The public base URL, without a trailing slash: `ENDPOINT_SERVER_URL`, or

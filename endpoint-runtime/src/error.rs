@@ -617,6 +617,7 @@ impl From<std::string::FromUtf8Error> for EndpointError {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl From<sqlx::Error> for EndpointError {
     /// - `RowNotFound` (from `fetch_one`) is 404 `NOT_FOUND`.
     /// - `PoolTimedOut` (no connection free within `ENDPOINT_DATABASE_TIMEOUT`) is 503
@@ -652,13 +653,18 @@ impl From<sqlx::Error> for EndpointError {
 
 /// A PostgreSQL error about a value it cannot store (SQLSTATEs of class `22`, "data
 /// exception", PostgreSQL manual, appendix A). SQLite stores what it is given.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn is_refused_value(error: &dyn sqlx::error::DatabaseError) -> bool {
     const REFUSED_VALUE: [&str; 7] = [
         "22001", "22003", "22007", "22008", "22021", "22P02", "22P05",
     ];
-    error
+    #[cfg(feature = "postgres")]
+    let postgres = error
         .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-        .is_some()
+        .is_some();
+    #[cfg(not(feature = "postgres"))]
+    let postgres = false;
+    postgres
         && error
             .code()
             .is_some_and(|code| REFUSED_VALUE.contains(&code.as_ref()))
@@ -813,7 +819,7 @@ pub async fn reject(response: Response) -> Response {
     enveloped
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
 mod tests {
     use super::*;
 

@@ -70,7 +70,9 @@ pub use auth::{
 pub use axum;
 pub use config::{Config, ConfinedConfig, Hardening};
 pub use context::{Context, State};
-pub use database::{Database, DatabaseKind, DatabaseUrl, Migrations};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use database::Database;
+pub use database::{DatabaseKind, DatabaseUrl, Migrations};
 pub use env::ConfigError;
 pub use error::{Conflict, EndpointError, Error, ErrorFormat};
 pub use events::{EmitError, Event};
@@ -81,6 +83,7 @@ pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
 pub use routing::{method_router, router, validate};
 #[cfg(feature = "openapi")]
 pub use schemars;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sqlx;
 /// The Tokio runtime `#[endpoint_runtime::main]` starts, for applications that spawn tasks or
 /// open sockets of their own without a `tokio` dependency.

@@ -99,6 +99,7 @@ async fn bind_fails_before_listening() {
     );
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn conflicts_are_refused_before_the_database_is_opened() {
     let dir = std::env::temp_dir().join(format!("endpoint-conflicts-{}", std::process::id()));

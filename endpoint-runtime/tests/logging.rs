@@ -376,6 +376,7 @@ async fn each_5xx_is_logged_once_with_its_source_chain_and_its_body_says_nothing
     );
 }
 
+#[cfg(feature = "jwt")]
 #[tokio::test(flavor = "current_thread")]
 async fn a_forged_jwt_header_does_not_forge_a_text_log_line() {
     let _serial = SERIAL.lock().await;

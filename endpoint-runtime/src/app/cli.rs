@@ -2,6 +2,7 @@
 //! `routes`, `openapi`, `check`, `build` and `token`, and the route table they print.
 
 use std::fmt::Write as _;
+#[cfg(feature = "jwt")]
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,7 @@ pub(crate) enum Command {
         #[arg(long, default_value = "dist")]
         out: std::path::PathBuf,
     },
+    #[cfg(feature = "jwt")]
     /// Print a development JWT signed with ENDPOINT_JWT_SECRET (HS256)
     Token {
         /// The user id (the `sub` claim)
@@ -69,6 +71,7 @@ pub(super) async fn run(app: App) -> Result<(), Error> {
         None => Config::from_env()?,
     };
     match cli.command {
+        #[cfg(feature = "jwt")]
         Some(Command::Token {
             user,
             role,

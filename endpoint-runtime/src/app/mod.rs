@@ -12,10 +12,10 @@ use tokio::net::TcpListener;
 
 use std::sync::Arc;
 
-use crate::auth::{Authenticator, Builtin, JwtAuthenticator, StaticTokenAuthenticator};
+use crate::auth::{Authenticator, Builtin, StaticTokenAuthenticator};
 use crate::config::Config;
 use crate::context::{Context, Shared};
-use crate::database::{Database, Migrations};
+use crate::database::Migrations;
 use crate::error::EndpointError;
 use crate::error::Error;
 use crate::events::{Emitter, Event, Subscriber};
@@ -119,7 +119,19 @@ impl App {
     /// [`migrations!`](crate::migrations)): `ENDPOINT_DATABASE_URL` / `DATABASE_URL`, or an
     /// SQLite file named after the binary (`<binary>.db`) in the working directory, created on
     /// first start. Applied migrations are recorded, so a restart applies nothing twice.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub fn migrations(mut self, migrations: Migrations) -> Self {
+        self.migrations = Some(migrations);
+        self
+    }
+
+    /// Without the `sqlite` and `postgres` features there is no database: calling this is a
+    /// compile error naming them.
+    #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+    pub fn migrations(mut self, migrations: Migrations) -> Self
+    where
+        for<'a> Self: crate::gates::DatabaseFeature<'a>,
+    {
         self.migrations = Some(migrations);
         self
     }
@@ -164,8 +176,19 @@ impl App {
                 &config.static_tokens,
             )));
         }
+        #[cfg(feature = "jwt")]
         if let Some(jwt) = &config.jwt {
-            builtin.push(Builtin::Jwt(Box::new(JwtAuthenticator::new(jwt)?)));
+            let authenticator = crate::auth::JwtAuthenticator::new(jwt)?;
+            builtin.push(Builtin::Jwt(Box::new(authenticator)));
+        }
+        // A check that cannot run refuses: tokens would otherwise go unverified.
+        #[cfg(not(feature = "jwt"))]
+        if config.jwt.is_some() {
+            return Err(Error::Config(crate::ConfigError {
+                variable: "Config::jwt",
+                value: "<redacted>".into(),
+                expected: "`None`: verifying JWTs needs the `jwt` feature of endpoint-runtime (features = [\"jwt\"])",
+            }));
         }
         // The registry is checked before anything with a side effect (the database, its
         // migrations, the confined workers): a conflict leaves no trace.
@@ -178,22 +201,19 @@ impl App {
             );
         }
         crate::routing::check_all(&endpoints, &config)?;
-        let url = match (&config.database_url, &migrations) {
-            (Some(url), _) => Some(url.0.clone()),
-            (None, Some(_)) => Some(default_database_url()),
-            (None, None) => None,
-        };
-        let database = match url {
-            Some(url) => {
-                let database = Database::connect(&url, config.database_timeout).await?;
-                if let Some(migrations) = &migrations {
-                    database.migrate(migrations).await?;
-                }
-                tracing::info!(url = %crate::database::redact(&url), kind = ?database.kind(), "database ready");
-                Some(database)
-            }
-            None => None,
-        };
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        let database = open_database(&config, migrations.as_ref()).await?;
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        if let Some(url) = &config.database_url {
+            // Set in code (the environment's value is refused when read): refuse, as a
+            // check that cannot run does.
+            return Err(Error::Database(format!(
+                "`{}` needs the `sqlite` or `postgres` feature of endpoint-runtime",
+                crate::database::redact(&url.0)
+            )));
+        }
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        let _ = migrations;
         // Confined endpoints: the self-test and warm workers, before anything is served.
         #[cfg(feature = "confined")]
         let confined = if confined && endpoints.iter().any(|e| e.confined().is_some()) {
@@ -213,6 +233,7 @@ impl App {
         }
         let shared = Arc::new(Shared {
             config: config.clone(),
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
             database,
             emitter: Emitter::new(subscribers),
             state,
@@ -311,11 +332,14 @@ impl App {
     pub async fn bind(self) -> Result<Server, Error> {
         let (runtime, endpoints) = self.runtime(true).await?;
         let config = runtime.config.clone();
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
         let database_pool = runtime
             .shared
             .database
             .as_ref()
             .map_or(0, |database| database.kind().pool_size());
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        let database_pool = 0;
         let router = crate::routing::build(&endpoints, runtime)?;
         crate::serve::raise_nofile_limit();
         let max_connections = config
@@ -350,6 +374,27 @@ impl App {
 }
 
 /// `sqlite://<binary name>.db` in the working directory.
+/// Opens the configured database, or the default SQLite file when the application has
+/// migrations, and applies them; `None` when there is neither.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn open_database(
+    config: &Config,
+    migrations: Option<&Migrations>,
+) -> Result<Option<crate::database::Database>, Error> {
+    let url = match (&config.database_url, migrations) {
+        (Some(url), _) => url.0.clone(),
+        (None, Some(_)) => default_database_url(),
+        (None, None) => return Ok(None),
+    };
+    let database = crate::database::Database::connect(&url, config.database_timeout).await?;
+    if let Some(migrations) = migrations {
+        database.migrate(migrations).await?;
+    }
+    tracing::info!(url = %crate::database::redact(&url), kind = ?database.kind(), "database ready");
+    Ok(Some(database))
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn default_database_url() -> String {
     let name = std::env::current_exe()
         .ok()

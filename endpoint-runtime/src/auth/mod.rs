@@ -24,7 +24,9 @@ mod access;
 mod accountability;
 mod chain;
 mod client_ip;
+#[cfg(feature = "jwt")]
 mod jwt;
+mod jwt_config;
 mod static_tokens;
 
 use std::future::Future;
@@ -44,7 +46,9 @@ pub use accountability::{Accountability, Claims};
 pub(crate) use chain::{Chain, Identified, Pending, TestIdentity};
 pub(crate) use client_ip::trusted_proxies_from_env;
 pub use client_ip::{ForwardedHeader, IpNet};
-pub use jwt::{JwtAlgorithm, JwtAuthenticator, JwtConfig, JwtKey, mint_token};
+#[cfg(feature = "jwt")]
+pub use jwt::{JwtAuthenticator, mint_token};
+pub use jwt_config::{JwtAlgorithm, JwtConfig, JwtKey};
 pub(crate) use static_tokens::from_env as static_tokens_from_env;
 pub use static_tokens::{StaticToken, StaticTokenAuthenticator};
 
@@ -165,6 +169,7 @@ pub(crate) fn bearer_token_in(headers: &HeaderMap) -> Option<Result<&str, &'stat
 /// the boxed future of [`Authenticator::authenticate`].
 pub(crate) enum Builtin {
     StaticTokens(StaticTokenAuthenticator),
+    #[cfg(feature = "jwt")]
     Jwt(Box<JwtAuthenticator>),
 }
 
@@ -172,6 +177,7 @@ impl Builtin {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Builtin::StaticTokens(authenticator) => authenticator.name(),
+            #[cfg(feature = "jwt")]
             Builtin::Jwt(authenticator) => authenticator.name(),
         }
     }
@@ -179,6 +185,7 @@ impl Builtin {
     pub(crate) fn outcome(&self, headers: &HeaderMap) -> Outcome {
         match self {
             Builtin::StaticTokens(authenticator) => authenticator.outcome(headers),
+            #[cfg(feature = "jwt")]
             Builtin::Jwt(authenticator) => authenticator.outcome(headers),
         }
     }

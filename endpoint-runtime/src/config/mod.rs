@@ -442,6 +442,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "jwt")]
     use crate::auth::JwtAlgorithm;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -622,6 +623,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "jwt")]
     #[test]
     fn secrets_are_checked_and_never_echoed() {
         let short = with(&[("ENDPOINT_JWT_SECRET", "hunter2")]).unwrap_err();
@@ -689,6 +691,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "jwt")]
     #[test]
     fn jwt_leeway_is_bounded_and_the_type_is_read() {
         let secret = "0123456789abcdef0123456789abcdef";
@@ -724,5 +727,20 @@ mod tests {
             .err()
             .expect("a leeway over 5m is refused");
         assert_eq!(error.variable, "ENDPOINT_JWT_LEEWAY");
+    }
+
+    #[cfg(not(feature = "jwt"))]
+    #[test]
+    fn jwt_settings_without_the_feature_are_refused_naming_it() {
+        for variable in [
+            "ENDPOINT_JWT_SECRET",
+            "ENDPOINT_JWT_PUBLIC_KEY_FILE",
+            "ENDPOINT_JWT_AUDIENCE",
+        ] {
+            let error = with(&[(variable, "0123456789abcdef0123456789abcdef")]).unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(error.expected.contains("`jwt` feature"), "{error}");
+            assert!(!error.to_string().contains("0123456789abcdef"), "{error}");
+        }
     }
 }

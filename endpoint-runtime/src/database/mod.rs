@@ -1,13 +1,13 @@
 //! The database behind [`Context::database`](crate::Context::database): SQLite by default,
 //! PostgreSQL by URL, through `sqlx`'s `Any` driver so that one set of queries serves both.
 
-use std::borrow::Cow;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod pool;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use pool::Database;
 
 use crate::env::{ConfigError, Env};
-use crate::error::Error;
 
 /// A database URL, whose password `Debug` and errors never show.
 #[derive(Clone, PartialEq, Eq)]
@@ -29,14 +29,19 @@ impl DatabaseUrl {
         else {
             return Ok(None);
         };
-        if kind_of(value.trim()).is_none() {
-            return Err(ConfigError {
+        match kind_of(value.trim()) {
+            None => Err(ConfigError {
                 variable: name,
                 value: redact(&value),
                 expected: "`sqlite://file.db` or `postgres://user:password@host:port/database`",
-            });
+            }),
+            Some(kind) if !kind.compiled() => Err(ConfigError {
+                variable: name,
+                value: redact(&value),
+                expected: kind.missing_feature(),
+            }),
+            Some(_) => Ok(Some(DatabaseUrl(value.trim().to_string()))),
         }
-        Ok(Some(DatabaseUrl(value.trim().to_string())))
     }
 }
 
@@ -49,127 +54,35 @@ pub enum DatabaseKind {
     Postgres,
 }
 
-/// A connection pool. Cheap to clone.
-///
-/// Queries go through [`sqlx`] (re-exported as `endpoint_runtime::sqlx`) with the `Any`
-/// driver: write `$1, $2, …` placeholders, which both SQLite and PostgreSQL accept, and prefer
-/// `BIGINT`, `DOUBLE PRECISION` / `REAL` and `TEXT` columns, which decode the same on both.
-///
-/// ```no_run
-/// use endpoint_runtime::prelude::*;
-/// use endpoint_runtime::sqlx::{self, Row};
-///
-/// #[endpoint(id = "recipes", route = "/count")]
-/// async fn count(ctx: Context) -> Result<String, EndpointError> {
-///     let row = sqlx::query("SELECT COUNT(*) AS n FROM recipes").fetch_one(ctx.database()?.pool()).await?;
-///     Ok(row.try_get::<i64, _>("n")?.to_string())
-/// }
-/// # fn main() {}
-/// ```
-#[derive(Debug, Clone)]
-pub struct Database {
-    pool: sqlx::AnyPool,
-    kind: DatabaseKind,
-}
-
 impl DatabaseKind {
     /// The connections the runtime's pool opens at most: 4 for SQLite (one writer at a time
     /// anyway), 10 for PostgreSQL.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn pool_size(self) -> u32 {
         match self {
             DatabaseKind::Sqlite => 4,
             DatabaseKind::Postgres => 10,
         }
     }
-}
 
-impl Database {
-    /// The pool, for `sqlx` queries.
-    pub fn pool(&self) -> &sqlx::AnyPool {
-        &self.pool
+    /// Whether this binary has the driver: the `sqlite` / `postgres` feature.
+    pub(crate) fn compiled(self) -> bool {
+        match self {
+            DatabaseKind::Sqlite => cfg!(feature = "sqlite"),
+            DatabaseKind::Postgres => cfg!(feature = "postgres"),
+        }
     }
 
-    /// Which server this is.
-    pub fn kind(&self) -> DatabaseKind {
-        self.kind
-    }
-
-    /// Connects to `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://…`), waiting at
-    /// most `timeout` for a connection; an SQLite file is created if it does not exist.
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::Database`] naming the URL's scheme and host (never its password).
-    pub async fn connect(url: &str, timeout: std::time::Duration) -> Result<Self, Error> {
-        install_default_drivers();
-        let kind = kind_of(url).ok_or_else(|| {
-            Error::Database(format!(
-                "unsupported database URL `{}`: expected `sqlite://…` or `postgres://…`",
-                redact(url)
-            ))
-        })?;
-        let url = match kind {
-            DatabaseKind::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
-                let separator = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{separator}mode=rwc")
+    /// What a URL of this kind needs when its driver is not compiled in.
+    pub(crate) fn missing_feature(self) -> &'static str {
+        match self {
+            DatabaseKind::Sqlite => {
+                "a URL this binary can open: SQLite needs the `sqlite` feature of endpoint-runtime (features = [\"sqlite\"])"
             }
-            _ => url.to_string(),
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(kind.pool_size())
-            .acquire_timeout(timeout)
-            .connect(&url)
-            .await
-            .map_err(|e| {
-                // The driver's message too: it could quote the URL or a part of it.
-                let reason = scrub(&e.to_string(), &url);
-                Error::Database(format!("cannot connect to `{}`: {reason}", redact(&url)))
-            })?;
-        if kind == DatabaseKind::Sqlite {
-            // Foreign keys on, and WAL so readers do not block the writer.
-            for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL"] {
-                sqlx::query(pragma)
-                    .execute(&pool)
-                    .await
-                    .map_err(|e| Error::Database(format!("{pragma}: {e}")))?;
+            DatabaseKind::Postgres => {
+                "a URL this binary can open: PostgreSQL needs the `postgres` feature of endpoint-runtime (features = [\"postgres\"])"
             }
         }
-        Ok(Database { pool, kind })
-    }
-
-    /// Applies `migrations` for this database's kind; already-applied ones are skipped, so
-    /// running it at every start is safe.
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::Database`] when a migration fails or was changed after being applied.
-    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), Error> {
-        let files = match self.kind {
-            DatabaseKind::Sqlite => migrations.sqlite,
-            DatabaseKind::Postgres => migrations.postgres,
-        };
-        if files.is_empty() {
-            return Err(Error::Database(format!(
-                "no migrations for {:?} in the set given to `App::migrations`",
-                self.kind
-            )));
-        }
-        let list = files
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    sqlx::SqlStr::from_static(sql),
-                    false,
-                )
-            })
-            .collect();
-        Migrator::with_migrations(list)
-            .run(&self.pool)
-            .await
-            .map_err(|e| Error::Database(format!("migration failed: {e}")))
     }
 }
 
@@ -238,40 +151,11 @@ pub(crate) fn redact(url: &str) -> String {
 
 /// Whether a query parameter named `name` (percent-decoded) holds a secret: its name contains
 /// `pass`, `pwd`, `secret`, `token`, `key`, `auth` or `cred`, in any case.
-fn is_secret_parameter(name: &str) -> bool {
+pub(crate) fn is_secret_parameter(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     ["pass", "pwd", "secret", "token", "key", "auth", "cred"]
         .iter()
         .any(|part| name.contains(part))
-}
-
-/// `text` with every secret of `url` that [`redact`] hides (the password and secret query
-/// values, raw and percent-decoded; the whole URL when it does not parse) replaced by `***`:
-/// for messages written by others, such as a driver's error.
-fn scrub(text: &str, url: &str) -> String {
-    let mut secrets = vec![url.trim().to_string()];
-    if let Ok(parsed) = url::Url::parse(url.trim()) {
-        if let Some(password) = parsed.password() {
-            secrets.push(password.to_string());
-            let decoded = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
-            secrets.push(decoded.into_owned());
-        }
-        for (name, value) in parsed.query_pairs() {
-            if is_secret_parameter(&name) {
-                secrets.push(value.into_owned());
-            }
-        }
-    }
-    secrets.retain(|secret| secret.len() >= 3);
-    // Longest first, so a secret that contains another is replaced whole.
-    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-    let mut text = text.to_string();
-    for secret in secrets {
-        if text.contains(&secret) {
-            text = text.replace(&secret, "***");
-        }
-    }
-    text
 }
 
 /// What [`redact`] shows of a URL it cannot read safely: the scheme, if it has one.
@@ -296,8 +180,8 @@ fn unparseable(url: &str) -> String {
 /// at start-up.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
-    sqlite: &'static [(i64, &'static str, &'static str)],
-    postgres: &'static [(i64, &'static str, &'static str)],
+    pub(crate) sqlite: &'static [(i64, &'static str, &'static str)],
+    pub(crate) postgres: &'static [(i64, &'static str, &'static str)],
 }
 
 impl Migrations {
@@ -445,35 +329,6 @@ mod tests {
             if !secret.is_empty() {
                 assert!(!redacted.contains(secret), "{url} -> {redacted}");
             }
-        }
-    }
-
-    #[test]
-    fn driver_messages_are_scrubbed_of_the_urls_secrets() {
-        let url = "postgres://app:p%40ss-word@h/db?sslpassword=key-phrase&sslmode=require";
-        let message = "cannot use p@ss-word or p%40ss-word or key-phrase in mode require";
-        assert_eq!(
-            scrub(message, url),
-            "cannot use *** or *** or *** in mode require"
-        );
-        let unparseable = "postgres://app:pa/ss@h/db";
-        assert_eq!(
-            scrub(&format!("bad URL {unparseable}"), unparseable),
-            "bad URL ***"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_failed_connection_does_not_show_the_password() {
-        let error = Database::connect(
-            "postgres://u@127.0.0.1:1/db?password=hunter2",
-            std::time::Duration::from_millis(300),
-        )
-        .await
-        .expect_err("nothing listens on port 1");
-        for shown in [error.to_string(), format!("{error:?}")] {
-            assert!(!shown.contains("hunter2"), "{shown}");
-            assert!(shown.contains("postgres://u@127.0.0.1:1/db"), "{shown}");
         }
     }
 }
