@@ -44,4 +44,4 @@ pub use crate::prerender;
 pub mod doc {
     pub use crate::openapi::{Documented, OperationDoc, Probe, traits};
 }
-pub use crate::gates::DatabaseFeature;
+pub use crate::database::DatabaseFeature;

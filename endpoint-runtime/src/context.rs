@@ -93,7 +93,7 @@ impl Context {
     #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
     pub fn database(&self) -> Result<(), EndpointError>
     where
-        for<'a> Self: crate::gates::DatabaseFeature<'a>,
+        for<'a> Self: crate::database::DatabaseFeature<'a>,
     {
         Err(EndpointError::internal("no database feature"))
     }

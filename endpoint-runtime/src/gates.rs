@@ -52,13 +52,3 @@ macro_rules! __endpoint_document {
 macro_rules! __endpoint_items {
     ($($item:tt)*) => { $($item)* };
 }
-
-/// What `Context::database` and `App::migrations` need without a database feature: no type
-/// implements it, so using them is a compile error with this message. Not public API.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "the database needs the `sqlite` or `postgres` feature of endpoint-runtime",
-    label = "needs `features = [\"sqlite\"]` (or `\"postgres\"`) on endpoint-runtime",
-    note = "in Cargo.toml: endpoint-runtime with `features = [\"sqlite\"]` (or `\"postgres\"`)"
-)]
-pub trait DatabaseFeature<'a> {}

@@ -130,7 +130,7 @@ impl App {
     #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
     pub fn migrations(mut self, migrations: Migrations) -> Self
     where
-        for<'a> Self: crate::gates::DatabaseFeature<'a>,
+        for<'a> Self: crate::database::DatabaseFeature<'a>,
     {
         self.migrations = Some(migrations);
         self
