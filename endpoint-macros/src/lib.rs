@@ -25,7 +25,14 @@ pub fn endpoint(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `endpoint_runtime::main`.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    main_fn::expand(args.into(), item.into()).into()
+    main_fn::expand(args.into(), item.into(), main_fn::Kind::Main).into()
+}
+
+/// Runs an `async fn` test on a current-thread Tokio runtime with its log lines captured.
+/// Documented on its re-export, `endpoint_runtime::test`.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    main_fn::expand(args.into(), item.into(), main_fn::Kind::Test).into()
 }
 
 /// Registers an async function as a handler of an event. Documented on its re-export,

@@ -1,13 +1,33 @@
-//! `#[main]`: runs `async fn main` on a multi-threaded Tokio runtime owned by endpoint-runtime,
-//! so an application needs no direct `tokio` dependency.
+//! `#[main]` and `#[test]`: run an `async fn` on a Tokio runtime owned by endpoint-runtime, so
+//! an application needs no direct `tokio` dependency. `main` gets a multi-threaded runtime;
+//! a test a current-thread one with its log lines captured (shown when it fails).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+/// Which attribute is expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `#[endpoint_runtime::main]`
+    Main,
+    /// `#[endpoint_runtime::test]`
+    Test,
+}
+
+impl Kind {
+    fn attribute(self) -> &'static str {
+        match self {
+            Kind::Main => "#[endpoint_runtime::main]",
+            Kind::Test => "#[endpoint_runtime::test]",
+        }
+    }
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenStream {
     let errors = Errors::default();
+    let attribute = kind.attribute();
     // `crate = path`, the runtime's path when the dependency is renamed; nothing else.
     let mut krate: Option<syn::Path> = None;
     let parser = syn::meta::parser(|meta| {
@@ -18,10 +38,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             krate = Some(meta.value()?.parse()?);
             Ok(())
         } else {
-            Err(meta.error(
-                "`#[endpoint_runtime::main]` takes no arguments but `crate = path` (the runtime's \
-                 path when the dependency is renamed)",
-            ))
+            Err(meta.error(format_args!(
+                "`{attribute}` takes no arguments but `crate = path` (the runtime's path when \
+                 the dependency is renamed)"
+            )))
         }
     });
     if let Err(error) = syn::parse::Parser::parse2(parser, args) {
@@ -44,13 +64,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         ..
     } = &function;
     if sig.asyncness.is_none() {
-        errors.spanned(
-            sig.fn_token,
-            "`#[endpoint_runtime::main]` goes on `async fn main`: add `async`",
-        );
+        let message = match kind {
+            Kind::Main => "`#[endpoint_runtime::main]` goes on `async fn main`: add `async`",
+            Kind::Test => "`#[endpoint_runtime::test]` goes on an `async fn`: add `async`",
+        };
+        errors.spanned(sig.fn_token, message);
     }
     if !sig.inputs.is_empty() {
-        errors.spanned(&sig.inputs, "`main` takes no arguments");
+        let message = match kind {
+            Kind::Main => "`main` takes no arguments",
+            Kind::Test => "a test takes no arguments",
+        };
+        errors.spanned(&sig.inputs, message);
     }
     if let Err(error) = errors.finish() {
         let error = error.into_compile_error();
@@ -58,10 +83,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let mut plain = sig.clone();
     plain.asyncness = None;
-    quote! {
-        #(#attrs)*
-        #vis #plain {
-            #rt::__private::block_on(async move #block)
-        }
+    match kind {
+        Kind::Main => quote! {
+            #(#attrs)*
+            #vis #plain {
+                #rt::__private::block_on(async move #block)
+            }
+        },
+        Kind::Test => quote! {
+            #[::core::prelude::v1::test]
+            #(#attrs)*
+            #vis #plain {
+                #rt::__private::run_test(async move #block)
+            }
+        },
     }
 }

@@ -14,6 +14,7 @@ pub use crate::registry::{
     Access, Confinement, Endpoint, EndpointSpec, Handler, HandlerFuture, Method, Methods, Param,
     Site, StaticPathsFuture,
 };
+pub use crate::testing::run_test;
 // For `#[hook]`, `migrations!` and `#[main]`: every macro names the runtime only here.
 pub use crate::context::Context;
 pub use crate::database::Migrations;

@@ -753,6 +753,17 @@ pub enum Error {
     /// says how to state the access.
     #[error("{0}")]
     AccessNotStated(String),
+    /// A test client was asked for while this binary has no endpoint. In an integration test
+    /// (`tests/*.rs`) of a binary crate, the binary's endpoints are not linked: move them into
+    /// the package's library (`src/lib.rs`) and name it in the test with
+    /// `endpoint_runtime::link!(my_crate);`.
+    #[error(
+        "no endpoints are registered in this test binary. An integration test in `tests/` does \
+         not see the endpoints of the package's binary (`src/main.rs`): move them into its \
+         library (`src/lib.rs`, with `mod` declarations for their modules) and add \
+         `endpoint_runtime::link!(my_crate);` to the test, naming the library"
+    )]
+    NoEndpoints,
 }
 
 struct ConflictList<'a>(&'a [Conflict]);

@@ -337,7 +337,57 @@ pub use endpoint_macros::endpoint;
 /// #[endpoint_runtime::main(threads = 4)] // only `crate = path` is accepted
 /// async fn main() {}
 /// ```
+///
+/// Before `main`'s body runs, the log subscriber is installed from `ENDPOINT_LOG_FORMAT` and
+/// `RUST_LOG`, so that what the application logs before it builds its [`App`] is shown; a
+/// [`Config::log_format`] set in code does not change it afterwards.
 pub use endpoint_macros::main;
+
+/// Runs an `async fn` test on a current-thread Tokio runtime owned by the runtime (no
+/// `tokio` dependency, no `crate = ...` argument to find it), with the runtime's log lines
+/// going through the test harness's output capture: they are printed for a failing test only
+/// (or with `cargo test -- --nocapture`), filtered by `RUST_LOG` (default `info`), so the
+/// reason of a 500 is in the failure's output.
+///
+/// With [`App::test_client`] (or [`testing::TestClient::new`]), each test gets the
+/// application's routes, middleware and, when it has migrations, a fresh database of its own.
+///
+/// ```no_run
+/// use endpoint_runtime::prelude::*;
+/// use endpoint_runtime::testing::TestClient;
+///
+/// #[endpoint(id = "greet", route = "/intro")]
+/// async fn intro() -> &'static str {
+///     "Nice to meet you."
+/// }
+///
+/// #[endpoint_runtime::test]
+/// async fn intro_is_friendly() -> Result<(), endpoint_runtime::Error> {
+///     let client = TestClient::new().await?;
+///     assert_eq!(client.get("/greet/intro").send().await.text(), "Nice to meet you.");
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The endpoints must be in the test binary: in an integration test (`tests/*.rs`), they
+/// come from the package's library crate named with [`link!`]; a test client over no endpoint
+/// is [`Error::NoEndpoints`], not a wall of 404s.
+///
+/// ## Arguments
+///
+/// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is.
+///
+/// ```compile_fail
+/// #[endpoint_runtime::test]
+/// fn not_async() {}
+/// ```
+///
+/// ```compile_fail
+/// #[endpoint_runtime::test(flavor = "multi_thread")] // only `crate = path` is accepted
+/// async fn configured() {}
+/// ```
+pub use endpoint_macros::test;
 
 /// Registers an async function as a handler of an event emitted with
 /// [`Context::emit`](crate::Context::emit). Self-registered like endpoints.

@@ -495,20 +495,43 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
-/// Installs the default subscriber (see the module docs); keeps one the application installed.
-pub(crate) fn init(format: LogFormat) {
+/// `RUST_LOG` (default `info`) as the subscriber's global filter.
+fn filter<S>() -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     use tracing_subscriber::filter::{EnvFilter, Targets};
-    use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // `Targets` understands `RUST_LOG`'s usual `level,target=level` form and is much cheaper per
     // span than `EnvFilter`, which is kept for the directives only it understands. Either is
     // the subscriber's global filter: a per-layer filter costs a check on every span callback.
-    let filter = match spec.parse::<Targets>() {
+    match spec.parse::<Targets>() {
         Ok(targets) => targets.boxed(),
         Err(_) => EnvFilter::new(spec).boxed(),
-    };
+    }
+}
+
+/// The subscriber of [`#[endpoint_runtime::test]`](crate::test): text lines written through
+/// libtest's output capture, so they are shown for a failing test only (and with
+/// `--nocapture`), filtered by `RUST_LOG` (default `info`).
+pub(crate) fn test_subscriber() -> impl tracing::Subscriber + Send + Sync {
+    use tracing_subscriber::fmt;
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry().with(filter()).with(
+        fmt::layer()
+            .fmt_fields(Fields)
+            .with_ansi(false)
+            .with_test_writer(),
+    )
+}
+
+/// Installs the default subscriber (see the module docs); keeps one the application installed.
+pub(crate) fn init(format: LogFormat) {
+    use tracing_subscriber::fmt;
+    use tracing_subscriber::prelude::*;
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let filter = filter();
     let layer = match format {
         LogFormat::Text => fmt::layer()
             .fmt_fields(Fields)

@@ -50,3 +50,19 @@ async fn an_unlinked_library_leaves_an_empty_registry_and_a_warning() {
     );
     assert_eq!(server.route_table().lines().count(), 1, "only the header");
 }
+
+/// A test client over no endpoint is an error that says how to link them, not a client whose
+/// every route is 404 (the pitfall of an integration test of a binary crate).
+#[tokio::test]
+async fn a_test_client_without_endpoints_says_how_to_link_them() {
+    let error = endpoint_runtime::testing::TestClient::new()
+        .await
+        .expect_err("no endpoints");
+    assert!(
+        matches!(error, endpoint_runtime::Error::NoEndpoints),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("endpoint_runtime::link!"), "{message}");
+    assert!(message.contains("src/lib.rs"), "{message}");
+}

@@ -109,8 +109,10 @@ fn every_macro_names_the_runtime_only_through_private() {
         quote!(event = "a.b"),
         quote! { async fn h(event: Event, ctx: Context) -> Result<(), EndpointError> { Ok(()) } },
     );
-    let main = crate::main_fn::expand(quote!(), quote! { async fn main() {} });
-    for out in [endpoint, hook, main] {
+    use crate::main_fn::Kind;
+    let main = crate::main_fn::expand(quote!(), quote! { async fn main() {} }, Kind::Main);
+    let test = crate::main_fn::expand(quote!(), quote! { async fn t() {} }, Kind::Test);
+    for out in [endpoint, hook, main, test] {
         let out = out.to_string();
         assert!(out.contains(":: endpoint_runtime :: __private"), "{out}");
         assert_only_private(&out, ":: endpoint_runtime");
@@ -119,8 +121,14 @@ fn every_macro_names_the_runtime_only_through_private() {
         quote!(event = "a.b", crate = ::rt),
         quote! { async fn h(event: Event) {} },
     );
-    let renamed_main = crate::main_fn::expand(quote!(crate = ::rt), quote! { async fn main() {} });
-    for out in [renamed_hook, renamed_main] {
+    let renamed_main = crate::main_fn::expand(
+        quote!(crate = ::rt),
+        quote! { async fn main() {} },
+        Kind::Main,
+    );
+    let renamed_test =
+        crate::main_fn::expand(quote!(crate = ::rt), quote! { async fn t() {} }, Kind::Test);
+    for out in [renamed_hook, renamed_main, renamed_test] {
         let out = out.to_string();
         assert!(!out.contains("endpoint_runtime"), "{out}");
         assert_only_private(&out, ":: rt");

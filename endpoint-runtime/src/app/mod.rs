@@ -312,10 +312,41 @@ impl App {
 
     /// An in-process client of this application, for tests (see [`testing`](crate::testing)).
     ///
+    /// When the application has [migrations](Self::migrations), the client gets a database
+    /// of its own with them applied, so that tests never share data or touch a real
+    /// database: a new SQLite file in a temporary directory (an in-memory `sqlite::memory:`
+    /// URL stays in memory), or, when `ENDPOINT_DATABASE_URL` is a PostgreSQL URL, a new
+    /// schema on that server (`endpoint_test_<uuid>`, as the connections' `search_path`).
+    /// Either is removed when the client's last clone is dropped.
+    ///
     /// # Errors
     ///
+    /// - [`Error::NoEndpoints`] when this binary has no endpoint: an integration test in
+    ///   `tests/` of a binary crate does not see the binary's endpoints (the message says
+    ///   what to do).
     /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
-    pub async fn test_client(self) -> Result<crate::testing::TestClient, Error> {
+    pub async fn test_client(mut self) -> Result<crate::testing::TestClient, Error> {
+        if endpoints().is_empty() {
+            return Err(Error::NoEndpoints);
+        }
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        {
+            let mut config = match self.config.take() {
+                Some(config) => config,
+                None => Config::from_env()?,
+            };
+            let scratch = match self.migrations {
+                Some(_) => Some(crate::testing::scratch::Scratch::create(&mut config).await?),
+                None => None,
+            };
+            let (runtime, endpoints) = self.config(config).runtime(true).await?;
+            let database = runtime.shared.database.clone();
+            let router = crate::routing::build(&endpoints, runtime)?;
+            Ok(crate::testing::TestClient::from_router(
+                router, database, scratch,
+            ))
+        }
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
         Ok(crate::testing::TestClient::from_router(
             self.into_router().await?,
         ))
@@ -453,11 +484,18 @@ impl Server {
     }
 }
 
-/// Runs `future` to completion on a new multi-threaded Tokio runtime (`#[main]`).
+/// Runs `future` to completion on a new multi-threaded Tokio runtime (`#[main]`), with the
+/// log subscriber installed first (`ENDPOINT_LOG_FORMAT`, `RUST_LOG`), so that what the
+/// application logs before it builds its `App` is not lost.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     // A confined worker is this binary started again: it never reaches the runtime.
     #[cfg(feature = "confined")]
     crate::confined::enter_worker_if_requested();
+    // A malformed ENDPOINT_LOG_FORMAT is reported by the configuration, naming it; the lines
+    // before that are text.
+    let lookup = |name: &str| std::env::var(name).ok();
+    let format = crate::logging::LogFormat::from_env(&crate::env::Env(&lookup));
+    crate::logging::init(format.ok().flatten().unwrap_or_default());
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -71,8 +71,20 @@ impl Database {
             }
             _ => url.to_string(),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(kind.pool_size())
+        // Each connection to an in-memory SQLite URL opens a database of its own: one
+        // connection, kept for the pool's life, so that every query sees the same tables.
+        let memory = kind == DatabaseKind::Sqlite
+            && (url.contains(":memory:") || url.contains("mode=memory"));
+        let options = if memory {
+            AnyPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            AnyPoolOptions::new().max_connections(kind.pool_size())
+        };
+        let pool = options
             .acquire_timeout(timeout)
             .connect(&url)
             .await

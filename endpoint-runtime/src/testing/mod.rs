@@ -34,10 +34,34 @@ use crate::auth::Accountability;
 use crate::auth::TestIdentity;
 use crate::{App, Error};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod scratch;
+
+/// Runs the body of an [`#[endpoint_runtime::test]`](crate::test): a current-thread Tokio
+/// runtime, with the runtime's log lines going through libtest's output capture (shown when
+/// the test fails). Not public API.
+#[doc(hidden)]
+pub fn run_test<F: std::future::Future>(future: F) -> F::Output {
+    let _logs = tracing::subscriber::set_default(crate::logging::test_subscriber());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("failed to start the Tokio runtime")
+        .block_on(future)
+}
+
 /// Calls the application in-process. Cheap to clone.
+///
+/// When the [`App`] has migrations, the client has a database of its own, created for it and
+/// removed with its last clone (see [`App::test_client`]).
 #[derive(Debug, Clone)]
 pub struct TestClient {
     router: Router,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    database: Option<crate::Database>,
+    // Dropped after the router and the pool (fields drop in order).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    _scratch: Option<std::sync::Arc<scratch::Scratch>>,
 }
 
 impl TestClient {
@@ -54,12 +78,31 @@ impl TestClient {
     ///   it.
     /// - [`Error::Conflicts`] when the registry has conflicting routes.
     /// - [`Error::Database`] when a configured database cannot be opened.
+    /// - [`Error::NoEndpoints`] when the test binary has no endpoint (the message says how
+    ///   to link them).
     pub async fn new() -> Result<Self, Error> {
         App::new().test_client().await
     }
 
-    pub(crate) fn from_router(router: Router) -> Self {
-        TestClient { router }
+    pub(crate) fn from_router(
+        router: Router,
+        #[cfg(any(feature = "sqlite", feature = "postgres"))] database: Option<crate::Database>,
+        #[cfg(any(feature = "sqlite", feature = "postgres"))] scratch: Option<scratch::Scratch>,
+    ) -> Self {
+        TestClient {
+            router,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            database,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            _scratch: scratch.map(std::sync::Arc::new),
+        }
+    }
+
+    /// The application's database, to seed or inspect it in a test (with migrations, the
+    /// client's own; see [`App::test_client`]). `None` without a database.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub fn database(&self) -> Option<&crate::Database> {
+        self.database.as_ref()
     }
 
     /// Starts a request with any method.
