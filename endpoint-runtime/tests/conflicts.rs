@@ -102,9 +102,8 @@ async fn bind_fails_before_listening() {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn conflicts_are_refused_before_the_database_is_opened() {
-    let dir = std::env::temp_dir().join(format!("endpoint-conflicts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("app.db");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.db");
     let mut config = endpoint_runtime::Config::default();
     config.port = 0;
     config.database_url = Some(endpoint_runtime::DatabaseUrl(format!(
@@ -118,7 +117,6 @@ async fn conflicts_are_refused_before_the_database_is_opened() {
         .await
         .unwrap_err();
     let created = file.exists();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         matches!(error, endpoint_runtime::Error::Conflicts(_)),
         "{error}"

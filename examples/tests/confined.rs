@@ -157,7 +157,8 @@ async fn every_escape_attempt_is_contained_and_the_server_keeps_serving() {
             .status()
             .as_u16()
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once the loop is running in its worker:
+    wait_for_a_spinning_worker(server.child.id()).await;
     still_serving(&server, "a loop that is still running").await;
     assert!(!looping.is_finished(), "served while the loop ran");
     assert_eq!(looping.await.unwrap(), 503);
@@ -278,8 +279,7 @@ async fn outbound_allowlist_bypasses_are_refused() {
         "{body}"
     );
     assert_eq!(upstream.connections(), before);
-
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The refusals came before any connection: the calls above have returned.
     assert_eq!(evil.connections(), 0, "the evil server was reached");
     assert_eq!(
         evil_by_name.connections(),

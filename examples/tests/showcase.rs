@@ -34,6 +34,8 @@ async fn databases(dir: &TempDir) -> Vec<(&'static str, String)> {
                 .unwrap()
                 .to_string_lossy()
                 .replace('-', "_")
+                // Unquoted, PostgreSQL folds the name to lower case.
+                .to_ascii_lowercase()
         );
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&pool)

@@ -325,21 +325,22 @@ impl App {
     ///   `tests/` of a binary crate does not see the binary's endpoints (the message says
     ///   what to do).
     /// - [`Error::Config`], [`Error::Conflicts`] and [`Error::Database`], as for [`run()`].
-    pub async fn test_client(mut self) -> Result<crate::testing::TestClient, Error> {
+    pub async fn test_client(self) -> Result<crate::testing::TestClient, Error> {
         if endpoints().is_empty() {
             return Err(Error::NoEndpoints);
         }
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         {
-            let mut config = match self.config.take() {
+            let mut app = self;
+            let mut config = match app.config.take() {
                 Some(config) => config,
                 None => Config::from_env()?,
             };
-            let scratch = match self.migrations {
+            let scratch = match app.migrations {
                 Some(_) => Some(crate::testing::scratch::Scratch::create(&mut config).await?),
                 None => None,
             };
-            let (runtime, endpoints) = self.config(config).runtime(true).await?;
+            let (runtime, endpoints) = app.config(config).runtime(true).await?;
             let database = runtime.shared.database.clone();
             let router = crate::routing::build(&endpoints, runtime)?;
             Ok(crate::testing::TestClient::from_router(

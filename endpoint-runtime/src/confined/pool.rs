@@ -870,11 +870,11 @@ mod tests {
         })
     }
 
-    fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("endpoint-pool-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    fn temp_dir(tag: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("endpoint-pool-{tag}-"))
+            .tempdir()
+            .unwrap()
     }
 
     /// Under `required`, every worker is checked, not only the first: a worker whose report
@@ -899,7 +899,7 @@ mod tests {
             let dir = temp_dir(what);
             let mut report = complete();
             weaken(&mut report);
-            let exe = fake_worker(&dir, &report);
+            let exe = fake_worker(dir.path(), &report);
 
             let required = pool(exe.clone(), Mode::Required);
             assert!(
@@ -909,7 +909,7 @@ mod tests {
                 ),
                 "{what}: a worker short of `required` was accepted"
             );
-            let pid = std::fs::read_to_string(dir.join("pid")).unwrap();
+            let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
             assert!(
                 !Path::new(&format!("/proc/{}", pid.trim())).exists(),
                 "{what}: the rejected worker {pid} is still running"
@@ -927,18 +927,16 @@ mod tests {
             if let Ok(worker) = worker {
                 worker.kill().await;
             }
-            let _ = std::fs::remove_dir_all(&dir);
         }
 
         // The control: a complete report is accepted under `required`.
         let dir = temp_dir("complete");
-        let required = pool(fake_worker(&dir, &complete()), Mode::Required);
+        let required = pool(fake_worker(dir.path(), &complete()), Mode::Required);
         let worker = required.spawn_checked(SPEC.key).await;
         assert!(worker.is_ok());
         if let Ok(worker) = worker {
             worker.kill().await;
         }
         assert!(!required.shortfall_logged.load(Ordering::SeqCst));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

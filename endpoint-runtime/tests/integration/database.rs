@@ -150,8 +150,8 @@ static SUBSCRIBED: AtomicUsize = AtomicUsize::new(0);
 
 /// The databases to run against: a fresh SQLite file, and a fresh PostgreSQL database when
 /// `ENDPOINT_TEST_POSTGRES_URL` names a server.
-async fn databases() -> Vec<(DatabaseKind, String, Option<tempfile_dir::TempDir>)> {
-    let dir = tempfile_dir::TempDir::new();
+async fn databases() -> Vec<(DatabaseKind, String, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
     let mut out = vec![(
         DatabaseKind::Sqlite,
         format!("sqlite://{}/test.db", dir.path().display()),
@@ -195,26 +195,6 @@ fn uuid_like() -> String {
         nanos,
         N.fetch_add(1, Ordering::SeqCst)
     )
-}
-
-/// A minimal temporary directory, removed on drop.
-mod tempfile_dir {
-    pub(crate) struct TempDir(std::path::PathBuf);
-    impl TempDir {
-        pub(crate) fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("endpoint-test-{}", super::uuid_like()));
-            std::fs::create_dir_all(&path).unwrap();
-            TempDir(path)
-        }
-        pub(crate) fn path(&self) -> &std::path::Path {
-            &self.0
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 async fn app_server(url: &str) -> TestServer {
@@ -363,7 +343,7 @@ async fn migrations_are_idempotent_across_restarts() {
 
 #[tokio::test]
 async fn the_loop_guard_refuses_reentrant_emission() {
-    let dir = tempfile_dir::TempDir::new();
+    let dir = tempfile::tempdir().unwrap();
     let server = app_server(&format!("sqlite://{}/loop.db", dir.path().display())).await;
     // A hook that re-emits its own event gets a Reentrant error instead of looping.
     let runs = LOOP_RUNS.load(Ordering::SeqCst);
@@ -396,7 +376,7 @@ async fn the_loop_guard_refuses_reentrant_emission() {
 
 #[tokio::test]
 async fn a_failing_hook_answers_with_its_error_and_stops_delivery() {
-    let dir = tempfile_dir::TempDir::new();
+    let dir = tempfile::tempdir().unwrap();
     let server = app_server(&format!("sqlite://{}/veto.db", dir.path().display())).await;
     let after = AFTER_VETO.load(Ordering::SeqCst);
     let response = client()
@@ -416,7 +396,7 @@ async fn a_failing_hook_answers_with_its_error_and_stops_delivery() {
 
 #[tokio::test]
 async fn state_and_server_url() {
-    let dir = tempfile_dir::TempDir::new();
+    let dir = tempfile::tempdir().unwrap();
     let server = app_server(&format!("sqlite://{}/state.db", dir.path().display())).await;
     let text = client()
         .get(server.url("/state/greeting"))

@@ -76,11 +76,28 @@ async fn default_id() -> &'static str {
     "mounted under the package name"
 }
 
-/// Takes long enough for a shutdown to begin while it runs.
+/// Takes long enough for a shutdown to begin while it runs. A request with an
+/// `x-started` header tells [`started`] when the handler is running.
 #[endpoint(id = "slow", route = "/")]
-async fn slow() -> &'static str {
+async fn slow(headers: HeaderMap) -> &'static str {
+    if let Some(key) = headers.get("x-started").and_then(|v| v.to_str().ok()) {
+        started(key).notify_one();
+    }
     tokio::time::sleep(Duration::from_millis(800)).await;
     "finished"
+}
+
+/// What the `/slow` handler signals once running for the requests whose `x-started` header
+/// is `key` (`notify_one` keeps the signal for a waiter that comes later).
+pub(crate) fn started(key: &str) -> std::sync::Arc<tokio::sync::Notify> {
+    static STARTED: std::sync::Mutex<
+        Option<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Notify>>>,
+    > = std::sync::Mutex::new(None);
+    let mut map = STARTED.lock().unwrap();
+    map.get_or_insert_with(Default::default)
+        .entry(key.to_string())
+        .or_default()
+        .clone()
 }
 
 /// Returns a Result: the error becomes its envelope.

@@ -1,8 +1,7 @@
 //! `prerender` and the `build` command: files equal to the live answers, binary bodies kept,
 //! and failed builds that leave nothing behind.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 use endpoint_runtime::axum::response::Html;
 use endpoint_runtime::prelude::*;
@@ -96,17 +95,12 @@ async fn escape(name: String) -> String {
 
 // ----- helpers ----------------------------------------------------------------------------
 
-/// A fresh, empty directory under the system's temporary directory.
-fn scratch() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "endpoint-prerender-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory, removed when dropped.
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("endpoint-prerender-")
+        .tempdir()
+        .unwrap()
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -141,7 +135,8 @@ async fn build(id: &str, out: &Path) -> Result<endpoint_runtime::prerender::Repo
 
 #[tokio::test]
 async fn build_writes_what_serve_answers_byte_for_byte() {
-    let root = scratch();
+    let scratch = scratch();
+    let root = scratch.path().to_path_buf();
     let out = root.join("dist");
     let mut announced = Vec::new();
     let report = App::new()
@@ -225,13 +220,13 @@ async fn build_writes_what_serve_answers_byte_for_byte() {
         .collect();
     assert_eq!(first, second);
     assert_eq!(entries(&root), ["dist"]);
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 /// Builds the group `id` into a fresh directory, expects the build to fail, checks that
 /// nothing was left behind, and returns the message.
 async fn failed_build(id: &str) -> String {
-    let root = scratch();
+    let scratch = scratch();
+    let root = scratch.path().to_path_buf();
     let error = build(id, &root.join("dist"))
         .await
         .expect_err("the build fails");
@@ -240,7 +235,6 @@ async fn failed_build(id: &str) -> String {
         "nothing left: {:?}",
         entries(&root)
     );
-    std::fs::remove_dir_all(&root).unwrap();
     error.to_string()
 }
 
@@ -274,7 +268,8 @@ async fn a_value_escaping_the_output_directory_fails_the_build() {
 
 #[tokio::test]
 async fn a_failed_build_keeps_the_previous_output_and_foreign_directories_are_refused() {
-    let root = scratch();
+    let scratch = scratch();
+    let root = scratch.path().to_path_buf();
     let out = root.join("dist");
     build("pre", &out).await.expect("first build");
     let before = entries(&out.join("pre"));
@@ -299,5 +294,4 @@ async fn a_failed_build_keeps_the_previous_output_and_foreign_directories_are_re
         "{error}"
     );
     assert_eq!(entries(&foreign), ["keep.txt"]);
-    std::fs::remove_dir_all(&root).unwrap();
 }

@@ -11,9 +11,16 @@ use crate::support::{client, start, start_with, test_config};
 async fn graceful_shutdown_finishes_in_flight_requests() {
     let mut server = start().await;
     let url = server.url("/slow");
-    let in_flight = tokio::spawn(async move { client().get(url).send().await });
-    // Let the request reach the handler, then ask the server to stop.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let running = crate::endpoints::started("graceful_shutdown");
+    let in_flight = tokio::spawn(async move {
+        client()
+            .get(url)
+            .header("x-started", "graceful_shutdown")
+            .send()
+            .await
+    });
+    // Once the request is in the handler, ask the server to stop.
+    running.notified().await;
     let started = Instant::now();
     let serving = server.stop();
     let response = in_flight
@@ -41,8 +48,15 @@ async fn shutdown_grace_bounds_the_wait() {
     config.shutdown_grace = Duration::from_millis(100);
     let mut server = start_with(config).await;
     let url = server.url("/slow");
-    let in_flight = tokio::spawn(async move { client().get(url).send().await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let running = crate::endpoints::started("shutdown_grace");
+    let in_flight = tokio::spawn(async move {
+        client()
+            .get(url)
+            .header("x-started", "shutdown_grace")
+            .send()
+            .await
+    });
+    running.notified().await;
     let started = Instant::now();
     server.stop().await.unwrap().unwrap();
     assert!(
