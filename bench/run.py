@@ -7,6 +7,7 @@
     python3 bench/run.py confined [--rounds 3] [--duration 5]
     python3 bench/run.py flood [--sockets 1100] [--nofile 1024] [--duration 5]
     python3 bench/run.py confined-flood [--requests 300] [--size-mib 1]
+    python3 bench/run.py build-size [--repeat 3]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -610,6 +611,73 @@ def confined_flood(args):
     print(f"  server peak RSS (VmHWM): {before} kB before, {after} kB after")
 
 
+GREET = (ROOT / "examples" / "greet" / "main.rs").read_text()
+
+AXUM_HELLO = """use axum::{Router, routing::get};
+
+#[tokio::main]
+async fn main() {
+    let app = Router::new()
+        .route("/greet", get(|| async { "Hello, World!" }))
+        .route("/greet/intro", get(|| async { "Nice to meet you." }))
+        .route("/greet/goodbye", get(|| async { "Goodbye!" }));
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3210".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+"""
+
+
+def build_size(args):
+    """Cold release builds (a new target directory each time, so every dependency is compiled)
+    of `examples/greet` with the runtime's default features, with `default-features = false`,
+    and of the same three routes in plain axum (axum's default features, tokio's
+    multi-threaded runtime); medians of `--repeat`, and the size of each binary as built and
+    stripped."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    minimal = f'endpoint-runtime = {{ path = "{ROOT / "endpoint-runtime"}", default-features = false }}\n'
+    crates = [
+        ("greet (default features)", write_crate("bench-greet-default", RUNTIME_DEPENDENCY), GREET),
+        ("greet (default-features = false)", write_crate("bench-greet-minimal", minimal), GREET),
+        ("plain axum hello", write_crate(
+            "bench-axum-hello",
+            'axum = "0.8"\ntokio = { version = "1", features = ["rt-multi-thread", "macros", "net"] }\n'),
+         AXUM_HELLO),
+    ]
+    rows = []
+    for label, crate, source in crates:
+        (crate / "src" / "main.rs").write_text(source)
+        target = ROOT / "target" / "bench-gen" / f"target-{crate.name}"
+        env = {**os.environ, "CARGO_TARGET_DIR": str(target)}
+        times = []
+        for _ in range(args.repeat):
+            shutil.rmtree(target, ignore_errors=True)
+            started = time.perf_counter()
+            sh(["cargo", "build", "-q", "--release", "--offline"], cwd=crate, env=env)
+            times.append(time.perf_counter() - started)
+        binary = target / "release" / crate.name
+        stripped = target / "stripped"
+        shutil.copy(binary, stripped)
+        sh(["strip", str(stripped)])
+        row = {"build": label, "cold_release_build_s": round(statistics.median(times), 1),
+               "builds_s": " ".join(f"{t:.1f}" for t in times),
+               "binary_mib": round(binary.stat().st_size / 2**20, 2),
+               "stripped_mib": round(stripped.stat().st_size / 2**20, 2)}
+        rows.append(row)
+        shutil.rmtree(target, ignore_errors=True)
+        print(f"{label:34} cold release build {row['cold_release_build_s']:6.1f} s "
+              f"({row['builds_s']}), binary {row['binary_mib']:6.2f} MiB, "
+              f"stripped {row['stripped_mib']:6.2f} MiB", flush=True)
+    write_csv("build-size.csv", rows)
+    axum = rows[-1]
+    print()
+    for row in rows[:-1]:
+        print(f"{row['build']:34} / axum: build {row['cold_release_build_s'] / axum['cold_release_build_s']:.2f}x, "
+              f"binary {row['binary_mib'] / axum['binary_mib']:.2f}x, "
+              f"stripped {row['stripped_mib'] / axum['stripped_mib']:.2f}x")
+    print(f"(medians of {args.repeat}; this machine: {os.cpu_count()} cores; CSV: {RESULTS / 'build-size.csv'})")
+
+
 def write_csv(name, rows):
     with open(RESULTS / name, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -645,8 +713,10 @@ def main():
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
+    b = sub.add_parser("build-size", help="cold release build time and binary size: greet, minimal greet, axum")
+    b.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    {"throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
+    {"build-size": build_size, "throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
      "instructions": instructions, "flood": flood, "confined-flood": confined_flood}[args.command](args)
 
 

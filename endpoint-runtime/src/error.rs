@@ -722,30 +722,48 @@ pub enum Error {
     #[error("{} route conflict(s):\n{}", .0.len(), ConflictList(.0))]
     Conflicts(Vec<Conflict>),
     /// The listening socket could not be opened.
-    #[error("cannot listen on {addr} (set ENDPOINT_HOST / ENDPOINT_PORT): {source}")]
+    #[error("cannot listen on {addr} (set ENDPOINT_HOST / ENDPOINT_PORT)")]
     Bind {
         /// The address from the configuration.
         addr: std::net::SocketAddr,
         /// The operating system's reason.
         source: std::io::Error,
     },
-    /// The database could not be opened or migrated; the message names the URL without its
-    /// password.
-    #[error("database: {0}")]
-    Database(String),
+    /// The database could not be opened or migrated.
+    #[error("database: {message}")]
+    Database {
+        /// What failed; it names the URL without its password.
+        message: String,
+        /// The driver's error. A failed connection keeps none: the driver's text can quote
+        /// the URL, so the message carries it with the URL's secrets scrubbed.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),
     /// Confined endpoints cannot run: the kernel cannot enforce the sandbox under
     /// `ENDPOINT_CONFINED_HARDENING=required`, or workers cannot start; the message says why.
-    #[error("confined endpoints: {0}")]
-    Confined(String),
+    #[error("confined endpoints: {message}")]
+    Confined {
+        /// What failed.
+        message: String,
+        /// The operating system's error, when one caused it.
+        #[source]
+        source: Option<std::io::Error>,
+    },
     /// The `build` command could not prerender an endpoint; the message names it (handler,
     /// `file:line`, URL) and says why. No output directory was written.
-    #[error("build failed: {0}")]
-    Prerender(String),
+    #[error("build failed: {message}")]
+    Prerender {
+        /// What failed, naming the endpoint or the directory.
+        message: String,
+        /// The operating system's error, when writing the output failed.
+        #[source]
+        source: Option<std::io::Error>,
+    },
     /// Another I/O failure while serving.
-    #[error("i/o error: {0}")]
+    #[error("i/o error")]
     Io(#[from] std::io::Error),
     /// `check --strict`: endpoints that change state (`POST`, `PUT`, `PATCH`, `DELETE`,
     /// `method = all`) are public only because their attribute states no access and
@@ -780,10 +798,57 @@ impl fmt::Display for ConflictList<'_> {
     }
 }
 
-/// `Debug` prints the message, so `fn main() -> Result<(), Error>` reports a readable reason.
+/// `Debug` prints the message and its causes (`message: cause: cause`), so that
+/// `fn main() -> Result<(), Error>` reports a readable reason.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        fmt::Display::fmt(self, f)?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// [`Error::Database`] with no cause kept.
+    pub(crate) fn database(message: impl Into<String>) -> Self {
+        Error::Database {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`Error::Database`] caused by `source`.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn database_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Database {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// [`Error::Confined`] with no cause.
+    #[cfg(feature = "confined")]
+    pub(crate) fn confined(message: impl Into<String>) -> Self {
+        Error::Confined {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`Error::Prerender`], caused by `source` when writing failed.
+    #[cfg(feature = "prerender")]
+    pub(crate) fn prerender(message: impl Into<String>, source: Option<std::io::Error>) -> Self {
+        Error::Prerender {
+            message: message.into(),
+            source,
+        }
     }
 }
 
@@ -843,5 +908,38 @@ mod tests {
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
         let error = EndpointError::from(sqlx::Error::PoolClosed);
         assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
+
+#[cfg(test)]
+mod start_up_tests {
+    use super::*;
+
+    /// The cause is the error's `source()`, not repeated in its message, and `Debug` (what
+    /// `fn main() -> Result<(), Error>` prints) shows the whole chain.
+    #[test]
+    fn start_up_errors_keep_their_cause() {
+        let error = Error::Prerender {
+            message: "writing the output directory `dist` failed".into(),
+            source: Some(std::io::Error::other("disk full")),
+        };
+        assert_eq!(
+            error.to_string(),
+            "build failed: writing the output directory `dist` failed"
+        );
+        let source = std::error::Error::source(&error).expect("a cause");
+        assert_eq!(source.to_string(), "disk full");
+        assert_eq!(
+            format!("{error:?}"),
+            "build failed: writing the output directory `dist` failed: disk full"
+        );
+        let bind = Error::Bind {
+            addr: ([127, 0, 0, 1], 80).into(),
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+        };
+        assert_eq!(
+            format!("{bind:?}"),
+            "cannot listen on 127.0.0.1:80 (set ENDPOINT_HOST / ENDPOINT_PORT): address in use"
+        );
     }
 }

@@ -164,7 +164,7 @@ fn who(endpoint: &Endpoint) -> String {
 }
 
 fn failure(message: String) -> Error {
-    Error::Prerender(message)
+    Error::prerender(message, None)
 }
 
 /// Percent-encodes one path segment: unreserved and sub-delimiter characters, `:` and `@`
@@ -407,10 +407,10 @@ pub(crate) async fn build(
         .map(|(path, (_, _, body))| (path, body))
         .collect();
     write_output(out, &contents).map_err(|e| {
-        failure(format!(
-            "writing the output directory `{}` failed: {e}",
-            out.display()
-        ))
+        Error::prerender(
+            format!("writing the output directory `{}` failed", out.display()),
+            Some(e),
+        )
     })?;
     Ok(Report {
         out: out.to_path_buf(),

@@ -207,7 +207,7 @@ impl App {
         if let Some(url) = &config.database_url {
             // Set in code (the environment's value is refused when read): refuse, as a
             // check that cannot run does.
-            return Err(Error::Database(format!(
+            return Err(Error::database(format!(
                 "`{}` needs the `sqlite` or `postgres` feature of endpoint-runtime",
                 crate::database::redact(&url.0)
             )));

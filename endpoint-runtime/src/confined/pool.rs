@@ -315,22 +315,24 @@ impl Pool {
     /// Runs the self-test, enforces `ENDPOINT_CONFINED_HARDENING`, and warms the pool.
     pub(crate) async fn start(config: &ConfinedConfig) -> Result<Arc<Pool>, Error> {
         if super::worker::is_worker_process() {
-            return Err(Error::Confined(
-                "this process was started as a confined worker but did not enter worker mode: call `endpoint_runtime::confined::enter_worker_if_requested()` first in `main`, or use `#[endpoint_runtime::main]`".into(),
+            return Err(Error::confined(
+                "this process was started as a confined worker but did not enter worker mode: call `endpoint_runtime::confined::enter_worker_if_requested()` first in `main`, or use `#[endpoint_runtime::main]`",
             ));
         }
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::Confined(format!("cannot find this binary: {e}")))?;
+        let exe = std::env::current_exe().map_err(|e| Error::Confined {
+            message: "cannot find this binary".into(),
+            source: Some(e),
+        })?;
         let (report, worker) = self_test_worker(&exe, config)
             .await
-            .map_err(Error::Confined)?;
+            .map_err(Error::confined)?;
         let summary = report.summary();
         if report.passed() {
             tracing::info!("confined workers: {summary}");
             let _ = STATUS.set(format!("confined workers: {summary}"));
         } else if config.hardening == Mode::Required {
             worker.kill().await;
-            return Err(Error::Confined(format!(
+            return Err(Error::confined(format!(
                 "the kernel cannot confine workers here ({summary}); ENDPOINT_CONFINED_HARDENING=required refuses to start: fix the kernel (Landlock, seccomp) or set ENDPOINT_CONFINED_HARDENING=auto to run without the boundary"
             )));
         } else {
@@ -350,7 +352,7 @@ impl Pool {
             permits: tokio::sync::Semaphore::new(config.workers),
             waiting: AtomicUsize::new(0),
             shortfall_logged: AtomicBool::new(false),
-            outbound: Outbound::new().map_err(Error::Confined)?,
+            outbound: Outbound::new().map_err(Error::confined)?,
         });
         // One warm worker per confined endpoint; more are started on demand and kept, up to
         // `ENDPOINT_CONFINED_WORKERS` idle per endpoint.

@@ -52,13 +52,13 @@ impl Database {
     pub async fn connect(url: &str, timeout: std::time::Duration) -> Result<Self, Error> {
         install_default_drivers();
         let kind = kind_of(url).ok_or_else(|| {
-            Error::Database(format!(
+            Error::database(format!(
                 "unsupported database URL `{}`: expected `sqlite://…` or `postgres://…`",
                 redact(url)
             ))
         })?;
         if !kind.compiled() {
-            return Err(Error::Database(format!(
+            return Err(Error::database(format!(
                 "cannot connect to `{}`: expected {}",
                 redact(url),
                 kind.missing_feature()
@@ -91,7 +91,7 @@ impl Database {
             .map_err(|e| {
                 // The driver's message too: it could quote the URL or a part of it.
                 let reason = scrub(&e.to_string(), &url);
-                Error::Database(format!("cannot connect to `{}`: {reason}", redact(&url)))
+                Error::database(format!("cannot connect to `{}`: {reason}", redact(&url)))
             })?;
         if kind == DatabaseKind::Sqlite {
             // Foreign keys on, and WAL so readers do not block the writer.
@@ -99,7 +99,7 @@ impl Database {
                 sqlx::query(pragma)
                     .execute(&pool)
                     .await
-                    .map_err(|e| Error::Database(format!("{pragma}: {e}")))?;
+                    .map_err(|e| Error::database_from(format!("`{pragma}` failed"), e))?;
             }
         }
         Ok(Database { pool, kind })
@@ -117,7 +117,7 @@ impl Database {
             DatabaseKind::Postgres => migrations.postgres,
         };
         if files.is_empty() {
-            return Err(Error::Database(format!(
+            return Err(Error::database(format!(
                 "no migrations for {:?} in the set given to `App::migrations`",
                 self.kind
             )));
@@ -137,7 +137,7 @@ impl Database {
         Migrator::with_migrations(list)
             .run(&self.pool)
             .await
-            .map_err(|e| Error::Database(format!("migration failed: {e}")))
+            .map_err(|e| Error::database_from("migration failed", e))
     }
 }
 

@@ -45,10 +45,10 @@ impl Scratch {
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
                     .execute(database.pool())
                     .await
-                    .map_err(|e| Error::Database(format!("cannot create the test schema: {e}")))?;
+                    .map_err(|e| Error::database_from("cannot create the test schema", e))?;
                 database.pool().close().await;
                 let mut scoped = url::Url::parse(&url)
-                    .map_err(|_| Error::Database("the database URL does not parse".into()))?;
+                    .map_err(|_| Error::database("the database URL does not parse"))?;
                 scoped
                     .query_pairs_mut()
                     .append_pair("options[search_path]", &schema);
@@ -70,9 +70,7 @@ impl Scratch {
                 let dir = tempfile::Builder::new()
                     .prefix("endpoint-test-")
                     .tempdir()
-                    .map_err(|e| {
-                        Error::Database(format!("cannot create a temporary directory: {e}"))
-                    })?;
+                    .map_err(|e| Error::database_from("cannot create a temporary directory", e))?;
                 let file = dir.path().join("test.db");
                 config.database_url = Some(DatabaseUrl(format!("sqlite://{}", file.display())));
                 Ok(Scratch::Sqlite { _directory: dir })
