@@ -126,12 +126,19 @@ fn main() {
     let _ = endpoint_runtime::auth::mint_token;
 }
 EOF
+cat > "$app/src/bin/jwt_config.rs" <<'EOF'
+fn main() {
+    let mut config = endpoint_runtime::Config::default();
+    config.jwt = Some(endpoint_runtime::JwtConfig::hs256("0123456789abcdef0123456789abcdef"));
+}
+EOF
 expect_error confined 'needs the `confined` feature'
 expect_error prerender 'needs the `prerender` feature'
 expect_error database 'needs the `sqlite` or `postgres` feature'
 expect_error migrations 'needs the `sqlite` or `postgres` feature'
 expect_error openapi 'gated behind the `openapi` feature'
 expect_error jwt 'gated behind the `jwt` feature'
+expect_error jwt_config 'verifying JWTs needs the `jwt` feature'
 rm "$app"/src/bin/*.rs
 
 # A variable that needs a missing feature stops the server, naming the feature.

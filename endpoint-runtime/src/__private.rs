@@ -45,4 +45,5 @@ pub use crate::prerender;
 pub mod doc {
     pub use crate::openapi::{Documented, OperationDoc, Probe, traits};
 }
+pub use crate::auth::JwtFeature;
 pub use crate::database::DatabaseFeature;

@@ -356,3 +356,40 @@ fn check_flags_public_writes_and_strict_fails_on_them() {
         String::from_utf8_lossy(&strict.stderr)
     );
 }
+
+/// A route conflict is not a compile error (two parameter names on one path): `routes`
+/// prints the table and exits non-zero naming both sites, `check` fails the same way, and
+/// `serve` refuses to start.
+#[test]
+fn route_conflicts_fail_routes_check_and_serve_naming_both_sites() {
+    let run = |command: &[&str]| {
+        Command::new(example("route-conflict"))
+            .args(command)
+            .env("ENDPOINT_PORT", "0")
+            .env_remove("ENDPOINT_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let routes = run(&["routes"]);
+    assert!(
+        !routes.status.success(),
+        "routes exited 0 despite a conflict"
+    );
+    let table = String::from_utf8_lossy(&routes.stdout);
+    assert!(
+        table.contains("/pages/{id}") && table.contains("/pages/{slug}"),
+        "{table}"
+    );
+    for output in [routes, run(&["check"]), run(&["serve"])] {
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("1 route conflict(s)"), "{stderr}");
+        assert!(
+            stderr.contains("route_conflict::page at examples/route-conflict/main.rs:13")
+                && stderr
+                    .contains("route_conflict::page_by_slug at examples/route-conflict/main.rs:19"),
+            "{stderr}"
+        );
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("listening on"));
+    }
+}

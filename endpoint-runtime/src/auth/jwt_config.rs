@@ -69,10 +69,25 @@ impl JwtConfig {
     pub const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
 
     /// HS256 with `secret`, default leeway and claim names.
+    #[cfg(feature = "jwt")]
     pub fn hs256(secret: impl Into<Vec<u8>>) -> Self {
+        Self::with_secret(secret.into())
+    }
+
+    /// Without the `jwt` feature nothing verifies tokens: configuring JWT in code is a compile
+    /// error naming the feature (and `ENDPOINT_JWT_*` is refused at start-up).
+    #[cfg(not(feature = "jwt"))]
+    pub fn hs256(secret: impl Into<Vec<u8>>) -> Self
+    where
+        for<'a> Self: JwtFeature<'a>,
+    {
+        Self::with_secret(secret.into())
+    }
+
+    fn with_secret(secret: Vec<u8>) -> Self {
         JwtConfig {
             algorithm: JwtAlgorithm::Hs256,
-            key: JwtKey::Secret(secret.into()),
+            key: JwtKey::Secret(secret),
             leeway: Duration::from_secs(10),
             issuer: None,
             audience: None,
@@ -124,7 +139,7 @@ impl JwtConfig {
                         expected: "a secret of at least 32 bytes (for example `openssl rand -hex 32`)",
                     });
                 }
-                JwtConfig::hs256(secret.into_bytes())
+                JwtConfig::with_secret(secret.into_bytes())
             }
             (Some(JwtAlgorithm::Hs256) | None, None, _) => {
                 return Err(ConfigError {
@@ -178,7 +193,7 @@ impl JwtConfig {
                         expected,
                     });
                 }
-                let mut jwt = JwtConfig::hs256(Vec::new());
+                let mut jwt = JwtConfig::with_secret(Vec::new());
                 jwt.algorithm = algorithm;
                 jwt.key = JwtKey::PublicKeyPem(pem);
                 jwt
@@ -242,3 +257,13 @@ const VARIABLES: [&str; 11] = [
     "ENDPOINT_JWT_ADMIN_CLAIM",
     "ENDPOINT_JWT_APP_CLAIM",
 ];
+
+/// What configuring JWT in code needs without the `jwt` feature: no type implements it, so
+/// [`JwtConfig::hs256`] is then a compile error with this message. Not public API.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "verifying JWTs needs the `jwt` feature of endpoint-runtime",
+    label = "needs `features = [\"jwt\"]` on endpoint-runtime",
+    note = "in Cargo.toml: endpoint-runtime with `features = [\"jwt\"]`"
+)]
+pub trait JwtFeature<'a> {}

@@ -48,7 +48,7 @@ pub(crate) use client_ip::trusted_proxies_from_env;
 pub use client_ip::{ForwardedHeader, IpNet};
 #[cfg(feature = "jwt")]
 pub use jwt::{JwtAuthenticator, mint_token};
-pub use jwt_config::{JwtAlgorithm, JwtConfig, JwtKey};
+pub use jwt_config::{JwtAlgorithm, JwtConfig, JwtFeature, JwtKey};
 pub(crate) use static_tokens::from_env as static_tokens_from_env;
 pub use static_tokens::{StaticToken, StaticTokenAuthenticator};
 
