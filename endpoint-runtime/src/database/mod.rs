@@ -110,6 +110,20 @@ pub(crate) fn kind_of(url: &str) -> Option<DatabaseKind> {
 /// A URL that does not parse, or whose `@` the parser did not read as the end of a userinfo
 /// (a password containing `/`, `?` or `#` written unencoded can make the rest look like a
 /// path, query or fragment), is shown as its scheme only: `postgres:<unparseable, redacted>`.
+///
+/// Without a database feature no URL is ever used, only refused: it is shown as its scheme
+/// only, and the `url` crate is not compiled in.
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+pub(crate) fn redact(url: &str) -> String {
+    match scheme(url.trim()) {
+        Some(scheme) => format!("{scheme}:<redacted>"),
+        None => "<redacted>".to_string(),
+    }
+}
+
+/// See the other `redact`: with a database feature, the URL's secrets are masked and the rest
+/// kept.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn redact(url: &str) -> String {
     const MASK: &str = "***";
     let url = url.trim();
@@ -151,6 +165,7 @@ pub(crate) fn redact(url: &str) -> String {
 
 /// Whether a query parameter named `name` (percent-decoded) holds a secret: its name contains
 /// `pass`, `pwd`, `secret`, `token`, `key`, `auth` or `cred`, in any case.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn is_secret_parameter(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     ["pass", "pwd", "secret", "token", "key", "auth", "cred"]
@@ -158,18 +173,22 @@ pub(crate) fn is_secret_parameter(name: &str) -> bool {
         .any(|part| name.contains(part))
 }
 
-/// What [`redact`] shows of a URL it cannot read safely: the scheme, if it has one.
-fn unparseable(url: &str) -> String {
-    let scheme = url
-        .split_once(':')
+/// The URL's scheme, if it has a well-formed one (RFC 3986 §3.1).
+fn scheme(url: &str) -> Option<&str> {
+    url.split_once(':')
         .map(|(scheme, _)| scheme)
         .filter(|scheme| {
             scheme.starts_with(|c: char| c.is_ascii_alphabetic())
                 && scheme
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        });
-    match scheme {
+        })
+}
+
+/// What [`redact`] shows of a URL it cannot read safely: the scheme, if it has one.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn unparseable(url: &str) -> String {
+    match scheme(url) {
         Some(scheme) => format!("{scheme}:<unparseable, redacted>"),
         None => "<unparseable URL, redacted>".to_string(),
     }
@@ -213,7 +232,7 @@ impl Migrations {
 )]
 pub trait DatabaseFeature<'a> {}
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
 mod tests {
     use super::*;
 
