@@ -69,6 +69,18 @@ pub(crate) fn choice<T: Copy>(
     }
 }
 
+/// The value `name` is set to among `choices` (see [`choice`]); `None` when it is unset.
+pub(crate) fn chosen<T: Copy>(
+    env: &Env<'_>,
+    name: &'static str,
+    choices: &[(&str, T)],
+    expected: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    env.get(name)
+        .map(|(name, value)| choice(name, value, choices, expected))
+        .transpose()
+}
+
 /// [`duration`], refusing zero (a timeout of zero would close every connection).
 pub(crate) fn positive_duration(
     name: &'static str,

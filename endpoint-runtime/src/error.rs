@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::env::{ConfigError, Env, choice};
+use crate::env::{ConfigError, Env, chosen};
 
 /// A request that failed, answered with a status code and a JSend body.
 ///
@@ -425,21 +425,17 @@ impl ErrorFormat {
     /// `ENDPOINT_ERROR_FORMAT`: `jsend` (the default) or `problem` (also `problem+json`,
     /// `rfc9457`).
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
-        env.get("ENDPOINT_ERROR_FORMAT")
-            .map(|(name, value)| {
-                choice(
-                    name,
-                    value,
-                    &[
-                        ("jsend", ErrorFormat::JSend),
-                        ("problem", ErrorFormat::Problem),
-                        ("problem+json", ErrorFormat::Problem),
-                        ("rfc9457", ErrorFormat::Problem),
-                    ],
-                    "`jsend` or `problem`",
-                )
-            })
-            .transpose()
+        chosen(
+            env,
+            "ENDPOINT_ERROR_FORMAT",
+            &[
+                ("jsend", ErrorFormat::JSend),
+                ("problem", ErrorFormat::Problem),
+                ("problem+json", ErrorFormat::Problem),
+                ("rfc9457", ErrorFormat::Problem),
+            ],
+            "`jsend` or `problem`",
+        )
     }
 }
 

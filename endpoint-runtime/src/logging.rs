@@ -22,7 +22,7 @@ use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::FormattedFields;
 use tracing_subscriber::fmt::format::Writer;
 
-use crate::env::{ConfigError, Env, choice};
+use crate::env::{ConfigError, Env, chosen};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,16 +37,12 @@ pub enum LogFormat {
 impl LogFormat {
     /// `ENDPOINT_LOG_FORMAT`: `text` (the default) or `json`.
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
-        env.get("ENDPOINT_LOG_FORMAT")
-            .map(|(name, value)| {
-                choice(
-                    name,
-                    value,
-                    &[("text", LogFormat::Text), ("json", LogFormat::Json)],
-                    "`text` or `json`",
-                )
-            })
-            .transpose()
+        chosen(
+            env,
+            "ENDPOINT_LOG_FORMAT",
+            &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+            "`text` or `json`",
+        )
     }
 }
 

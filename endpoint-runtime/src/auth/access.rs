@@ -2,7 +2,7 @@
 //! before the body is read), for every method the endpoint answers, HEAD included.
 
 use super::Accountability;
-use crate::env::{ConfigError, Env, choice};
+use crate::env::{ConfigError, Env, chosen};
 use crate::error::EndpointError;
 use crate::registry::{Access, Endpoint, Method, Methods};
 
@@ -22,39 +22,27 @@ pub enum DefaultAccess {
 impl DefaultAccess {
     /// `ENDPOINT_DEFAULT_ACCESS`: `public` (the default), `authenticated` or `admin`.
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
-        env.get("ENDPOINT_DEFAULT_ACCESS")
-            .map(|(name, value)| {
-                choice(
-                    name,
-                    value,
-                    &[
-                        ("public", DefaultAccess::Public),
-                        ("authenticated", DefaultAccess::Authenticated),
-                        ("admin", DefaultAccess::Admin),
-                    ],
-                    "`public`, `authenticated` or `admin`",
-                )
-            })
-            .transpose()
+        Self::read(env, "ENDPOINT_DEFAULT_ACCESS")
+    }
+
+    fn read(env: &Env<'_>, name: &'static str) -> Result<Option<Self>, ConfigError> {
+        chosen(
+            env,
+            name,
+            &[
+                ("public", DefaultAccess::Public),
+                ("authenticated", DefaultAccess::Authenticated),
+                ("admin", DefaultAccess::Admin),
+            ],
+            "`public`, `authenticated` or `admin`",
+        )
     }
 }
 
-/// `ENDPOINT_DOCS_ACCESS`: who may read the OpenAPI document and the docs page.
+/// `ENDPOINT_DOCS_ACCESS`: who may read the OpenAPI document and the docs page, in the same
+/// words as `ENDPOINT_DEFAULT_ACCESS`.
 pub(crate) fn docs_access_from_env(env: &Env<'_>) -> Result<Option<Access>, ConfigError> {
-    env.get("ENDPOINT_DOCS_ACCESS")
-        .map(|(name, value)| {
-            choice(
-                name,
-                value,
-                &[
-                    ("public", Access::Public),
-                    ("authenticated", Access::Authenticated),
-                    ("admin", Access::Admin),
-                ],
-                "`public`, `authenticated` or `admin`",
-            )
-        })
-        .transpose()
+    Ok(DefaultAccess::read(env, "ENDPOINT_DOCS_ACCESS")?.map(level))
 }
 
 /// The access level in force for `endpoint` under `default`.

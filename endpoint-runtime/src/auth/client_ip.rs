@@ -8,7 +8,7 @@ use axum::http::header;
 
 pub use ipnet::IpNet;
 
-use crate::env::{ConfigError, Env, choice};
+use crate::env::{ConfigError, Env, chosen};
 
 /// The header a trusted proxy names the client in (`ENDPOINT_FORWARDED_HEADER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,19 +24,15 @@ pub enum ForwardedHeader {
 impl ForwardedHeader {
     /// `ENDPOINT_FORWARDED_HEADER`: `x-forwarded-for` (the default) or `forwarded`.
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
-        env.get("ENDPOINT_FORWARDED_HEADER")
-            .map(|(name, value)| {
-                choice(
-                    name,
-                    value,
-                    &[
-                        ("x-forwarded-for", ForwardedHeader::XForwardedFor),
-                        ("forwarded", ForwardedHeader::Forwarded),
-                    ],
-                    "`x-forwarded-for` or `forwarded` (RFC 7239)",
-                )
-            })
-            .transpose()
+        chosen(
+            env,
+            "ENDPOINT_FORWARDED_HEADER",
+            &[
+                ("x-forwarded-for", ForwardedHeader::XForwardedFor),
+                ("forwarded", ForwardedHeader::Forwarded),
+            ],
+            "`x-forwarded-for` or `forwarded` (RFC 7239)",
+        )
     }
 }
 

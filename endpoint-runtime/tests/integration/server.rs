@@ -7,20 +7,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{client, start, start_with, test_config};
 
+/// Sends `GET /slow` (`url`) in a task and returns once its handler runs; `key` tells this
+/// request's signal from other tests'.
+async fn slow_request_in_its_handler(
+    url: String,
+    key: &'static str,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let running = crate::endpoints::started(key);
+    let in_flight =
+        tokio::spawn(async move { client().get(url).header("x-started", key).send().await });
+    running.notified().await;
+    in_flight
+}
+
 #[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_requests() {
     let mut server = start().await;
-    let url = server.url("/slow");
-    let running = crate::endpoints::started("graceful_shutdown");
-    let in_flight = tokio::spawn(async move {
-        client()
-            .get(url)
-            .header("x-started", "graceful_shutdown")
-            .send()
-            .await
-    });
     // Once the request is in the handler, ask the server to stop.
-    running.notified().await;
+    let in_flight = slow_request_in_its_handler(server.url("/slow"), "graceful_shutdown").await;
     let started = Instant::now();
     let serving = server.stop();
     let response = in_flight
@@ -47,16 +51,7 @@ async fn shutdown_grace_bounds_the_wait() {
     let mut config = test_config();
     config.shutdown_grace = Duration::from_millis(100);
     let mut server = start_with(config).await;
-    let url = server.url("/slow");
-    let running = crate::endpoints::started("shutdown_grace");
-    let in_flight = tokio::spawn(async move {
-        client()
-            .get(url)
-            .header("x-started", "shutdown_grace")
-            .send()
-            .await
-    });
-    running.notified().await;
+    let in_flight = slow_request_in_its_handler(server.url("/slow"), "shutdown_grace").await;
     let started = Instant::now();
     server.stop().await.unwrap().unwrap();
     assert!(
