@@ -124,20 +124,20 @@ pub use tracing;
 ///   route table and `check`, and fails `check --strict`.
 /// - `roles = ["editor", ...]` (optional): callers with one of these roles; admins always pass.
 ///   Implies `authenticated`.
-/// - `prerender` (optional flag): Astro's static mode. The application's `build` command calls
-///   the endpoint at build time and writes its body to a file (see [`prerender`] for the
-///   request it gets and the file each URL becomes); `serve` still answers it live. Needs
-///   `method = get` alone and public access (a prerendered endpoint without `access` is
+/// - `prerender` (optional flag, Cargo feature `prerender`): Astro's static mode. The application's
+///   `build` command calls the endpoint at build time and writes its body to a file (see
+///   [`prerender`] for the request it gets and the file each URL becomes); `serve` still answers it
+///   live. Needs `method = get` alone and public access (a prerendered endpoint without `access` is
 ///   public: its file is served to anyone).
 /// - `static_paths = path::to::function` (with `prerender`, required when the route has
 ///   parameters): Astro's `getStaticPaths()`. A function, sync or `async`, returning an
 ///   iterable of items whose fields are named after the route's parameters and have the
 ///   handler's parameter types; one URL is prerendered per item, each value written with
 ///   `Display`. Other fields are ignored.
-/// - `confined` (optional flag): CairnCMS's sandboxed endpoints. The handler runs in a worker
-///   process the kernel confines (no files, no sockets, no processes; see [`confined`]). Its
-///   signature is fixed: a plain `fn(request: ConfinedRequest, host: &mut Host) ->
-///   Result<Reply, ConfinedError>`, without `async`, other arguments or `unsafe`.
+/// - `confined` (optional flag, Cargo feature `confined`): CairnCMS's sandboxed endpoints. The
+///   handler runs in a worker process the kernel confines (no files, no sockets, no processes; see
+///   [`confined`]). Its signature is fixed: a plain `fn(request: ConfinedRequest, host: &mut Host)
+///   -> Result<Reply, ConfinedError>`, without `async`, other arguments or `unsafe`.
 /// - `capabilities(log, request = ["https://api.example.com"])` (with `confined`): what the
 ///   [`Host`](confined::Host) may do for the handler: `log` lines to the server's log, and
 ///   `request` the listed origins (absolute `http`/`https` origins: scheme, host, optional

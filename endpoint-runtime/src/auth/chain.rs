@@ -82,12 +82,11 @@ pub(crate) enum Identified {
     Pending(Pending),
 }
 
-/// Application authenticators see the request head as [`Parts`], in a boxed future (only
-/// when there are any); the built-in ones read the headers in place.
 impl Chain {
-    /// Runs the chain: the caller's [`Accountability`], or the 401 to answer.
+    /// Runs the chain: the caller's [`Accountability`], or the 401 to answer. Application
+    /// authenticators see the request head as [`Parts`](axum::http::request::Parts), in a
+    /// boxed future (only when there are any); the built-in ones read the headers in place.
     pub(crate) fn identify(self: &Arc<Self>, request: &mut Request) -> Identified {
-        let runtime = self;
         let peer = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -104,8 +103,8 @@ impl Chain {
                 super::client_ip::client_ip(
                     peer,
                     headers,
-                    &runtime.trusted_proxies,
-                    runtime.forwarded_header,
+                    &self.trusted_proxies,
+                    self.forwarded_header,
                 )
             }),
             user_agent: header(header::USER_AGENT),
@@ -128,22 +127,22 @@ impl Chain {
             );
             return Identified::Done(Err(EndpointError::invalid_credentials()));
         }
-        if runtime.authenticators.is_empty() {
+        if self.authenticators.is_empty() {
             return Identified::Done(builtin(
-                runtime,
+                self,
                 request.headers(),
                 accountability,
                 credentials,
             ));
         }
-        let runtime = Arc::clone(runtime);
+        let chain = Arc::clone(self);
         let request = std::mem::take(request);
         Identified::Pending(Box::pin(
             AssertUnwindSafe(async move {
                 let mut accountability = accountability;
                 let (parts, body) = request.into_parts();
                 let mut decided = None;
-                for authenticator in &runtime.authenticators {
+                for authenticator in &chain.authenticators {
                     let outcome = authenticator.authenticate(&parts).await;
                     decided = decide(authenticator.name(), outcome, &mut accountability);
                     if decided.is_some() {
@@ -153,7 +152,7 @@ impl Chain {
                 let request = Request::from_parts(parts, body);
                 let caller = match decided {
                     Some(decided) => decided.map(|()| accountability),
-                    None => builtin(&runtime, request.headers(), accountability, credentials),
+                    None => builtin(&chain, request.headers(), accountability, credentials),
                 };
                 (request, caller)
             })
@@ -164,12 +163,12 @@ impl Chain {
 
 /// The rest of the chain: static tokens, then JWT; a credential nobody accepted is 401.
 fn builtin(
-    runtime: &Chain,
+    chain: &Chain,
     headers: &HeaderMap,
     mut accountability: Accountability,
     credentials: usize,
 ) -> Result<Accountability, EndpointError> {
-    for authenticator in &runtime.builtin {
+    for authenticator in &chain.builtin {
         let outcome = authenticator.outcome(headers);
         if let Some(decided) = decide(authenticator.name(), outcome, &mut accountability) {
             return decided.map(|()| accountability);

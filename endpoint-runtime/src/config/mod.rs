@@ -227,49 +227,57 @@ impl Config {
 /// settings type.
 type Reader = fn(&mut Config, &Env<'_>) -> Result<(), ConfigError>;
 
-/// Every part that reads variables, in order (the first error stops the reading).
+/// Every part that reads variables, one row each, in the order they are read (the first error
+/// stops the reading).
 const READERS: &[Reader] = &[
+    // The server: address, URLs, connection and request limits.
     read_server,
+    // Logging (`ENDPOINT_LOG_FORMAT`) and the error envelope (`ENDPOINT_ERROR_FORMAT`).
     |config, env| {
-        if let Some(format) = LogFormat::from_env(env)? {
-            config.log_format = format;
-        }
+        set(&mut config.log_format, LogFormat::from_env(env)?);
+        set(&mut config.error_format, ErrorFormat::from_env(env)?);
         Ok(())
     },
+    // Accountability and access: `ENDPOINT_DEFAULT_ACCESS`, `_TRUSTED_PROXIES`,
+    // `_FORWARDED_HEADER`, `_STATIC_TOKENS`, `_JWT_*`, `_DOCS_ACCESS`.
     |config, env| {
-        if let Some(format) = ErrorFormat::from_env(env)? {
-            config.error_format = format;
-        }
-        Ok(())
-    },
-    |config, env| {
-        if let Some(access) = DefaultAccess::from_env(env)? {
-            config.default_access = access;
-        }
-        config.confined = ConfinedConfig::from_env(env)?;
-        if let Some(proxies) = crate::auth::trusted_proxies_from_env(env)? {
-            config.trusted_proxies = proxies;
-        }
+        set(&mut config.default_access, DefaultAccess::from_env(env)?);
+        set(
+            &mut config.trusted_proxies,
+            crate::auth::trusted_proxies_from_env(env)?,
+        );
+        set(
+            &mut config.forwarded_header,
+            ForwardedHeader::from_env(env)?,
+        );
         config.static_tokens = crate::auth::static_tokens_from_env(env)?;
         config.jwt = JwtConfig::from_env(env)?;
+        config.docs_access = crate::auth::docs_access_from_env(env)?;
         Ok(())
     },
+    // Confined endpoints' workers: `ENDPOINT_CONFINED_*`.
+    |config, env| {
+        config.confined = ConfinedConfig::from_env(env)?;
+        Ok(())
+    },
+    // The database: `ENDPOINT_DATABASE_URL` (or `DATABASE_URL`), `_DATABASE_TIMEOUT`.
     |config, env| {
         config.database_url = DatabaseUrl::from_env(env)?;
-        Ok(())
-    },
-    read_docs,
-    |config, env| {
         if let Some((name, value)) = env.get("ENDPOINT_DATABASE_TIMEOUT") {
             config.database_timeout = duration(name, value)?;
         }
-        config.docs_access = crate::auth::docs_access_from_env(env)?;
-        if let Some(header) = ForwardedHeader::from_env(env)? {
-            config.forwarded_header = header;
-        }
         Ok(())
     },
+    // The OpenAPI document and the docs page: `ENDPOINT_OPENAPI_PATH`, `_DOCS_PATH`.
+    read_docs,
 ];
+
+/// Replaces `slot` with `value` when the variable was set.
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
 
 /// The server's own variables: address, URLs, connection and request limits.
 fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
