@@ -69,6 +69,24 @@ pub(crate) fn choice<T: Copy>(
     }
 }
 
+/// `value` as a whole number inside `range`; else an error naming the variable with
+/// `expected`.
+pub(crate) fn number_in(
+    name: &'static str,
+    value: String,
+    range: std::ops::RangeInclusive<usize>,
+    expected: &'static str,
+) -> Result<usize, ConfigError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable: name,
+            value,
+            expected,
+        }),
+    }
+}
+
 /// The value `name` is set to among `choices` (see [`choice`]); `None` when it is unset.
 pub(crate) fn chosen<T: Copy>(
     env: &Env<'_>,

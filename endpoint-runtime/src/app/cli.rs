@@ -63,13 +63,10 @@ pub(crate) enum Command {
 }
 
 /// What [`App::run`] does: reads the command line, then runs the command.
-pub(super) async fn run(app: App) -> Result<(), Error> {
+pub(super) async fn run(mut app: App) -> Result<(), Error> {
     use clap::Parser as _;
     let cli = Cli::try_parse().unwrap_or_else(|error| error.exit());
-    let config = match app.config.clone() {
-        Some(config) => config,
-        None => Config::from_env()?,
-    };
+    let config = super::given_or_env(app.config.take())?;
     match cli.command {
         #[cfg(feature = "jwt")]
         Some(Command::Token {

@@ -166,10 +166,7 @@ impl App {
             migrations,
             subscribers,
         } = self;
-        let config = match config {
-            Some(config) => config,
-            None => Config::from_env()?,
-        };
+        let config = given_or_env(config)?;
         let mut builtin = Vec::new();
         if !config.static_tokens.is_empty() {
             builtin.push(Builtin::StaticTokens(StaticTokenAuthenticator::new(
@@ -296,10 +293,7 @@ impl App {
         selected: impl IntoIterator<Item = &'static Endpoint>,
         on_file: &mut dyn FnMut(&crate::prerender::Written),
     ) -> Result<crate::prerender::Report, Error> {
-        let mut config = match self.config.take() {
-            Some(config) => config,
-            None => Config::from_env()?,
-        };
+        let mut config = given_or_env(self.config.take())?;
         let site = config.site.clone().unwrap_or_else(|| config.server_url());
         // During the build the site is the public base URL, as in Astro.
         config.server_url = Some(site.clone());
@@ -332,10 +326,7 @@ impl App {
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         {
             let mut app = self;
-            let mut config = match app.config.take() {
-                Some(config) => config,
-                None => Config::from_env()?,
-            };
+            let mut config = given_or_env(app.config.take())?;
             let scratch = match app.migrations {
                 Some(_) => Some(crate::testing::scratch::Scratch::create(&mut config).await?),
                 None => None,
@@ -406,6 +397,15 @@ impl App {
 }
 
 /// `sqlite://<binary name>.db` in the working directory.
+/// The configuration given with [`App::config`], else the environment's
+/// ([`Config::from_env`]): the one rule every entry point follows.
+pub(super) fn given_or_env(config: Option<Config>) -> Result<Config, Error> {
+    match config {
+        Some(config) => Ok(config),
+        None => Ok(Config::from_env()?),
+    }
+}
+
 /// Opens the configured database, or the default SQLite file when the application has
 /// migrations, and applies them; `None` when there is neither.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::env::{ConfigError, Env, choice, duration, size};
+use crate::env::{ConfigError, Env, choice, duration, number_in, size};
 
 /// Whether confined endpoints may run without the kernel's enforcement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,16 +66,12 @@ impl ConfinedConfig {
             )?;
         }
         if let Some((name, value)) = env.get("ENDPOINT_CONFINED_WORKERS") {
-            config.workers = match value.trim().parse::<usize>() {
-                Ok(n) if (1..=256).contains(&n) => n,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "a number of worker processes from 1 to 256",
-                    });
-                }
-            };
+            config.workers = number_in(
+                name,
+                value,
+                1..=256,
+                "a number of worker processes from 1 to 256",
+            )?;
         }
         if let Some((name, value)) = env.get("ENDPOINT_CONFINED_MEMORY") {
             config.memory = match size(&value) {
@@ -93,16 +89,12 @@ impl ConfinedConfig {
             config.timeout = duration(name, value)?;
         }
         if let Some((name, value)) = env.get("ENDPOINT_CONFINED_QUEUE") {
-            config.queue = match value.trim().parse::<usize>() {
-                Ok(n) if n <= 65_536 => n,
-                _ => {
-                    return Err(ConfigError {
-                        variable: name,
-                        value,
-                        expected: "a number of waiting calls from 0 to 65536",
-                    });
-                }
-            };
+            config.queue = number_in(
+                name,
+                value,
+                0..=65_536,
+                "a number of waiting calls from 0 to 65536",
+            )?;
         }
         Ok(config)
     }

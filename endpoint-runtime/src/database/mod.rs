@@ -86,6 +86,13 @@ impl DatabaseKind {
     }
 }
 
+/// Whether `url` names an in-memory SQLite database (`sqlite::memory:`, `mode=memory`): one
+/// that lives only as long as its connection.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 /// The kind of database a URL names.
 pub(crate) fn kind_of(url: &str) -> Option<DatabaseKind> {
     if url.starts_with("sqlite:") {

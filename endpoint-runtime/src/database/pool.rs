@@ -73,8 +73,7 @@ impl Database {
         };
         // Each connection to an in-memory SQLite URL opens a database of its own: one
         // connection, kept for the pool's life, so that every query sees the same tables.
-        let memory = kind == DatabaseKind::Sqlite
-            && (url.contains(":memory:") || url.contains("mode=memory"));
+        let memory = kind == DatabaseKind::Sqlite && super::is_memory(&url);
         let options = if memory {
             AnyPoolOptions::new()
                 .max_connections(1)

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::database::{Database, DatabaseKind, DatabaseUrl, kind_of};
+use crate::database::{Database, DatabaseKind, DatabaseUrl, is_memory, kind_of};
 use crate::{Config, Error};
 
 /// What a test client's database needs removed.
@@ -59,11 +59,7 @@ impl Scratch {
                     timeout: config.database_timeout,
                 })
             }
-            Some(DatabaseKind::Sqlite)
-                if configured
-                    .as_deref()
-                    .is_some_and(|url| url.contains(":memory:") || url.contains("mode=memory")) =>
-            {
+            Some(DatabaseKind::Sqlite) if configured.as_deref().is_some_and(is_memory) => {
                 Ok(Scratch::Memory)
             }
             _ => {
