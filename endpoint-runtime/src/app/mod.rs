@@ -401,7 +401,12 @@ impl App {
 /// ([`Config::from_env`]): the one rule every entry point follows.
 pub(super) fn given_or_env(config: Option<Config>) -> Result<Config, Error> {
     match config {
-        Some(config) => Ok(config),
+        // `RUST_LOG` is the log subscriber's, read from the environment either way.
+        Some(config) => {
+            let lookup = |name: &str| std::env::var(name).ok();
+            crate::logging::filter_from_env(&crate::env::Env(&lookup))?;
+            Ok(config)
+        }
         None => Ok(Config::from_env()?),
     }
 }

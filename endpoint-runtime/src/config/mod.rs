@@ -34,6 +34,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
 /// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
+/// | `RUST_LOG` | (the log subscriber's) | `info` | `level` and `target=level` directives, comma-separated; span filters are refused |
 /// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
 /// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
 /// | `ENDPOINT_ERROR_FORMAT` | [`error_format`](Self::error_format) | `jsend` | `jsend` or `problem` (RFC 9457) |
@@ -232,9 +233,11 @@ type Reader = fn(&mut Config, &Env<'_>) -> Result<(), ConfigError>;
 const READERS: &[Reader] = &[
     // The server: address, URLs, connection and request limits.
     read_server,
-    // Logging (`ENDPOINT_LOG_FORMAT`) and the error envelope (`ENDPOINT_ERROR_FORMAT`).
+    // Logging (`ENDPOINT_LOG_FORMAT`, `RUST_LOG` checked only: the subscriber reads it) and the
+    // error envelope (`ENDPOINT_ERROR_FORMAT`).
     |config, env| {
         set(&mut config.log_format, LogFormat::from_env(env)?);
+        crate::logging::filter_from_env(env)?;
         set(&mut config.error_format, ErrorFormat::from_env(env)?);
         Ok(())
     },
@@ -538,6 +541,20 @@ mod tests {
                 .variable,
             "ENDPOINT_LOG_FORMAT"
         );
+        // A span filter is refused, not read as a target named `my_app[request]`.
+        assert_eq!(
+            with(&[("RUST_LOG", "my_app[request]=debug")])
+                .unwrap_err()
+                .variable,
+            "RUST_LOG"
+        );
+        assert_eq!(
+            with(&[("RUST_LOG", "info,my_app=loud")])
+                .unwrap_err()
+                .variable,
+            "RUST_LOG"
+        );
+        assert!(with(&[("RUST_LOG", " warn, my_app=debug ,")]).is_ok());
         assert_eq!(
             with(&[("ENDPOINT_HEADER_READ_TIMEOUT", "0")])
                 .unwrap_err()

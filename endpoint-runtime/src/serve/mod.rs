@@ -48,7 +48,10 @@ use std::task::{Context, Poll};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
+#[cfg(feature = "http2")]
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+#[cfg(feature = "http2")]
 use hyper_util::server::conn::auto;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
@@ -180,9 +183,7 @@ pub(crate) async fn serve(
             stop: stop.clone(),
         };
         let io = TokioIo::new(Tracked::new(stream, Arc::clone(&state)));
-        let connection: Upgradeable = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
+        let connection = serve_connection(&builder, io, service);
         // Uncounted when the task ends, however it ends (aborted at shutdown included).
         let entry = Entry {
             open: Arc::clone(&open),
@@ -241,6 +242,7 @@ pub(crate) async fn serve(
 /// with the HTTP/2 limits of the module's table. hyper's own HTTP/1 header-read timeout is
 /// off: it runs from the moment a kept-alive connection goes idle, which would make it a
 /// second, shorter keep-alive timeout; the connection's task applies both instead.
+#[cfg(feature = "http2")]
 fn builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().header_read_timeout(None);
@@ -252,6 +254,37 @@ fn builder() -> auto::Builder<TokioExecutor> {
         .max_pending_accept_reset_streams(20)
         .max_local_error_reset_streams(1024);
     builder
+}
+
+/// Without the `http2` feature: HTTP/1.1 only (a client's HTTP/2 preface is a malformed
+/// request line, answered by hyper and closed), hyper's header-read timeout off as above.
+#[cfg(not(feature = "http2"))]
+fn builder() -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.header_read_timeout(None);
+    builder
+}
+
+/// hyper's connection future for one socket, with upgrades (WebSocket, HTTP/2 by `Upgrade`).
+#[cfg(feature = "http2")]
+fn serve_connection(
+    builder: &auto::Builder<TokioExecutor>,
+    io: Io,
+    service: Service,
+) -> Upgradeable {
+    builder
+        .serve_connection_with_upgrades(io, service)
+        .into_owned()
+}
+
+/// hyper's connection future for one socket, with upgrades (WebSocket).
+#[cfg(not(feature = "http2"))]
+fn serve_connection(
+    builder: &hyper::server::conn::http1::Builder,
+    io: Io,
+    service: Service,
+) -> Upgradeable {
+    builder.serve_connection(io, service).with_upgrades()
 }
 
 /// The connections being served, oldest first, that the accept loop may close to make room.
@@ -362,12 +395,18 @@ fn too_many_handlers() -> axum::response::Response {
         .into_response()
 }
 
+/// A connection's socket, as hyper reads it.
+type Io = TokioIo<Tracked>;
+
 /// hyper's connection future for one socket.
-type Upgradeable = auto::UpgradeableConnection<'static, TokioIo<Tracked>, Service, TokioExecutor>;
+#[cfg(feature = "http2")]
+type Upgradeable = auto::UpgradeableConnection<'static, Io, Service, TokioExecutor>;
+#[cfg(not(feature = "http2"))]
+type Upgradeable = hyper::server::conn::http1::UpgradeableConnection<Io, Service>;
 
 impl connection::Connection for Upgradeable {
     fn graceful_shutdown(self: Pin<&mut Self>) {
-        auto::UpgradeableConnection::graceful_shutdown(self);
+        Upgradeable::graceful_shutdown(self);
     }
 }
 
