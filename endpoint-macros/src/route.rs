@@ -1,10 +1,12 @@
 //! The route-template grammar, checked at compile time.
 //!
 //! A route starts with `/`; each segment between slashes is literal text, a whole-segment
-//! parameter `{name}`, or, as the last segment only, a catch-all `{*name}`. This is the
-//! subset of axum 0.8 / matchit 0.8 syntax that never panics at start-up: no empty, `.` or
-//! `..` segments, no parameter mixed with text in one segment, parameter names that are
-//! unique Rust identifiers. Pure string code, so it is unit-tested without a compiler.
+//! parameter `{name}`, or, as the last segment only, a catch-all `{*name}` or a parameter
+//! with a literal suffix `{name}.json` (Astro's `[id].json.ts`, which the runtime matches
+//! itself: axum 0.8's matchit has no suffixes). This is the subset of axum 0.8 / matchit 0.8
+//! syntax that never panics at start-up, plus that suffix: no empty, `.` or `..` segments, no
+//! text before a parameter, parameter names that are unique Rust identifiers. Pure string
+//! code, so it is unit-tested without a compiler.
 
 /// One segment of a checked route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +17,9 @@ pub(crate) enum Segment {
     Param(String),
     /// `{*name}`: the rest of the path, bound to the argument `name`.
     CatchAll(String),
+    /// `{name}suffix` (last segment only): the segment without its literal suffix, such as
+    /// `{id}.json`, bound to the argument `name`.
+    Suffixed(String, String),
 }
 
 /// A route that satisfies the grammar.
@@ -26,10 +31,18 @@ pub(crate) struct Route {
 }
 
 impl Route {
+    /// The literal suffix of the last segment's parameter (`.json` of `/{id}.json`), if any.
+    pub(crate) fn suffix(&self) -> Option<&str> {
+        match self.segments.last() {
+            Some(Segment::Suffixed(_, suffix)) => Some(suffix),
+            _ => None,
+        }
+    }
+
     /// The parameter names in order of appearance, catch-all included.
     pub(crate) fn params(&self) -> impl Iterator<Item = (&str, bool)> {
         self.segments.iter().filter_map(|segment| match segment {
-            Segment::Param(name) => Some((name.as_str(), false)),
+            Segment::Param(name) | Segment::Suffixed(name, _) => Some((name.as_str(), false)),
             Segment::CatchAll(name) => Some((name.as_str(), true)),
             Segment::Literal(_) => None,
         })
@@ -81,7 +94,8 @@ pub(crate) fn parse(route: &str) -> Result<Route, Vec<String>> {
     }
     let mut seen: Vec<&str> = Vec::new();
     for segment in &segments {
-        if let Segment::Param(name) | Segment::CatchAll(name) = segment {
+        if let Segment::Param(name) | Segment::CatchAll(name) | Segment::Suffixed(name, _) = segment
+        {
             if seen.contains(&name.as_str()) {
                 errors.push(format!(
                     "route parameter `{name}` appears more than once; parameter names must be unique"
@@ -128,14 +142,16 @@ fn parse_segment(text: &str, is_last: bool, route: &str) -> Result<Segment, Stri
     if !text.contains(['{', '}']) {
         return Ok(Segment::Literal(text.to_string()));
     }
-    let inner = text
+    // `{inner}` and what follows the closing brace in the segment.
+    let parts = text
         .strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .filter(|inner| !inner.contains(['{', '}']));
-    let Some(inner) = inner else {
+        .and_then(|t| t.split_once('}'))
+        .filter(|(inner, suffix)| !inner.contains('{') && !suffix.contains(['{', '}']));
+    let Some((inner, suffix)) = parts else {
         return Err(format!(
-            "`{text}`: a route parameter must be a whole segment, such as `{{id}}`; \
-             text and parameters cannot share a segment"
+            "`{text}`: a route parameter must start its segment, such as `{{id}}` or \
+             `{{id}}.json`; text before a parameter, or two parameters in one segment, \
+             cannot be matched"
         ));
     };
     let (name, catch_all) = match inner.strip_prefix('*') {
@@ -143,15 +159,28 @@ fn parse_segment(text: &str, is_last: bool, route: &str) -> Result<Segment, Stri
         None => (inner, false),
     };
     check_ident(name, text)?;
+    if catch_all && !suffix.is_empty() {
+        return Err(format!(
+            "`{text}`: a catch-all takes the rest of the path and cannot have a suffix"
+        ));
+    }
     if catch_all && !is_last {
         return Err(format!(
             "catch-all `{text}` must be the last segment of the route"
         ));
     }
+    if !suffix.is_empty() && !is_last {
+        return Err(format!(
+            "`{text}`: a parameter with a suffix must be the last segment of the route \
+             (like Astro's `[id].json.ts`); elsewhere a parameter is a whole segment"
+        ));
+    }
     Ok(if catch_all {
         Segment::CatchAll(name.to_string())
-    } else {
+    } else if suffix.is_empty() {
         Segment::Param(name.to_string())
+    } else {
+        Segment::Suffixed(name.to_string(), suffix.to_string())
     })
 }
 
@@ -258,6 +287,15 @@ mod tests {
             ]
         );
         assert_eq!(
+            ok("/api/{id}.json"),
+            vec![
+                Segment::Literal("api".into()),
+                Segment::Suffixed("id".into(), ".json".into())
+            ]
+        );
+        assert_eq!(parse("/api/{id}.json").unwrap().suffix(), Some(".json"));
+        assert_eq!(parse("/api/{id}").unwrap().suffix(), None);
+        assert_eq!(
             ok("/builtwith.json"),
             vec![Segment::Literal("builtwith.json".into())]
         );
@@ -287,9 +325,12 @@ mod tests {
         assert!(err("/a//b")[0].contains("empty segment"));
         assert!(err("/a/./b")[0].contains("`.` segments"));
         assert!(err("/a/..")[0].contains("`..` segments"));
-        assert!(err("/{id}.json")[0].contains("whole segment"));
-        assert!(err("/{a}-{b}")[0].contains("whole segment"));
-        assert!(err("/{id")[0].contains("whole segment"));
+        assert!(err("/post-{slug}")[0].contains("must start its segment"));
+        assert!(err("/{a}-{b}")[0].contains("must start its segment"));
+        assert!(err("/{id")[0].contains("must start its segment"));
+        assert!(err("/{id}}")[0].contains("must start its segment"));
+        assert!(err("/{id}.json/x")[0].contains("suffix must be the last segment"));
+        assert!(err("/{*rest}.json")[0].contains("cannot have a suffix"));
         assert!(err("/{}")[0].contains("need a name"));
         assert!(err("/{1x}")[0].contains("Rust identifiers"));
         assert!(err("/{type}")[0].contains("keyword"));
@@ -312,6 +353,11 @@ mod tests {
         assert_eq!(
             route.params().collect::<Vec<_>>(),
             vec![("a", false), ("b", true)]
+        );
+        let route = parse("/{a}/{b}.json").unwrap();
+        assert_eq!(
+            route.params().collect::<Vec<_>>(),
+            vec![("a", false), ("b", false)]
         );
     }
 

@@ -54,13 +54,43 @@ impl RawParams {
 
     /// Parses the parameter `name` into `T`; `ty` is the type as written, for the message.
     pub fn parse<T: PathParam>(&self, name: &str, ty: &str) -> Result<T, EndpointError> {
-        let Some((_, value)) = self.0.iter().find(|(key, _)| *key == name) else {
-            return Err(EndpointError::internal(format_args!(
-                "route parameter `{name}` missing from the matched route"
-            )));
-        };
+        let value = self.value(name)?;
         T::parse_segment(value)
             .map_err(|reason| EndpointError::invalid_path_parameter(name, ty, value, &reason))
+    }
+
+    /// [`parse`](Self::parse) for the parameter of a `{name}.json` segment: the segment
+    /// without `suffix`. A segment without it, or with nothing before it, is 404
+    /// `ROUTE_NOT_FOUND` (the router matched the whole segment: the runtime picks the suffix,
+    /// this holds when the endpoint is mounted alone with `method_router`).
+    pub fn parse_suffixed<T: PathParam>(
+        &self,
+        name: &str,
+        ty: &str,
+        suffix: &str,
+    ) -> Result<T, EndpointError> {
+        let value = self.value(name)?;
+        let stem = value
+            .strip_suffix(suffix)
+            .filter(|stem| !stem.is_empty())
+            .ok_or_else(|| {
+                EndpointError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "ROUTE_NOT_FOUND",
+                    format!("no route matches the segment `{value}` (this one ends in `{suffix}`)"),
+                )
+            })?;
+        T::parse_segment(stem)
+            .map_err(|reason| EndpointError::invalid_path_parameter(name, ty, stem, &reason))
+    }
+
+    fn value(&self, name: &str) -> Result<&str, EndpointError> {
+        match self.0.iter().find(|(key, _)| *key == name) {
+            Some((_, value)) => Ok(value),
+            None => Err(EndpointError::internal(format_args!(
+                "route parameter `{name}` missing from the matched route"
+            ))),
+        }
     }
 }
 

@@ -108,10 +108,13 @@ pub use tracing;
 ///
 /// - `route = "/..."` (**required**): the path template relative to the group's mount point.
 ///   `"/"` is the mount point itself. Segments are literal text, a whole-segment parameter
-///   `{name}`, or, last only, a catch-all `{*name}`. Checked at compile time: no empty, `.` or
-///   `..` segments, no text beside a parameter in one segment (`{id}.json`), unique names that
-///   are Rust identifiers. The old syntax `:id` / `*rest` is an error that shows `{id}` /
-///   `{*rest}`.
+///   `{name}`, or, last only, a catch-all `{*name}` or a parameter with a literal suffix
+///   `{name}.json` (Astro's `[id].json.ts`: `/api/0.json` binds `id = "0"`; the runtime picks
+///   the longest suffix that matches, then a route without one, and axum's router never sees
+///   the suffix). Checked at compile time: no empty, `.` or `..` segments, no text before a
+///   parameter in one segment (`item-{id}`), a suffix on the last segment only and not on a
+///   confined endpoint, unique names that are Rust identifiers. The old syntax `:id` / `*rest`
+///   is an error that shows `{id}` / `{*rest}`.
 /// - `method = get` (optional, default `get`): one of `get post put patch delete head options
 ///   trace`, a list `[get, post]`, or `all`: every method not routed by another endpoint on the
 ///   same path (Astro's `ALL`). `get` also answers `HEAD`.
@@ -197,6 +200,15 @@ pub use tracing;
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/users/:id")]
 /// async fn user(id: u64) -> String { id.to_string() }
+/// # fn main() {}
+/// ```
+///
+/// A suffixed parameter anywhere but the last segment:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/products/{id}.json/reviews")]
+/// async fn reviews(id: u64) -> String { id.to_string() }
 /// # fn main() {}
 /// ```
 ///

@@ -213,13 +213,14 @@ fn target(endpoint: &Endpoint, values: &[(&'static str, String)]) -> Result<Targ
     let mut url = String::new();
     let mut segments = Vec::new();
     for raw in path.split('/').skip(1) {
-        let param =
-            raw.strip_prefix('{')
-                .and_then(|r| r.strip_suffix('}'))
-                .map(|inner| match inner.strip_prefix('*') {
-                    Some(name) => (name, true),
-                    None => (inner, false),
-                });
+        // `{name}`, `{*name}`, or `{name}.json` (a literal suffix, last segment only).
+        let param = raw
+            .strip_prefix('{')
+            .and_then(|r| r.split_once('}'))
+            .map(|(inner, suffix)| match inner.strip_prefix('*') {
+                Some(name) => (name, true, suffix),
+                None => (inner, false, suffix),
+            });
         match param {
             None => {
                 url.push('/');
@@ -228,7 +229,7 @@ fn target(endpoint: &Endpoint, values: &[(&'static str, String)]) -> Result<Targ
                     segments.push(raw.to_string());
                 }
             }
-            Some((name, catch_all)) => {
+            Some((name, catch_all, suffix)) => {
                 let value = values
                     .iter()
                     .find(|(n, _)| *n == name)
@@ -261,6 +262,10 @@ fn target(endpoint: &Endpoint, values: &[(&'static str, String)]) -> Result<Targ
                 }
                 url.push('/');
                 url.push_str(&encoded.join("/"));
+                url.push_str(suffix);
+                if let Some(last) = segments.last_mut() {
+                    last.push_str(suffix);
+                }
             }
         }
     }

@@ -210,6 +210,23 @@ impl Endpoint {
         }
     }
 
+    /// The literal suffix of the route's last segment, `.json` of `/api/{id}.json` (Astro's
+    /// `[id].json.ts`); `None` for every other route.
+    pub fn suffix(&self) -> Option<&'static str> {
+        split_suffix(self.spec.route).1
+    }
+
+    /// The path as axum routes it: [`path`](Self::path) with a suffixed last segment
+    /// (`{id}.json`) routed as the whole segment `{id}`, since axum 0.8's matchit has no
+    /// suffixes; the runtime picks among the suffixes of one such path itself.
+    pub fn routed_path(&self) -> String {
+        let path = self.path();
+        match split_suffix(&path) {
+            (routed, Some(_)) => routed.to_string(),
+            (_, None) => path,
+        }
+    }
+
     /// The methods the endpoint answers.
     pub fn methods(&self) -> Methods {
         self.spec.methods
@@ -335,4 +352,33 @@ pub struct Site {
     pub file: &'static str,
     pub line: u32,
     pub handler: &'static str,
+}
+
+/// `path` without the literal suffix of its last segment when that segment is a parameter with
+/// one (`/api/{id}.json` is `("/api/{id}", Some(".json"))`), else `(path, None)`. The macro
+/// accepts a suffix on the last segment only.
+pub(crate) fn split_suffix(path: &str) -> (&str, Option<&str>) {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    match last.strip_prefix('{').and_then(|rest| rest.split_once('}')) {
+        Some((name, suffix)) if !suffix.is_empty() && !name.starts_with('*') => {
+            let cut = path.len() - suffix.len();
+            (&path[..cut], Some(&path[cut..]))
+        }
+        _ => (path, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_suffix;
+
+    #[test]
+    fn the_suffix_of_the_last_segment_is_split_off() {
+        assert_eq!(split_suffix("/api/{id}.json"), ("/api/{id}", Some(".json")));
+        assert_eq!(split_suffix("/{id}.tar.gz"), ("/{id}", Some(".tar.gz")));
+        assert_eq!(split_suffix("/api/{id}"), ("/api/{id}", None));
+        assert_eq!(split_suffix("/builtwith.json"), ("/builtwith.json", None));
+        assert_eq!(split_suffix("/files/{*rest}"), ("/files/{*rest}", None));
+        assert_eq!(split_suffix("/"), ("/", None));
+    }
 }

@@ -24,6 +24,18 @@ async fn by_name(name: String) -> String {
     name
 }
 
+#[endpoint(id = "docs", route = "/{id}.json")]
+async fn doc_json(id: u64) -> String {
+    id.to_string()
+}
+
+/// Routed as `/docs/{slug}`, which the router cannot tell from `/docs/{id}` (the suffixed
+/// route's routed path).
+#[endpoint(id = "docs", route = "/{slug}")]
+async fn doc_slug(slug: String) -> String {
+    slug
+}
+
 #[endpoint(id = "any", route = "/", method = all)]
 async fn all_one() {}
 
@@ -44,7 +56,7 @@ fn validate_names_both_sites_of_every_conflict() {
     let endpoint_runtime::Error::Conflicts(conflicts) = &error else {
         panic!("{error}")
     };
-    assert_eq!(conflicts.len(), 3, "{error}");
+    assert_eq!(conflicts.len(), 4, "{error}");
     let message = error.to_string();
     let site = |name: &str| {
         format!(
@@ -61,13 +73,19 @@ fn validate_names_both_sites_of_every_conflict() {
         site("first").ends_with(&duplicate.first[duplicate.first.len() - 20..]),
         "{duplicate:?}"
     );
-    for name in ["first", "second", "by_id", "by_name", "all_one", "all_two"] {
+    for name in [
+        "first", "second", "by_id", "by_name", "doc_json", "doc_slug", "all_one", "all_two",
+    ] {
         let expected = site(name);
         let tail = &expected[expected.find("conflicts.rs").unwrap()..];
         assert!(message.contains(tail), "missing {tail} in:\n{message}");
     }
     assert!(
         message.contains("`/users/{name}` conflicts with `/users/{id}`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`/docs/{slug}` conflicts with `/docs/{id}.json`"),
         "{message}"
     );
     assert!(
@@ -94,7 +112,7 @@ async fn bind_fails_before_listening() {
         .await
         .unwrap_err();
     assert!(
-        error.to_string().starts_with("3 route conflict(s):"),
+        error.to_string().starts_with("4 route conflict(s):"),
         "{error}"
     );
 }

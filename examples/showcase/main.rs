@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --example showcase                      # serve
-//! cargo run --example showcase -- build --out dist  # prerender builtwith.json, api/users/*, pixel.png
+//! cargo run --example showcase -- build --out dist  # prerender builtwith.json, api/{0,1,2}.json, pixel.png
 //! ```
 //!
 //! The README walks through every endpoint with curl.
@@ -226,7 +226,7 @@ async fn built_with() -> Json<Value> {
 }
 
 /// The names of Astro's dynamic-route example.
-const USERNAMES: [&str; 3] = ["Sarah", "Chris", "Yan"];
+const USERNAMES: [&str; 3] = ["Sarah", "Chris", "Dan"];
 
 /// One URL to prerender for [`username`]: its fields are the route's parameters.
 struct UserPath {
@@ -240,9 +240,9 @@ fn user_ids() -> Vec<UserPath> {
         .collect()
 }
 
-/// Astro's dynamic route: a user's name, prerendered for ids 0, 1 and 2 into
-/// `dist/api/users/0` … `2`; served live for any id (404 past the list).
-#[endpoint(id = "api", route = "/users/{id}", prerender, static_paths = user_ids)]
+/// Astro's dynamic route `src/pages/api/[id].json.ts`: a user's name, prerendered for ids 0, 1
+/// and 2 into `dist/api/0.json` … `2.json`; served live for any id (404 past the list).
+#[endpoint(id = "api", route = "/{id}.json", prerender, static_paths = user_ids)]
 async fn username(id: String) -> Result<Json<Value>, EndpointError> {
     let name = id
         .parse::<usize>()

@@ -547,9 +547,9 @@ async fn build_prerenders_what_serve_answers() {
     let printed = build();
     let files = [
         ("/builtwith.json", "builtwith.json"),
-        ("/api/users/0", "api/users/0"),
-        ("/api/users/1", "api/users/1"),
-        ("/api/users/2", "api/users/2"),
+        ("/api/0.json", "api/0.json"),
+        ("/api/1.json", "api/1.json"),
+        ("/api/2.json", "api/2.json"),
         ("/pixel.png", "pixel.png"),
     ];
     for (url, file) in files {
@@ -565,6 +565,7 @@ async fn build_prerenders_what_serve_answers() {
         .map(|(_, file)| std::fs::read(dist.join(file)).unwrap())
         .collect();
     assert_eq!(first[1], br#"{"name":"Sarah"}"#);
+    assert_eq!(first[3], br#"{"name":"Dan"}"#);
     assert!(
         first[4].starts_with(b"\x89PNG\r\n\x1a\n"),
         "the PNG is written unchanged"
@@ -584,6 +585,17 @@ async fn build_prerenders_what_serve_answers() {
             written.as_slice(),
             "{file} equals GET {url}"
         );
+    }
+    // The suffix is part of the route: without it, or past the list, 404.
+    for (url, code) in [("/api/0", "ROUTE_NOT_FOUND"), ("/api/3.json", "NOT_FOUND")] {
+        let live = http
+            .get(format!("{}{url}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(live.status(), 404, "GET {url}");
+        let body: serde_json::Value = live.json().await.unwrap();
+        assert_eq!(body["data"]["code"], code, "GET {url}: {body}");
     }
     terminate(server);
 

@@ -94,7 +94,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         params: param_records,
     } = match handler {
         Handler::Async { args, response } => {
-            async_handler(&private, ident, args, response, &params)
+            async_handler(&private, ident, args, response, &params, suffixed(route))
         }
         Handler::Confined(confined) => confined_handler(&private, ident, route, confined),
     };
@@ -194,6 +194,14 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
     }
 }
 
+/// The parameter of the route's `{name}.json` last segment and its suffix, if it has one.
+fn suffixed(route: &Route) -> Option<(&str, &str)> {
+    match route.segments.last() {
+        Some(crate::route::Segment::Suffixed(name, suffix)) => Some((name, suffix)),
+        _ => None,
+    }
+}
+
 /// An `async fn` the server runs: a wrapper that extracts each argument, calls the function and
 /// turns its return value into the response.
 fn async_handler(
@@ -202,8 +210,10 @@ fn async_handler(
     args: &[Arg],
     response: &Response,
     params: &[(&String, &syn::Type, bool)],
+    suffixed: Option<(&str, &str)>,
 ) -> HandlerTokens {
-    // Path parameters: one extractor that parses every `{name}` before anything else runs.
+    // Path parameters: one extractor that parses every `{name}` before anything else runs; the
+    // one of a `{name}.json` segment without its suffix.
     let param_vars: Vec<_> = (0..params.len())
         .map(|i| format_ident!("__param{}", i))
         .collect();
@@ -212,7 +222,12 @@ fn async_handler(
     } else {
         let parses = params.iter().zip(&param_vars).map(|((name, ty, _), var)| {
             let text = type_text(ty);
-            let parse = quote_spanned! {ty.span()=> __raw.parse::<#ty>(#name, #text)};
+            let parse = match suffixed {
+                Some((param, suffix)) if param == name.as_str() => {
+                    quote_spanned! {ty.span()=> __raw.parse_suffixed::<#ty>(#name, #text, #suffix)}
+                }
+                _ => quote_spanned! {ty.span()=> __raw.parse::<#ty>(#name, #text)},
+            };
             quote! {
                 let #var = match #parse {
                     ::core::result::Result::Ok(value) => value,

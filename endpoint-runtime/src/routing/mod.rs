@@ -12,7 +12,7 @@ use axum::routing::MethodRouter;
 use crate::EndpointError;
 use crate::error::{Conflict, Error};
 use crate::pipeline::Runtime;
-use crate::registry::{Endpoint, Methods, endpoints};
+use crate::registry::{Endpoint, Methods, endpoints, split_suffix};
 
 fn site(endpoint: &Endpoint) -> String {
     format!(
@@ -68,27 +68,36 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
             }
         }
     }
-    let mut matcher = matchit::Router::new();
+    // The paths as axum routes them: `/api/{id}.json` and `/api/{id}` are one routed path,
+    // told apart by the runtime (see `build`), so they are inserted once.
+    let mut routed: BTreeMap<&str, (&String, &Endpoint)> = BTreeMap::new();
     for (path, group) in &by_path {
-        match matcher.insert(path.as_str(), group[0]) {
+        routed
+            .entry(split_suffix(path).0)
+            .or_insert((path, group[0]));
+    }
+    let mut matcher = matchit::Router::new();
+    for (shape, (path, endpoint)) in &routed {
+        match matcher.insert(*shape, *endpoint) {
             Ok(()) => {}
             Err(matchit::InsertError::Conflict { with }) => {
-                let first = by_path
-                    .get(&with)
-                    .map(|g| site(g[0]))
-                    .unwrap_or(with.clone());
+                let (with, first) = routed
+                    .get(with.as_str())
+                    .map_or((with.clone(), with.clone()), |(path, e)| {
+                        (path.to_string(), site(e))
+                    });
                 conflicts.push(Conflict {
                     what: format!(
                         "`{path}` conflicts with `{with}` (the router cannot tell them apart)"
                     ),
                     first,
-                    second: site(group[0]),
+                    second: site(endpoint),
                 });
             }
             Err(other) => conflicts.push(Conflict {
                 what: format!("`{path}` is rejected by the router ({other})"),
-                first: site(group[0]),
-                second: site(group[0]),
+                first: site(endpoint),
+                second: site(endpoint),
             }),
         }
     }
@@ -163,19 +172,25 @@ pub(crate) fn build(
     endpoints: &[&'static Endpoint],
     runtime: Arc<Runtime>,
 ) -> Result<Router, Error> {
-    let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
+    // Each routed path's routes by suffix ("" for none): `/api/{id}.json` and `/api/{id}`
+    // share the routed path `/api/{id}`.
+    let mut by_path: BTreeMap<String, BTreeMap<&'static str, MethodRouter>> = BTreeMap::new();
     for endpoint in endpoints {
         let route = endpoint_route(endpoint, Some(Arc::clone(&runtime)));
-        let path = endpoint.path();
-        let merged = match by_path.remove(&path) {
+        let variants = by_path.entry(endpoint.routed_path()).or_default();
+        let suffix = endpoint.suffix().unwrap_or_default();
+        let merged = match variants.remove(suffix) {
             Some(existing) => existing.merge(route),
             None => route,
         };
-        by_path.insert(path, merged);
+        variants.insert(suffix, merged);
     }
     let mut router = Router::new();
-    for (path, route) in by_path {
-        router = router.route(&path, route);
+    for (path, mut variants) in by_path {
+        match variants.remove("") {
+            Some(route) if variants.is_empty() => router = router.route(&path, route),
+            plain => router = router.route(&path, by_suffix(&runtime, variants, plain)),
+        }
     }
     #[cfg(feature = "openapi")]
     if let Some(spec_path) = runtime.config.openapi_path.clone() {
@@ -231,6 +246,50 @@ pub(crate) fn build(
         // Turn every handler into its route now, not on each request when the router is
         // called directly (`oneshot`, the test client).
         .with_state(()))
+}
+
+/// The route of a routed path some of whose endpoints have a suffixed last segment
+/// (`/api/{id}.json`): the request goes to the route of the longest suffix its last segment
+/// ends with (after at least one character), else to the route without a suffix (`plain`),
+/// else 404 `ROUTE_NOT_FOUND`. A method a chosen route does not answer is 405 with `Allow`,
+/// as on any other path.
+fn by_suffix(
+    runtime: &Arc<Runtime>,
+    variants: BTreeMap<&'static str, MethodRouter>,
+    plain: Option<MethodRouter>,
+) -> MethodRouter {
+    let not_allowed = served(runtime, |request| {
+        std::future::ready(
+            EndpointError::method_not_allowed(request.method().as_str(), original_path(&request))
+                .into_response(),
+        )
+    });
+    let mut routes: Vec<(&'static str, MethodRouter)> = variants
+        .into_iter()
+        .map(|(suffix, route)| (suffix, route.fallback(not_allowed.clone())))
+        .collect();
+    routes.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
+    let not_found = axum::routing::any(served(runtime, |request| {
+        std::future::ready(EndpointError::route_not_found(original_path(&request)).into_response())
+    }));
+    let plain = plain.map_or(not_found, |route| route.fallback(not_allowed));
+    let routes: Arc<(Vec<(&'static str, MethodRouter)>, MethodRouter)> = Arc::new((routes, plain));
+    axum::routing::any(move |request: Request| {
+        let routes = Arc::clone(&routes);
+        async move {
+            let last = request.uri().path().rsplit('/').next().unwrap_or_default();
+            let (suffixed, plain) = &*routes;
+            let route = suffixed
+                .iter()
+                .find(|(suffix, _)| last.len() > suffix.len() && last.ends_with(suffix))
+                .map_or(plain, |(_, route)| route)
+                .clone();
+            match tower::ServiceExt::oneshot(route, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    })
 }
 
 /// A handler for the runtime's own routes: `inner` inside the request pipeline.

@@ -218,3 +218,30 @@ async fn maintenance() -> Result<String, EndpointError> {
             .with_client_message("down for maintenance until 14:00 UTC"),
     )
 }
+
+// File-like routes (Astro's `[id].json.ts`): one routed path `/exports/{id}`, picked by suffix.
+
+#[endpoint(id = "exports", route = "/{id}.json")]
+async fn export_json(id: u32) -> String {
+    format!("json {id}")
+}
+
+#[endpoint(id = "exports", route = "/{id}.tar.gz", method = [get, post])]
+async fn export_tar_gz(id: String) -> String {
+    format!("tar.gz {id}")
+}
+
+#[endpoint(id = "exports", route = "/{id}.gz")]
+async fn export_gz(id: String) -> String {
+    format!("gz {id}")
+}
+
+#[endpoint(id = "exports", route = "/{id}")]
+async fn export_plain(id: String) -> String {
+    format!("plain {id}")
+}
+
+#[endpoint(id = "reports", route = "/{id}.csv")]
+async fn report_csv(id: u32) -> String {
+    format!("csv {id}")
+}

@@ -330,3 +330,35 @@ async fn route_table_lists_each_endpoint() {
         endpoint_runtime::endpoints().len() + 1
     );
 }
+
+#[tokio::test]
+async fn a_suffixed_parameter_is_picked_by_its_suffix() {
+    let server = start().await;
+    // The longest suffix the segment ends with wins, then the route without one.
+    assert_eq!(get(&server, "/exports/7.json").await.2, "json 7");
+    assert_eq!(get(&server, "/exports/7.tar.gz").await.2, "tar.gz 7");
+    assert_eq!(get(&server, "/exports/7.gz").await.2, "gz 7");
+    assert_eq!(get(&server, "/exports/7").await.2, "plain 7");
+    // At least one character before the suffix: `.json` alone is the plain route's value.
+    assert_eq!(get(&server, "/exports/.json").await.2, "plain .json");
+    // The argument is the segment without its suffix, parsed as any parameter is.
+    let (status, _, body) = get(&server, "/exports/seven.json").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(json(&body)["data"]["code"], "INVALID_PATH_PARAMETER");
+    // Methods are per route: 405 with that route's `Allow`.
+    let response = client()
+        .delete(server.url("/exports/7.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET,HEAD");
+    let (status, _, body) = send(&server, Method::POST, "/exports/7.tar.gz").await;
+    assert_eq!((status, body.as_str()), (200, "tar.gz 7"));
+    // A routed path with no route without a suffix: anything else is 404 in the envelope.
+    assert_eq!(get(&server, "/reports/3.csv").await.2, "csv 3");
+    let (status, _, body) = get(&server, "/reports/3").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(json(&body)["data"]["code"], "ROUTE_NOT_FOUND");
+    assert_eq!(get(&server, "/reports/3.csv/x").await.0, 404);
+}

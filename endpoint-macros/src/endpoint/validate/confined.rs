@@ -2,12 +2,13 @@
 //! fixed signature, safe Rust only, and the capabilities it is granted.
 
 use proc_macro2::Span;
-use syn::{FnArg, Ident, Type};
+use syn::{FnArg, Ident, LitStr, Type};
 
 use super::signature::{last_ident, type_text};
 use crate::endpoint::parse::CapabilityArg;
 use crate::errors::Errors;
 use crate::origin;
+use crate::route::Route;
 
 /// The capabilities of a confined endpoint.
 pub(crate) struct Confined {
@@ -31,6 +32,22 @@ pub(super) fn plain_fn(sig: &syn::Signature, prerender: Option<&Ident>, errors: 
         errors.spanned(
             prerender,
             "`prerender` cannot be combined with `confined`: a confined endpoint runs in a worker process, not at build time",
+        );
+    }
+}
+
+/// A confined endpoint's route has no `{name}.json` segment: its worker receives the
+/// parameters as the router matched them, whole segments.
+pub(super) fn no_suffix(route: Option<(&Route, &LitStr)>, errors: &Errors) {
+    if let Some((route, literal)) = route
+        && let Some(suffix) = route.suffix()
+    {
+        errors.spanned(
+            literal,
+            format!(
+                "a parameter with a suffix (`{suffix}`) is not available on a confined endpoint: \
+                 give the parameter its own segment, such as `/{{id}}`"
+            ),
         );
     }
 }

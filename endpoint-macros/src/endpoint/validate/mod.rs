@@ -118,6 +118,7 @@ pub(crate) fn validate(
     let confined = match confined_flag {
         Some(_) => {
             confined::plain_fn(sig, prerender.as_ref(), errors);
+            confined::no_suffix(route.as_ref().map(|(route, lit)| (route, lit)), errors);
             let confined = confined::capabilities(capabilities, errors);
             confined::no_unsafe(block, errors);
             Some(confined)
