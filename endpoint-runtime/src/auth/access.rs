@@ -110,9 +110,7 @@ pub(crate) fn require(access: Access, caller: &Accountability) -> Result<(), End
         Access::Public | Access::Authenticated => Ok(()),
         _ if caller.admin => Ok(()),
         Access::Admin => Err(EndpointError::forbidden("admin access required")),
-        Access::Roles(roles) if caller.role.as_deref().is_some_and(|r| roles.contains(&r)) => {
-            Ok(())
-        }
+        Access::Roles(roles) if roles.iter().any(|role| caller.has_role(role)) => Ok(()),
         Access::Roles(roles) => Err(EndpointError::forbidden(format!(
             "one of the roles {} is required",
             roles.join(", ")

@@ -17,8 +17,14 @@ use serde_json::{Map, Value};
 pub struct Accountability {
     /// The user id (`sub` of a JWT, `user` of a static token); `None` when anonymous.
     pub user: Option<String>,
-    /// The user's role, if any.
+    /// The user's primary role, if any: the first of [`roles`](Self::roles).
     pub role: Option<String>,
+    /// Every role of the caller, the primary one first, as Directus 11's `accountability.roles`:
+    /// from a JWT's role claim that is a string or an array of strings
+    /// (`ENDPOINT_JWT_ROLE_CLAIM`, default `role`), a static token's `role` and `roles`, or an
+    /// [`Identity`](crate::auth::Identity)'s. Empty when anonymous. `roles = [...]` on an
+    /// endpoint and [`has_role`](Self::has_role) match any of them.
+    pub roles: Vec<String>,
     /// Whether the caller is an admin (passes every access level). Never true when anonymous.
     pub admin: bool,
     /// Whether the caller is an app rather than a person (Directus `accountability.app`).
@@ -96,8 +102,30 @@ impl Accountability {
         Accountability {
             user: Some(user.into()),
             role: role.map(str::to_string),
+            roles: role.map(str::to_string).into_iter().collect(),
             ..Accountability::default()
         }
+    }
+
+    /// The same caller with these roles, the first primary (replacing any it had); for tests and
+    /// custom authenticators.
+    ///
+    /// ```
+    /// use endpoint_runtime::Accountability;
+    /// let who = Accountability::user("ann", None).with_roles(["author", "editor"]);
+    /// assert_eq!(who.role.as_deref(), Some("author"));
+    /// assert!(who.has_role("editor"));
+    /// ```
+    pub fn with_roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> Self {
+        self.roles = Vec::new();
+        for role in roles {
+            let role = role.into();
+            if !self.roles.contains(&role) {
+                self.roles.push(role);
+            }
+        }
+        self.role = self.roles.first().cloned();
+        self
     }
 
     /// An authenticated admin.
@@ -113,8 +141,8 @@ impl Accountability {
         self.user.is_none()
     }
 
-    /// `true` when the caller's role is `role`.
+    /// `true` when `role` is one of the caller's [`roles`](Self::roles).
     pub fn has_role(&self, role: &str) -> bool {
-        self.role.as_deref() == Some(role)
+        self.roles.iter().any(|r| r == role) || self.role.as_deref() == Some(role)
     }
 }

@@ -58,8 +58,9 @@ fn decide(
                 );
                 return Some(Err(EndpointError::invalid_credentials()));
             }
+            accountability.roles = identity.all_roles();
             accountability.user = Some(identity.user);
-            accountability.role = identity.role;
+            accountability.role = accountability.roles.first().cloned();
             accountability.admin = identity.admin;
             accountability.app = identity.app;
             accountability.claims = identity.claims;

@@ -82,7 +82,9 @@ impl quick_cache::Weighter<Box<str>, Verified> for VerifiedWeight {
 /// The estimated bytes a cache entry for `token` takes: the key, the entry, the identity and
 /// the heap of its claims.
 fn entry_bytes(token: &str, identity: &Identity) -> u64 {
-    let strings = identity.user.len() + identity.role.as_ref().map_or(0, String::len);
+    let strings = identity.user.len()
+        + identity.role.as_ref().map_or(0, String::len)
+        + identity.roles.iter().map(String::len).sum::<usize>();
     let claims: usize = identity
         .claims
         .iter()
@@ -275,16 +277,22 @@ impl JwtAuthenticator {
                 ));
             }
         };
-        let role = match claims.get(&self.config.role_claim) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(role)) => Some(role.clone()),
+        // A string, or an array of strings (Directus 11's roles): the first is primary.
+        let mut roles = match claims.get(&self.config.role_claim) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(role)) => vec![role.clone()],
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_string))
+                .collect(),
             Some(_) => {
                 return Outcome::Invalid(format!(
-                    "JWT claim `{}` is not a string",
+                    "JWT claim `{}` is not a string or an array of strings",
                     self.config.role_claim
                 ));
             }
         };
+        let role = (!roles.is_empty()).then(|| roles.remove(0));
         let flag = |name: &str| match claims.get(name) {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(flag)) => Ok(*flag),
@@ -301,6 +309,7 @@ impl JwtAuthenticator {
         Outcome::Authenticated(Identity {
             user,
             role,
+            roles,
             admin,
             app,
             claims: claims.into(),

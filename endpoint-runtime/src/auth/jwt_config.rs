@@ -55,7 +55,9 @@ pub struct JwtConfig {
     pub token_type: Option<String>,
     /// The claim holding the user id (default `sub`).
     pub user_claim: String,
-    /// The claim holding the role, a string (default `role`).
+    /// The claim holding the role: a string, or an array of strings whose first is the primary
+    /// role (Directus 11's roles; [`Accountability::roles`](crate::Accountability::roles)).
+    /// Default `role`.
     pub role_claim: String,
     /// The claim holding the admin flag, a boolean (default `admin`).
     pub admin_claim: String,

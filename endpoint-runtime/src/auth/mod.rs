@@ -58,8 +58,10 @@ pub use static_tokens::{StaticToken, StaticTokenAuthenticator};
 pub struct Identity {
     /// The user id. Required: an identity without a user is not an authentication.
     pub user: String,
-    /// The role, if any.
+    /// The primary role, if any.
     pub role: Option<String>,
+    /// The caller's other roles (Directus 11's `roles`), after `role`; duplicates are dropped.
+    pub roles: Vec<String>,
     /// Whether the user is an admin.
     pub admin: bool,
     /// Whether the caller is an app.
@@ -81,6 +83,23 @@ impl Identity {
     pub fn role(mut self, role: impl Into<String>) -> Self {
         self.role = Some(role.into());
         self
+    }
+
+    /// Adds roles after the primary one (the first becomes primary when none is set).
+    pub fn roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> Self {
+        self.roles.extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// Every role, the primary first, without duplicates: what [`Accountability::roles`] holds.
+    pub(crate) fn all_roles(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::with_capacity(self.roles.len() + 1);
+        for role in self.role.iter().chain(&self.roles) {
+            if !all.contains(role) {
+                all.push(role.clone());
+            }
+        }
+        all
     }
 
     /// Makes the identity an admin.

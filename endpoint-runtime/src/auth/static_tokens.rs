@@ -16,9 +16,12 @@ pub struct StaticToken {
     pub token: String,
     /// The user it authenticates.
     pub user: String,
-    /// The user's role, if any.
+    /// The user's primary role, if any.
     #[serde(default)]
     pub role: Option<String>,
+    /// The user's other roles (`"roles": ["author", "editor"]`), after `role`.
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// Whether the user is an admin.
     #[serde(default)]
     pub admin: bool,
@@ -33,6 +36,7 @@ impl std::fmt::Debug for StaticToken {
             .field("token", &"<redacted>")
             .field("user", &self.user)
             .field("role", &self.role)
+            .field("roles", &self.roles)
             .field("admin", &self.admin)
             .field("app", &self.app)
             .finish()
@@ -87,6 +91,7 @@ impl StaticTokenAuthenticator {
                 let identity = Identity {
                     user: t.user.clone(),
                     role: t.role.clone(),
+                    roles: t.roles.clone(),
                     admin: t.admin,
                     app: t.app,
                     ..Identity::default()

@@ -21,12 +21,17 @@ fn config() -> Config {
 }
 
 fn token(user: &str, role: Option<&str>, admin: bool) -> String {
+    token_with(json!({ "sub": user, "role": role, "admin": admin }))
+}
+
+/// A bearer HS256 token with `claims` and an `exp` ten minutes away.
+fn token_with(mut claims: serde_json::Value) -> String {
     let exp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
         + 600;
-    let claims = json!({ "sub": user, "role": role, "admin": admin, "exp": exp });
+    claims["exp"] = exp.into();
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -433,4 +438,42 @@ async fn the_test_client_is_configured_like_serve() {
         .send()
         .await;
     assert_eq!(who.json::<serde_json::Value>()["ip"], "198.51.100.99");
+}
+
+/// Directus 11's roles: a role claim that is an array gives every role, the first primary, and
+/// `roles = [...]` matches any of them; a claim of another shape is not a credential.
+#[tokio::test]
+async fn every_role_of_the_caller_counts() {
+    use reqwest::Method;
+    let server = start_with(config()).await;
+    let both = token_with(json!({ "sub": "eve", "role": ["reader", "author"] }));
+    assert_eq!(
+        status(&server, Method::POST, "/editors", Some(&both))
+            .await
+            .0,
+        200,
+        "author is her second role"
+    );
+    let (code, body) = status(&server, Method::GET, "/auth/whoami", Some(&both)).await;
+    assert_eq!(code, 200, "{body}");
+    let who = json(&body);
+    assert_eq!(who["role"], "reader");
+    assert_eq!(who["roles"], json!(["reader", "author"]));
+
+    let neither = token_with(json!({ "sub": "rob", "role": ["reader", "guest"] }));
+    assert_eq!(
+        status(&server, Method::POST, "/editors", Some(&neither))
+            .await
+            .0,
+        403
+    );
+    let malformed = token_with(json!({ "sub": "mal", "role": ["author", 7] }));
+    assert_eq!(
+        status(&server, Method::POST, "/editors", Some(&malformed))
+            .await
+            .0,
+        401
+    );
+    let anonymous = json(&status(&server, Method::GET, "/auth/whoami", None).await.1);
+    assert_eq!(anonymous["roles"], json!([]));
 }

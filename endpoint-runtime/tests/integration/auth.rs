@@ -38,7 +38,8 @@ fn hs256_config() -> Config {
     config.jwt = Some(JwtConfig::hs256(SECRET));
     config.static_tokens = vec![
         serde_json::from_value::<StaticToken>(json!({
-            "token": STATIC_TOKEN, "user": "bot", "role": "editor", "app": true
+            "token": STATIC_TOKEN, "user": "bot", "role": "editor", "roles": ["author", "editor"],
+            "app": true
         }))
         .unwrap(),
     ];
@@ -430,6 +431,11 @@ async fn static_tokens_authenticate_in_constant_time() {
     );
     assert_eq!(who["user"], "bot");
     assert_eq!(who["role"], "editor");
+    assert_eq!(
+        who["roles"],
+        json!(["editor", "author"]),
+        "`role` first, then `roles` without repeating it"
+    );
     assert_eq!(who["app"], true);
     assert_eq!(who["authenticator"], "static-token");
     // A prefix or an extension of the token is not the token.
