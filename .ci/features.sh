@@ -111,6 +111,15 @@ async fn count(ctx: Context) -> Result<String, EndpointError> {
 }
 fn main() {}
 EOF
+cat > "$app/src/bin/schema.rs" <<'EOF'
+use endpoint_runtime::prelude::*;
+#[endpoint(id = "db", route = "/")]
+async fn collections(ctx: Context) -> Result<String, EndpointError> {
+    let _ = ctx.schema().await;
+    Ok(String::new())
+}
+fn main() {}
+EOF
 cat > "$app/src/bin/migrations.rs" <<'EOF'
 fn main() {
     let _ = endpoint_runtime::App::new().migrations(endpoint_runtime::migrations!("migrations"));
@@ -136,6 +145,7 @@ expect_error confined 'needs the `confined` feature'
 expect_error prerender 'needs the `prerender` feature'
 expect_error database 'needs the `sqlite` or `postgres` feature'
 expect_error migrations 'needs the `sqlite` or `postgres` feature'
+expect_error schema 'needs the `services` feature'
 expect_error openapi 'gated behind the `openapi` feature'
 expect_error jwt 'gated behind the `jwt` feature'
 expect_error jwt_config 'verifying JWTs needs the `jwt` feature'

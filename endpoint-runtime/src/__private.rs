@@ -46,4 +46,4 @@ pub mod doc {
     pub use crate::openapi::{Documented, OperationDoc, Probe, traits};
 }
 pub use crate::auth::JwtFeature;
-pub use crate::database::DatabaseFeature;
+pub use crate::database::{DatabaseFeature, ServicesFeature};

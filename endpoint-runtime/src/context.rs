@@ -98,6 +98,35 @@ impl Context {
         Err(EndpointError::internal("no database feature"))
     }
 
+    /// The database's schema (the seeds' `getSchema()`): its collections, fields and relations,
+    /// read once and cached (feature `services`; see [`schema`](crate::schema)).
+    ///
+    /// # Errors
+    ///
+    /// - 500 (logged) without a database, as [`database`](Self::database);
+    /// - 503 `SERVICE_UNAVAILABLE` (the cause logged) when the database cannot be read.
+    #[cfg(feature = "services")]
+    pub async fn schema(&self) -> Result<Arc<crate::schema::Schema>, EndpointError> {
+        self.database()?.schema().await.map_err(unavailable)
+    }
+
+    /// Without the `services` feature there is no schema: calling this is a compile error
+    /// naming it.
+    #[cfg(not(feature = "services"))]
+    pub async fn schema(&self) -> Result<(), EndpointError>
+    where
+        for<'a> Self: crate::database::ServicesFeature<'a>,
+    {
+        Err(EndpointError::internal("no services feature"))
+    }
+
+    /// Reads the schema again and caches it, after a migration applied at run time (feature
+    /// `services`). Errors as [`schema`](Self::schema).
+    #[cfg(feature = "services")]
+    pub async fn schema_refresh(&self) -> Result<Arc<crate::schema::Schema>, EndpointError> {
+        self.database()?.refresh_schema().await.map_err(unavailable)
+    }
+
     /// The public base URL, without a trailing slash: `ENDPOINT_SERVER_URL`, or
     /// `http://<host>:<port>`.
     pub fn server_url(&self) -> String {
@@ -186,4 +215,12 @@ impl<T: Send + Sync + 'static, S: Send + Sync> FromRequestParts<S> for State<T> 
             .state::<T>()
             .map(State)
     }
+}
+
+/// The seeds' `ServiceUnavailableException` for a database that cannot be read: 503, the
+/// cause logged (never sent).
+#[cfg(feature = "services")]
+fn unavailable(error: crate::error::Error) -> EndpointError {
+    tracing::error!(%error, "database unavailable");
+    EndpointError::service_unavailable("the database is unavailable; retry shortly")
 }

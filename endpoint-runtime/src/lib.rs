@@ -72,6 +72,8 @@ pub use config::{Config, ConfinedConfig, Hardening};
 pub use context::{Context, State};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use database::Database;
+#[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
+pub use database::schema;
 pub use database::{DatabaseKind, DatabaseUrl, Migrations};
 pub use env::ConfigError;
 pub use error::{Conflict, EndpointError, Error, ErrorFormat};

@@ -7,6 +7,17 @@ mod pool;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use pool::Database;
 
+#[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
+pub mod schema;
+
+#[cfg(all(
+    feature = "services",
+    not(any(feature = "sqlite", feature = "postgres"))
+))]
+compile_error!(
+    "endpoint-runtime's `services` feature needs a database: enable `sqlite` or `postgres` too"
+);
+
 use crate::env::{ConfigError, Env};
 
 /// A database URL, whose password `Debug` and errors never show.
@@ -238,6 +249,16 @@ impl Migrations {
     note = "in Cargo.toml: endpoint-runtime with `features = [\"sqlite\"]` (or `\"postgres\"`)"
 )]
 pub trait DatabaseFeature<'a> {}
+
+/// What `Context::schema` needs without the `services` feature: no type implements it, so
+/// using it is a compile error with this message. Not public API.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the schema needs the `services` feature of endpoint-runtime",
+    label = "needs `features = [\"services\", \"sqlite\"]` (or `\"postgres\"`) on endpoint-runtime",
+    note = "in Cargo.toml: endpoint-runtime with `features = [\"services\", \"sqlite\"]`"
+)]
+pub trait ServicesFeature<'a> {}
 
 #[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
 mod tests {

@@ -30,6 +30,9 @@ use crate::error::Error;
 pub struct Database {
     pool: sqlx::AnyPool,
     kind: DatabaseKind,
+    /// The schema, read on first use (feature `services`).
+    #[cfg(feature = "services")]
+    pub(super) schema: super::schema::Cache,
 }
 
 impl Database {
@@ -101,7 +104,12 @@ impl Database {
                     .map_err(|e| Error::database_from(format!("`{pragma}` failed"), e))?;
             }
         }
-        Ok(Database { pool, kind })
+        Ok(Database {
+            pool,
+            kind,
+            #[cfg(feature = "services")]
+            schema: Default::default(),
+        })
     }
 
     /// Applies `migrations` for this database's kind; already-applied ones are skipped, so

@@ -1,0 +1,16 @@
+CREATE TABLE authors (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL
+);
+
+CREATE TABLE articles (
+    id BIGSERIAL PRIMARY KEY,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'draft',
+    published BOOLEAN NOT NULL DEFAULT FALSE,
+    author BIGINT REFERENCES authors (id),
+    meta JSONB,
+    views BIGINT NOT NULL DEFAULT 0,
+    price NUMERIC(10, 2),
+    created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
