@@ -735,6 +735,11 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// A permission rule that cannot be used (feature `services`): malformed, or not fitting
+    /// the database's schema; the message names the rule's file and line (or
+    /// `App::permissions`) and what is wrong.
+    #[error("permissions: {0}")]
+    Permissions(String),
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),

@@ -57,6 +57,8 @@ pub mod prerender;
 mod registry;
 mod routing;
 pub mod serve;
+#[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
+pub mod services;
 pub mod testing;
 
 #[doc(hidden)]

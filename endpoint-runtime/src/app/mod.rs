@@ -115,6 +115,18 @@ impl App {
         self
     }
 
+    /// The permissions of the data services ([`Context::items`](crate::Context::items); feature
+    /// `services`), checked against the database's schema at start-up. Without them every
+    /// non-admin call of the services is refused (403).
+    #[cfg(feature = "services")]
+    pub fn permissions(mut self, permissions: crate::services::Permissions) -> Self {
+        self.state.insert(
+            TypeId::of::<crate::services::Permissions>(),
+            Arc::new(permissions),
+        );
+        self
+    }
+
     /// Opens the database at start-up and applies `migrations` (see
     /// [`migrations!`](crate::migrations)): `ENDPOINT_DATABASE_URL` / `DATABASE_URL`, or an
     /// SQLite file named after the binary (`<binary>.db`) in the working directory, created on
@@ -211,6 +223,17 @@ impl App {
         }
         #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
         let _ = migrations;
+        // The data services: the schema, read once, and the permissions checked against it.
+        #[cfg(feature = "services")]
+        if let Some(database) = &database {
+            let schema = database.refresh_schema().await?;
+            if let Some(permissions) = state
+                .get(&TypeId::of::<crate::services::Permissions>())
+                .and_then(|value| value.downcast_ref::<crate::services::Permissions>())
+            {
+                crate::services::check(permissions, &schema)?;
+            }
+        }
         // Confined endpoints: the self-test and warm workers, before anything is served.
         #[cfg(feature = "confined")]
         let confined = if confined && endpoints.iter().any(|e| e.confined().is_some()) {

@@ -33,6 +33,9 @@ pub struct Database {
     /// The schema, read on first use (feature `services`).
     #[cfg(feature = "services")]
     pub(super) schema: super::schema::Cache,
+    /// The statements the data services ran (feature `services`).
+    #[cfg(feature = "services")]
+    statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Database {
@@ -44,6 +47,20 @@ impl Database {
     /// Which server this is.
     pub fn kind(&self) -> DatabaseKind {
         self.kind
+    }
+
+    /// How many statements the data services (`ItemsService`)
+    /// have run on this database: for tests that prove a refused query ran none, and for
+    /// metrics (feature `services`).
+    #[cfg(feature = "services")]
+    pub fn services_statements(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[cfg(feature = "services")]
+    pub(crate) fn count_statement(&self) {
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Connects to `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://…`), waiting at
@@ -109,6 +126,8 @@ impl Database {
             kind,
             #[cfg(feature = "services")]
             schema: Default::default(),
+            #[cfg(feature = "services")]
+            statements: Default::default(),
         })
     }
 

@@ -188,6 +188,14 @@ impl Database {
         }
     }
 
+    /// The cached schema, if it has been read.
+    pub(crate) fn cached_schema(&self) -> Option<Arc<Schema>> {
+        self.schema
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Reads the schema again (after a migration applied at run time, say) and caches it.
     ///
     /// # Errors
