@@ -21,6 +21,25 @@ trap cleanup EXIT
 "$SHOWCASE" openapi > target/showcase-openapi.json
 "$VENV/bin/openapi-spec-validator" target/showcase-openapi.json
 
+# The permissions files against the JSON schema editors use for them; a wrong action must fail.
+"$VENV/bin/python" - <<'PY'
+import glob, json, tomllib
+import jsonschema
+schema = json.load(open("endpoint-runtime/permissions.schema.json"))
+files = glob.glob("endpoint-runtime/tests/services/*.toml") + glob.glob("examples/**/permissions.toml", recursive=True)
+assert files, "no permissions file found"
+for path in files:
+    with open(path, "rb") as f:
+        jsonschema.validate(tomllib.load(f), schema)
+    print("permissions schema:", path, "ok")
+for wrong in ({"public": {"articles": {"reed": {}}}}, {"public": {"articles": {"read": {"filters": {}}}}}):
+    try:
+        jsonschema.validate(wrong, schema)
+    except jsonschema.ValidationError:
+        continue
+    raise SystemExit(f"the schema accepts {wrong}")
+PY
+
 export ENDPOINT_JWT_SECRET=ci-contract-secret-0123456789abcdef012
 export ENDPOINT_PORT=0 ENDPOINT_HOST=127.0.0.1 RUST_LOG=warn
 (cd "$WORK" && exec "$OLDPWD/$SHOWCASE" > "$WORK/stdout" 2> "$WORK/stderr") &

@@ -18,12 +18,17 @@
 //!
 //! #[endpoint_runtime::main]
 //! async fn main() -> Result<(), endpoint_runtime::Error> {
+//!     // Usually `include_str!("../permissions.toml")`.
 //!     let permissions = endpoint_runtime::services::Permissions::from_toml(
-//!         include_str!("../permissions.toml"),
+//!         r#"
+//!         [public.articles.read]
+//!         filter = { status = { _eq = "published" } }
+//!         fields = ["id", "title", "author"]
+//!         "#,
 //!         "permissions.toml",
 //!     )?;
 //!     endpoint_runtime::App::new()
-//!         .migrations(endpoint_runtime::migrations!("migrations"))
+//!         // and `.migrations(endpoint_runtime::migrations!("migrations"))` for the tables
 //!         .permissions(permissions)
 //!         .run()
 //!         .await
