@@ -703,3 +703,131 @@ fn integer_bounds(schema: &mut Value) {
         object.insert("maximum".into(), number(max));
     }
 }
+
+/// Adds the `/items` REST face ([`App::items_api`](crate::App::items_api)) of every
+/// collection of `schema` to `document`: one operation set per collection, with its fields.
+#[cfg(feature = "services")]
+pub(crate) fn items_paths(document: &mut Value, schema: &crate::schema::Schema, config: &Config) {
+    use crate::schema::FieldKind;
+    let (error_type, _) = error_schemas(config.error_format);
+    let errors = |codes: &[(&str, &str)]| -> Map<String, Value> {
+        codes
+            .iter()
+            .map(|(code, description)| (code.to_string(), error_response(error_type, description)))
+            .collect()
+    };
+    let query_parameters = json!([
+        { "name": "fields", "in": "query", "schema": { "type": "string" }, "description": "Comma-separated fields; `relation.field` through a many-to-one field" },
+        { "name": "filter", "in": "query", "schema": { "type": "string" }, "description": "A filter rule in JSON, or `filter[field][_op]=value`" },
+        { "name": "sort", "in": "query", "schema": { "type": "string" }, "description": "Comma-separated fields, `-` for descending" },
+        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": -1 } },
+        { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+        { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1 } },
+        { "name": "search", "in": "query", "schema": { "type": "string" } }
+    ]);
+    let mut paths = Map::new();
+    for (name, collection) in &schema.collections {
+        let mut properties = Map::new();
+        for field in &collection.fields {
+            let mut types: Vec<&str> = match field.kind {
+                FieldKind::Integer => vec!["integer"],
+                FieldKind::Float => vec!["number"],
+                FieldKind::Boolean => vec!["boolean"],
+                FieldKind::Json => vec!["object", "array", "string", "number", "boolean"],
+                FieldKind::Binary => vec!["array"],
+                _ => vec!["string"],
+            };
+            if schema.relation(name, &field.name).is_some() {
+                // `fields=author.name` reads the related item in its place.
+                types.push("object");
+            }
+            if field.nullable || field.kind == FieldKind::Json {
+                types.push("null");
+            }
+            properties.insert(field.name.clone(), json!({ "type": types }));
+        }
+        let item = json!({ "type": "object", "properties": properties });
+        let jsend = |data: Value| {
+            json!({ "application/json": { "schema": {
+                "type": "object", "required": ["status", "data"],
+                "properties": { "status": { "const": "success" }, "data": data }
+            } } })
+        };
+        let tag = json!(["items"]);
+        let mut read_errors = errors(&[
+            (
+                "400",
+                "A query that does not parse (`INVALID_QUERY`, naming its path)",
+            ),
+            ("401", "Invalid credentials"),
+            ("403", "A collection, item or field the caller may not read"),
+            ("503", "The database is unavailable"),
+        ]);
+        let mut write_errors = errors(&[
+            (
+                "400",
+                "An invalid payload or query (`INVALID_PAYLOAD`, `FAILED_VALIDATION`, `INVALID_QUERY`)",
+            ),
+            ("401", "Invalid credentials"),
+            (
+                "403",
+                "A collection, item or field the caller may not write",
+            ),
+            ("413", "Body over the limit"),
+            ("415", "Wrong content type"),
+            ("422", "Well-formed JSON of the wrong shape"),
+            ("503", "The database is unavailable"),
+        ]);
+        read_errors.insert("200".into(), json!({ "description": "The items", "content": jsend(json!({ "type": "array", "items": item })) }));
+        let list = json!({
+            "operationId": format!("items_{name}_list"), "tags": tag, "summary": format!("Read `{name}` items"),
+            "parameters": query_parameters, "responses": read_errors,
+        });
+        let mut created = write_errors.clone();
+        created.insert("200".into(), json!({ "description": "The created item(s), as the caller may read them", "content": jsend(json!({ "oneOf": [item, { "type": "array", "items": item }] })) }));
+        created.insert(
+            "204".into(),
+            json!({ "description": "Created; the caller may read none of it" }),
+        );
+        let create = json!({
+            "operationId": format!("items_{name}_create"), "tags": tag, "summary": format!("Create `{name}` items"),
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "oneOf": [item, { "type": "array", "items": item }] } } } },
+            "responses": created,
+        });
+        paths.insert(
+            format!("/items/{name}"),
+            json!({ "get": list, "post": create }),
+        );
+
+        let id = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+        let mut one = read_errors.clone();
+        one.insert(
+            "200".into(),
+            json!({ "description": "The item", "content": jsend(item.clone()) }),
+        );
+        let mut with_query: Vec<Value> = id.as_array().cloned().unwrap_or_default();
+        with_query.extend(query_parameters.as_array().cloned().unwrap_or_default());
+        let mut updated = write_errors.clone();
+        updated.insert("200".into(), json!({ "description": "The updated item, as the caller may read it", "content": jsend(item.clone()) }));
+        updated.insert(
+            "204".into(),
+            json!({ "description": "Updated; the caller may not read it" }),
+        );
+        write_errors.remove("413");
+        write_errors.remove("415");
+        write_errors.remove("422");
+        write_errors.insert("204".into(), json!({ "description": "Deleted" }));
+        paths.insert(format!("/items/{name}/{{id}}"), json!({
+            "get": { "operationId": format!("items_{name}_read"), "tags": tag, "summary": format!("Read one `{name}` item"), "parameters": with_query, "responses": one },
+            "patch": { "operationId": format!("items_{name}_update"), "tags": tag, "summary": format!("Update one `{name}` item"), "parameters": id,
+                       "requestBody": { "required": true, "content": { "application/json": { "schema": item } } }, "responses": updated },
+            "delete": { "operationId": format!("items_{name}_delete"), "tags": tag, "summary": format!("Delete one `{name}` item"), "parameters": id, "responses": write_errors },
+        }));
+    }
+    if let Some(existing) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        existing.extend(paths);
+    }
+    if let Some(tags) = document.get_mut("tags").and_then(Value::as_array_mut) {
+        tags.push(json!({ "name": "items", "description": "Directus's `/items` REST face (ItemsService)" }));
+    }
+}

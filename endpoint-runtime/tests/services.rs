@@ -641,3 +641,126 @@ async fn a_rule_that_does_not_fit_the_schema_stops_start_up() {
         assert!(error.to_string().contains(expected), "{error}");
     }
 }
+
+/// Directus's `/items` REST face, through the pipeline and the same permissions.
+#[endpoint_runtime::test]
+async fn the_items_rest_face() {
+    let client = App::new()
+        .config(Config::default())
+        .migrations(endpoint_runtime::migrations!("tests/services"))
+        .permissions(permissions())
+        .items_api()
+        .test_client()
+        .await
+        .unwrap();
+    let ann = || Accountability::user("ann", Some("author"));
+    let eve = || Accountability::user("eve", Some("editor"));
+
+    let response = client
+        .get("/items/articles?filter[status][_eq]=published&sort=-id&fields=id,title&limit=2")
+        .as_anonymous()
+        .send()
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(
+        response.json::<Value>(),
+        json!({ "status": "success", "data": [
+            { "id": 5, "title": "Ann second" }, { "id": 3, "title": "Bob published" }
+        ] })
+    );
+    let json_filter = "/items/articles?filter=%7B%22author%22%3A%7B%22name%22%3A%7B%22_eq%22%3A%22Bob%22%7D%7D%7D&fields=title";
+    let response = client.get(json_filter).as_anonymous().send().await;
+    assert_eq!(
+        response.json::<Value>()["data"],
+        json!([{ "title": "Bob published" }])
+    );
+    let response = client
+        .get("/items/articles?filter[status][_eqq]=x")
+        .as_anonymous()
+        .send()
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>()["data"]["details"]["path"],
+        "filter.status._eqq"
+    );
+
+    // No existence leak: a hidden item, a missing one, a missing or internal collection.
+    for path in [
+        "/items/articles/2",
+        "/items/articles/99",
+        "/items/nope",
+        "/items/_sqlx_migrations",
+    ] {
+        let response = client.get(path).as_anonymous().send().await;
+        assert_eq!(response.status(), 403, "{path}: {}", response.text());
+    }
+
+    let response = client
+        .post("/items/articles")
+        .json(&json!({ "title": "Via REST", "author": 1 }))
+        .as_accountability(ann())
+        .send()
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    let created: Value = response.json();
+    assert_eq!(created["data"]["status"], "draft", "{created}");
+    let id = created["data"]["id"].as_i64().unwrap();
+
+    let response = client
+        .patch(&format!("/items/articles/{id}"))
+        .json(&json!({ "title": "Via REST, edited" }))
+        .as_accountability(ann())
+        .send()
+        .await;
+    assert_eq!(
+        response.json::<Value>()["data"]["title"],
+        "Via REST, edited"
+    );
+    let response = client
+        .patch("/items/articles/4")
+        .json(&json!({ "title": "not hers" }))
+        .as_accountability(ann())
+        .send()
+        .await;
+    assert_eq!(response.status(), 403);
+    let response = client
+        .delete(&format!("/items/articles/{id}"))
+        .as_accountability(ann())
+        .send()
+        .await;
+    assert_eq!(response.status(), 403, "authors may not delete");
+    let response = client
+        .delete(&format!("/items/articles/{id}"))
+        .as_accountability(eve())
+        .send()
+        .await;
+    assert_eq!(response.status(), 204);
+    let response = client
+        .put("/items/articles/1")
+        .as_accountability(eve())
+        .send()
+        .await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET,HEAD,PATCH,DELETE");
+
+    // One operation set per collection in the served document.
+    let document: Value = client
+        .get("/openapi.json")
+        .as_anonymous()
+        .send()
+        .await
+        .json();
+    let articles = &document["paths"]["/items/articles"];
+    assert_eq!(
+        articles["get"]["operationId"], "items_articles_list",
+        "{document}"
+    );
+    assert_eq!(
+        articles["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+            ["data"]["items"]["properties"]["featured"]["type"],
+        json!(["boolean"])
+    );
+    assert!(document["paths"]["/items/authors/{id}"]["patch"].is_object());
+    assert!(document["paths"].get("/items/_sqlx_migrations").is_none());
+}

@@ -127,6 +127,20 @@ impl App {
         self
     }
 
+    /// Mounts Directus's `/items` REST face for every collection (feature `services`): `GET`
+    /// and `POST /items/{collection}`, `GET`, `PATCH` and `DELETE /items/{collection}/{id}`,
+    /// through the request pipeline and the caller's [`Permissions`](crate::services::Permissions),
+    /// each collection documented in the OpenAPI document served at start-up. See
+    /// [`services`](crate::services). An endpoint under `/items` is then a route conflict.
+    #[cfg(feature = "services")]
+    pub fn items_api(mut self) -> Self {
+        self.state.insert(
+            TypeId::of::<crate::services::api::ItemsApi>(),
+            Arc::new(crate::services::api::ItemsApi),
+        );
+        self
+    }
+
     /// Opens the database at start-up and applies `migrations` (see
     /// [`migrations!`](crate::migrations)): `ENDPOINT_DATABASE_URL` / `DATABASE_URL`, or an
     /// SQLite file named after the binary (`<binary>.db`) in the working directory, created on
@@ -210,6 +224,10 @@ impl App {
             );
         }
         crate::routing::check_all(&endpoints, &config)?;
+        #[cfg(feature = "services")]
+        if state.contains_key(&TypeId::of::<crate::services::api::ItemsApi>()) {
+            crate::routing::check_items_api(&endpoints)?;
+        }
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         let database = open_database(&config, migrations.as_ref()).await?;
         #[cfg(not(any(feature = "sqlite", feature = "postgres")))]

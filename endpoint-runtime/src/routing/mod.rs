@@ -158,6 +158,31 @@ pub async fn router() -> Result<Router, Error> {
 
 /// Every check of the registry: route conflicts, and paths the runtime's own routes take
 /// (`ENDPOINT_OPENAPI_PATH`, `ENDPOINT_DOCS_PATH`).
+/// Refuses endpoints under `/items` when the runtime serves the `/items` REST face there.
+#[cfg(feature = "services")]
+pub(crate) fn check_items_api(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
+    let conflicts: Vec<Conflict> = endpoints
+        .iter()
+        .filter(|e| {
+            let path = e.path();
+            path == "/items" || path.starts_with("/items/")
+        })
+        .map(|e| Conflict {
+            what: format!(
+                "`{}` is served by the runtime's `/items` REST face (App::items_api)",
+                e.path()
+            ),
+            first: site(e),
+            second: "App::items_api".into(),
+        })
+        .collect();
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Conflicts(conflicts))
+    }
+}
+
 pub(crate) fn check_all(
     endpoints: &[&'static Endpoint],
     config: &crate::Config,
@@ -186,6 +211,25 @@ pub(crate) fn build(
         variants.insert(suffix, merged);
     }
     let mut router = Router::new();
+    #[cfg(feature = "services")]
+    if items_api(&runtime) {
+        use crate::services::api;
+        let limit = axum::extract::DefaultBodyLimit::max(runtime.config.body_limit);
+        router = router
+            .route(
+                "/items/{collection}",
+                axum::routing::get(served(&runtime, api::list))
+                    .post(served(&runtime, api::create))
+                    .layer(limit),
+            )
+            .route(
+                "/items/{collection}/{id}",
+                axum::routing::get(served(&runtime, api::read))
+                    .patch(served(&runtime, api::update))
+                    .delete(served(&runtime, api::delete))
+                    .layer(limit),
+            );
+    }
     for (path, mut variants) in by_path {
         match variants.remove("") {
             Some(route) if variants.is_empty() => router = router.route(&path, route),
@@ -199,6 +243,10 @@ pub(crate) fn build(
         let document: Arc<std::sync::OnceLock<axum::body::Bytes>> = Arc::default();
         let endpoints = endpoints.to_vec();
         let config = runtime.config.clone();
+        #[cfg(feature = "services")]
+        let items_schema = items_api(&runtime)
+            .then(|| runtime.shared.database.clone())
+            .flatten();
         // ENDPOINT_DOCS_ACCESS, checked in the pipeline as an endpoint's access level is.
         let access = runtime.config.effective_docs_access();
         router = router.route(
@@ -206,7 +254,13 @@ pub(crate) fn build(
             axum::routing::get(guarded(&runtime, access, move |_| {
                 let bytes = document
                     .get_or_init(|| {
-                        let document = crate::openapi::document(&endpoints, &config);
+                        #[allow(unused_mut)]
+                        let mut document = crate::openapi::document(&endpoints, &config);
+                        #[cfg(feature = "services")]
+                        if let Some(schema) = items_schema.as_ref().and_then(|d| d.cached_schema())
+                        {
+                            crate::openapi::items_paths(&mut document, &schema, &config);
+                        }
                         serde_json::to_vec(&document).unwrap_or_default().into()
                     })
                     .clone();
@@ -290,6 +344,15 @@ fn by_suffix(
             }
         }
     })
+}
+
+/// Whether [`App::items_api`](crate::App::items_api) asked for the `/items` routes.
+#[cfg(feature = "services")]
+fn items_api(runtime: &Runtime) -> bool {
+    runtime
+        .shared
+        .state
+        .contains_key(&std::any::TypeId::of::<crate::services::api::ItemsApi>())
 }
 
 /// A handler for the runtime's own routes: `inner` inside the request pipeline.

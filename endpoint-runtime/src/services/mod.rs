@@ -54,6 +54,7 @@
 //! `alias`, `meta`, functions in filters (`year(date)`), `_icontains` and the geometry
 //! operators.
 
+pub(crate) mod api;
 mod filter;
 mod items;
 mod permissions;
