@@ -120,57 +120,6 @@ impl Context {
         Err(EndpointError::internal("no services feature"))
     }
 
-    /// The items of `collection`, read and written with the caller's permissions (the
-    /// seeds' `new ItemsService(collection, { schema, accountability })`; feature `services`).
-    ///
-    /// # Errors
-    ///
-    /// - 500 (logged) without a database, or for a collection the database does not have.
-    #[cfg(feature = "services")]
-    pub fn items(&self, collection: &str) -> Result<crate::services::ItemsService, EndpointError> {
-        self.items_service(collection, Some(&self.accountability))
-    }
-
-    /// The items of `collection` with every permission bypassed, as an admin: the seeds'
-    /// `ItemsService` without `accountability`. Use it for the application's own work, never
-    /// with a caller's input unchecked. Errors as [`items`](Self::items).
-    #[cfg(feature = "services")]
-    pub fn items_as_admin(
-        &self,
-        collection: &str,
-    ) -> Result<crate::services::ItemsService, EndpointError> {
-        self.items_service(collection, None)
-    }
-
-    #[cfg(feature = "services")]
-    fn items_service(
-        &self,
-        collection: &str,
-        accountability: Option<&Accountability>,
-    ) -> Result<crate::services::ItemsService, EndpointError> {
-        let database = self.database()?;
-        let schema = database.cached_schema().ok_or_else(|| {
-            EndpointError::internal("the database schema was not read at start-up")
-        })?;
-        let permissions = self
-            .shared
-            .state
-            .get(&TypeId::of::<crate::services::Permissions>())
-            .and_then(|value| {
-                Arc::clone(value)
-                    .downcast::<crate::services::Permissions>()
-                    .ok()
-            })
-            .unwrap_or_default();
-        crate::services::ItemsService::new(
-            database.clone(),
-            schema,
-            permissions,
-            collection,
-            accountability,
-        )
-    }
-
     /// Reads the schema again and caches it, after a migration applied at run time (feature
     /// `services`). Errors as [`schema`](Self::schema).
     #[cfg(feature = "services")]

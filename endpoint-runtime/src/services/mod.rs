@@ -101,6 +101,45 @@ impl From<QueryError> for EndpointError {
     }
 }
 
+impl crate::Context {
+    /// The items of `collection`, read and written with the caller's permissions (the
+    /// seeds' `new ItemsService(collection, { schema, accountability })`; feature `services`).
+    ///
+    /// # Errors
+    ///
+    /// - 500 (logged) without a database, or for a collection the database does not have.
+    pub fn items(&self, collection: &str) -> Result<ItemsService, EndpointError> {
+        self.items_service(collection, Some(self.accountability()))
+    }
+
+    /// The items of `collection` with every permission bypassed, as an admin: the seeds'
+    /// `ItemsService` without `accountability`. Use it for the application's own work, never
+    /// with a caller's input unchecked. Errors as [`items`](Self::items).
+    pub fn items_as_admin(&self, collection: &str) -> Result<ItemsService, EndpointError> {
+        self.items_service(collection, None)
+    }
+
+    fn items_service(
+        &self,
+        collection: &str,
+        accountability: Option<&crate::Accountability>,
+    ) -> Result<ItemsService, EndpointError> {
+        let database = self.database()?;
+        let schema = database.cached_schema().ok_or_else(|| {
+            EndpointError::internal("the database schema was not read at start-up")
+        })?;
+        // Without `App::permissions`, no rule: only admins pass.
+        let permissions = self.state::<Permissions>().unwrap_or_default();
+        ItemsService::new(
+            database.clone(),
+            schema,
+            permissions,
+            collection,
+            accountability,
+        )
+    }
+}
+
 /// Checks the registered permissions against the database's schema, at start-up.
 pub(crate) fn check(
     permissions: &Permissions,
