@@ -52,6 +52,14 @@ BASE=$(sed -n 's/^listening on //p' "$WORK/stdout")
 [ -n "$BASE" ] || { echo "showcase did not start:"; cat "$WORK/stderr"; exit 1; }
 TOKEN=$("$SHOWCASE" token --user ci-admin --admin)
 
+# The document the server serves: the `openapi` command's, plus the `/items` REST face of
+# every collection of the database it opened (checked here; the fuzzing below covers the
+# endpoints' operations, the `/items` face is tested in endpoint-runtime/tests/services.rs).
+"$VENV/bin/python" -c "import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen('$BASE/openapi.json').read())" \
+  > target/showcase-served-openapi.json
+"$VENV/bin/openapi-spec-validator" target/showcase-served-openapi.json
+grep -q '"/items/recipes"' target/showcase-served-openapi.json
+
 "$VENV/bin/st" run target/showcase-openapi.json --url "$BASE" --checks all \
   --max-examples 10 --max-time 60 --workers 2 --seed 20261122 \
   -H "Authorization: Bearer $TOKEN"

@@ -761,6 +761,7 @@ pub(crate) fn items_paths(document: &mut Value, schema: &crate::schema::Schema, 
             ),
             ("401", "Invalid credentials"),
             ("403", "A collection, item or field the caller may not read"),
+            ("404", "No such route (an empty `{id}`)"),
             ("503", "The database is unavailable"),
         ]);
         let mut write_errors = errors(&[
@@ -773,6 +774,7 @@ pub(crate) fn items_paths(document: &mut Value, schema: &crate::schema::Schema, 
                 "403",
                 "A collection, item or field the caller may not write",
             ),
+            ("404", "No such route (an empty `{id}`)"),
             ("413", "Body over the limit"),
             ("415", "Wrong content type"),
             ("422", "Well-formed JSON of the wrong shape"),
@@ -799,7 +801,16 @@ pub(crate) fn items_paths(document: &mut Value, schema: &crate::schema::Schema, 
             json!({ "get": list, "post": create }),
         );
 
-        let id = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+        let key_type = match collection
+            .primary_key
+            .as_deref()
+            .and_then(|key| collection.field(key))
+            .map(|field| field.kind)
+        {
+            Some(FieldKind::Integer) => "integer",
+            _ => "string",
+        };
+        let id = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": key_type } }]);
         let mut one = read_errors.clone();
         one.insert(
             "200".into(),

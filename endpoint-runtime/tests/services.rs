@@ -159,7 +159,12 @@ async fn check(client: TestClient, kind: &str) {
                 "Ann second",
             ],
         ),
-        ("rob (reader, no rules)", 403, &[]),
+        // No rule of his own: `public`'s, as everyone.
+        (
+            "rob (reader, no rules)",
+            200,
+            &["Ann published", "Bob published", "Ann second"],
+        ),
         (
             "root (admin)",
             200,

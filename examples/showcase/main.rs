@@ -20,8 +20,9 @@ use endpoint_runtime::confined::{ConfinedError, ConfinedRequest, Host, Reply};
 use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schemars::JsonSchema;
+use endpoint_runtime::services::{Permissions, Query};
 use endpoint_runtime::sqlx::{self, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 // ----- Directus / CairnCMS: the greet extension -------------------------------------------
 
@@ -45,7 +46,7 @@ async fn goodbye() -> &'static str {
 
 // ----- Directus: recipes and article statistics -------------------------------------------
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[schemars(crate = "endpoint_runtime::schemars")]
 struct Recipe {
     id: i64,
@@ -53,23 +54,15 @@ struct Recipe {
     views: i64,
 }
 
-/// The ten most viewed recipes.
+/// The ten most viewed recipes, read with the data services (Directus's `ItemsService`) as
+/// the caller: `permissions.toml` lets everyone read them.
 #[endpoint(id = "recipes", route = "/popular")]
 async fn popular_recipes(ctx: Context) -> Result<Json<Vec<Recipe>>, EndpointError> {
-    let rows = sqlx::query("SELECT id, title, views FROM recipes ORDER BY views DESC, id LIMIT 10")
-        .fetch_all(ctx.database()?.pool())
-        .await?;
-    let recipes = rows
-        .iter()
-        .map(|row| {
-            Ok(Recipe {
-                id: row.try_get("id")?,
-                title: row.try_get("title")?,
-                views: row.try_get("views")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
-    Ok(Json(recipes))
+    let query = Query::new()
+        .fields(["id", "title", "views"])
+        .sort(["-views", "id"])
+        .limit(10);
+    Ok(Json(ctx.items("recipes")?.read_by_query(&query).await?))
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -80,43 +73,49 @@ struct AuthorStats {
     published: i64,
 }
 
-/// Published articles per author. Editors and admins see every author; an `author` sees only
-/// their own row, decided from the accountability (a query string cannot widen it).
+#[derive(Deserialize)]
+struct AuthorRow {
+    id: i64,
+    name: String,
+}
+
+/// Published articles per author: Directus's `readByQuery` example (`aggregate` with
+/// `groupBy`). Who sees which authors is `permissions.toml`'s rule, not this code's: editors and
+/// admins see every author, an `author` their own row; anyone else is refused (403). A query
+/// string cannot widen it.
 #[endpoint(id = "article-stats", route = "/by-author", access = authenticated)]
-async fn articles_by_author(
-    who: Accountability,
-    ctx: Context,
-) -> Result<Json<Vec<AuthorStats>>, EndpointError> {
-    const ALL: &str = "SELECT au.id, au.name, COUNT(ar.id) AS published FROM authors au \
-        LEFT JOIN articles ar ON ar.author_id = au.id AND ar.status = 'published' \
-        GROUP BY au.id, au.name ORDER BY au.id";
-    const OWN: &str = "SELECT au.id, au.name, COUNT(ar.id) AS published FROM authors au \
-        LEFT JOIN articles ar ON ar.author_id = au.id AND ar.status = 'published' \
-        WHERE au.user_id = $1 GROUP BY au.id, au.name ORDER BY au.id";
-    let pool = ctx.database()?.pool();
-    let rows = if who.admin || who.has_role("editor") {
-        sqlx::query(ALL).fetch_all(pool).await?
-    } else if who.has_role("author") {
-        sqlx::query(OWN)
-            .bind(who.user.clone())
-            .fetch_all(pool)
-            .await?
-    } else {
-        return Err(EndpointError::forbidden(
-            "article statistics are for authors, editors and admins",
-        ));
+async fn articles_by_author(ctx: Context) -> Result<Json<Vec<AuthorStats>>, EndpointError> {
+    let authors: Vec<AuthorRow> = ctx
+        .items("authors")?
+        .read_by_query(&Query::new().fields(["id", "name"]).sort(["id"]).limit(-1))
+        .await?;
+    let counts: Vec<Value> = ctx
+        .items("articles")?
+        .read_by_query(
+            &Query::new()
+                .aggregate("count", ["*"])
+                .group_by(["author_id"])
+                .filter(json!({ "status": { "_eq": "published" } }))
+                .limit(-1),
+        )
+        .await?;
+    let published = |id: i64| {
+        counts
+            .iter()
+            .find(|group| group["author_id"] == id)
+            .and_then(|group| group["count"].as_i64())
+            .unwrap_or(0)
     };
-    let stats = rows
-        .iter()
-        .map(|row| {
-            Ok(AuthorStats {
-                author_id: row.try_get("id")?,
-                author: row.try_get("name")?,
-                published: row.try_get("published")?,
+    Ok(Json(
+        authors
+            .into_iter()
+            .map(|author| AuthorStats {
+                author_id: author.id,
+                published: published(author.id),
+                author: author.name,
             })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
-    Ok(Json(stats))
+            .collect(),
+    ))
 }
 
 /// Publishes an article: editors and admins. Emits `article.published`, which the audit hook
@@ -426,8 +425,14 @@ async fn start_upstream() {
 #[endpoint_runtime::main]
 async fn main() -> Result<(), endpoint_runtime::Error> {
     start_upstream().await;
+    let permissions = Permissions::from_toml(
+        include_str!("permissions.toml"),
+        "examples/showcase/permissions.toml",
+    )?;
     endpoint_runtime::App::new()
         .migrations(endpoint_runtime::migrations!("showcase/migrations"))
+        .permissions(permissions)
+        .items_api()
         .run()
         .await
 }

@@ -203,6 +203,53 @@ async fn every_seed_endpoint_on_every_database() {
             "{label}"
         );
 
+        // Directus's `/items` REST face, under the same `permissions.toml`.
+        let (status, body) = app
+            .json(
+                Method::GET,
+                "/items/recipes?sort=-views&limit=1&fields=title",
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, &body["data"]),
+            (200, &json!([{ "title": "Tacos al pastor" }])),
+            "{label}"
+        );
+        let (_, body) = app
+            .json(Method::GET, "/items/articles?fields=id&sort=id", None)
+            .await;
+        assert_eq!(
+            body["data"],
+            json!([{ "id": 1 }, { "id": 2 }, { "id": 4 }]),
+            "{label}"
+        );
+        assert_eq!(
+            app.json(Method::GET, "/items/authors", None).await.0,
+            403,
+            "{label}"
+        );
+        let (_, body) = app
+            .json(Method::GET, "/items/authors?fields=id,name", Some(&ann))
+            .await;
+        assert_eq!(
+            body["data"],
+            json!([{ "id": 1, "name": "Ann Author" }]),
+            "{label}"
+        );
+        let (_, body) = app
+            .json(
+                Method::GET,
+                "/items/articles?filter[status][_eq]=draft&fields=title",
+                Some(&ann),
+            )
+            .await;
+        assert_eq!(
+            body["data"],
+            json!([{ "title": "A draft by Ann" }]),
+            "{label}"
+        );
+
         // Factor.
         let (status, _, body) = app
             .call(

@@ -167,12 +167,13 @@ fn service(ctx: &Context, collection: &str, action: Action) -> Result<ItemsServi
 }
 
 /// The query string as a [`Query`]: `a[b][c]=v` nests, `a[]=v` appends, `filter` (and
-/// `aggregate`) may be JSON.
+/// `aggregate`) may be JSON, an empty value is ignored.
 pub(crate) fn query_of(query: Option<&str>) -> Result<Query, EndpointError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
         .map_err(|_| QueryError::new("query", "the query string does not decode"))?;
     let mut root = Map::new();
-    for (key, value) in pairs {
+    // An empty value (`fields=`) is no value, as Directus reads it.
+    for (key, value) in pairs.into_iter().filter(|(_, value)| !value.is_empty()) {
         let (name, rest) = match key.split_once('[') {
             Some((name, rest)) => (name.to_string(), Some(rest)),
             None => (key.clone(), None),

@@ -88,11 +88,17 @@ impl ItemsService {
                 "ItemsService: the database has no collection `{collection}`"
             )));
         }
+        // `public` is everyone's: anonymous callers have only it.
         let roles = match accountability {
             None => None,
             Some(who) if who.admin => None,
-            Some(who) if who.is_anonymous() => Some(vec!["public".to_string()]),
-            Some(who) => Some(who.roles.clone()),
+            Some(who) => Some(
+                who.roles
+                    .iter()
+                    .cloned()
+                    .chain(std::iter::once("public".to_string()))
+                    .collect(),
+            ),
         };
         let dynamic = Dynamic {
             user: accountability.and_then(|a| a.user.clone()),

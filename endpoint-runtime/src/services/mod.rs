@@ -35,7 +35,7 @@
 //! }
 //! ```
 //!
-//! - [`Permissions`]: per role (`public` for anonymous callers) × collection × action, a row
+//! - [`Permissions`]: per role (`public`: everyone, and all an anonymous caller has) × collection × action, a row
 //!   filter, the allowed fields, a validation rule and presets. Admins bypass them; anything
 //!   not declared is denied. Checked against the schema at start-up.
 //! - [`ItemsService`]: `read_by_query`, `read_one`, `read_many`, `create_one`, `create_many`,

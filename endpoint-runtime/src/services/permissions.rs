@@ -1,7 +1,7 @@
 //! [`Permissions`]: who may do what to which collection, declared once (Directus's permissions).
 //!
 //! One rule per role × collection × action (`create`, `read`, `update`, `delete`), in a TOML
-//! file or in code. `public` is the role of anonymous callers. Admins bypass every rule;
+//! file or in code. `public` is everyone's role (anonymous callers have only it). Admins bypass every rule;
 //! anything not declared is denied.
 //!
 //! ```toml
@@ -146,7 +146,7 @@ impl Permissions {
         Permissions::default()
     }
 
-    /// Allows `role` (`public` for anonymous callers) to do `action` on `collection`, as
+    /// Allows `role` (`public`: everyone, and all an anonymous caller has) to do `action` on `collection`, as
     /// `rule` says. A second rule for the same three replaces the first.
     pub fn allow(mut self, role: &str, collection: &str, action: Action, rule: Rule) -> Self {
         self.rules
