@@ -468,6 +468,12 @@ async fn check(client: TestClient, kind: &str) {
             .status(),
         200
     );
+    let rekeyed = patch(&eve, 4, json!({ "id": 40 })).send().await;
+    assert_eq!(
+        rekeyed.status(),
+        400,
+        "{kind}: the primary key is not writable"
+    );
     let (code, keys) = post_as(
         &client,
         &bob,
@@ -585,6 +591,18 @@ async fn hostile(client: TestClient, kind: &str) {
     )
     .await;
     assert_eq!((code, body), (200, json!([])), "{kind}");
+    let (code, body) = post_as(
+        &client,
+        &eve,
+        "/articles/query",
+        json!({ "page": i64::MAX }),
+    )
+    .await;
+    assert_eq!(
+        (code, body),
+        (200, json!([])),
+        "{kind}: a page past every row"
+    );
     let (code, body) = post_as(
         &client,
         &eve,

@@ -38,7 +38,9 @@ use crate::schema::{Collection, Field, FieldKind, Schema};
 /// - a database that cannot be reached is 503 `SERVICE_UNAVAILABLE`.
 ///
 /// SQL is built with sea-query: identifiers come only from the introspected schema and every
-/// value is bound.
+/// value is bound (on SQLite `LIMIT` and `OFFSET` are the integers the service computed, see
+/// `sql::Windowed`). A primary key cannot be changed by an update (400 `INVALID_PAYLOAD`); a
+/// database too busy to write is 503 with `Retry-After: 1`.
 #[derive(Clone)]
 pub struct ItemsService {
     database: Database,
@@ -653,7 +655,7 @@ impl ItemsService {
             self.validate(&item, &allowed, false)?;
             inserts.push(self.bound_values(&item)?);
         }
-        let mut transaction = self.database.pool().begin().await.map_err(sql::failed)?;
+        let mut transaction = sql::begin(&self.database).await?;
         let mut keys = Vec::new();
         for values in inserts {
             let mut insert = Sql::insert();
@@ -809,6 +811,14 @@ impl ItemsService {
     ) -> Result<Vec<Value>, EndpointError> {
         let allowed = self.allowed(Action::Update)?;
         let payload = self.payload(payload, &allowed, Action::Update)?;
+        let key = self.primary_key()?;
+        if payload.contains_key(&key.name) {
+            return Err(EndpointError::invalid_payload(format!(
+                "the primary key `{}` of an item cannot be changed",
+                key.name
+            ))
+            .with_details(json!({ "field": key.name })));
+        }
         self.validate(&payload, &allowed, true)?;
         let values = self.bound_values(&payload)?;
         self.write(Action::Update, &allowed, keys, Some(values))
@@ -930,7 +940,7 @@ impl ItemsService {
         if let Some(permission) = self.permission_condition(name, allowed) {
             condition = condition.and(permission);
         }
-        let mut transaction = self.database.pool().begin().await.map_err(sql::failed)?;
+        let mut transaction = sql::begin(&self.database).await?;
         let visible = Sql::select()
             .expr(sql::read(name, key, self.database.kind()))
             .from(Alias::new(name))

@@ -231,7 +231,8 @@ impl Query {
                 .saturating_mul(limit),
             (None, None) => 0,
         };
-        Ok((limit, offset))
+        // The databases count rows in signed 64 bits: a page past that is empty anyway.
+        Ok((limit, offset.min(i64::MAX.unsigned_abs())))
     }
 }
 
@@ -268,6 +269,10 @@ mod tests {
         assert_eq!(Query::new().limit(-2).window().unwrap_err().path, "limit");
         assert_eq!(Query::new().page(0).window().unwrap_err().path, "page");
         assert_eq!(Query::new().offset(-1).window().unwrap_err().path, "offset");
+        assert_eq!(
+            Query::new().page(i64::MAX).window().unwrap(),
+            (DEFAULT_LIMIT, i64::MAX.unsigned_abs())
+        );
         assert!(Query::from_json(json!({ "filters": {} })).is_err());
     }
 }

@@ -316,6 +316,19 @@ where
     query.fetch_all(executor).await.map_err(failed)
 }
 
+/// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// transaction that reads first and writes later fails at once (`SQLITE_BUSY_SNAPSHOT`, no busy
+/// wait) when another connection wrote in between.
+pub(crate) async fn begin(
+    database: &Database,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, EndpointError> {
+    match database.kind() {
+        DatabaseKind::Sqlite => database.pool().begin_with("BEGIN IMMEDIATE").await,
+        DatabaseKind::Postgres => database.pool().begin().await,
+    }
+    .map_err(failed)
+}
+
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Binds one sea-query value in a type `Any` carries (integers as `i64`).
@@ -353,6 +366,29 @@ pub(crate) fn failed(error: sqlx::Error) -> EndpointError {
         | sqlx::Error::Tls(_) => {
             tracing::error!(%error, "database unavailable");
             EndpointError::service_unavailable("the database is unavailable; retry shortly")
+        }
+        // Writers in each other's way (SQLite busy past its timeout; PostgreSQL serialization
+        // failures and deadlocks): the same request may succeed a moment later.
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|code| {
+                matches!(code.as_ref(), "5" | "261" | "517" | "40001" | "40P01")
+            }) =>
+        {
+            tracing::warn!(%error, "database busy");
+            EndpointError::service_unavailable("the database is busy; retry shortly").with_header(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            )
+        }
+        // A value the column's type cannot hold: SQLite's `SQLITE_MISMATCH` (20), PostgreSQL's
+        // data exceptions (class 22: out of range, invalid text representation, …).
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|code| {
+                code == "20" || (code.len() == 5 && code.starts_with("22"))
+            }) =>
+        {
+            tracing::info!(%error, "payload refused by the column's type");
+            EndpointError::invalid_payload("a value does not fit the type of its field")
         }
         sqlx::Error::Database(db) if db.kind() != sqlx::error::ErrorKind::Other => {
             tracing::info!(%error, "payload refused by a constraint");
