@@ -4,7 +4,7 @@
 
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::services::{Permissions, Query};
-use endpoint_runtime::testing::TestClient;
+use endpoint_runtime::testing::{TestClient, TestRequest};
 use endpoint_runtime::{Accountability, App, Config, DatabaseUrl};
 
 /// `readByQuery` with the JSON query of the body, as the caller.
@@ -119,13 +119,18 @@ fn callers() -> Vec<Caller> {
     ]
 }
 
+impl Caller {
+    /// `request`, sent as this caller.
+    fn on(&self, request: TestRequest) -> TestRequest {
+        match &self.1 {
+            Some(a) => request.as_accountability(a.clone()),
+            None => request.as_anonymous(),
+        }
+    }
+}
+
 async fn post_as(client: &TestClient, who: &Caller, path: &str, body: Value) -> (u16, Value) {
-    let mut request = client.post(path).json(&body);
-    request = match &who.1 {
-        Some(a) => request.as_accountability(a.clone()),
-        None => request.as_anonymous(),
-    };
-    let response = request.send().await;
+    let response = who.on(client.post(path).json(&body)).send().await;
     (response.status().as_u16(), response.json())
 }
 
@@ -313,13 +318,7 @@ async fn check(client: TestClient, kind: &str) {
     );
 
     // Read one: an item the caller may not see is 403, exactly as one that does not exist.
-    let get = |who: &Caller, path: &str| {
-        let request = client.get(path);
-        match &who.1 {
-            Some(a) => request.as_accountability(a.clone()),
-            None => request.as_anonymous(),
-        }
-    };
+    let get = |who: &Caller, path: &str| who.on(client.get(path));
     let hidden = get(&anonymous, "/articles/2").send().await;
     let missing = get(&anonymous, "/articles/99").send().await;
     assert_eq!(
@@ -431,11 +430,7 @@ async fn check(client: TestClient, kind: &str) {
 
     // Update: only rows the rule's filter admits; the payload's fields and validation.
     let patch = |who: &Caller, id: i64, body: Value| {
-        let request = client.patch(&format!("/articles/{id}")).json(&body);
-        match &who.1 {
-            Some(a) => request.as_accountability(a.clone()),
-            None => request.as_anonymous(),
-        }
+        who.on(client.patch(&format!("/articles/{id}")).json(&body))
     };
     assert_eq!(
         patch(&ann, 2, json!({ "title": "Ann's draft" }))
@@ -488,13 +483,7 @@ async fn check(client: TestClient, kind: &str) {
     );
 
     // Delete: editors only.
-    let delete = |who: &Caller, id: i64| {
-        let request = client.delete(&format!("/articles/{id}"));
-        match &who.1 {
-            Some(a) => request.as_accountability(a.clone()),
-            None => request.as_anonymous(),
-        }
-    };
+    let delete = |who: &Caller, id: i64| who.on(client.delete(&format!("/articles/{id}")));
     assert_eq!(delete(&ann, 2).send().await.status(), 403, "{kind}");
     assert_eq!(delete(&eve, 2).send().await.status(), 200, "{kind}");
     let all: Vec<Value> = client

@@ -113,8 +113,9 @@ impl Database {
                 Error::database(format!("cannot connect to `{}`: {reason}", redact(&url)))
             })?;
         if kind == DatabaseKind::Sqlite {
-            // Foreign keys on, and WAL so readers do not block the writer.
-            for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL"] {
+            // WAL so readers do not block the writer (kept in the file, so once is enough).
+            // Foreign keys are on for every connection: sqlx's SQLite default.
+            for pragma in ["PRAGMA journal_mode = WAL"] {
                 sqlx::query(pragma)
                     .execute(&pool)
                     .await

@@ -251,35 +251,14 @@ fn operand_for(op: Op, operand: &Value, field: &Field, path: &str) -> Result<Val
             _ => Err(QueryError::new(path, "takes `true` or `false`")),
         },
         Op::In | Op::Nin => {
-            let items: Vec<Value> = match operand {
-                Value::Array(items) => items.clone(),
-                // The query string's `_in=1,2,3`.
-                Value::String(s) => s.split(',').map(|s| Value::String(s.to_string())).collect(),
-                _ => return Err(QueryError::new(path, "takes an array of values")),
-            };
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| coerce(item, field, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array)
+            let items =
+                listed(operand).ok_or_else(|| QueryError::new(path, "takes an array of values"))?;
+            coerce_all(&items, field, path)
         }
-        Op::Between => {
-            let items: Vec<Value> = match operand {
-                Value::Array(items) => items.clone(),
-                Value::String(s) => s.split(',').map(|s| Value::String(s.to_string())).collect(),
-                _ => Vec::new(),
-            };
-            if items.len() != 2 {
-                return Err(QueryError::new(path, "takes two values: [low, high]"));
-            }
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| coerce(item, field, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array)
-        }
+        Op::Between => match listed(operand) {
+            Some(items) if items.len() == 2 => coerce_all(&items, field, path),
+            _ => Err(QueryError::new(path, "takes two values: [low, high]")),
+        },
         Op::Contains | Op::Ncontains | Op::StartsWith | Op::EndsWith => match operand {
             Value::String(_) => Ok(operand.clone()),
             Value::Number(n) => Ok(Value::String(n.to_string())),
@@ -287,6 +266,25 @@ fn operand_for(op: Op, operand: &Value, field: &Field, path: &str) -> Result<Val
         },
         Op::Eq | Op::Neq | Op::Lt | Op::Lte | Op::Gt | Op::Gte => coerce(operand, field, path),
     }
+}
+
+/// The values of a list operand: an array, or the query string's `1,2,3`.
+fn listed(operand: &Value) -> Option<Vec<Value>> {
+    match operand {
+        Value::Array(items) => Some(items.clone()),
+        Value::String(s) => Some(s.split(',').map(|s| Value::String(s.to_string())).collect()),
+        _ => None,
+    }
+}
+
+/// Each of `items` coerced to `field`'s kind, an error naming `path[i]`.
+fn coerce_all(items: &[Value], field: &Field, path: &str) -> Result<Value, QueryError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| coerce(item, field, &format!("{path}[{i}]")))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
 }
 
 /// `value` as a value of `field`'s kind: a query string's `"5"` for an integer field is 5; a
