@@ -32,6 +32,8 @@ pub(crate) struct Shared {
 ///
 /// - [`env`](Self::env): the parsed configuration.
 /// - [`database`](Self::database): the pool (SQLite by default, PostgreSQL by URL).
+/// - [`schema`](Self::schema), [`items`](Self::items): the database's schema and the data
+///   services (Directus's `getSchema()` and `ItemsService`; feature `services`).
 /// - [`emit`](Self::emit): the event emitter, delivering to `#[hook]`s and subscribers.
 /// - [`state`](Self::state): application state registered with [`App::state`](crate::App::state).
 /// - [`server_url`](Self::server_url): the public base URL (Factor's `serverUrl()`).

@@ -364,67 +364,50 @@ async fn check(client: TestClient, kind: &str) {
             .is_some_and(|t| t.starts_with("20")),
         "{kind}: {created}"
     );
-    let (code, body) = post_as(
-        &client,
-        &ann,
-        "/articles",
-        json!({ "title": null, "author": 1 }),
-    )
-    .await;
-    assert_eq!(
-        (code, &body["data"]["code"]),
-        (400, &json!("FAILED_VALIDATION")),
-        "{kind}: {body}"
-    );
-    assert_eq!(body["data"]["details"]["field"], "title", "{kind}");
-    let (code, body) = post_as(
-        &client,
-        &ann,
-        "/articles",
-        json!({ "title": "x", "views": 1000 }),
-    )
-    .await;
-    assert_eq!(
-        (code, &body["data"]["details"]["field"]),
-        (403, &json!("views")),
-        "{kind}: {body}"
-    );
-    let (code, body) = post_as(
-        &client,
-        &ann,
-        "/articles",
-        json!({ "title": "x", "colour": "red" }),
-    )
-    .await;
-    assert_eq!(
-        (code, &body["data"]["code"]),
-        (400, &json!("INVALID_PAYLOAD")),
-        "{kind}: {body}"
-    );
-    let (code, body) = post_as(
-        &client,
-        &ann,
-        "/articles",
-        json!({ "title": "x", "author": "one" }),
-    )
-    .await;
-    assert_eq!(
-        (code, &body["data"]["code"]),
-        (400, &json!("INVALID_PAYLOAD")),
-        "{kind}: {body}"
-    );
-    let (code, body) = post_as(
-        &client,
-        &ann,
-        "/articles",
-        json!({ "title": "x", "author": 77 }),
-    )
-    .await;
-    assert_eq!(
-        (code, &body["data"]["code"]),
-        (400, &json!("INVALID_PAYLOAD")),
-        "{kind}: a missing related item: {body}"
-    );
+    // Refused payloads: (payload, status, code, the field named).
+    for (payload, status, code, field) in [
+        (
+            json!({ "title": null, "author": 1 }),
+            400,
+            "FAILED_VALIDATION",
+            Some("title"),
+        ),
+        (
+            json!({ "title": "x", "views": 1000 }),
+            403,
+            "FORBIDDEN",
+            Some("views"),
+        ),
+        (
+            json!({ "title": "x", "colour": "red" }),
+            400,
+            "INVALID_PAYLOAD",
+            Some("colour"),
+        ),
+        (
+            json!({ "title": "x", "author": "one" }),
+            400,
+            "INVALID_PAYLOAD",
+            Some("author"),
+        ),
+        // A related item that does not exist: the foreign key refuses it.
+        (
+            json!({ "title": "x", "author": 77 }),
+            400,
+            "INVALID_PAYLOAD",
+            None,
+        ),
+    ] {
+        let (got, body) = post_as(&client, &ann, "/articles", payload.clone()).await;
+        assert_eq!(
+            (got, &body["data"]["code"]),
+            (status, &json!(code)),
+            "{kind}: {payload}: {body}"
+        );
+        if let Some(field) = field {
+            assert_eq!(body["data"]["details"]["field"], field, "{kind}: {payload}");
+        }
+    }
     let (code, _) = post_as(&client, &anonymous, "/articles", json!({ "title": "x" })).await;
     assert_eq!(code, 403, "{kind}: public may not create");
 
