@@ -342,13 +342,45 @@ async fn check(client: TestClient, kind: &str) {
         &ann,
         "/articles",
         json!({
-            "title": "Ann new", "author": 1, "featured": true, "meta": { "tags": ["rust"] }
+            "title": "Ann new", "author": 1, "featured": true, "meta": { "tags": ["rust"] },
+            "reference": "6f1c9a3e-8d2b-4c5e-9f1a-2b3c4d5e6f70", "price": 12.5
         }),
     )
     .await;
     assert_eq!(code, 200, "{kind}: {key}");
     let created: Value = get(&root, &format!("/articles/{key}")).send().await.json();
     assert_eq!(created["status"], "draft", "{kind}: the preset");
+    // A UUID and a decimal read back as their text (PostgreSQL's `uuid` and `numeric` types,
+    // SQLite's declared ones), and filter as values of their kind.
+    assert_eq!(
+        created["reference"], "6f1c9a3e-8d2b-4c5e-9f1a-2b3c4d5e6f70",
+        "{kind}"
+    );
+    assert_eq!(
+        created["price"]
+            .as_str()
+            .and_then(|p| p.parse::<f64>().ok()),
+        Some(12.5),
+        "{kind}: {created}"
+    );
+    for filter in [
+        json!({ "price": { "_gte": 10 } }),
+        json!({ "price": { "_between": ["12.4", "12.6"] } }),
+        json!({ "reference": { "_eq": "6f1c9a3e-8d2b-4c5e-9f1a-2b3c4d5e6f70" } }),
+    ] {
+        let (code, body) = post_as(
+            &client,
+            &eve,
+            "/articles/query",
+            json!({ "fields": ["title"], "filter": filter }),
+        )
+        .await;
+        assert_eq!(
+            (code, &body),
+            (200, &json!([{ "title": "Ann new" }])),
+            "{kind}: {filter}"
+        );
+    }
     assert_eq!(
         created["featured"], true,
         "{kind}: a boolean reads back as one"

@@ -12,7 +12,9 @@ CREATE TABLE articles (
     views BIGINT NOT NULL DEFAULT 0,
     featured BOOLEAN NOT NULL DEFAULT 0,
     meta JSON,
-    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    reference UUID,
+    price NUMERIC(10, 2)
 );
 
 INSERT INTO authors (id, name, user_id) VALUES (1, 'Ann', 'ann'), (2, 'Bob', 'bob');
