@@ -572,6 +572,14 @@ async fn hostile(client: TestClient, kind: &str) {
             "filter._and[0]._and[0]._and[0]._and[0]._and[0]._and[0]._and[0]._and[0]._and[0]",
         ),
         (json!({ "limit": -5 }), "limit"),
+        (
+            json!({ "aggregate": { "count": "*" }, "sort": ["id"] }),
+            "sort",
+        ),
+        (
+            json!({ "aggregate": { "count": "*" }, "fields": ["id"] }),
+            "fields",
+        ),
         (json!({ "filters": {} }), "query"),
     ] {
         let before = statements();

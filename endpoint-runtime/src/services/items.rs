@@ -357,6 +357,19 @@ impl ItemsService {
         // The many-to-one fields read through (`author` of `author.name`).
         let mut relations: Vec<String> = Vec::new();
         if let Some(aggregate) = &query.aggregate {
+            if query.sort.as_ref().is_some_and(|sort| !sort.is_empty()) {
+                // Refused rather than ignored: the groups come in the database's order.
+                return Err(
+                    QueryError::new("sort", "is not supported with `aggregate` yet").into(),
+                );
+            }
+            if query.fields.is_some() {
+                return Err(QueryError::new(
+                    "fields",
+                    "an aggregate's items are its groups: name them with `groupBy`",
+                )
+                .into());
+            }
             for (i, field) in query.group_by.iter().flatten().enumerate() {
                 let Some(target) = table.field(field) else {
                     return Err(QueryError::new(
