@@ -4,7 +4,7 @@
 
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::services::{Permissions, Query};
-use endpoint_runtime::testing::{TestClient, TestRequest};
+use endpoint_runtime::testing::{TestClient, TestRequest, TestResponse};
 use endpoint_runtime::{Accountability, App, Config, DatabaseUrl};
 
 /// `readByQuery` with the JSON query of the body, as the caller.
@@ -132,6 +132,21 @@ impl Caller {
 async fn post_as(client: &TestClient, who: &Caller, path: &str, body: Value) -> (u16, Value) {
     let response = who.on(client.post(path).json(&body)).send().await;
     (response.status().as_u16(), response.json())
+}
+
+/// An item the caller may not touch is refused exactly as one that does not exist: both 403,
+/// with the same body.
+fn assert_no_existence_leak(hidden: TestResponse, missing: TestResponse, kind: &str) {
+    assert_eq!(
+        (hidden.status().as_u16(), missing.status().as_u16()),
+        (403, 403),
+        "{kind}"
+    );
+    assert_eq!(
+        hidden.json::<Value>()["data"],
+        missing.json::<Value>()["data"],
+        "{kind}: no existence leak"
+    );
 }
 
 async fn check(client: TestClient, kind: &str) {
@@ -319,17 +334,10 @@ async fn check(client: TestClient, kind: &str) {
 
     // Read one: an item the caller may not see is 403, exactly as one that does not exist.
     let get = |who: &Caller, path: &str| who.on(client.get(path));
-    let hidden = get(&anonymous, "/articles/2").send().await;
-    let missing = get(&anonymous, "/articles/99").send().await;
-    assert_eq!(
-        (hidden.status().as_u16(), missing.status().as_u16()),
-        (403, 403),
-        "{kind}"
-    );
-    assert_eq!(
-        hidden.json::<Value>()["data"],
-        missing.json::<Value>()["data"],
-        "{kind}"
+    assert_no_existence_leak(
+        get(&anonymous, "/articles/2").send().await,
+        get(&anonymous, "/articles/99").send().await,
+        kind,
     );
     assert_eq!(
         get(&ann, "/articles/2").send().await.json::<Value>()["title"],
@@ -455,17 +463,10 @@ async fn check(client: TestClient, kind: &str) {
         200,
         "{kind}"
     );
-    let others = patch(&ann, 4, json!({ "title": "mine now" })).send().await;
-    let missing = patch(&ann, 99, json!({ "title": "mine now" })).send().await;
-    assert_eq!(
-        (others.status().as_u16(), missing.status().as_u16()),
-        (403, 403),
-        "{kind}"
-    );
-    assert_eq!(
-        others.json::<Value>()["data"],
-        missing.json::<Value>()["data"],
-        "{kind}: no existence leak"
+    assert_no_existence_leak(
+        patch(&ann, 4, json!({ "title": "mine now" })).send().await,
+        patch(&ann, 99, json!({ "title": "mine now" })).send().await,
+        kind,
     );
     let invalid = patch(&ann, 2, json!({ "status": "published" }))
         .send()

@@ -249,7 +249,7 @@ impl App {
                 .get(&TypeId::of::<crate::services::Permissions>())
                 .and_then(|value| value.downcast_ref::<crate::services::Permissions>())
             {
-                crate::services::check(permissions, &schema)?;
+                permissions.check(&schema)?;
             }
         }
         // Confined endpoints: the self-test and warm workers, before anything is served.

@@ -177,12 +177,7 @@ impl Database {
     ///
     /// - [`Error::Database`] when the catalogue cannot be read.
     pub async fn schema(&self) -> Result<Arc<Schema>, Error> {
-        let cached = self
-            .schema
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        match cached {
+        match self.cached_schema() {
             Some(schema) => Ok(schema),
             None => self.refresh_schema().await,
         }

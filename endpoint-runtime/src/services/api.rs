@@ -33,9 +33,8 @@ pub(crate) struct ItemsApi;
 pub(crate) async fn list(request: Request) -> Response {
     answer(
         async {
-            let (ctx, params, parts) = context(request).await?;
-            let items = service(&ctx, &params[0], Action::Read)?;
-            let query = query_of(parts.uri.query())?;
+            let Call { items, request, .. } = call(request, Action::Read).await?;
+            let query = query_of(request.uri().query())?;
             let data: Vec<Value> = items.read_by_query(&query).await?;
             Ok(JSend(data).into_response())
         }
@@ -47,8 +46,7 @@ pub(crate) async fn list(request: Request) -> Response {
 pub(crate) async fn create(request: Request) -> Response {
     answer(
         async {
-            let (request, ctx, params) = with_context(request).await?;
-            let items = service(&ctx, &params[0], Action::Create)?;
+            let Call { items, request, .. } = call(request, Action::Create).await?;
             let crate::extract::Json(payload) =
                 crate::extract::Json::<Value>::from_request(request, &()).await?;
             let keys = match payload {
@@ -73,10 +71,9 @@ pub(crate) async fn create(request: Request) -> Response {
 pub(crate) async fn read(request: Request) -> Response {
     answer(
         async {
-            let (ctx, params, parts) = context(request).await?;
-            let items = service(&ctx, &params[0], Action::Read)?;
-            let query = query_of(parts.uri.query())?;
-            let item: Value = items.read_one(id(&params), &query).await?;
+            let Call { items, id, request } = call(request, Action::Read).await?;
+            let query = query_of(request.uri().query())?;
+            let item: Value = items.read_one(id, &query).await?;
             Ok(JSend(item).into_response())
         }
         .await,
@@ -87,11 +84,10 @@ pub(crate) async fn read(request: Request) -> Response {
 pub(crate) async fn update(request: Request) -> Response {
     answer(
         async {
-            let (request, ctx, params) = with_context(request).await?;
-            let items = service(&ctx, &params[0], Action::Update)?;
+            let Call { items, id, request } = call(request, Action::Update).await?;
             let crate::extract::Json(payload) =
                 crate::extract::Json::<Value>::from_request(request, &()).await?;
-            let key = items.update_one(id(&params), payload).await?;
+            let key = items.update_one(id, payload).await?;
             Ok(match items.read_one::<Value>(key, &Query::new()).await {
                 Ok(item) => JSend(item).into_response(),
                 Err(_) => StatusCode::NO_CONTENT.into_response(),
@@ -105,49 +101,39 @@ pub(crate) async fn update(request: Request) -> Response {
 pub(crate) async fn delete(request: Request) -> Response {
     answer(
         async {
-            let (ctx, params, _) = context(request).await?;
-            let items = service(&ctx, &params[0], Action::Delete)?;
-            items.delete_one(id(&params)).await?;
+            let Call { items, id, .. } = call(request, Action::Delete).await?;
+            items.delete_one(id).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
     )
 }
 
-/// The `{id}` of the path (its routes always have one).
-fn id(params: &[String]) -> Value {
-    Value::String(params.get(1).cloned().unwrap_or_default())
-}
-
 fn answer(result: Result<Response, EndpointError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The context and the path's parameters (`collection`, then `id` when there is one).
-async fn context(
+/// One call of the REST face: the caller's service for the path's collection, the path's
+/// `{id}` (`null` on the collection's own routes) and the request, for its query or body.
+struct Call {
+    items: ItemsService,
+    id: Value,
     request: Request,
-) -> Result<(Context, Vec<String>, axum::http::request::Parts), EndpointError> {
-    let (mut parts, _) = request.into_parts();
-    let ctx = Context::from_request_parts(&mut parts, &()).await?;
-    let params = params(&mut parts).await?;
-    Ok((ctx, params, parts))
 }
 
-/// As [`context`], keeping the request for its body.
-async fn with_context(request: Request) -> Result<(Request, Context, Vec<String>), EndpointError> {
+async fn call(request: Request, action: Action) -> Result<Call, EndpointError> {
     let (mut parts, body) = request.into_parts();
     let ctx = Context::from_request_parts(&mut parts, &()).await?;
-    let params = params(&mut parts).await?;
-    Ok((Request::from_parts(parts, body), ctx, params))
-}
-
-async fn params(parts: &mut axum::http::request::Parts) -> Result<Vec<String>, EndpointError> {
-    let raw = crate::extract::RawParams::from_parts(parts).await?;
-    let mut params = vec![raw.parse::<String>("collection", "String")?];
-    if let Ok(id) = raw.parse::<String>("id", "String") {
-        params.push(id);
-    }
-    Ok(params)
+    let raw = crate::extract::RawParams::from_parts(&mut parts).await?;
+    let collection = raw.parse::<String>("collection", "String")?;
+    let id = raw
+        .parse::<String>("id", "String")
+        .map_or(Value::Null, Value::String);
+    Ok(Call {
+        items: service(&ctx, &collection, action)?,
+        id,
+        request: Request::from_parts(parts, body),
+    })
 }
 
 /// The collection's service for the caller; a collection the database does not have is

@@ -94,8 +94,9 @@ pub(crate) struct Dynamic {
     pub(crate) user: Option<String>,
     pub(crate) role: Option<String>,
     pub(crate) roles: Vec<String>,
-    /// `$NOW`, RFC 3339 in UTC.
-    pub(crate) now: String,
+    /// `$NOW`, RFC 3339 in UTC with seconds: read from the clock the first time a rule uses it,
+    /// then the same for the whole call.
+    pub(crate) now: std::sync::OnceLock<String>,
 }
 
 impl Dynamic {
@@ -108,7 +109,13 @@ impl Dynamic {
             Some("$CURRENT_ROLES") => {
                 Value::Array(self.roles.iter().cloned().map(Value::String).collect())
             }
-            Some("$NOW") => Value::String(self.now.clone()),
+            Some("$NOW") => Value::String(
+                self.now
+                    .get_or_init(|| {
+                        humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+                    })
+                    .clone(),
+            ),
             _ => value.clone(),
         }
     }

@@ -106,7 +106,7 @@ impl ItemsService {
             user: accountability.and_then(|a| a.user.clone()),
             role: accountability.and_then(|a| a.role.clone()),
             roles: accountability.map(|a| a.roles.clone()).unwrap_or_default(),
-            now: now_rfc3339(),
+            now: std::sync::OnceLock::new(),
         };
         Ok(ItemsService {
             database,
@@ -130,19 +130,9 @@ impl ItemsService {
             .expect("collection checked when the service was made")
     }
 
+    /// What the caller may do with `action` on this service's collection.
     fn allowed(&self, action: Action) -> Result<Allowed<'_>, EndpointError> {
-        let Some(roles) = &self.roles else {
-            return Ok(Allowed::All);
-        };
-        let rules: Vec<&Rule> = self.permissions.rules(roles, &self.collection, action);
-        if rules.is_empty() {
-            return Err(EndpointError::forbidden(format!(
-                "you may not {} items of `{}`",
-                action.as_str(),
-                self.collection
-            )));
-        }
-        Ok(Allowed::Rules(rules))
+        self.allowed_on(&self.collection, action)
     }
 
     /// The rows `allowed` may touch on `collection`: `None` when every row.
@@ -1040,9 +1030,4 @@ fn typed<T: DeserializeOwned>(
             })
         })
         .collect()
-}
-
-/// Now, RFC 3339 in UTC with seconds (`$NOW`).
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }

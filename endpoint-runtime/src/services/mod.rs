@@ -139,11 +139,3 @@ impl crate::Context {
         )
     }
 }
-
-/// Checks the registered permissions against the database's schema, at start-up.
-pub(crate) fn check(
-    permissions: &Permissions,
-    schema: &crate::schema::Schema,
-) -> Result<(), crate::Error> {
-    permissions.check(schema)
-}
