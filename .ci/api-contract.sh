@@ -68,7 +68,10 @@ grep -q '"/items/recipes"' target/showcase-served-openapi.json
 # hostile queries and payloads never make the server fail (5xx), and every answer is a status
 # the document lists. Unique and foreign-key rules are not in a JSON schema, so a schema-valid
 # payload may still be refused (400): the checks on accepting valid data do not apply here.
+# The coverage phase is left out: on these schemas schemathesis 4.32 sometimes fails inside
+# itself (a `KeyError` in its constraint walker, seen once in five runs), not in the server.
 "$VENV/bin/st" run target/showcase-served-openapi.json --url "$BASE" --include-tag items \
+  --phases examples,fuzzing,stateful \
   --checks not_a_server_error,status_code_conformance \
   --max-examples 10 --max-time 60 --workers 2 --seed 20261201 \
   -H "Authorization: Bearer $TOKEN"
