@@ -72,10 +72,10 @@ pub use auth::{
 pub use axum;
 pub use config::{Config, ConfinedConfig, Hardening};
 pub use context::{Context, State};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use database::Database;
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub use database::schema;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use database::{Database, Pool};
 pub use database::{DatabaseKind, DatabaseUrl, Migrations};
 pub use env::ConfigError;
 pub use error::{Conflict, EndpointError, Error, ErrorFormat};

@@ -4,9 +4,9 @@
 
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schema::{FieldKind, Relation};
-use endpoint_runtime::sqlx;
 use endpoint_runtime::testing::TestClient;
 use endpoint_runtime::{App, Config, DatabaseUrl};
+use endpoint_runtime::{sqlx, with_pool};
 
 /// The schema as a handler sees it.
 #[endpoint(id = "schema", route = "/")]
@@ -121,10 +121,13 @@ async fn check(client: TestClient, kind: &str) {
         body["collections"]["articles"]["fields"][3]["kind"], "boolean",
         "{kind}"
     );
-    sqlx::query("CREATE TABLE tags (name TEXT PRIMARY KEY)")
-        .execute(database.pool())
-        .await
-        .unwrap();
+    with_pool!(&database, |pool| {
+        sqlx::query("CREATE TABLE tags (name TEXT PRIMARY KEY)")
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+    .unwrap();
     let cached: Value = client.get("/schema").send().await.json();
     assert!(
         cached["collections"].get("tags").is_none(),

@@ -5,6 +5,7 @@
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::sqlx::{self, Row};
 use endpoint_runtime::testing::TestClient;
+use endpoint_runtime::with_pool;
 use endpoint_runtime::{App, Config, DatabaseUrl, Error};
 
 #[derive(serde::Deserialize)]
@@ -15,20 +16,25 @@ struct NewNote {
 /// Writes a note.
 #[endpoint(id = "notes", route = "/", method = post, access = public)]
 async fn create(ctx: Context, Json(note): Json<NewNote>) -> Result<StatusCode, EndpointError> {
-    sqlx::query("INSERT INTO notes (body) VALUES ($1)")
-        .bind(note.body)
-        .execute(ctx.database()?.pool())
-        .await?;
+    with_pool!(ctx.database()?, |pool| {
+        sqlx::query("INSERT INTO notes (body) VALUES ($1)")
+            .bind(&note.body)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })?;
     Ok(StatusCode::CREATED)
 }
 
 /// Counts the notes.
 #[endpoint(id = "notes", route = "/count")]
 async fn count(ctx: Context) -> Result<String, EndpointError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM notes")
-        .fetch_one(ctx.database()?.pool())
-        .await?;
-    Ok(row.try_get::<i64, _>("n")?.to_string())
+    let n: i64 = with_pool!(ctx.database()?, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) AS n FROM notes")
+            .fetch_one(pool)
+            .await
+    })?;
+    Ok(n.to_string())
 }
 
 /// A configuration that ignores the shell's, with `url` as the database when given.
@@ -71,7 +77,7 @@ async fn each_test_client_has_a_database_of_its_own() {
 async fn the_sqlite_file_is_removed_with_the_client() {
     let client = client(None).await;
     let row = sqlx::query("PRAGMA database_list")
-        .fetch_one(client.database().expect("a database").pool())
+        .fetch_one(client.database().expect("a database").sqlite().unwrap())
         .await
         .unwrap();
     let file = std::path::PathBuf::from(row.try_get::<String, _>("file").unwrap());
@@ -119,7 +125,7 @@ async fn on_postgres_each_test_client_has_a_schema_of_its_own() {
     );
     write_and_count(&first, &second).await;
     let schema: String = sqlx::query("SELECT CAST(current_schema() AS TEXT) AS s")
-        .fetch_one(first.database().expect("a database").pool())
+        .fetch_one(first.database().expect("a database").postgres().unwrap())
         .await
         .unwrap()
         .try_get("s")
@@ -132,7 +138,7 @@ async fn on_postgres_each_test_client_has_a_schema_of_its_own() {
     let left: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = $1")
             .bind(&schema)
-            .fetch_one(admin.pool())
+            .fetch_one(admin.postgres().unwrap())
             .await
             .unwrap()
             .try_get("n")

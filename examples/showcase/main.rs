@@ -21,7 +21,7 @@ use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schemars::JsonSchema;
 use endpoint_runtime::services::{Permissions, Query};
-use endpoint_runtime::sqlx::{self, Row};
+use endpoint_runtime::{sqlx, with_pool};
 use serde::{Deserialize, Serialize};
 
 // ----- Directus / CairnCMS: the greet extension -------------------------------------------
@@ -126,22 +126,27 @@ async fn publish_article(
     who: Accountability,
     ctx: Context,
 ) -> Result<JSend<Value>, EndpointError> {
-    let pool = ctx.database()?.pool();
+    let database = ctx.database()?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(EndpointError::internal)?
         .as_secs() as i64;
-    let updated = sqlx::query("UPDATE articles SET status = 'published', published_at = $1, published_by = $2 WHERE id = $3 AND status = 'draft'")
-        .bind(now)
-        .bind(who.user.clone())
-        .bind(id)
-        .execute(pool)
-        .await?;
-    if updated.rows_affected() == 0 {
-        let exists = sqlx::query("SELECT id FROM articles WHERE id = $1")
+    let updated = with_pool!(database, |pool| {
+        sqlx::query("UPDATE articles SET status = 'published', published_at = $1, published_by = $2 WHERE id = $3 AND status = 'draft'")
+            .bind(now)
+            .bind(who.user.clone())
             .bind(id)
-            .fetch_optional(pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    if updated == 0 {
+        let exists: Option<i64> = with_pool!(database, |pool| {
+            sqlx::query_scalar("SELECT id FROM articles WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
         return Err(match exists {
             None => EndpointError::not_found(format!("article {id} not found")),
             Some(_) => EndpointError::new(
@@ -164,34 +169,36 @@ async fn audit_publication(event: Event, ctx: Context) -> Result<(), EndpointErr
         .duration_since(UNIX_EPOCH)
         .map_err(EndpointError::internal)?
         .as_secs() as i64;
-    sqlx::query(
-        "INSERT INTO audit_log (event, subject, actor, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&event.name)
-    .bind(format!("article:{}", event.payload["id"]))
-    .bind(event.accountability.user.clone())
-    .bind(now)
-    .execute(ctx.database()?.pool())
-    .await?;
+    with_pool!(ctx.database()?, |pool| {
+        sqlx::query(
+            "INSERT INTO audit_log (event, subject, actor, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&event.name)
+        .bind(format!("article:{}", event.payload["id"]))
+        .bind(event.accountability.user.clone())
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
     Ok(())
 }
 
 /// The audit log, newest first: admins only.
 #[endpoint(id = "audit-log", route = "/", access = admin)]
 async fn audit_log(ctx: Context) -> Result<Json<Vec<Value>>, EndpointError> {
-    let rows = sqlx::query("SELECT id, event, subject, actor FROM audit_log ORDER BY id DESC")
-        .fetch_all(ctx.database()?.pool())
-        .await?;
-    let mut entries = Vec::new();
-    for row in rows {
-        entries.push(json!({
-            "id": row.try_get::<i64, _>("id")?,
-            "event": row.try_get::<String, _>("event")?,
-            "subject": row.try_get::<String, _>("subject")?,
-            "actor": row.try_get::<Option<String>, _>("actor")?,
-        }));
-    }
-    Ok(Json(entries))
+    let rows: Vec<(i64, String, String, Option<String>)> = with_pool!(ctx.database()?, |pool| {
+        sqlx::query_as("SELECT id, event, subject, actor FROM audit_log ORDER BY id DESC")
+            .fetch_all(pool)
+            .await
+    })?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, event, subject, actor)| {
+                json!({ "id": id, "event": event, "subject": subject, "actor": actor })
+            })
+            .collect(),
+    ))
 }
 
 // ----- Factor ------------------------------------------------------------------------------
@@ -342,12 +349,14 @@ async fn test_post(NameBody(name): NameBody) -> Json<Value> {
 /// Astro's redirect example: 307 to the stored URL, or 404.
 #[endpoint(id = "/", route = "/links/{id}")]
 async fn link(id: String, ctx: Context) -> Result<Redirect, EndpointError> {
-    let row = sqlx::query("SELECT url FROM links WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(ctx.database()?.pool())
-        .await?;
-    match row {
-        Some(row) => Ok(Redirect::temporary(&row.try_get::<String, _>("url")?)),
+    let url: Option<String> = with_pool!(ctx.database()?, |pool| {
+        sqlx::query_scalar("SELECT url FROM links WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    match url {
+        Some(url) => Ok(Redirect::temporary(&url)),
         None => Err(EndpointError::not_found(format!("no link `{id}`"))),
     }
 }
@@ -355,16 +364,19 @@ async fn link(id: String, ctx: Context) -> Result<Redirect, EndpointError> {
 /// Astro's dynamic product route: the product as JSON, or 404.
 #[endpoint(id = "/", route = "/products/{id}")]
 async fn product(id: i64, ctx: Context) -> Result<Json<Value>, EndpointError> {
-    let row = sqlx::query("SELECT id, name, price, description FROM products WHERE id = $1")
-        .bind(id)
-        .fetch_optional(ctx.database()?.pool())
-        .await?
+    let (id, name, price, description): (i64, String, f64, String) =
+        with_pool!(ctx.database()?, |pool| {
+            sqlx::query_as("SELECT id, name, price, description FROM products WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?
         .ok_or_else(|| EndpointError::not_found(format!("product {id} not found")))?;
     Ok(Json(json!({
-        "id": row.try_get::<i64, _>("id")?,
-        "name": row.try_get::<String, _>("name")?,
-        "price": row.try_get::<f64, _>("price")?,
-        "description": row.try_get::<String, _>("description")?,
+        "id": id,
+        "name": name,
+        "price": price,
+        "description": description,
     })))
 }
 

@@ -22,8 +22,7 @@ async fn databases(dir: &TempDir) -> Vec<(&'static str, String)> {
         format!("sqlite://{}/showcase.db", dir.0.display()),
     )];
     if let Ok(admin) = std::env::var("ENDPOINT_TEST_POSTGRES_URL") {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&admin)
+        let pool = sqlx::PgPool::connect(&admin)
             .await
             .expect("ENDPOINT_TEST_POSTGRES_URL is reachable");
         let name = format!(

@@ -1,11 +1,12 @@
 //! The database behind [`Context::database`](crate::Context::database): SQLite by default,
-//! PostgreSQL by URL, through `sqlx`'s `Any` driver so that one set of queries serves both.
+//! PostgreSQL by URL, each on sqlx's typed pool for its backend (so every column type reads as
+//! sqlx documents it), and [`with_pool!`](crate::with_pool) for a query that serves both.
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod pool;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use pool::Database;
+pub use pool::{Database, Pool};
 
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub mod schema;

@@ -1,35 +1,54 @@
-//! The connection pool (features `sqlite` and `postgres`): connecting, migrating, and
-//! scrubbing a driver's messages of the URL's secrets.
+//! The connection pools (features `sqlite` and `postgres`): one typed sqlx pool per backend,
+//! connecting, migrating, and scrubbing a driver's messages of the URL's secrets.
 
 use std::borrow::Cow;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::pool::PoolOptions;
 
 use super::{DatabaseKind, Migrations, is_secret_parameter, kind_of, redact};
-use crate::error::Error;
+use crate::error::{EndpointError, Error};
 
-/// A connection pool. Cheap to clone.
+/// The database's connection pool: sqlx's own pool for the backend the URL names, so every
+/// type that backend has reads and writes as sqlx documents it (SQLite `BOOLEAN` as `bool`,
+/// PostgreSQL `uuid`, `numeric`, `jsonb`, `timestamptz` as [`sqlx::types::Uuid`],
+/// [`sqlx::types::Decimal`], [`sqlx::types::Json`], [`sqlx::types::time`]).
 ///
-/// Queries go through [`sqlx`] (re-exported as `endpoint_runtime::sqlx`) with the `Any`
-/// driver: write `$1, $2, …` placeholders, which both SQLite and PostgreSQL accept, and prefer
-/// `BIGINT`, `DOUBLE PRECISION` / `REAL` and `TEXT` columns, which decode the same on both.
+/// Match on it, or write one query for both backends with [`with_pool!`](crate::with_pool).
+/// A variant exists when its feature (`sqlite`, `postgres`) is on.
+#[derive(Debug, Clone)]
+pub enum Pool {
+    /// An SQLite database (feature `sqlite`).
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    /// A PostgreSQL database (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
+
+/// A connection pool and what the runtime knows of its database. Cheap to clone.
+///
+/// Queries go through [`sqlx`] (re-exported as `endpoint_runtime::sqlx`) on the backend's own
+/// pool: [`Database::sqlite`] or [`Database::postgres`] when the application uses one
+/// backend, [`with_pool!`](crate::with_pool) when the same query serves both (write `$1, $2,
+/// …` placeholders, which both accept).
 ///
 /// ```no_run
 /// use endpoint_runtime::prelude::*;
-/// use endpoint_runtime::sqlx::{self, Row};
+/// use endpoint_runtime::{sqlx, with_pool};
 ///
 /// #[endpoint(id = "recipes", route = "/count")]
 /// async fn count(ctx: Context) -> Result<String, EndpointError> {
-///     let row = sqlx::query("SELECT COUNT(*) AS n FROM recipes").fetch_one(ctx.database()?.pool()).await?;
-///     Ok(row.try_get::<i64, _>("n")?.to_string())
+///     let n: i64 = with_pool!(ctx.database()?, |pool| {
+///         sqlx::query_scalar("SELECT COUNT(*) FROM recipes").fetch_one(pool).await
+///     })?;
+///     Ok(n.to_string())
 /// }
 /// # fn main() {}
 /// ```
 #[derive(Debug, Clone)]
 pub struct Database {
-    pool: sqlx::AnyPool,
-    kind: DatabaseKind,
+    pool: Pool,
     /// The schema, read on first use (feature `services`).
     #[cfg(feature = "services")]
     pub(super) schema: super::schema::Cache,
@@ -38,15 +57,125 @@ pub struct Database {
     statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// Runs `body` with `pool` bound to the database's typed sqlx pool, whichever backend it is:
+/// `with_pool!(database, |pool| expression)`, where `database` is a `&Database` and the
+/// expression (which may `.await`) has the same type for every backend, so rows are read into
+/// plain values inside it. The expression is compiled once per backend the runtime has
+/// (features `sqlite`, `postgres`).
+///
+/// ```no_run
+/// # use endpoint_runtime::{prelude::*, sqlx, with_pool};
+/// # async fn titles(ctx: Context) -> Result<Vec<(i64, String)>, EndpointError> {
+/// let rows: Vec<(i64, String)> = with_pool!(ctx.database()?, |pool| {
+///     sqlx::query_as("SELECT id, title FROM recipes WHERE views > $1")
+///         .bind(100_i64)
+///         .fetch_all(pool)
+///         .await
+/// })?;
+/// # Ok(rows) }
+/// ```
+///
+/// The expression must not give the backend's own types: rows (`SqliteRow`, `PgRow`) and
+/// results (`SqliteQueryResult`, `PgQueryResult`) differ per backend, so this does not compile
+/// (`match` arms have incompatible types); map them to plain values inside, as above, or
+/// `.map(|_| ())` after an `execute`.
+///
+/// ```compile_fail
+/// # use endpoint_runtime::{prelude::*, sqlx, with_pool};
+/// # async fn f(ctx: Context) -> Result<(), EndpointError> {
+/// let rows = with_pool!(ctx.database()?, |pool| {
+///     sqlx::query("SELECT id FROM recipes").fetch_all(pool).await
+/// })?;
+/// # Ok(()) }
+/// ```
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+#[macro_export]
+macro_rules! with_pool {
+    ($database:expr, |$pool:ident| $body:expr) => {
+        match $crate::Database::pool($database) {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `body` with `pool` bound to the database's typed sqlx pool (here SQLite, the only
+/// backend compiled in). See the documentation with both features on.
+#[cfg(all(feature = "sqlite", not(feature = "postgres")))]
+#[macro_export]
+macro_rules! with_pool {
+    ($database:expr, |$pool:ident| $body:expr) => {
+        match $crate::Database::pool($database) {
+            $crate::Pool::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Runs `body` with `pool` bound to the database's typed sqlx pool (here PostgreSQL, the only
+/// backend compiled in). See the documentation with both features on.
+#[cfg(all(feature = "postgres", not(feature = "sqlite")))]
+#[macro_export]
+macro_rules! with_pool {
+    ($database:expr, |$pool:ident| $body:expr) => {
+        match $crate::Database::pool($database) {
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
 impl Database {
-    /// The pool, for `sqlx` queries.
-    pub fn pool(&self) -> &sqlx::AnyPool {
+    /// The pool: match on it, or use [`with_pool!`](crate::with_pool).
+    pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The SQLite pool, for an application that runs on SQLite.
+    ///
+    /// # Errors
+    ///
+    /// - 500 `INTERNAL` (logged with the reason) when the database is PostgreSQL: the
+    ///   deployment's `ENDPOINT_DATABASE_URL` does not match the code.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(&self) -> Result<&sqlx::SqlitePool, EndpointError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(EndpointError::internal(
+                "the code asked for an SQLite pool, and the database is PostgreSQL",
+            )),
+        }
+    }
+
+    /// The PostgreSQL pool, for an application that runs on PostgreSQL.
+    ///
+    /// # Errors
+    ///
+    /// - 500 `INTERNAL` (logged with the reason) when the database is SQLite: the
+    ///   deployment's `ENDPOINT_DATABASE_URL` does not match the code.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(&self) -> Result<&sqlx::PgPool, EndpointError> {
+        match &self.pool {
+            Pool::Postgres(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(EndpointError::internal(
+                "the code asked for a PostgreSQL pool, and the database is SQLite",
+            )),
+        }
     }
 
     /// Which server this is.
     pub fn kind(&self) -> DatabaseKind {
-        self.kind
+        match self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => DatabaseKind::Sqlite,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => DatabaseKind::Postgres,
+        }
+    }
+
+    /// Closes every connection of the pool, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
     }
 
     /// How many statements the data services (`ItemsService`)
@@ -70,61 +199,71 @@ impl Database {
     ///
     /// - [`Error::Database`] naming the URL's scheme and host (never its password).
     pub async fn connect(url: &str, timeout: std::time::Duration) -> Result<Self, Error> {
-        install_default_drivers();
         let kind = kind_of(url).ok_or_else(|| {
             Error::database(format!(
                 "unsupported database URL `{}`: expected `sqlite://…` or `postgres://…`",
                 redact(url)
             ))
         })?;
-        if !kind.compiled() {
-            return Err(Error::database(format!(
-                "cannot connect to `{}`: expected {}",
-                redact(url),
-                kind.missing_feature()
-            )));
-        }
-        let url = match kind {
-            DatabaseKind::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
-                let separator = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{separator}mode=rwc")
-            }
-            _ => url.to_string(),
+        let connect_failed = |url: &str, e: sqlx::Error| {
+            // The driver's message too: it could quote the URL or a part of it.
+            let reason = scrub(&e.to_string(), url);
+            Error::database(format!("cannot connect to `{}`: {reason}", redact(url)))
         };
-        // Each connection to an in-memory SQLite URL opens a database of its own: one
-        // connection, kept for the pool's life, so that every query sees the same tables.
-        let memory = kind == DatabaseKind::Sqlite && super::is_memory(&url);
-        let options = if memory {
-            AnyPoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            AnyPoolOptions::new().max_connections(kind.pool_size())
-        };
-        let pool = options
-            .acquire_timeout(timeout)
-            .connect(&url)
-            .await
-            .map_err(|e| {
-                // The driver's message too: it could quote the URL or a part of it.
-                let reason = scrub(&e.to_string(), &url);
-                Error::database(format!("cannot connect to `{}`: {reason}", redact(&url)))
-            })?;
-        if kind == DatabaseKind::Sqlite {
-            // WAL so readers do not block the writer (kept in the file, so once is enough).
-            // Foreign keys are on for every connection: sqlx's SQLite default.
-            for pragma in ["PRAGMA journal_mode = WAL"] {
-                sqlx::query(pragma)
+        let pool = match kind {
+            #[cfg(feature = "sqlite")]
+            DatabaseKind::Sqlite => {
+                let url = if !url.contains("mode=") && !url.contains(":memory:") {
+                    let separator = if url.contains('?') { '&' } else { '?' };
+                    format!("{url}{separator}mode=rwc")
+                } else {
+                    url.to_string()
+                };
+                // Each connection to an in-memory SQLite URL opens a database of its own: one
+                // connection, kept for the pool's life, so that every query sees the same
+                // tables.
+                let options = if super::is_memory(&url) {
+                    PoolOptions::new()
+                        .max_connections(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                } else {
+                    PoolOptions::new().max_connections(kind.pool_size())
+                };
+                let pool: sqlx::SqlitePool = options
+                    .acquire_timeout(timeout)
+                    .connect(&url)
+                    .await
+                    .map_err(|e| connect_failed(&url, e))?;
+                // WAL so readers do not block the writer (kept in the file, so once is
+                // enough). Foreign keys are on for every connection: sqlx's SQLite default.
+                sqlx::query("PRAGMA journal_mode = WAL")
                     .execute(&pool)
                     .await
-                    .map_err(|e| Error::database_from(format!("`{pragma}` failed"), e))?;
+                    .map_err(|e| Error::database_from("`PRAGMA journal_mode = WAL` failed", e))?;
+                Pool::Sqlite(pool)
             }
-        }
+            #[cfg(feature = "postgres")]
+            DatabaseKind::Postgres => Pool::Postgres(
+                PoolOptions::new()
+                    .max_connections(kind.pool_size())
+                    .acquire_timeout(timeout)
+                    .connect(url)
+                    .await
+                    .map_err(|e| connect_failed(url, e))?,
+            ),
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(Error::database(format!(
+                    "cannot connect to `{}`: expected {}",
+                    redact(url),
+                    kind.missing_feature()
+                )));
+            }
+        };
         Ok(Database {
             pool,
-            kind,
             #[cfg(feature = "services")]
             schema: Default::default(),
             #[cfg(feature = "services")]
@@ -139,14 +278,14 @@ impl Database {
     ///
     /// - [`Error::Database`] when a migration fails or was changed after being applied.
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), Error> {
-        let files = match self.kind {
+        let files = match self.kind() {
             DatabaseKind::Sqlite => migrations.sqlite,
             DatabaseKind::Postgres => migrations.postgres,
         };
         if files.is_empty() {
             return Err(Error::database(format!(
                 "no migrations for {:?} in the set given to `App::migrations`",
-                self.kind
+                self.kind()
             )));
         }
         let list = files
@@ -161,9 +300,8 @@ impl Database {
                 )
             })
             .collect();
-        Migrator::with_migrations(list)
-            .run(&self.pool)
-            .await
+        let migrator = Migrator::with_migrations(list);
+        with_pool!(self, |pool| migrator.run(pool).await)
             .map_err(|e| Error::database_from("migration failed", e))
     }
 }

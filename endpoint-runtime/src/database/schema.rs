@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sqlx::Row as _;
 
-use super::{Database, DatabaseKind};
+use super::{Database, Pool};
 use crate::error::Error;
 
 /// The database's collections and relations. Cheap to share (`Arc`).
@@ -197,9 +197,11 @@ impl Database {
     ///
     /// - [`Error::Database`] when the catalogue cannot be read.
     pub async fn refresh_schema(&self) -> Result<Arc<Schema>, Error> {
-        let schema = Arc::new(match self.kind() {
-            DatabaseKind::Sqlite => sqlite(self).await,
-            DatabaseKind::Postgres => postgres(self).await,
+        let schema = Arc::new(match self.pool() {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => sqlite(pool).await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => postgres(pool).await,
         }?);
         *self
             .schema
@@ -213,8 +215,8 @@ fn failed(error: sqlx::Error) -> Error {
     Error::database_from("cannot read the database schema", error)
 }
 
-async fn sqlite(database: &Database) -> Result<Schema, Error> {
-    let pool = database.pool();
+#[cfg(feature = "sqlite")]
+async fn sqlite(pool: &sqlx::SqlitePool) -> Result<Schema, Error> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(name AS TEXT) FROM sqlite_master WHERE type = 'table' ORDER BY name",
     )
@@ -286,8 +288,8 @@ async fn sqlite(database: &Database) -> Result<Schema, Error> {
     Ok(schema)
 }
 
-async fn postgres(database: &Database) -> Result<Schema, Error> {
-    let pool = database.pool();
+#[cfg(feature = "postgres")]
+async fn postgres(pool: &sqlx::PgPool) -> Result<Schema, Error> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",

@@ -548,13 +548,14 @@ impl ItemsService {
             limit,
             offset,
         };
-        let rows = sql::fetch(&self.database, self.database.pool(), &select).await?;
+        let kinds: Vec<FieldKind> = columns.iter().map(|(_, kind)| *kind).collect();
+        let rows = sql::fetch(&self.database, &select, &kinds).await?;
         Ok(rows
-            .iter()
+            .into_iter()
             .map(|row| {
                 let mut item = Map::new();
-                for (index, (path, decoded)) in columns.iter().enumerate() {
-                    insert(&mut item, path, sql::decode(row, index, *decoded));
+                for ((path, _), value) in columns.iter().zip(row) {
+                    insert(&mut item, path, value);
                 }
                 Value::Object(nulls_for_missing_relations(item, &relations))
             })
@@ -676,10 +677,12 @@ impl ItemsService {
                 &key,
                 self.database.kind(),
             )));
-            let rows = sql::fetch(&self.database, &mut *transaction, &insert).await?;
-            keys.extend(rows.iter().map(|row| sql::decode(row, 0, key.kind)));
+            let rows = transaction
+                .fetch(&self.database, &insert, &[key.kind])
+                .await?;
+            keys.extend(rows.into_iter().flatten());
         }
-        transaction.commit().await.map_err(sql::failed)?;
+        transaction.commit().await?;
         Ok(keys)
     }
 
@@ -912,11 +915,8 @@ impl ItemsService {
             limit,
             offset: 0,
         };
-        let rows = sql::fetch(&self.database, self.database.pool(), &select).await?;
-        Ok(rows
-            .iter()
-            .map(|row| sql::decode(row, 0, key.kind))
-            .collect())
+        let rows = sql::fetch(&self.database, &select, &[key.kind]).await?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// Updates (`values`) or deletes the rows of `keys`, in one transaction, after checking
@@ -949,7 +949,9 @@ impl ItemsService {
             .from(Alias::new(name))
             .and_where(condition.clone())
             .to_owned();
-        let found = sql::fetch(&self.database, &mut *transaction, &visible).await?;
+        let found = transaction
+            .fetch(&self.database, &visible, &[key.kind])
+            .await?;
         if found.len() != distinct.len() {
             return Err(self.not_visible(action));
         }
@@ -960,7 +962,7 @@ impl ItemsService {
                 for (field, value) in values {
                     update.value(Alias::new(field), value);
                 }
-                sql::fetch(&self.database, &mut *transaction, &update).await?;
+                transaction.fetch(&self.database, &update, &[]).await?;
             }
             Some(_) => {}
             None => {
@@ -968,14 +970,11 @@ impl ItemsService {
                     .from_table(Alias::new(name))
                     .and_where(condition)
                     .to_owned();
-                sql::fetch(&self.database, &mut *transaction, &delete).await?;
+                transaction.fetch(&self.database, &delete, &[]).await?;
             }
         }
-        transaction.commit().await.map_err(sql::failed)?;
-        Ok(found
-            .iter()
-            .map(|row| sql::decode(row, 0, key.kind))
-            .collect())
+        transaction.commit().await?;
+        Ok(found.into_iter().flatten().collect())
     }
 }
 

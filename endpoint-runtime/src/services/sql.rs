@@ -1,14 +1,14 @@
 //! The SQL of the data services, built with sea-query for SQLite or PostgreSQL: identifiers
 //! only from the introspected schema, every value bound (`?` / `$n`), never formatted into the
-//! text. Also what sqlx's `Any` driver needs around it: casts to the types it can decode, and
+//! text. Also what runs it on the backend's typed pool: reads cast to a few plain types (so one
+//! decoder serves every column type), bound text cast to the column's type on PostgreSQL, and
 //! rows turned into JSON by the field's kind.
 
 use sea_query::{Alias, Expr, ExprTrait, LikeExpr, SelectStatement};
 use serde_json::Value;
-use sqlx::Row as _;
 
 use super::filter::{Dynamic, Filter, Op};
-use crate::database::{Database, DatabaseKind};
+use crate::database::{Database, DatabaseKind, Pool};
 use crate::error::EndpointError;
 use crate::schema::{Field, FieldKind, Schema};
 
@@ -17,8 +17,8 @@ pub(crate) fn column(table: &str, field: &str) -> Expr {
     Expr::col((Alias::new(table), Alias::new(field)))
 }
 
-/// The PostgreSQL type a bound text value is cast to for `field` (`CAST($1 AS jsonb)`):
-/// `Any` binds text, which PostgreSQL does not turn into these by itself. Fixed names, never
+/// The PostgreSQL type a bound text value is cast to for `field` (`CAST($1 AS jsonb)`): the
+/// services bind these values as text, which PostgreSQL does not compare with these types. Fixed names, never
 /// the catalogue's text.
 fn postgres_cast(field: &Field) -> Option<&'static str> {
     let t = field.data_type.as_str();
@@ -167,7 +167,8 @@ fn compare(
     }
 }
 
-/// The expression that reads `field` of `table` in a form `Any` decodes on `kind`.
+/// The expression that reads `field` of `table` as one of the plain types [`decode`] reads
+/// (integer, float, boolean, text, bytes) on `kind`.
 pub(crate) fn read(table: &str, field: &Field, kind: DatabaseKind) -> Expr {
     let col = column(table, &field.name);
     match (kind, field.kind) {
@@ -176,7 +177,7 @@ pub(crate) fn read(table: &str, field: &Field, kind: DatabaseKind) -> Expr {
             DatabaseKind::Sqlite,
             FieldKind::Integer | FieldKind::Float | FieldKind::Text | FieldKind::Binary,
         ) => col,
-        // `Any` refuses SQLite's declared DATETIME, JSON, … types: read their text.
+        // SQLite's declared DATETIME, JSON, NUMERIC, … types: their text.
         (DatabaseKind::Sqlite, _) => col.cast_as(Alias::new("TEXT")),
         (DatabaseKind::Postgres, FieldKind::Integer) => col.cast_as(Alias::new("BIGINT")),
         (DatabaseKind::Postgres, FieldKind::Float) => col.cast_as(Alias::new("DOUBLE PRECISION")),
@@ -187,31 +188,30 @@ pub(crate) fn read(table: &str, field: &Field, kind: DatabaseKind) -> Expr {
 
 /// The JSON value of column `index` of `row`, read as [`read`] selected it for `field` (or as
 /// an aggregate of `kind`).
-pub(crate) fn decode(row: &sqlx::any::AnyRow, index: usize, kind: FieldKind) -> Value {
-    let text = || row.try_get::<Option<String>, _>(index).ok().flatten();
+fn decode<R: Decodes>(row: &R, index: usize, kind: FieldKind) -> Value {
     match kind {
-        FieldKind::Integer => match row.try_get::<Option<i64>, _>(index) {
+        FieldKind::Integer => match row.integer(index) {
             Ok(v) => v.map_or(Value::Null, Value::from),
             Err(_) => float_or_text(row, index),
         },
         FieldKind::Float => float_or_text(row, index),
-        FieldKind::Boolean => match row.try_get::<Option<bool>, _>(index) {
+        FieldKind::Boolean => match row.boolean(index) {
             Ok(v) => v.map_or(Value::Null, Value::Bool),
             Err(_) => row
-                .try_get::<Option<i64>, _>(index)
+                .integer(index)
                 .ok()
                 .flatten()
                 .map_or(Value::Null, |i| Value::Bool(i != 0)),
         },
-        FieldKind::Json => text().map_or(Value::Null, |t| {
+        FieldKind::Json => row.text(index).ok().flatten().map_or(Value::Null, |t| {
             serde_json::from_str(&t).unwrap_or(Value::String(t))
         }),
         FieldKind::Binary => row
-            .try_get::<Option<Vec<u8>>, _>(index)
+            .bytes(index)
             .ok()
             .flatten()
             .map_or(Value::Null, Value::from),
-        _ => match text() {
+        _ => match row.text(index).ok().flatten() {
             Some(t) => Value::String(t),
             None => float_or_text(row, index),
         },
@@ -219,18 +219,54 @@ pub(crate) fn decode(row: &sqlx::any::AnyRow, index: usize, kind: FieldKind) -> 
 }
 
 /// A number or a text, whichever the column decodes as (SQLite's dynamic types).
-fn float_or_text(row: &sqlx::any::AnyRow, index: usize) -> Value {
-    if let Ok(Some(i)) = row.try_get::<Option<i64>, _>(index) {
+fn float_or_text<R: Decodes>(row: &R, index: usize) -> Value {
+    if let Ok(Some(i)) = row.integer(index) {
         return Value::from(i);
     }
-    if let Ok(Some(f)) = row.try_get::<Option<f64>, _>(index) {
+    if let Ok(Some(f)) = row.float(index) {
         return serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number);
     }
-    row.try_get::<Option<String>, _>(index)
+    row.text(index)
         .ok()
         .flatten()
         .map_or(Value::Null, Value::String)
 }
+
+/// A row of a backend the services run on, read as the plain types [`read`] selects.
+trait Decodes {
+    fn integer(&self, index: usize) -> Result<Option<i64>, sqlx::Error>;
+    fn float(&self, index: usize) -> Result<Option<f64>, sqlx::Error>;
+    fn boolean(&self, index: usize) -> Result<Option<bool>, sqlx::Error>;
+    fn text(&self, index: usize) -> Result<Option<String>, sqlx::Error>;
+    fn bytes(&self, index: usize) -> Result<Option<Vec<u8>>, sqlx::Error>;
+}
+
+macro_rules! decodes {
+    ($row:ty) => {
+        impl Decodes for $row {
+            fn integer(&self, index: usize) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::Row::try_get(self, index)
+            }
+            fn float(&self, index: usize) -> Result<Option<f64>, sqlx::Error> {
+                sqlx::Row::try_get(self, index)
+            }
+            fn boolean(&self, index: usize) -> Result<Option<bool>, sqlx::Error> {
+                sqlx::Row::try_get(self, index)
+            }
+            fn text(&self, index: usize) -> Result<Option<String>, sqlx::Error> {
+                sqlx::Row::try_get(self, index)
+            }
+            fn bytes(&self, index: usize) -> Result<Option<Vec<u8>>, sqlx::Error> {
+                sqlx::Row::try_get(self, index)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+decodes!(sqlx::sqlite::SqliteRow);
+#[cfg(feature = "postgres")]
+decodes!(sqlx::postgres::PgRow);
 
 /// `(sql, values)` built for `kind`.
 pub(crate) fn build<S>(statement: &S, kind: DatabaseKind) -> (String, sea_query::Values)
@@ -297,61 +333,123 @@ impl Buildable for sea_query::DeleteStatement {
     }
 }
 
-/// Runs `statement` on `executor` and returns its rows; counts it on `database`.
-pub(crate) async fn fetch<'e, S, E>(
+/// Runs `statement` on the database's pool and returns its rows, column `i` decoded as
+/// `kinds[i]`; counts it on `database`.
+pub(crate) async fn fetch<S: Buildable>(
     database: &Database,
-    executor: E,
     statement: &S,
-) -> Result<Vec<sqlx::any::AnyRow>, EndpointError>
-where
-    S: Buildable,
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+    kinds: &[FieldKind],
+) -> Result<Vec<Vec<Value>>, EndpointError> {
     let (sql, values) = build(statement, database.kind());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in values.into_iter() {
-        query = bind(query, value);
-    }
     database.count_statement();
-    query.fetch_all(executor).await.map_err(failed)
+    crate::with_pool!(database, |pool| run(pool, sql, values, kinds).await)
+}
+
+/// A write transaction on the database's typed pool.
+pub(crate) enum Transaction {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Transaction {
+    /// Runs `statement` inside the transaction: see [`fetch`].
+    pub(crate) async fn fetch<S: Buildable>(
+        &mut self,
+        database: &Database,
+        statement: &S,
+        kinds: &[FieldKind],
+    ) -> Result<Vec<Vec<Value>>, EndpointError> {
+        let (sql, values) = build(statement, database.kind());
+        database.count_statement();
+        match self {
+            #[cfg(feature = "sqlite")]
+            Transaction::Sqlite(transaction) => run(&mut **transaction, sql, values, kinds).await,
+            #[cfg(feature = "postgres")]
+            Transaction::Postgres(transaction) => run(&mut **transaction, sql, values, kinds).await,
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), EndpointError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Transaction::Sqlite(transaction) => transaction.commit().await,
+            #[cfg(feature = "postgres")]
+            Transaction::Postgres(transaction) => transaction.commit().await,
+        }
+        .map_err(failed)
+    }
 }
 
 /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
 /// transaction that reads first and writes later fails at once (`SQLITE_BUSY_SNAPSHOT`, no busy
 /// wait) when another connection wrote in between.
-pub(crate) async fn begin(
-    database: &Database,
-) -> Result<sqlx::Transaction<'static, sqlx::Any>, EndpointError> {
-    match database.kind() {
-        DatabaseKind::Sqlite => database.pool().begin_with("BEGIN IMMEDIATE").await,
-        DatabaseKind::Postgres => database.pool().begin().await,
+pub(crate) async fn begin(database: &Database) -> Result<Transaction, EndpointError> {
+    match database.pool() {
+        #[cfg(feature = "sqlite")]
+        Pool::Sqlite(pool) => pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map(Transaction::Sqlite),
+        #[cfg(feature = "postgres")]
+        Pool::Postgres(pool) => pool.begin().await.map(Transaction::Postgres),
     }
     .map_err(failed)
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
-
-/// Binds one sea-query value in a type `Any` carries (integers as `i64`).
-fn bind(query: AnyQuery<'_>, value: sea_query::Value) -> AnyQuery<'_> {
+/// Runs `sql` with `values` bound on `executor`, decoding each row by `kinds`.
+async fn run<'e, E, DB>(
+    executor: E,
+    sql: String,
+    values: sea_query::Values,
+    kinds: &[FieldKind],
+) -> Result<Vec<Vec<Value>>, EndpointError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+    DB: sqlx::Database,
+    DB::Row: Decodes,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'t> Option<bool>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<i64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<f64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<Vec<u8>>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
     use sea_query::Value as V;
-    match value {
-        V::Bool(v) => query.bind(v),
-        V::TinyInt(v) => query.bind(v.map(i64::from)),
-        V::SmallInt(v) => query.bind(v.map(i64::from)),
-        V::Int(v) => query.bind(v.map(i64::from)),
-        V::BigInt(v) => query.bind(v),
-        V::TinyUnsigned(v) => query.bind(v.map(i64::from)),
-        V::SmallUnsigned(v) => query.bind(v.map(i64::from)),
-        V::Unsigned(v) => query.bind(v.map(i64::from)),
-        V::BigUnsigned(v) => query.bind(v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))),
-        V::Float(v) => query.bind(v.map(f64::from)),
-        V::Double(v) => query.bind(v),
-        V::String(v) => query.bind(v),
-        V::Char(v) => query.bind(v.map(String::from)),
-        V::Bytes(v) => query.bind(v),
-        // The services build no other kind of value.
-        _ => query.bind(Option::<String>::None),
+    let mut query = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
+    for value in values.into_iter() {
+        // Integers as `i64`, floats as `f64`: the types both backends bind.
+        query = match value {
+            V::Bool(v) => query.bind(v),
+            V::TinyInt(v) => query.bind(v.map(i64::from)),
+            V::SmallInt(v) => query.bind(v.map(i64::from)),
+            V::Int(v) => query.bind(v.map(i64::from)),
+            V::BigInt(v) => query.bind(v),
+            V::TinyUnsigned(v) => query.bind(v.map(i64::from)),
+            V::SmallUnsigned(v) => query.bind(v.map(i64::from)),
+            V::Unsigned(v) => query.bind(v.map(i64::from)),
+            V::BigUnsigned(v) => query.bind(v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))),
+            V::Float(v) => query.bind(v.map(f64::from)),
+            V::Double(v) => query.bind(v),
+            V::String(v) => query.bind(v),
+            V::Char(v) => query.bind(v.map(String::from)),
+            V::Bytes(v) => query.bind(v),
+            // The services build no other kind of value.
+            _ => query.bind(Option::<String>::None),
+        };
     }
+    let rows = query.fetch_all(executor).await.map_err(failed)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(index, kind)| decode(row, index, *kind))
+                .collect()
+        })
+        .collect())
 }
 
 /// A failed statement as the caller's error: a database that cannot be reached is 503

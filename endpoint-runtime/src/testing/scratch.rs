@@ -42,11 +42,15 @@ impl Scratch {
                 let schema = format!("endpoint_test_{}", uuid::Uuid::new_v4().simple());
                 let database = Database::connect(&url, config.database_timeout).await?;
                 // The name is ours (hex digits), never input.
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
-                    .execute(database.pool())
-                    .await
-                    .map_err(|e| Error::database_from("cannot create the test schema", e))?;
-                database.pool().close().await;
+                let create = format!("CREATE SCHEMA \"{schema}\"");
+                crate::with_pool!(&database, |pool| {
+                    sqlx::query(sqlx::AssertSqlSafe(create))
+                        .execute(pool)
+                        .await
+                        .map(|_| ())
+                })
+                .map_err(|e| Error::database_from("cannot create the test schema", e))?;
+                database.close().await;
                 let mut scoped = url::Url::parse(&url)
                     .map_err(|_| Error::database("the database URL does not parse"))?;
                 scoped
@@ -95,13 +99,15 @@ impl Drop for Scratch {
                 .ok()?;
             runtime.block_on(async {
                 let database = Database::connect(&url, timeout).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
-                )))
-                .execute(database.pool())
-                .await
+                let drop = format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE");
+                crate::with_pool!(&database, |pool| {
+                    sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(pool)
+                        .await
+                        .map(|_| ())
+                })
                 .ok()?;
-                database.pool().close().await;
+                database.close().await;
                 Some(())
             })
         })

@@ -49,7 +49,7 @@ async fn popular_service(ctx: &Context) -> Result<Vec<Recipe>, EndpointError> {
 /// ... and as it was written before (commit 1fd36c0).
 async fn popular_sqlx(ctx: &Context) -> Result<Vec<Recipe>, EndpointError> {
     let rows = sqlx::query("SELECT id, title, views FROM recipes ORDER BY views DESC, id LIMIT 10")
-        .fetch_all(ctx.database()?.pool())
+        .fetch_all(ctx.database()?.sqlite()?)
         .await?;
     Ok(rows
         .iter()
@@ -102,7 +102,7 @@ async fn by_author_sqlx(ctx: &Context) -> Result<Vec<AuthorStats>, EndpointError
         LEFT JOIN articles ar ON ar.author_id = au.id AND ar.status = 'published' \
         WHERE au.user_id = $1 GROUP BY au.id, au.name ORDER BY au.id";
     let who = ctx.accountability();
-    let pool = ctx.database()?.pool();
+    let pool = ctx.database()?.sqlite()?;
     let rows = if who.admin || who.has_role("editor") {
         sqlx::query(ALL).fetch_all(pool).await?
     } else {
@@ -139,7 +139,7 @@ async fn aggregate_service(ctx: &Context) -> Result<Vec<Value>, EndpointError> {
 /// ... and in SQL, with the caller's rule written in by hand as the service applies it.
 async fn aggregate_sqlx(ctx: &Context) -> Result<Vec<Value>, EndpointError> {
     let who = ctx.accountability();
-    let pool = ctx.database()?.pool();
+    let pool = ctx.database()?.sqlite()?;
     let rows = if who.has_role("editor") {
         sqlx::query("SELECT author_id, COUNT(*) AS count FROM articles WHERE status = 'published' GROUP BY author_id")
             .fetch_all(pool)
