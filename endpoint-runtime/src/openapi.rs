@@ -717,13 +717,14 @@ pub(crate) fn items_paths(document: &mut Value, schema: &crate::schema::Schema, 
             .collect()
     };
     let query_parameters = json!([
-        { "name": "fields", "in": "query", "schema": { "type": "string" }, "description": "Comma-separated fields; `relation.field` through a many-to-one field" },
+        { "name": "fields", "in": "query", "schema": { "type": "string" }, "description": "Comma-separated fields; `relation.field` through a many-to-one field; `count(relation)` of a one-to-many relation, returned as `relation_func.count`" },
         { "name": "filter", "in": "query", "schema": { "type": "string" }, "description": "A filter rule in JSON, or `filter[field][_op]=value`" },
         { "name": "sort", "in": "query", "schema": { "type": "string" }, "description": "Comma-separated fields, `-` for descending" },
         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": -1 } },
         { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
         { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1 } },
-        { "name": "search", "in": "query", "schema": { "type": "string" } }
+        { "name": "search", "in": "query", "schema": { "type": "string" } },
+        { "name": "deep", "in": "query", "style": "deepObject", "explode": true, "schema": { "type": "object" }, "description": "`deep[relation][_filter][field][_op]=value`: narrows what `count(relation)` counts" }
     ]);
     let mut paths = Map::new();
     for (name, collection) in &schema.collections {
@@ -745,6 +746,19 @@ pub(crate) fn items_paths(document: &mut Value, schema: &crate::schema::Schema, 
                 types.push("null");
             }
             properties.insert(field.name.clone(), json!({ "type": types }));
+        }
+        // `fields=count(articles)`: the count of each one-to-many relation.
+        for relation in schema
+            .relations
+            .iter()
+            .filter(|r| r.related_collection == *name)
+        {
+            if schema.one_to_many(name, &relation.collection).is_some() {
+                properties.insert(
+                    format!("{}_func", relation.collection),
+                    json!({ "type": "object", "properties": { "count": { "type": "integer" } } }),
+                );
+            }
         }
         let item = json!({ "type": "object", "properties": properties });
         let jsend = |data: Value| {

@@ -14,6 +14,16 @@ async fn query(ctx: Context, Json(query): Json<Value>) -> Result<Json<Vec<Value>
     Ok(Json(ctx.items("articles")?.read_by_query(&query).await?))
 }
 
+/// `readByQuery` of the authors, with the JSON query of the body, as the caller.
+#[endpoint(id = "authors", route = "/query", method = post)]
+async fn query_authors(
+    ctx: Context,
+    Json(query): Json<Value>,
+) -> Result<Json<Vec<Value>>, EndpointError> {
+    let query = Query::from_json(query)?;
+    Ok(Json(ctx.items("authors")?.read_by_query(&query).await?))
+}
+
 #[endpoint(id = "articles", route = "/{id}")]
 async fn read_one(id: i64, ctx: Context) -> Result<Json<Value>, EndpointError> {
     Ok(Json(
@@ -631,9 +641,134 @@ async fn hostile(client: TestClient, kind: &str) {
     );
 }
 
+/// `count(articles)` of each author: a one-to-many count in one query, under the articles'
+/// read rules of the caller, narrowed by `deep`.
+async fn related_counts(client: TestClient, kind: &str) {
+    let counts = |body: &Value| -> Vec<(String, i64)> {
+        body.as_array()
+            .unwrap_or_else(|| panic!("{kind}: {body}"))
+            .iter()
+            .map(|a| {
+                (
+                    a["name"].as_str().unwrap_or("?").to_string(),
+                    a["articles_func"]["count"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect()
+    };
+    let all = json!({ "fields": ["id", "name", "count(articles)"], "sort": ["id"] });
+    let published = json!({
+        "fields": ["id", "name", "count(articles)"], "sort": ["id"],
+        "deep": { "articles": { "_filter": { "status": { "_eq": "published" } } } },
+    });
+    // (caller, every article it may read, the published ones)
+    // (`public`'s rules apply to every caller: a role without rules of its own counts what
+    // anonymous callers do.)
+    let expected: [(&str, [i64; 2], [i64; 2]); 6] = [
+        ("anonymous", [2, 1], [2, 1]),
+        // Her own draft counts; Bob's does not.
+        ("ann (author)", [3, 1], [2, 1]),
+        ("bob (author)", [2, 2], [2, 1]),
+        ("eve (editor)", [3, 2], [2, 1]),
+        ("rob (reader, no rules)", [2, 1], [2, 1]),
+        ("root (admin)", [3, 2], [2, 1]),
+    ];
+    for who in callers() {
+        let (status, body) = post_as(&client, &who, "/authors/query", all.clone()).await;
+        let (_, every, only_published) = expected
+            .iter()
+            .find(|(name, ..)| *name == who.0)
+            .expect("every caller is expected");
+        assert_eq!(status, 200, "{kind}: {}: {body}", who.0);
+        let names = ["Ann", "Bob"].map(String::from);
+        assert_eq!(
+            counts(&body),
+            names.iter().cloned().zip(*every).collect::<Vec<_>>(),
+            "{kind}: {}",
+            who.0
+        );
+        let (status, body) = post_as(&client, &who, "/authors/query", published.clone()).await;
+        assert_eq!(status, 200, "{kind}: {}: {body}", who.0);
+        assert_eq!(
+            counts(&body),
+            names
+                .iter()
+                .cloned()
+                .zip(*only_published)
+                .collect::<Vec<_>>(),
+            "{kind}: {}",
+            who.0
+        );
+    }
+
+    // Refused, naming the path, before any SQL runs.
+    let eve = &callers()[3];
+    let anonymous = &callers()[0];
+    let refused: [(&Caller, Value, u16, &str); 6] = [
+        (
+            eve,
+            json!({ "fields": ["id", "count(nope)"] }),
+            400,
+            "fields[1]",
+        ),
+        // `authors` is the one side of `articles.author`, not the other way round.
+        (
+            eve,
+            json!({ "fields": ["count(authors)"] }),
+            400,
+            "fields[0]",
+        ),
+        (
+            eve,
+            json!({ "fields": ["id"], "deep": { "articles": { "_filter": {} } } }),
+            400,
+            "deep.articles",
+        ),
+        (
+            eve,
+            json!({ "fields": ["count(articles)"], "deep": { "articles": { "_sort": ["id"] } } }),
+            400,
+            "deep.articles._sort",
+        ),
+        (
+            eve,
+            json!({ "fields": ["count(articles)"],
+                    "deep": { "articles": { "_filter": { "status": { "_eqq": "x" } } } } }),
+            400,
+            "deep.articles._filter.status._eqq",
+        ),
+        // Anonymous callers may not read `views`: not even to count by it.
+        (
+            anonymous,
+            json!({ "fields": ["count(articles)"],
+                    "deep": { "articles": { "_filter": { "views": { "_gt": 0 } } } } }),
+            403,
+            "",
+        ),
+    ];
+    let database = client.database().expect("a database");
+    let statements = database.services_statements();
+    for (who, query, status, path) in refused {
+        let (got, body) = post_as(&client, who, "/authors/query", query.clone()).await;
+        assert_eq!(got, status, "{kind}: {query}: {body}");
+        if !path.is_empty() {
+            assert_eq!(
+                body["data"]["details"]["path"], path,
+                "{kind}: {query}: {body}"
+            );
+        }
+    }
+    assert_eq!(
+        database.services_statements(),
+        statements,
+        "{kind}: refused before any SQL runs"
+    );
+}
+
 #[endpoint_runtime::test]
 async fn permissions_and_queries_on_sqlite() {
     check(client(None, permissions()).await.unwrap(), "sqlite").await;
+    related_counts(client(None, permissions()).await.unwrap(), "sqlite").await;
     hostile(client(None, permissions()).await.unwrap(), "sqlite").await;
 }
 
@@ -644,6 +779,11 @@ async fn permissions_and_queries_on_postgres() {
         return;
     };
     check(
+        client(Some(url.clone()), permissions()).await.unwrap(),
+        "postgres",
+    )
+    .await;
+    related_counts(
         client(Some(url.clone()), permissions()).await.unwrap(),
         "postgres",
     )
@@ -703,6 +843,18 @@ async fn the_items_rest_face() {
         json!({ "status": "success", "data": [
             { "id": 5, "title": "Ann second" }, { "id": 3, "title": "Bob published" }
         ] })
+    );
+    let response = client
+        .get("/items/authors?fields=name,count(articles)&sort=id&deep[articles][_filter][status][_eq]=published")
+        .as_accountability(eve())
+        .send()
+        .await;
+    assert_eq!(
+        response.json::<Value>()["data"],
+        json!([
+            { "name": "Ann", "articles_func": { "count": 2 } },
+            { "name": "Bob", "articles_func": { "count": 1 } }
+        ])
     );
     let json_filter = "/items/articles?filter=%7B%22author%22%3A%7B%22name%22%3A%7B%22_eq%22%3A%22Bob%22%7D%7D%7D&fields=title";
     let response = client.get(json_filter).as_anonymous().send().await;

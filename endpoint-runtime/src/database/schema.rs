@@ -39,6 +39,22 @@ impl Schema {
             .iter()
             .find(|r| r.collection == collection && r.field == field)
     }
+
+    /// The one-to-many relation of `collection` named `alias`: the foreign key of the
+    /// collection `alias` that points to `collection` (`authors` ← `articles.author_id` is
+    /// `authors`' one-to-many `articles`). Directus names these alias fields in its own
+    /// metadata; here the name is the related collection's, so `None` too when that
+    /// collection has several foreign keys to `collection` (which one would be ambiguous).
+    pub fn one_to_many(&self, collection: &str, alias: &str) -> Option<&Relation> {
+        let mut found = self
+            .relations
+            .iter()
+            .filter(|r| r.related_collection == collection && r.collection == alias);
+        match (found.next(), found.next()) {
+            (Some(relation), None) => Some(relation),
+            _ => None,
+        }
+    }
 }
 
 /// A table.

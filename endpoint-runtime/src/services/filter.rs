@@ -45,6 +45,25 @@ pub(crate) enum Filter {
     },
 }
 
+impl Filter {
+    /// Whether every row this filter admits is admitted by `other` too, as far as their
+    /// shapes show: each condition `other` ANDs is one this filter ANDs (the same field,
+    /// operator and value, dynamic values unresolved, so they resolve alike). `false` when
+    /// that cannot be seen from the shapes, never `true` wrongly.
+    pub(crate) fn implies(&self, other: &Filter) -> bool {
+        let mine = self.conjuncts();
+        other.conjuncts().iter().all(|part| mine.contains(part))
+    }
+
+    /// The conditions this filter ANDs, `_and` nesting flattened.
+    fn conjuncts(&self) -> Vec<&Filter> {
+        match self {
+            Filter::All(parts) => parts.iter().flat_map(Filter::conjuncts).collect(),
+            other => vec![other],
+        }
+    }
+}
+
 /// A comparison operator of Directus's filter rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -457,5 +476,37 @@ fn holds(op: Op, actual: &Value, operand: &Value) -> bool {
                     Some(Ordering::Less | Ordering::Equal)
                 )
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eq(field: &str, value: Value) -> Filter {
+        Filter::Compare {
+            field: field.into(),
+            op: Op::Eq,
+            value,
+        }
+    }
+
+    #[test]
+    fn a_filter_implies_the_conditions_it_ands() {
+        let published = eq("status", json!("published"));
+        let own = eq("user_id", json!("$CURRENT_USER"));
+        let both = Filter::All(vec![own.clone(), published.clone()]);
+        assert!(published.implies(&published));
+        assert!(both.implies(&published));
+        assert!(Filter::All(vec![both.clone()]).implies(&own));
+        assert!(both.implies(&Filter::All(vec![published.clone(), own.clone()])));
+        // An empty rule admits every row: anything implies it.
+        assert!(published.implies(&Filter::All(vec![])));
+        // Not from the shapes: a different value, an `_or`, a condition not ANDed.
+        assert!(!published.implies(&eq("status", json!("draft"))));
+        assert!(!published.implies(&both));
+        assert!(!Filter::Any(vec![published.clone(), own.clone()]).implies(&published));
+        assert!(!Filter::All(vec![]).implies(&published));
     }
 }

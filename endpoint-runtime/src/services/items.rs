@@ -136,7 +136,17 @@ impl ItemsService {
     }
 
     /// The rows `allowed` may touch on `collection`: `None` when every row.
-    fn permission_condition(&self, collection: &str, allowed: &Allowed<'_>) -> Option<Expr> {
+    ///
+    /// `None` too when `implied_by` (the query's own filter, applied beside it) implies one of
+    /// the rules' filters: `(rule OR other) AND query` is then `query` (the absorption law),
+    /// and the statement skips what the rule would cost (a published-only read by a role
+    /// that may also read its drafts, say).
+    fn permission_condition(
+        &self,
+        collection: &str,
+        allowed: &Allowed<'_>,
+        implied_by: Option<&Filter>,
+    ) -> Option<Expr> {
         let Allowed::Rules(rules) = allowed else {
             return None;
         };
@@ -148,6 +158,9 @@ impl ItemsService {
                 return None;
             };
             match filter::parse(value, table, &self.schema, "permissions.filter") {
+                Ok(parsed) if implied_by.is_some_and(|query| query.implies(&parsed)) => {
+                    return None;
+                }
                 Ok(parsed) => any.push(sql::condition(
                     &parsed,
                     collection,
@@ -346,6 +359,17 @@ impl ItemsService {
         let mut columns: Vec<(Vec<String>, FieldKind)> = Vec::new();
         // The many-to-one fields read through (`author` of `author.name`).
         let mut relations: Vec<String> = Vec::new();
+        // `deep` narrows what `count(relation)` counts: refused rather than ignored elsewhere.
+        for relation in query.deep.iter().flat_map(|deep| deep.keys()) {
+            let counted = format!("count({relation})");
+            if query.aggregate.is_some() || !query.fields.iter().flatten().any(|f| *f == counted) {
+                return Err(QueryError::new(
+                    &format!("deep.{relation}"),
+                    format!("applies to `{counted}` in `fields`, which the query does not read"),
+                )
+                .into());
+            }
+        }
         if let Some(aggregate) = &query.aggregate {
             if query.sort.as_ref().is_some_and(|sort| !sort.is_empty()) {
                 // Refused rather than ignored: the groups come in the database's order.
@@ -450,6 +474,13 @@ impl ItemsService {
             let requested: Vec<String> = query.fields.clone().unwrap_or_else(|| vec!["*".into()]);
             for (i, requested) in requested.iter().enumerate() {
                 let at = format!("fields[{i}]");
+                if let Some(relation) = requested
+                    .strip_prefix("count(")
+                    .and_then(|rest| rest.strip_suffix(')'))
+                {
+                    self.related_count(&mut select, &mut columns, relation, query, &at)?;
+                    continue;
+                }
                 match requested.split_once('.') {
                     None if requested == "*" => {
                         for field in table.fields.iter().filter(|f| allowed.field(&f.name)) {
@@ -505,7 +536,7 @@ impl ItemsService {
         }
 
         let mut conditions = Vec::new();
-        if let Some(condition) = self.permission_condition(name, &allowed) {
+        if let Some(condition) = self.permission_condition(name, &allowed, query_filter.as_ref()) {
             conditions.push(condition);
         }
         if let Some(parsed) = &query_filter {
@@ -609,13 +640,94 @@ impl ItemsService {
                 .and_where(
                     sql::column(related_name, &link.related_field).eq(sql::column(name, relation)),
                 );
-            if let Some(condition) = self.permission_condition(related_name, &related_allowed) {
+            if let Some(condition) = self.permission_condition(related_name, &related_allowed, None)
+            {
                 inner.and_where(condition);
             }
             // The related field is unique (a foreign key's target): one row at most.
             select.expr(Expr::SubQuery(None, Box::new(inner.into())));
             columns.push((vec![relation.to_string(), field.name.clone()], field.kind));
         }
+        Ok(())
+    }
+
+    /// `count(relation)`: how many items of the one-to-many `relation` point to each item, as
+    /// a correlated subquery counting only the related items the caller may read (their
+    /// collection's read rules), narrowed by `deep.<relation>._filter`.
+    fn related_count(
+        &self,
+        select: &mut sea_query::SelectStatement,
+        columns: &mut Vec<(Vec<String>, FieldKind)>,
+        relation: &str,
+        query: &Query,
+        at: &str,
+    ) -> Result<(), EndpointError> {
+        let name = self.collection.as_str();
+        let kind = self.database.kind();
+        let Some(link) = self.schema.one_to_many(name, relation) else {
+            return Err(QueryError::new(
+                at,
+                format!(
+                    "`{relation}` is not a one-to-many relation of `{name}` (a collection with one foreign key to it)"
+                ),
+            )
+            .into());
+        };
+        let related = link.collection.as_str();
+        let related_allowed = self.allowed_on(related, Action::Read)?;
+        let mut inner = Sql::select();
+        inner
+            .expr(sea_query::Func::count(Expr::col(sea_query::Asterisk)))
+            .from(Alias::new(related))
+            .and_where(
+                sql::column(related, &link.field).eq(sql::column(name, &link.related_field)),
+            );
+        let mut deep_filter = None;
+        if let Some(deep) = query.deep.as_ref().and_then(|deep| deep.get(relation)) {
+            let path = format!("deep.{relation}");
+            let Some(deep) = deep.as_object() else {
+                return Err(QueryError::new(&path, "is an object: `{\"_filter\": {...}}`").into());
+            };
+            if let Some(other) = deep.keys().find(|key| *key != "_filter") {
+                return Err(QueryError::new(
+                    &format!("{path}.{other}"),
+                    "is not supported: `_filter` is",
+                )
+                .into());
+            }
+            if let Some(value) = deep.get("_filter") {
+                let Some(collection) = self.schema.collection(related) else {
+                    return Err(
+                        QueryError::new(at, "the related collection is not in the schema").into(),
+                    );
+                };
+                let parsed =
+                    filter::parse(value, collection, &self.schema, &format!("{path}._filter"))?;
+                self.check_filter_fields(&parsed, related, &related_allowed)?;
+                inner.and_where(sql::condition(
+                    &parsed,
+                    related,
+                    &self.schema,
+                    kind,
+                    &self.dynamic,
+                ));
+                deep_filter = Some(parsed);
+            }
+        }
+        if let Some(condition) =
+            self.permission_condition(related, &related_allowed, deep_filter.as_ref())
+        {
+            inner.and_where(condition);
+        }
+        let count = Expr::SubQuery(None, Box::new(inner.into()));
+        select.expr(match kind {
+            crate::database::DatabaseKind::Postgres => count.cast_as(Alias::new("BIGINT")),
+            crate::database::DatabaseKind::Sqlite => count,
+        });
+        columns.push((
+            vec![format!("{relation}_func"), "count".to_string()],
+            FieldKind::Integer,
+        ));
         Ok(())
     }
 
@@ -896,17 +1008,18 @@ impl ItemsService {
             .expr(sql::read(name, key, kind))
             .from(Alias::new(name));
         let mut conditions: Vec<Expr> = Vec::new();
-        if let Some(parsed) = self.query_filter(query, &read)? {
+        let query_filter = self.query_filter(query, &read)?;
+        if let Some(parsed) = &query_filter {
             conditions.push(sql::condition(
-                &parsed,
+                parsed,
                 name,
                 &self.schema,
                 kind,
                 &self.dynamic,
             ));
         }
-        conditions.extend(self.permission_condition(name, &allowed));
-        conditions.extend(self.permission_condition(name, &read));
+        conditions.extend(self.permission_condition(name, &allowed, query_filter.as_ref()));
+        conditions.extend(self.permission_condition(name, &read, query_filter.as_ref()));
         if let Some(condition) = conditions.into_iter().reduce(sea_query::ExprTrait::and) {
             select.and_where(condition);
         }
@@ -940,7 +1053,7 @@ impl ItemsService {
             }
         }
         let mut condition = self.keys_condition(keys)?;
-        if let Some(permission) = self.permission_condition(name, allowed) {
+        if let Some(permission) = self.permission_condition(name, allowed, None) {
             condition = condition.and(permission);
         }
         let mut transaction = sql::begin(&self.database).await?;

@@ -41,8 +41,13 @@
 //! - [`ItemsService`]: `read_by_query`, `read_one`, `read_many`, `create_one`, `create_many`,
 //!   `update_one`, `update_many`, `update_by_query`, `delete_one`, `delete_many`,
 //!   `delete_by_query`, with Directus's [`Query`] (`fields` with `relation.field` through
-//!   many-to-one relations, `filter`, `sort`, `limit`, `offset`, `page`, `search`,
-//!   `aggregate`, `groupBy`).
+//!   many-to-one relations and `count(relation)` of one-to-many ones, `filter`, `sort`,
+//!   `limit`, `offset`, `page`, `search`, `aggregate`, `groupBy`, and `deep` with `_filter`
+//!   to narrow what `count(relation)` counts).
+//! - A one-to-many relation is named after the collection holding the foreign key
+//!   (`authors`' `articles`, from `articles.author`), when that collection has one foreign key
+//!   to this one (Directus names them in its own metadata). `count(articles)` counts the
+//!   related items the caller may read, in the same statement (a correlated subquery).
 //! - Filters take Directus's operators `_eq _neq _lt _lte _gt _gte _in _nin _null _nnull
 //!   _contains _ncontains _starts_with _ends_with _between`, `_and` / `_or` (nested at most 8
 //!   deep) and relational filters through many-to-one fields. `_contains` is `LIKE`: case
@@ -50,8 +55,8 @@
 //! - A caller with several roles gets the union of their rules: a row is visible when one
 //!   role's filter admits it, a field when one role's rule lists it.
 //!
-//! Not supported (yet): one-to-many and many-to-many fields (`articles.comments`), `deep`,
-//! `alias`, `meta`, functions in filters (`year(date)`), `_icontains` and the geometry
+//! Not supported (yet): the items of one-to-many and many-to-many fields
+//! (`comments.*`; `count()` of them is), `deep` keys other than `_filter`, `alias`, `meta`, functions in filters (`year(date)`), `_icontains` and the geometry
 //! operators.
 
 pub(crate) mod api;

@@ -1,5 +1,5 @@
 //! [`Query`]: Directus's query (`fields`, `filter`, `sort`, `limit`, `offset`, `page`,
-//! `search`, `aggregate`, `groupBy`), from JSON or built in code.
+//! `search`, `aggregate`, `groupBy`, `deep`), from JSON or built in code.
 
 use std::collections::BTreeMap;
 
@@ -42,7 +42,8 @@ pub const MAX_LIMIT: u64 = 1000;
 #[non_exhaustive]
 pub struct Query {
     /// The fields to return (`*` for every readable one, `relation.field` through a
-    /// many-to-one relation); default `*`.
+    /// many-to-one relation, `count(relation)` for the number of items of a one-to-many
+    /// relation, returned as `relation_func: {"count": n}` as Directus does); default `*`.
     #[serde(default, deserialize_with = "list")]
     pub fields: Option<Vec<String>>,
     /// A filter rule (see [`services`](crate::services)).
@@ -75,6 +76,11 @@ pub struct Query {
         deserialize_with = "list"
     )]
     pub group_by: Option<Vec<String>>,
+    /// Queries of one-to-many relations, by relation: `{"articles": {"_filter": {...}}}`
+    /// narrows what `count(articles)` in `fields` counts (Directus's `deep`; `_filter` is the
+    /// one key supported).
+    #[serde(default)]
+    pub deep: Option<BTreeMap<String, Value>>,
 }
 
 /// A list of fields: an array, or a comma-separated string.
@@ -197,6 +203,16 @@ impl Query {
         self.aggregate.get_or_insert_with(BTreeMap::new).insert(
             function.to_string(),
             Fields(fields.into_iter().map(Into::into).collect()),
+        );
+        self
+    }
+
+    /// Sets `deep.<relation>._filter`: the filter on the items of the one-to-many `relation`
+    /// that `count(relation)` counts.
+    pub fn deep_filter(mut self, relation: &str, filter: Value) -> Self {
+        self.deep.get_or_insert_with(BTreeMap::new).insert(
+            relation.to_string(),
+            serde_json::json!({ "_filter": filter }),
         );
         self
     }
