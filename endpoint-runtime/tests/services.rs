@@ -952,3 +952,30 @@ async fn the_items_rest_face() {
     assert!(document["paths"]["/items/authors/{id}"]["patch"].is_object());
     assert!(document["paths"].get("/items/_sqlx_migrations").is_none());
 }
+
+/// A database that cannot be reached is 503 `SERVICE_UNAVAILABLE` (the seeds'
+/// `ServiceUnavailableException`), for reads and writes alike.
+#[endpoint_runtime::test]
+async fn a_database_that_is_down_is_a_503() {
+    let client = client(None, permissions()).await.unwrap();
+    let eve = Caller(
+        "eve (editor)",
+        Some(Accountability::user("eve", Some("editor"))),
+    );
+    let ann = Caller(
+        "ann (author)",
+        Some(Accountability::user("ann", Some("author"))),
+    );
+    let (status, _) = post_as(&client, &eve, "/articles/query", json!({})).await;
+    assert_eq!(status, 200);
+    client.database().expect("a database").close().await;
+    for (who, path, body) in [
+        (&eve, "/articles/query", json!({ "sort": ["id"] })),
+        (&ann, "/articles", json!({ "title": "lost?", "author": 1 })),
+    ] {
+        let (status, body) = post_as(&client, who, path, body).await;
+        assert_eq!(status, 503, "{path}: {body}");
+        // JSend's `error` for a 5xx: the code at the top, the request id in `data`.
+        assert_eq!(body["code"], "SERVICE_UNAVAILABLE", "{path}: {body}");
+    }
+}
