@@ -486,13 +486,15 @@ async fn column_types_read_and_write_on_each_backend() {
     let at = OffsetDateTime::from_unix_timestamp_nanos(1_764_633_600_123_456_000).unwrap();
     let document = json!({ "tags": ["rust", "sql"], "draft": false, "n": 3 });
     let id = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+    type Read = (bool, OffsetDateTime, Json<Value>, Uuid, String);
     for (kind, url, _dir) in databases().await {
         let database =
             endpoint_runtime::Database::connect(&url, std::time::Duration::from_secs(10))
                 .await
                 .unwrap();
-        match database.pool() {
+        let rows: Vec<Read> = match database.pool() {
             Pool::Sqlite(pool) => {
+                // SQLite has no decimal type: text keeps the amount exact.
                 sqlx::query(
                     "CREATE TABLE typed (flag BOOLEAN NOT NULL, at DATETIME NOT NULL, \
                      doc JSON NOT NULL, id BLOB NOT NULL, amount TEXT NOT NULL)",
@@ -511,30 +513,10 @@ async fn column_types_read_and_write_on_each_backend() {
                         .await
                         .unwrap();
                 }
-                let rows: Vec<(bool, OffsetDateTime, Json<Value>, Uuid, String)> = sqlx::query_as(
-                    "SELECT flag, at, doc, id, amount FROM typed ORDER BY flag DESC",
-                )
-                .fetch_all(pool)
-                .await
-                .unwrap();
-                assert_eq!(rows.len(), 2);
-                for ((flag, read_at, Json(doc), read_id, amount), expected) in
-                    rows.into_iter().zip([true, false])
-                {
-                    assert_eq!(flag, expected, "{kind:?}");
-                    assert_eq!(read_at, at, "{kind:?}");
-                    assert_eq!(doc, document, "{kind:?}");
-                    assert_eq!(read_id, id, "{kind:?}");
-                    // SQLite has no decimal type: text keeps the amount exact.
-                    assert_eq!(amount, "12345.67", "{kind:?}");
-                }
-                // A filter on the boolean binds a `bool`.
-                let trues: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM typed WHERE flag = $1")
-                    .bind(true)
-                    .fetch_one(pool)
+                sqlx::query_as("SELECT flag, at, doc, id, amount FROM typed ORDER BY flag DESC")
+                    .fetch_all(pool)
                     .await
-                    .unwrap();
-                assert_eq!(trues, 1);
+                    .unwrap()
             }
             Pool::Postgres(pool) => {
                 use sqlx::types::Decimal;
@@ -549,6 +531,7 @@ async fn column_types_read_and_write_on_each_backend() {
                 for flag in [true, false] {
                     sqlx::query("INSERT INTO typed VALUES ($1, $2, $3, $4, $5)")
                         .bind(flag)
+                        // The same instant, written with another offset.
                         .bind(at.to_offset(UtcOffset::from_hms(2, 0, 0).unwrap()))
                         .bind(Json(&document))
                         .bind(id)
@@ -563,26 +546,33 @@ async fn column_types_read_and_write_on_each_backend() {
                 .fetch_all(pool)
                 .await
                 .unwrap();
-                assert_eq!(rows.len(), 2);
-                for ((flag, read_at, Json(doc), read_id, read_amount), expected) in
-                    rows.into_iter().zip([true, false])
-                {
-                    assert_eq!(flag, expected, "{kind:?}");
-                    // The same instant, whatever offset it was written with.
-                    assert_eq!(read_at, at, "{kind:?}");
-                    assert_eq!(doc, document, "{kind:?}");
-                    assert_eq!(read_id, id, "{kind:?}");
-                    assert_eq!(read_amount, amount, "{kind:?}");
-                    assert_eq!(read_amount.to_string(), "12345.67", "{kind:?}");
-                }
-                let trues: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM typed WHERE flag = $1")
-                    .bind(true)
-                    .fetch_one(pool)
-                    .await
-                    .unwrap();
-                assert_eq!(trues, 1);
+                rows.into_iter()
+                    .map(|(flag, at, doc, id, amount)| {
+                        assert_eq!(amount, Decimal::new(1_234_567, 2));
+                        (flag, at, doc, id, amount.to_string())
+                    })
+                    .collect()
             }
+        };
+        assert_eq!(rows.len(), 2, "{kind:?}");
+        for ((flag, read_at, Json(doc), read_id, amount), expected) in
+            rows.into_iter().zip([true, false])
+        {
+            assert_eq!(flag, expected, "{kind:?}");
+            assert_eq!(read_at, at, "{kind:?}");
+            assert_eq!(doc, document, "{kind:?}");
+            assert_eq!(read_id, id, "{kind:?}");
+            assert_eq!(amount, "12345.67", "{kind:?}");
         }
+        // A filter on the boolean binds a `bool`.
+        let trues: i64 = with_pool!(&database, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM typed WHERE flag = $1")
+                .bind(true)
+                .fetch_one(pool)
+                .await
+        })
+        .unwrap();
+        assert_eq!(trues, 1, "{kind:?}");
         database.close().await;
     }
 }
