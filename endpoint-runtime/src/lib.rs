@@ -51,6 +51,7 @@ mod jsend;
 pub mod logging;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+mod ops;
 mod pipeline;
 #[cfg(feature = "prerender")]
 pub mod prerender;

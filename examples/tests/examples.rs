@@ -6,7 +6,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use support::{Running, example, spawn, terminate};
+use support::{Running, assert_exits, example, send_sigterm, spawn, terminate};
 
 #[tokio::test]
 async fn greet_serves_its_three_routes() {
@@ -140,7 +140,12 @@ fn the_route_table_is_printed_at_start() {
             && intro.contains("examples/greet/main.rs:"),
         "{intro}"
     );
-    assert_eq!(table.len(), 4, "{table:?}");
+    // The header, the three endpoints, then the runtime's liveness and readiness routes.
+    assert_eq!(table.len(), 6, "{table:?}");
+    assert!(
+        table[4].contains("/livez") && table[5].contains("/readyz"),
+        "{table:?}"
+    );
     terminate(running);
 }
 
@@ -392,4 +397,72 @@ fn route_conflicts_fail_routes_check_and_serve_naming_both_sites() {
         );
         assert!(!String::from_utf8_lossy(&output.stdout).contains("listening on"));
     }
+}
+
+/// SIGTERM under a steady load of requests: `/readyz` turns 503 at once, every request of the
+/// load is answered while the server drains (`ENDPOINT_DRAIN_DELAY`), and the process exits
+/// cleanly after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_drains_without_losing_a_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let running = spawn("greet", &[("ENDPOINT_DRAIN_DELAY", "2s")]);
+    let draining = Arc::new(AtomicBool::new(false));
+    let mut loads = Vec::new();
+    let mut warmed = Vec::new();
+    for _ in 0..4 {
+        let (warm, warmed_up) = tokio::sync::oneshot::channel::<()>();
+        warmed.push(warmed_up);
+        let (base, draining) = (running.base.clone(), Arc::clone(&draining));
+        loads.push(tokio::spawn(async move {
+            // Each loop keeps its connection alive, as a load balancer's pool would.
+            let client = reqwest::Client::new();
+            let (mut answered, mut after_drain, mut failures) = (0u32, 0u32, Vec::new());
+            let mut warm = Some(warm);
+            // Bounded: 20,000 requests at most, and 50 once the drain has begun.
+            while answered < 20_000 && after_drain < 50 {
+                match client.get(format!("{base}/greet")).send().await {
+                    Ok(response) if response.status() == 200 => answered += 1,
+                    Ok(response) => failures.push(format!("status {}", response.status())),
+                    Err(error) => failures.push(error.to_string()),
+                }
+                if answered == 20 {
+                    warm.take().map(|w| w.send(()));
+                }
+                if draining.load(Ordering::SeqCst) {
+                    after_drain += 1;
+                }
+            }
+            (answered, after_drain, failures)
+        }));
+    }
+    for warmed_up in warmed {
+        warmed_up
+            .await
+            .expect("every load loop is answered before the signal");
+    }
+    send_sigterm(&running);
+    let probe = reqwest::Client::new();
+    let mut attempts = 0;
+    loop {
+        let response = probe
+            .get(format!("{}/readyz", running.base))
+            .send()
+            .await
+            .expect("still serving while draining");
+        if response.status() == 503 {
+            break;
+        }
+        attempts += 1;
+        assert!(attempts < 10_000, "/readyz never turned 503");
+    }
+    draining.store(true, Ordering::SeqCst);
+    for load in loads {
+        let (answered, after_drain, failures) = load.await.unwrap();
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(after_drain, 50, "the load went on during the drain");
+        assert!(answered >= 70, "{answered}");
+    }
+    assert_exits(running);
 }

@@ -427,6 +427,21 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
             ]
         })
         .collect();
+    let mut rows = rows;
+    for (path, what) in [
+        (&config.livez_path, "liveness (ENDPOINT_LIVEZ_PATH)"),
+        (&config.readyz_path, "readiness (ENDPOINT_READYZ_PATH)"),
+    ] {
+        if let Some(path) = path {
+            rows.push([
+                "GET".into(),
+                path.clone(),
+                "public (runtime)".into(),
+                what.into(),
+                "endpoint-runtime".into(),
+            ]);
+        }
+    }
     let mut widths = header.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -286,6 +286,7 @@ impl App {
                 }),
                 config,
                 shared,
+                health: Arc::default(),
             }),
             endpoints,
         ))
@@ -404,6 +405,7 @@ impl App {
             .map_or(0, |database| database.kind().pool_size());
         #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
         let database_pool = 0;
+        let health = Arc::clone(&runtime.health);
         let router = crate::routing::build(&endpoints, runtime)?;
         crate::serve::raise_nofile_limit();
         let max_connections = config
@@ -421,6 +423,7 @@ impl App {
             config,
             max_connections,
             endpoints,
+            health,
         })
     }
 
@@ -490,6 +493,7 @@ pub struct Server {
     config: Config,
     max_connections: usize,
     endpoints: Vec<&'static Endpoint>,
+    health: Arc<crate::ops::health::Health>,
 }
 
 impl Server {
@@ -510,7 +514,9 @@ impl Server {
         cli::route_table(&self.endpoints, &self.config)
     }
 
-    /// Serves until `signal` completes, then stops accepting, lets in-flight requests (and
+    /// Serves until `signal` completes, then drains: `/readyz` answers 503 while everything
+    /// is still served for [`Config::drain_delay`] (`ENDPOINT_DRAIN_DELAY`, default none), so
+    /// a load balancer stops sending. Then it stops accepting, lets in-flight requests (and
     /// handlers whose client went away) finish for up to [`Config::shutdown_grace`], and
     /// closes what remains. Connections are bounded by the limits described in
     /// [`serve`](crate::serve): header-read and keep-alive timeouts, and a connection cap.
@@ -524,9 +530,19 @@ impl Server {
             router,
             config,
             max_connections,
+            health,
             ..
         } = self;
-        crate::serve::serve(listener, router, &config, max_connections, signal).await;
+        let delay = config.drain_delay;
+        let drained = async move {
+            signal.await;
+            health.drain();
+            if !delay.is_zero() {
+                tracing::info!(delay = ?delay, "draining: /readyz answers 503, still serving");
+                tokio::time::sleep(delay).await;
+            }
+        };
+        crate::serve::serve(listener, router, &config, max_connections, drained).await;
         Ok(())
     }
 }

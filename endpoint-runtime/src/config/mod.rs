@@ -29,6 +29,9 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_SERVER_URL` | [`server_url`](Self::server_url) | `http://<host>:<port>` | an absolute `http(s)://` URL |
 /// | `ENDPOINT_SITE` | [`site`](Self::site) | the server URL | an origin: `https://example.com` (the `build` command's request URLs) |
 /// | `ENDPOINT_SHUTDOWN_GRACE` | [`shutdown_grace`](Self::shutdown_grace) | `10s` | a duration: `30s`, `500ms`, `1m` |
+/// | `ENDPOINT_DRAIN_DELAY` | [`drain_delay`](Self::drain_delay) | `0s` | a duration |
+/// | `ENDPOINT_LIVEZ_PATH` | [`livez_path`](Self::livez_path) | `/livez` | a path, or `off` |
+/// | `ENDPOINT_READYZ_PATH` | [`readyz_path`](Self::readyz_path) | `/readyz` | a path, or `off` |
 /// | `ENDPOINT_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Self::header_read_timeout) | `10s` | a duration |
 /// | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | [`keep_alive_timeout`](Self::keep_alive_timeout) | `60s` | a duration |
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
@@ -78,6 +81,15 @@ pub struct Config {
     pub site: Option<String>,
     /// How long graceful shutdown waits for in-flight requests before closing connections.
     pub shutdown_grace: Duration,
+    /// On shutdown, how long `/readyz` answers 503 while the server still serves everything,
+    /// before it stops accepting: the time a load balancer needs to stop sending (its check
+    /// interval times the failures it waits for, plus one interval). Zero: stop at once.
+    pub drain_delay: Duration,
+    /// Where liveness is served (`GET`, 200 while the process answers); `None` serves none.
+    pub livez_path: Option<String>,
+    /// Where readiness is served (`GET`, 200 when the database answers, the confined workers
+    /// started and the server is not draining; else 503); `None` serves none.
+    pub readyz_path: Option<String>,
     /// How long a client may take to send a request head, counted from the moment the
     /// connection is accepted (first request) or from the first byte of the head (later
     /// requests on a kept-alive HTTP/1 connection). It also bounds the HTTP/2 preface and the
@@ -160,6 +172,9 @@ impl Default for Config {
             server_url: None,
             site: None,
             shutdown_grace: Duration::from_secs(10),
+            drain_delay: Duration::ZERO,
+            livez_path: Some("/livez".into()),
+            readyz_path: Some("/readyz".into()),
             header_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(60),
@@ -337,6 +352,17 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
     if let Some((name, value)) = get("ENDPOINT_SHUTDOWN_GRACE") {
         config.shutdown_grace = duration(name, value)?;
     }
+    if let Some((name, value)) = get("ENDPOINT_DRAIN_DELAY") {
+        config.drain_delay = duration(name, value)?;
+    }
+    for (variable, slot) in [
+        ("ENDPOINT_LIVEZ_PATH", &mut config.livez_path),
+        ("ENDPOINT_READYZ_PATH", &mut config.readyz_path),
+    ] {
+        if let Some((name, value)) = get(variable) {
+            *slot = runtime_path(name, value)?;
+        }
+    }
     for (variable, slot) in [
         (
             "ENDPOINT_HEADER_READ_TIMEOUT",
@@ -421,6 +447,26 @@ fn read_docs(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A path the runtime serves: a literal path (`/livez`), or `off` (`None`).
+fn runtime_path(name: &'static str, value: String) -> Result<Option<String>, ConfigError> {
+    let trimmed = value.trim();
+    if trimmed.eq_ignore_ascii_case("off") {
+        Ok(None)
+    } else if trimmed.starts_with('/')
+        && trimmed.len() > 1
+        && !trimmed.contains(['{', '}', '?', '#', ' '])
+        && !trimmed.ends_with('/')
+    {
+        Ok(Some(trimmed.to_string()))
+    } else {
+        Err(ConfigError {
+            variable: name,
+            value,
+            expected: "a literal path such as `/livez`, or `off`",
+        })
+    }
+}
+
 fn parse_host(value: &str) -> Option<IpAddr> {
     let value = value.trim();
     if value.eq_ignore_ascii_case("localhost") {
@@ -470,6 +516,32 @@ mod tests {
         assert_eq!(config.addr().to_string(), "127.0.0.1:3210");
         assert_eq!(config.server_url(), "http://127.0.0.1:3210");
         assert_eq!(config.shutdown_grace, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn health_paths_and_the_drain_delay() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.livez_path.as_deref(), Some("/livez"));
+        assert_eq!(config.readyz_path.as_deref(), Some("/readyz"));
+        assert_eq!(config.drain_delay, Duration::ZERO);
+        let config = with(&[
+            ("ENDPOINT_LIVEZ_PATH", "OFF"),
+            ("ENDPOINT_READYZ_PATH", "/health/ready"),
+            ("ENDPOINT_DRAIN_DELAY", "15s"),
+        ])
+        .unwrap();
+        assert_eq!(config.livez_path, None);
+        assert_eq!(config.readyz_path.as_deref(), Some("/health/ready"));
+        assert_eq!(config.drain_delay, Duration::from_secs(15));
+        for (variable, value) in [
+            ("ENDPOINT_LIVEZ_PATH", "livez"),
+            ("ENDPOINT_READYZ_PATH", "/ready/{x}"),
+            ("ENDPOINT_READYZ_PATH", "/ready/"),
+            ("ENDPOINT_DRAIN_DELAY", "a while"),
+        ] {
+            let error = with(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+        }
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub(crate) struct Runtime {
     /// Who the caller is.
     pub(crate) auth: Arc<Chain>,
     pub(crate) shared: Arc<crate::context::Shared>,
+    /// Whether the server is draining (`/readyz`).
+    pub(crate) health: Arc<crate::ops::health::Health>,
 }
 
 /// [`logging`](crate::logging)).

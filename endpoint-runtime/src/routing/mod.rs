@@ -113,6 +113,8 @@ fn check_reserved(endpoints: &[&'static Endpoint], config: &crate::Config) -> Re
     let reserved = [
         ("ENDPOINT_OPENAPI_PATH", &config.openapi_path),
         ("ENDPOINT_DOCS_PATH", &config.docs_path),
+        ("ENDPOINT_LIVEZ_PATH", &config.livez_path),
+        ("ENDPOINT_READYZ_PATH", &config.readyz_path),
     ];
     let mut conflicts = Vec::new();
     for (variable, path) in reserved {
@@ -235,6 +237,26 @@ pub(crate) fn build(
             Some(route) if variants.is_empty() => router = router.route(&path, route),
             plain => router = router.route(&path, by_suffix(&runtime, variants, plain)),
         }
+    }
+    // Health: in the pipeline (request id, logging), outside the access rules.
+    if let Some(path) = &runtime.config.livez_path {
+        router = router.route(
+            path,
+            axum::routing::get(served(&runtime, |_| crate::ops::health::livez())),
+        );
+    }
+    if let Some(path) = &runtime.config.readyz_path {
+        let readiness = crate::ops::health::Readiness {
+            health: Arc::clone(&runtime.health),
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            database: runtime.shared.database.clone(),
+        };
+        router = router.route(
+            path,
+            axum::routing::get(served(&runtime, move |_| {
+                crate::ops::health::readyz(readiness.clone())
+            })),
+        );
     }
     #[cfg(feature = "openapi")]
     if let Some(spec_path) = runtime.config.openapi_path.clone() {

@@ -7,6 +7,7 @@ mod body_limit;
 mod database;
 mod endpoints;
 mod envelope;
+mod health;
 mod openapi;
 mod prerender;
 mod routing;

@@ -320,14 +320,20 @@ async fn route_table_lists_each_endpoint() {
     );
     let admin = table.lines().find(|l| l.contains("/admin/stats")).unwrap();
     assert!(admin.contains("admin"), "{admin}");
-    // The header and one row per endpoint, then the warning about unstated public writes
-    // (see `access::the_route_table_flags_public_writes_that_do_not_say_so`).
+    // The runtime's own routes: liveness and readiness.
+    let readyz = table.lines().find(|l| l.contains("/readyz")).unwrap();
+    assert!(
+        readyz.starts_with("GET") && readyz.contains("readiness (ENDPOINT_READYZ_PATH)"),
+        "{readyz}"
+    );
+    // The header, one row per endpoint and the two health routes, then the warning about
+    // unstated public writes (see `access::the_route_table_flags_public_writes_that_do_not_say_so`).
     assert_eq!(
         table
             .lines()
             .take_while(|l| !l.starts_with("warning:"))
             .count(),
-        endpoint_runtime::endpoints().len() + 1
+        endpoint_runtime::endpoints().len() + 3
     );
 }
 

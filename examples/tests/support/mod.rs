@@ -116,13 +116,23 @@ fn spawn_command(
     }
 }
 
-/// Sends SIGTERM and asserts a clean exit within 5 s.
-pub fn terminate(mut running: Running) {
+/// Sends SIGTERM, without waiting.
+pub fn send_sigterm(running: &Running) {
     let status = Command::new("kill")
         .args(["-TERM", &running.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Sends SIGTERM and asserts a clean exit within 5 s.
+pub fn terminate(running: Running) {
+    send_sigterm(&running);
+    assert_exits(running);
+}
+
+/// Asserts a clean exit within 5 s.
+pub fn assert_exits(mut running: Running) {
     for _ in 0..100 {
         if let Some(status) = running.child.try_wait().unwrap() {
             assert!(status.success(), "exit status after SIGTERM: {status}");
