@@ -740,6 +740,11 @@ pub enum Error {
     /// `App::permissions`) and what is wrong.
     #[error("permissions: {0}")]
     Permissions(String),
+    /// A folder given to [`App::static_files`](crate::App::static_files) that cannot be served:
+    /// a mount that is not a literal path, a directory that does not exist; the message names
+    /// it.
+    #[error("static files: {0}")]
+    StaticFiles(String),
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),

@@ -49,6 +49,7 @@ pub mod extract;
 mod gates;
 mod jsend;
 pub mod logging;
+mod middleware;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod ops;

@@ -74,6 +74,9 @@ pub struct App {
     state: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     migrations: Option<Migrations>,
     subscribers: HashMap<String, Vec<Subscriber>>,
+    layers: crate::middleware::Layers,
+    #[cfg(feature = "static-files")]
+    static_files: Vec<(String, std::path::PathBuf)>,
 }
 
 impl std::fmt::Debug for App {
@@ -84,6 +87,7 @@ impl std::fmt::Debug for App {
             .field("authenticators", &names)
             .field("state_types", &self.state.len())
             .field("migrations", &self.migrations.is_some())
+            .field("layers", &self.layers)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +96,82 @@ impl App {
     /// An application of every registered endpoint, configured from the environment.
     pub fn new() -> Self {
         App::default()
+    }
+
+    /// Adds a tower layer inside the request pipeline, around every endpoint's handler: it
+    /// runs after the authenticators and the access check (extract the caller's
+    /// [`Accountability`](crate::Accountability) as a handler does), under the
+    /// request timeout, and an error status it answers with an empty body is rendered in the
+    /// error envelope (`429` → `TOO_MANY_REQUESTS`), its headers kept. Each call wraps what is
+    /// there, as axum's `Router::layer` does: the layer added last runs first. The whole order
+    /// is in [`middleware`](crate::middleware). Bounds as `Router::layer`'s: the layer's
+    /// service answers anything that is `IntoResponse` and never fails (wrap fallible tower
+    /// middleware in axum's `HandleErrorLayer`).
+    ///
+    /// ```no_run
+    /// use endpoint_runtime::axum::{extract::Request, middleware::{self, Next}, response::Response};
+    /// use endpoint_runtime::{Accountability, App};
+    ///
+    /// async fn audit(who: Accountability, request: Request, next: Next) -> Response {
+    ///     endpoint_runtime::tracing::info!(user = ?who.user, "calling");
+    ///     next.run(request).await
+    /// }
+    ///
+    /// # async fn f() -> Result<(), endpoint_runtime::Error> {
+    /// App::new().layer(middleware::from_fn(audit)).run().await
+    /// # }
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<crate::middleware::HandlerService> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Response:
+            axum::response::IntoResponse + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error:
+            Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.layers.push_inner(layer);
+        self
+    }
+
+    /// Adds a tower layer outside the request pipeline, around every route (the runtime's
+    /// own, the 404 and 405 answers included): it runs before the request id, the
+    /// authenticators and the access check, and what it answers itself is sent as written
+    /// (a CORS preflight, a compressed body, a redirect). The layer added last runs first;
+    /// the whole order is in [`middleware`](crate::middleware). Bounds as `Router::layer`'s.
+    pub fn outer_layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Response:
+            axum::response::IntoResponse + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error:
+            Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.layers.push_outer(layer);
+        self
+    }
+
+    /// Serves the files of `directory` under `mount` (`"/assets"`) with tower-http's
+    /// `ServeDir` (feature `static-files`): `GET` and `HEAD`, byte ranges (`Range`, 206),
+    /// conditional requests (`If-Modified-Since`, 304), the content type from the extension,
+    /// `index.html` for a folder, and a precompressed `file.br`, `.zst` or `.gz` beside the file
+    /// when the client accepts it. The files run through the request pipeline (request id,
+    /// log lines, the error envelope for a 404) without an access check: every file is
+    /// public. A path that leaves the folder (`..`) is refused.
+    ///
+    /// # Errors (at start-up)
+    ///
+    /// - [`Error::StaticFiles`] when `mount` is not a literal path (`/assets`, no trailing
+    ///   slash, no `{`) or `directory` is not a folder;
+    /// - [`Error::Conflicts`] when an endpoint's path is under `mount`.
+    #[cfg(feature = "static-files")]
+    pub fn static_files(mut self, mount: &str, directory: impl Into<std::path::PathBuf>) -> Self {
+        self.static_files
+            .push((mount.to_string(), directory.into()));
+        self
     }
 
     /// Uses `config` instead of reading the environment.
@@ -191,6 +271,9 @@ impl App {
             state,
             migrations,
             subscribers,
+            layers,
+            #[cfg(feature = "static-files")]
+            static_files,
         } = self;
         let config = given_or_env(config)?;
         let mut builtin = Vec::new();
@@ -287,6 +370,9 @@ impl App {
                 config,
                 shared,
                 health: Arc::default(),
+                layers,
+                #[cfg(feature = "static-files")]
+                static_files,
             }),
             endpoints,
         ))

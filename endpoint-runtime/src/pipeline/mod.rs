@@ -39,6 +39,11 @@ pub(crate) struct Runtime {
     pub(crate) shared: Arc<crate::context::Shared>,
     /// Whether the server is draining (`/readyz`).
     pub(crate) health: Arc<crate::ops::health::Health>,
+    /// The application's tower layers ([`App::layer`](crate::App::layer)).
+    pub(crate) layers: crate::middleware::Layers,
+    /// Folders served under a path: `(mount, directory)` ([`App::static_files`](crate::App::static_files)).
+    #[cfg(feature = "static-files")]
+    pub(crate) static_files: Vec<(String, std::path::PathBuf)>,
 }
 
 /// [`logging`](crate::logging)).
@@ -91,19 +96,16 @@ where
 
 /// An endpoint's handler as a `Service` whose future is the [`Pipeline`] itself: the route
 /// boxes it once, with no handler future around it.
+/// `H` is the generated handler, or it wrapped in the application's inner layers.
 #[derive(Clone)]
-pub(crate) struct EndpointService {
+pub(crate) struct EndpointService<H = Handler> {
     runtime: Arc<Runtime>,
     endpoint: &'static Endpoint,
-    handler: Handler,
+    handler: H,
 }
 
-impl EndpointService {
-    pub(crate) fn new(
-        runtime: Arc<Runtime>,
-        endpoint: &'static Endpoint,
-        handler: Handler,
-    ) -> Self {
+impl<H> EndpointService<H> {
+    pub(crate) fn new(runtime: Arc<Runtime>, endpoint: &'static Endpoint, handler: H) -> Self {
         EndpointService {
             runtime,
             endpoint,
@@ -112,10 +114,13 @@ impl EndpointService {
     }
 }
 
-impl tower::Service<Request> for EndpointService {
+impl<H> tower::Service<Request> for EndpointService<H>
+where
+    H: FnOnce(Request) -> HandlerFuture + Clone,
+{
     type Response = Response;
     type Error = Infallible;
-    type Future = Pipeline<Handler, HandlerFuture>;
+    type Future = Pipeline<H, HandlerFuture>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -126,7 +131,7 @@ impl tower::Service<Request> for EndpointService {
             Arc::clone(&self.runtime),
             Some(self.endpoint),
             request,
-            self.handler,
+            self.handler.clone(),
         )
     }
 }

@@ -238,6 +238,10 @@ pub(crate) fn build(
             plain => router = router.route(&path, by_suffix(&runtime, variants, plain)),
         }
     }
+    #[cfg(feature = "static-files")]
+    for (mount, directory) in &runtime.static_files {
+        router = static_files(router, &runtime, endpoints, mount, directory)?;
+    }
     // Health: in the pipeline (request id, logging), outside the access rules.
     if let Some(path) = &runtime.config.livez_path {
         router = router.route(
@@ -304,7 +308,7 @@ pub(crate) fn build(
             );
         }
     }
-    Ok(router
+    let router = router
         .fallback(served(&runtime, |request| {
             std::future::ready(
                 EndpointError::route_not_found(original_path(&request)).into_response(),
@@ -318,10 +322,10 @@ pub(crate) fn build(
                 )
                 .into_response(),
             )
-        }))
-        // Turn every handler into its route now, not on each request when the router is
-        // called directly (`oneshot`, the test client).
-        .with_state(()))
+        }));
+    // Turn every handler into its route now, not on each request when the router is called
+    // directly (`oneshot`, the test client).
+    Ok(runtime.layers.wrap_router(router).with_state(()))
 }
 
 /// The route of a routed path some of whose endpoints have a suffixed last segment
@@ -406,6 +410,68 @@ where
     move |request: Request| served(request).guarded(access)
 }
 
+/// `router` serving `directory` under `mount` (see [`App::static_files`](crate::App::static_files)).
+#[cfg(feature = "static-files")]
+fn static_files(
+    router: Router,
+    runtime: &Arc<Runtime>,
+    endpoints: &[&'static Endpoint],
+    mount: &str,
+    directory: &std::path::Path,
+) -> Result<Router, Error> {
+    use tower::ServiceExt as _;
+    let literal = mount.starts_with('/')
+        && mount.len() > 1
+        && !mount.ends_with('/')
+        && !mount.contains(['{', '}', '?', '#', ' ', '*']);
+    if !literal {
+        return Err(Error::StaticFiles(format!(
+            "`{mount}` is not a mount path: expected a literal path such as `/assets`"
+        )));
+    }
+    if !directory.is_dir() {
+        return Err(Error::StaticFiles(format!(
+            "`{}` (served under `{mount}`) is not a directory",
+            directory.display()
+        )));
+    }
+    let under = format!("{mount}/");
+    let conflicts: Vec<Conflict> = endpoints
+        .iter()
+        .filter(|e| {
+            let path = e.path();
+            path == mount || path.starts_with(&under)
+        })
+        .map(|e| Conflict {
+            what: format!(
+                "`{}` is under `{mount}`, where App::static_files serves `{}`",
+                e.path(),
+                directory.display()
+            ),
+            first: site(e),
+            second: "App::static_files".into(),
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(Error::Conflicts(conflicts));
+    }
+    let files = tower_http::services::ServeDir::new(directory)
+        .precompressed_br()
+        .precompressed_zstd()
+        .precompressed_gzip();
+    let service = served(runtime, move |request: Request| {
+        let files = files.clone();
+        async move {
+            let response = match files.oneshot(request).await {
+                Ok(response) => response.into_response(),
+                Err(never) => match never {},
+            };
+            crate::middleware::in_envelope(response)
+        }
+    });
+    Ok(router.nest_service(mount, axum::routing::any(service)))
+}
+
 /// The path as the client sent it, before any `nest` stripped a prefix.
 fn original_path(request: &Request) -> &str {
     request
@@ -430,11 +496,18 @@ pub fn method_router(endpoint: &'static Endpoint) -> MethodRouter {
 fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) -> MethodRouter {
     let handler = endpoint.call();
     match runtime {
-        Some(runtime) => route(
-            endpoint,
-            runtime.config.body_limit,
-            crate::pipeline::EndpointService::new(runtime, endpoint, handler),
-        ),
+        Some(runtime) => match runtime.layers.wrap(handler) {
+            Some(layered) => route(
+                endpoint,
+                runtime.config.body_limit,
+                crate::pipeline::EndpointService::new(Arc::clone(&runtime), endpoint, layered),
+            ),
+            None => route(
+                endpoint,
+                runtime.config.body_limit,
+                crate::pipeline::EndpointService::new(runtime, endpoint, handler),
+            ),
+        },
         // Without the runtime, the default of `ENDPOINT_BODY_LIMIT`.
         None => route(
             endpoint,

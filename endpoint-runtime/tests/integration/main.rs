@@ -8,10 +8,12 @@ mod database;
 mod endpoints;
 mod envelope;
 mod health;
+mod layers;
 mod openapi;
 mod prerender;
 mod routing;
 mod server;
+mod static_files;
 mod support;
 
 // The library crate's endpoints are collected only because it is named here.
