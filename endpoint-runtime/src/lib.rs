@@ -49,7 +49,7 @@ pub mod extract;
 mod gates;
 mod jsend;
 pub mod logging;
-mod middleware;
+pub mod middleware;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod ops;
@@ -72,6 +72,7 @@ pub use auth::{
     DefaultAccess, ForwardedHeader, IpNet, JwtAlgorithm, JwtConfig, JwtKey, StaticToken,
 };
 pub use axum;
+pub use config::{CompressionConfig, CorsConfig, CorsOrigins};
 pub use config::{Config, ConfinedConfig, Hardening};
 pub use context::{Context, State};
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]

@@ -33,8 +33,8 @@ use tower::{Layer, Service, ServiceExt as _};
 use crate::error::{EndpointError, ErrorInfo};
 use crate::registry::{Handler, HandlerFuture};
 
-/// An endpoint's handler as a service, the shape inner layers wrap.
-pub(crate) type HandlerService = BoxCloneSyncService<Request, Response, Infallible>;
+/// An endpoint's handler as a service: what the layers given to [`App::layer`](crate::App::layer) wrap.
+pub type HandlerService = BoxCloneSyncService<Request, Response, Infallible>;
 
 type Inner = Arc<dyn Fn(HandlerService) -> HandlerService + Send + Sync>;
 type Outer = Arc<dyn Fn(Router) -> Router + Send + Sync>;

@@ -3,9 +3,13 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+mod compression;
 mod confined;
+mod cors;
 
+pub use compression::CompressionConfig;
 pub use confined::{ConfinedConfig, Hardening};
+pub use cors::{CorsConfig, CorsOrigins};
 
 use crate::auth::{DefaultAccess, ForwardedHeader, IpNet, JwtConfig, StaticToken};
 use crate::database::DatabaseUrl;
@@ -30,6 +34,8 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_SITE` | [`site`](Self::site) | the server URL | an origin: `https://example.com` (the `build` command's request URLs) |
 /// | `ENDPOINT_SHUTDOWN_GRACE` | [`shutdown_grace`](Self::shutdown_grace) | `10s` | a duration: `30s`, `500ms`, `1m` |
 /// | `ENDPOINT_DRAIN_DELAY` | [`drain_delay`](Self::drain_delay) | `0s` | a duration |
+/// | `ENDPOINT_CORS_ORIGINS`, `_METHODS`, `_HEADERS`, `_CREDENTIALS`, `_MAX_AGE` | [`cors`](Self::cors) | no CORS | see [`CorsConfig`](crate::CorsConfig) |
+/// | `ENDPOINT_COMPRESSION`, `_MIN_SIZE` | [`compression`](Self::compression) | `off`, `1KiB` | see [`CompressionConfig`](crate::CompressionConfig) |
 /// | `ENDPOINT_LIVEZ_PATH` | [`livez_path`](Self::livez_path) | `/livez` | a path, or `off` |
 /// | `ENDPOINT_READYZ_PATH` | [`readyz_path`](Self::readyz_path) | `/readyz` | a path, or `off` |
 /// | `ENDPOINT_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Self::header_read_timeout) | `10s` | a duration |
@@ -85,6 +91,10 @@ pub struct Config {
     /// before it stops accepting: the time a load balancer needs to stop sending (its check
     /// interval times the failures it waits for, plus one interval). Zero: stop at once.
     pub drain_delay: Duration,
+    /// Cross-origin calls from browsers (feature `cors`); `None`: no CORS headers.
+    pub cors: Option<CorsConfig>,
+    /// Response compression (feature `compression`).
+    pub compression: CompressionConfig,
     /// Where liveness is served (`GET`, 200 while the process answers); `None` serves none.
     pub livez_path: Option<String>,
     /// Where readiness is served (`GET`, 200 when the database answers, the confined workers
@@ -173,6 +183,8 @@ impl Default for Config {
             site: None,
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
+            cors: None,
+            compression: Default::default(),
             livez_path: Some("/livez".into()),
             readyz_path: Some("/readyz".into()),
             header_read_timeout: Duration::from_secs(10),
@@ -288,6 +300,12 @@ const READERS: &[Reader] = &[
     },
     // The OpenAPI document and the docs page: `ENDPOINT_OPENAPI_PATH`, `_DOCS_PATH`.
     read_docs,
+    // Browsers and bodies: `ENDPOINT_CORS_*`, `ENDPOINT_COMPRESSION*`.
+    |config, env| {
+        config.cors = CorsConfig::from_env(env)?;
+        config.compression = CompressionConfig::from_env(env)?;
+        Ok(())
+    },
 ];
 
 /// Replaces `slot` with `value` when the variable was set.

@@ -325,7 +325,21 @@ pub(crate) fn build(
         }));
     // Turn every handler into its route now, not on each request when the router is called
     // directly (`oneshot`, the test client).
-    Ok(runtime.layers.wrap_router(router).with_state(()))
+    // Inside the application's outer layers: bodies are read decompressed (the pipeline's
+    // body limit counts decompressed bytes), and only this layer's own 415 is put in the
+    // envelope. Outside them: responses are compressed after every layer wrote them.
+    #[cfg(feature = "compression")]
+    let router = crate::ops::compression::decompress(router);
+    let router = runtime.layers.wrap_router(router);
+    #[cfg(feature = "compression")]
+    let router = crate::ops::compression::compress(router, runtime.config.compression);
+    // Outermost: a preflight is answered before anything else runs.
+    #[cfg(feature = "cors")]
+    let router = match &runtime.config.cors {
+        Some(cors) => router.layer(crate::ops::cors::layer(cors)),
+        None => router,
+    };
+    Ok(router.with_state(()))
 }
 
 /// The route of a routed path some of whose endpoints have a suffixed last segment

@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod body_limit;
+mod cors_compression;
 mod database;
 mod endpoints;
 mod envelope;

@@ -1,0 +1,102 @@
+// CORS in a real browser: headless Debian Chromium, loopback only. The showcase allows one
+// origin (ENDPOINT_CORS_ORIGINS); a page served from that origin calls a protected endpoint
+// with `fetch` and a bearer token, and the same page served from another origin is refused by
+// the browser.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const showcase = join(root, "target/debug/examples/showcase");
+const secret = "cors-browser-secret-0123456789abcdef";
+let server, pages, base, browser, workdir, allowed, other, token;
+
+before(async () => {
+  // The page's server: the same blank page on every path.
+  pages = createServer((_, response) => {
+    response.writeHead(200, { "content-type": "text/html" });
+    response.end("<!doctype html><title>app</title>");
+  });
+  await new Promise((done) => pages.listen(0, "127.0.0.1", done));
+  const port = pages.address().port;
+  allowed = `http://127.0.0.1:${port}`;
+  other = `http://localhost:${port}`; // another origin: the host differs
+  token = spawnSync(showcase, ["token", "--user", "eve", "--role", "editor"], {
+    env: { ...process.env, ENDPOINT_JWT_SECRET: secret },
+    encoding: "utf8",
+  }).stdout.trim();
+  assert.match(token, /^ey/, "the token command printed a JWT");
+
+  workdir = mkdtempSync(join(tmpdir(), "endpoint-cors-"));
+  server = spawn(showcase, [], {
+    cwd: workdir,
+    env: {
+      ...process.env, ENDPOINT_PORT: "0", ENDPOINT_HOST: "127.0.0.1", RUST_LOG: "warn",
+      ENDPOINT_JWT_SECRET: secret, ENDPOINT_CORS_ORIGINS: allowed,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error("showcase did not start within 30 s")), 30_000);
+    let buffer = "";
+    server.stdout.on("data", (chunk) => {
+      buffer += chunk;
+      const match = buffer.match(/^listening on (\S+)$/m);
+      if (match) { clearTimeout(timer); resolveBase(match[1]); }
+    });
+    server.on("exit", (code) => reject(new Error(`showcase exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  pages?.close();
+  if (workdir) rmSync(workdir, { recursive: true, force: true });
+});
+
+/// Calls the protected endpoint from a page of `origin`, as the page's script would.
+async function callFrom(origin) {
+  const page = await browser.newPage();
+  await page.goto(`${origin}/`);
+  const result = await page.evaluate(async ({ base, token }) => {
+    try {
+      const response = await fetch(`${base}/article-stats/by-author`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      return {
+        status: response.status,
+        body: await response.json(),
+        requestId: response.headers.get("x-request-id"),
+      };
+    } catch (error) {
+      return { refused: String(error) };
+    }
+  }, { base, token });
+  await page.close();
+  return result;
+}
+
+test("a listed origin calls a protected endpoint with a bearer token", async () => {
+  const result = await callFrom(allowed);
+  assert.equal(result.refused, undefined, `refused: ${result.refused}`);
+  assert.equal(result.status, 200);
+  assert.ok(Array.isArray(result.body) && result.body.length === 3, JSON.stringify(result.body));
+  assert.equal(result.body[0].author, "Ann Author");
+  assert.match(result.requestId ?? "", /^[0-9a-f-]{36}$/, "x-request-id is exposed to the page");
+});
+
+test("an origin not listed is refused by the browser", async () => {
+  const result = await callFrom(other);
+  assert.match(result.refused ?? "", /TypeError|Failed to fetch/, JSON.stringify(result));
+});
