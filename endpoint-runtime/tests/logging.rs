@@ -417,3 +417,63 @@ async fn a_forged_jwt_header_does_not_forge_a_text_log_line() {
     );
     assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
 }
+
+/// `ENDPOINT_ACCESS_LOG=on`: one line per finished request, with the route template, status,
+/// bytes, duration, request id and user; none when it is off (the default).
+#[tokio::test(flavor = "current_thread")]
+async fn the_access_log_writes_one_line_per_request_when_on() {
+    let _serial = SERIAL.lock().await;
+    let token = "access-log-token-0123456789";
+    let mut config = endpoint_runtime::Config::default();
+    config.access_log = true;
+    config.static_tokens =
+        vec![serde_json::from_value(serde_json::json!({ "token": token, "user": "ann" })).unwrap()];
+    let client = endpoint_runtime::App::new()
+        .config(config.clone())
+        .test_client()
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    let text = logged(
+        &client,
+        json_format,
+        &[
+            ("/errors/recovered", "access-1", Some(&bearer), 200),
+            ("/errors/internal", "access-2", None, 500),
+            ("/no/such/route", "access-3", None, 404),
+        ],
+    )
+    .await;
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line["target"] == "endpoint_runtime::access")
+        .collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let fields = |i: usize| &lines[i]["fields"];
+    assert_eq!(fields(0)["method"], "GET");
+    assert_eq!(fields(0)["route"], "/errors/recovered");
+    assert_eq!(fields(0)["status"], 200);
+    assert_eq!(fields(0)["bytes"], 9, "{}", lines[0]);
+    assert_eq!(fields(0)["request_id"], "access-1");
+    assert_eq!(fields(0)["user"], "ann");
+    assert!(fields(0)["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(fields(1)["status"], 500);
+    assert!(fields(1).get("user").is_none(), "{}", lines[1]);
+    assert_eq!(fields(2)["route"], "/no/such/route");
+    assert_eq!(fields(2)["status"], 404);
+
+    config.access_log = false;
+    let client = endpoint_runtime::App::new()
+        .config(config)
+        .test_client()
+        .await
+        .unwrap();
+    let text = logged(
+        &client,
+        json_format,
+        &[("/errors/recovered", "access-4", None, 200)],
+    )
+    .await;
+    assert!(!text.contains("endpoint_runtime::access"), "{text}");
+}

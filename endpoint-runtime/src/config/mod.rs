@@ -42,6 +42,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | [`keep_alive_timeout`](Self::keep_alive_timeout) | `60s` | a duration |
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
 /// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
+/// | `ENDPOINT_ACCESS_LOG` | [`access_log`](Self::access_log) | `off` | `on` or `off` |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
 /// | `RUST_LOG` | (the log subscriber's) | `info` | `level` and `target=level` directives, comma-separated; span filters are refused |
 /// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
@@ -123,6 +124,10 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// The log line format.
     pub log_format: LogFormat,
+    /// Whether one `info` line per finished request is logged (target
+    /// `endpoint_runtime::access`): method, route template, status, body bytes when known,
+    /// milliseconds until the response was ready, request id, user. `ENDPOINT_ACCESS_LOG`.
+    pub access_log: bool,
     /// The largest request body an endpoint reads, in bytes; larger is 413
     /// `PAYLOAD_TOO_LARGE` whatever reads it (an extractor, the application's own, the raw
     /// body). A body whose `Content-Length` says it is larger is refused before any of it is
@@ -192,6 +197,7 @@ impl Default for Config {
             send_timeout: Duration::from_secs(60),
             max_connections: None,
             log_format: LogFormat::Text,
+            access_log: false,
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             error_format: ErrorFormat::JSend,
@@ -369,6 +375,19 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
     }
     if let Some((name, value)) = get("ENDPOINT_SHUTDOWN_GRACE") {
         config.shutdown_grace = duration(name, value)?;
+    }
+    if let Some((name, value)) = get("ENDPOINT_ACCESS_LOG") {
+        config.access_log = crate::env::choice(
+            name,
+            value,
+            &[
+                ("on", true),
+                ("true", true),
+                ("off", false),
+                ("false", false),
+            ],
+            "`on` or `off`",
+        )?;
     }
     if let Some((name, value)) = get("ENDPOINT_DRAIN_DELAY") {
         config.drain_delay = duration(name, value)?;
@@ -551,11 +570,14 @@ mod tests {
         assert_eq!(config.livez_path, None);
         assert_eq!(config.readyz_path.as_deref(), Some("/health/ready"));
         assert_eq!(config.drain_delay, Duration::from_secs(15));
+        assert!(with(&[("ENDPOINT_ACCESS_LOG", "on")]).unwrap().access_log);
+        assert!(!with(&[]).unwrap().access_log);
         for (variable, value) in [
             ("ENDPOINT_LIVEZ_PATH", "livez"),
             ("ENDPOINT_READYZ_PATH", "/ready/{x}"),
             ("ENDPOINT_READYZ_PATH", "/ready/"),
             ("ENDPOINT_DRAIN_DELAY", "a while"),
+            ("ENDPOINT_ACCESS_LOG", "verbose"),
         ] {
             let error = with(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");

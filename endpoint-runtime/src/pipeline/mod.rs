@@ -78,9 +78,18 @@ where
         path = request.uri().path(),
         endpoint = endpoint.map(Endpoint::id),
     );
+    let access = runtime.config.access_log.then(|| {
+        Box::new(AccessLine {
+            method: request.method().clone(),
+            route: endpoint.map_or_else(|| request.uri().path().to_string(), Endpoint::path),
+            user: None,
+        })
+    });
     Pipeline {
-        // The clock is read only when the `response` line of `finish` can be written.
-        started: tracing::enabled!(tracing::Level::DEBUG).then(Instant::now),
+        // The clock is read only when the `response` line of `finish` or the access log can
+        // be written.
+        started: (access.is_some() || tracing::enabled!(tracing::Level::DEBUG)).then(Instant::now),
+        access,
         runtime,
         endpoint,
         span,
@@ -145,6 +154,8 @@ pin_project_lite::pin_project! {
         span: tracing::Span,
         request_id: RequestId,
         started: Option<Instant>,
+        // What the access line says of the request (`ENDPOINT_ACCESS_LOG=on`).
+        access: Option<Box<AccessLine>>,
         start: Option<(Request, F)>,
         // The access level of a runtime route that is not an endpoint (see `guarded`).
         guard: Option<Access>,
@@ -245,6 +256,9 @@ where
                 Ok(accountability) => accountability,
                 Err(error) => break error.into_response(),
             };
+            if let Some(access) = this.access.as_mut() {
+                access.user.clone_from(&accountability.user);
+            }
             // As for a method the route does not serve at all: 405 before the access check.
             if let Some(endpoint) = *this.endpoint
                 && let Some(refused) = unsupported_method(endpoint, &request)
@@ -283,12 +297,42 @@ where
                 Err(panic) => break panicked(&*panic),
             }
         };
-        Poll::Ready(Ok(finish(
-            runtime,
-            this.request_id,
-            *this.started,
-            response,
-        )))
+        let response = finish(runtime, this.request_id, *this.started, response);
+        if let (Some(access), Some(started)) = (this.access.take(), *this.started) {
+            access.log(this.request_id, started, &response);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// The target of the access log's lines (`RUST_LOG=endpoint_runtime::access=off` drops them).
+const ACCESS_TARGET: &str = "endpoint_runtime::access";
+
+/// One finished request, as the access log writes it.
+struct AccessLine {
+    method: axum::http::Method,
+    /// The endpoint's route template (`/users/{id}`), else the path requested.
+    route: String,
+    /// The caller, once authenticated.
+    user: Option<String>,
+}
+
+impl AccessLine {
+    /// Writes the line: method, route, status, body bytes when known, milliseconds until the
+    /// response was ready (not until its body was sent), request id, user.
+    fn log(self, request_id: &RequestId, started: Instant, response: &Response) {
+        use axum::body::HttpBody as _;
+        tracing::info!(
+            target: ACCESS_TARGET,
+            method = self.method.as_str(),
+            route = self.route.as_str(),
+            status = response.status().as_u16(),
+            bytes = response.body().size_hint().exact(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = request_id.as_str(),
+            user = self.user.as_deref(),
+            "access"
+        );
     }
 }
 
