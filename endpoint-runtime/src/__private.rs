@@ -12,7 +12,7 @@ pub use crate::error::reject;
 pub use crate::extract::{RawParams, respond};
 pub use crate::registry::{
     Access, Confinement, Endpoint, EndpointSpec, Handler, HandlerFuture, Method, Methods, Param,
-    Site, StaticPathsFuture,
+    Policy, Rate, RateKey, Site, StaticPathsFuture,
 };
 pub use crate::testing::run_test;
 // For `#[hook]`, `migrations!` and `#[main]`: every macro names the runtime only here.

@@ -745,6 +745,15 @@ pub enum Error {
     /// it.
     #[error("static files: {0}")]
     StaticFiles(String),
+    /// A part of the application needs a Cargo feature of endpoint-runtime that is off: the
+    /// message names what and where (`rate_limit` of an endpoint, with its `file:line`).
+    #[error("{what} needs the `{feature}` feature of endpoint-runtime")]
+    MissingFeature {
+        /// The feature.
+        feature: &'static str,
+        /// What needs it, and where.
+        what: String,
+    },
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),

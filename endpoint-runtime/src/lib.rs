@@ -54,6 +54,7 @@ pub mod middleware;
 pub mod openapi;
 mod ops;
 mod pipeline;
+mod policy;
 #[cfg(feature = "prerender")]
 pub mod prerender;
 mod registry;
@@ -86,7 +87,7 @@ pub use events::{EmitError, Event};
 pub use jsend::JSend;
 pub use logging::LogFormat;
 pub use pipeline::{REQUEST_ID_HEADER, RequestId};
-pub use registry::{Access, Endpoint, Method, Methods, Param, endpoints};
+pub use registry::{Access, Endpoint, Method, Methods, Param, Policy, Rate, RateKey, endpoints};
 pub use routing::{method_router, router, validate};
 #[cfg(feature = "openapi")]
 pub use schemars;
@@ -152,6 +153,15 @@ pub use tracing;
 ///   [`Host`](confined::Host) may do for the handler: `log` lines to the server's log, and
 ///   `request` the listed origins (absolute `http`/`https` origins: scheme, host, optional
 ///   port, nothing else). Anything undeclared is refused at run time.
+/// - Traffic policy (optional; each overrides the global default for this endpoint only, see
+///   [`Policy`]): `timeout = "2s"` (`ms`, `s`, `m`, `h`; else `ENDPOINT_REQUEST_TIMEOUT`; past it
+///   503), `body_limit = "10MiB"` (bytes, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`; else
+///   `ENDPOINT_BODY_LIMIT`; past it 413), `concurrency = 16` (requests at once; past it 503 with
+///   `Retry-After: 1`), `rate_limit = "10/minute"` (per `second`, `minute`, `hour`, `day`; GCRA,
+///   feature `rate-limit`; else `ENDPOINT_RATE_LIMIT`; past it 429 with `Retry-After` and the
+///   IETF `RateLimit-Policy` / `RateLimit` headers) and `per = user | ip | global` (who shares a
+///   bucket: the user, else the client IP, by default). A value that does not read, or a zero,
+///   is a compile error at its token.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
 ///
@@ -259,6 +269,37 @@ pub use tracing;
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/stats.json", access = admin, prerender)]
 /// async fn stats() -> &'static str { "{}" }
+/// # fn main() {}
+/// ```
+///
+/// A policy value that does not read, or a zero (`"2 seconds"`, `concurrency = 0`,
+/// `"10 per minute"`), and `per` without `rate_limit`:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/report", timeout = "2 seconds")]
+/// async fn report() -> &'static str { "report" }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/report", concurrency = 0)]
+/// async fn report() -> &'static str { "report" }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/login", method = post, rate_limit = "10 per minute")]
+/// async fn login() -> &'static str { "welcome" }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/login", method = post, per = ip)]
+/// async fn login() -> &'static str { "welcome" }
 /// # fn main() {}
 /// ```
 ///

@@ -597,6 +597,25 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                     ),
                 );
             }
+            let policy = endpoint.policy();
+            if let Some(rate) = policy.rate_limit.or(config.rate_limit) {
+                responses.insert(
+                    "429".into(),
+                    error_response(
+                        error_type,
+                        &format!("Over the rate of {rate}; `Retry-After` says when to retry"),
+                    ),
+                );
+            }
+            if let Some(n) = policy.concurrency {
+                responses.insert(
+                    "503".into(),
+                    error_response(
+                        error_type,
+                        &format!("More than {n} requests at once (`Retry-After: 1`), or the request timeout"),
+                    ),
+                );
+            }
             responses.insert(
                 "500".into(),
                 error_response(

@@ -1,6 +1,7 @@
 //! The registration record every `#[endpoint]` submits, and [`endpoints()`], which collects them.
 
 use std::fmt;
+use std::time::Duration;
 
 use axum::routing::MethodFilter;
 
@@ -145,6 +146,68 @@ pub struct EndpointSpec {
     pub prerender: bool,
     pub static_paths: Option<fn() -> StaticPathsFuture>,
     pub confined: Option<&'static Confinement>,
+    pub policy: Policy,
+}
+
+/// An endpoint's traffic policy, from `#[endpoint(timeout = "2s", body_limit = "10MiB",
+/// concurrency = 16, rate_limit = "10/minute", per = ip)]`; each part overrides the global
+/// default for this endpoint only, `None` keeps it. The values were checked at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// `timeout`: how long the handler may take (else `ENDPOINT_REQUEST_TIMEOUT`); past it
+    /// 503 `REQUEST_TIMEOUT`.
+    pub timeout: Option<Duration>,
+    /// `body_limit`, in bytes (else `ENDPOINT_BODY_LIMIT`); past it 413.
+    pub body_limit: Option<usize>,
+    /// `concurrency`: requests of this endpoint handled at once; past it 503 with
+    /// `Retry-After: 1`.
+    pub concurrency: Option<u32>,
+    /// `rate_limit` (else `ENDPOINT_RATE_LIMIT`); past it 429 with `Retry-After`.
+    pub rate_limit: Option<Rate>,
+}
+
+/// A rate limit: `requests` per `period`, for each bucket `per` chooses (GCRA: the requests
+/// may come in one burst, then one every `period / requests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests allowed per period (at least 1).
+    pub requests: u32,
+    /// The period.
+    pub period: Duration,
+    /// Who shares a bucket.
+    pub per: RateKey,
+}
+
+impl fmt::Display for Rate {
+    /// `10/minute per user`, as the attribute writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let period = match self.period.as_secs() {
+            1 => "second".to_string(),
+            60 => "minute".to_string(),
+            3_600 => "hour".to_string(),
+            86_400 => "day".to_string(),
+            seconds => format!("{seconds}s"),
+        };
+        let per = match self.per {
+            RateKey::User => "user",
+            RateKey::Ip => "ip",
+            RateKey::Global => "global",
+        };
+        write!(f, "{}/{period} per {per}", self.requests)
+    }
+}
+
+/// Who shares a rate-limit bucket (`per = ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateKey {
+    /// `per = user` (the default): the user when the caller is authenticated, else the
+    /// client IP (as `Accountability::ip` has it: a forwarding
+    /// header counts only from a trusted proxy).
+    User,
+    /// `per = ip`: the client IP, authenticated or not.
+    Ip,
+    /// `per = global`: one bucket for every caller.
+    Global,
 }
 
 /// What `#[endpoint(confined, capabilities(...))]` declares: plain data for the route table,
@@ -283,6 +346,12 @@ impl Endpoint {
     /// (Astro's static mode). It still answers requests when served.
     pub fn prerender(&self) -> bool {
         self.spec.prerender
+    }
+
+    /// The traffic policy the attribute declares (`timeout`, `body_limit`, `concurrency`,
+    /// `rate_limit`).
+    pub fn policy(&self) -> &Policy {
+        &self.spec.policy
     }
 
     /// For `confined`: the handler's key and declared capabilities (the `confined` module

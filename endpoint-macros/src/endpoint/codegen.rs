@@ -44,8 +44,10 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         prerender,
         static_paths,
         handler,
+        policy,
     } = endpoint;
     let private = quote!(#krate::__private);
+    let policy = policy_value(&private, policy);
 
     let id = match group {
         Group::CrateName => quote!(::core::env!("CARGO_PKG_NAME")),
@@ -188,10 +190,51 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                     prerender: #prerender,
                     static_paths: #static_paths_value,
                     confined: #confined_value,
+                    policy: #policy,
                 })
             }
         };
     }
+}
+
+/// The registration's `policy` field.
+fn policy_value(private: &TokenStream, policy: &super::validate::Policy) -> TokenStream {
+    let option = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let timeout = option(
+        policy
+            .timeout_ms
+            .map(|ms| quote!(::core::time::Duration::from_millis(#ms))),
+    );
+    let body_limit = option(policy.body_limit.map(|bytes| {
+        // Past the address space (a 32-bit target): the most it can hold.
+        quote!(if (#bytes as ::core::primitive::u128) > (::core::primitive::usize::MAX as ::core::primitive::u128) {
+            ::core::primitive::usize::MAX
+        } else {
+            #bytes as ::core::primitive::usize
+        })
+    }));
+    let concurrency = option(policy.concurrency.map(|n| quote!(#n)));
+    let rate_limit = option(policy.rate_limit.map(|(count, seconds, key)| {
+        let key = match key {
+            super::validate::RateKey::User => quote!(#private::RateKey::User),
+            super::validate::RateKey::Ip => quote!(#private::RateKey::Ip),
+            super::validate::RateKey::Global => quote!(#private::RateKey::Global),
+        };
+        quote!(#private::Rate {
+            requests: #count,
+            period: ::core::time::Duration::from_secs(#seconds),
+            per: #key,
+        })
+    }));
+    quote!(#private::Policy {
+        timeout: #timeout,
+        body_limit: #body_limit,
+        concurrency: #concurrency,
+        rate_limit: #rate_limit,
+    })
 }
 
 /// The parameter of the route's `{name}.json` last segment and its suffix, if it has one.

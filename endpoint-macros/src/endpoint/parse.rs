@@ -18,6 +18,11 @@ pub(crate) mod kw {
     pub(crate) const STATIC_PATHS: &str = "static_paths";
     pub(crate) const CONFINED: &str = "confined";
     pub(crate) const CAPABILITIES: &str = "capabilities";
+    pub(crate) const TIMEOUT: &str = "timeout";
+    pub(crate) const BODY_LIMIT: &str = "body_limit";
+    pub(crate) const CONCURRENCY: &str = "concurrency";
+    pub(crate) const RATE_LIMIT: &str = "rate_limit";
+    pub(crate) const PER: &str = "per";
     pub(crate) const ALL: &[&str] = &[
         ROUTE,
         METHOD,
@@ -28,6 +33,11 @@ pub(crate) mod kw {
         STATIC_PATHS,
         CONFINED,
         CAPABILITIES,
+        TIMEOUT,
+        BODY_LIMIT,
+        CONCURRENCY,
+        RATE_LIMIT,
+        PER,
         CRATE,
     ];
 }
@@ -66,6 +76,8 @@ pub(crate) struct EndpointArgs {
     pub(crate) static_paths_written: bool,
     /// `route` was written, even if its value was not usable (that error is already pushed).
     pub(crate) route_written: bool,
+    /// `timeout`, `body_limit`, `concurrency`, `rate_limit`, `per`, as written.
+    pub(crate) policy: super::validate::PolicyArgs,
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: &Errors) {
@@ -287,6 +299,13 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
         confined: None,
         capabilities: None,
         route_written: false,
+        policy: super::validate::PolicyArgs {
+            timeout: None,
+            body_limit: None,
+            concurrency: None,
+            rate_limit: None,
+            per: None,
+        },
     };
     let parser = syn::meta::parser(|meta| {
         let path = meta.path.clone();
@@ -371,6 +390,29 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 None
             };
             set_once(&mut out.capabilities, key.zip(value), &path, errors);
+        } else if path.is_ident(kw::TIMEOUT) {
+            let value = lit_str(meta.value()?, kw::TIMEOUT, "\"2s\"", errors)?;
+            set_once(&mut out.policy.timeout, value, &path, errors);
+        } else if path.is_ident(kw::BODY_LIMIT) {
+            let value = lit_str(meta.value()?, kw::BODY_LIMIT, "\"10MiB\"", errors)?;
+            set_once(&mut out.policy.body_limit, value, &path, errors);
+        } else if path.is_ident(kw::RATE_LIMIT) {
+            let value = lit_str(meta.value()?, kw::RATE_LIMIT, "\"10/minute\"", errors)?;
+            set_once(&mut out.policy.rate_limit, value, &path, errors);
+        } else if path.is_ident(kw::CONCURRENCY) {
+            let input = meta.value()?;
+            let value = if input.peek(syn::LitInt) {
+                Some(input.parse::<syn::LitInt>()?)
+            } else {
+                let span = input.span();
+                skip_value(input)?;
+                errors.at(span, "expected a number: `concurrency = 16`");
+                None
+            };
+            set_once(&mut out.policy.concurrency, value, &path, errors);
+        } else if path.is_ident(kw::PER) {
+            let value = ident_value(meta.value()?, kw::PER, "`user`, `ip`, `global`", errors)?;
+            set_once(&mut out.policy.per, value, &path, errors);
         } else if path.is_ident(kw::CRATE) {
             let value = meta.value()?;
             let krate = if value.peek(LitStr) {

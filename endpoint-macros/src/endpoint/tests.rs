@@ -54,6 +54,26 @@ fn expands_a_plain_get() {
 }
 
 #[test]
+fn expands_a_traffic_policy() {
+    snapshot(
+        "policy",
+        quote!(
+            id = "reports",
+            route = "/",
+            method = post,
+            timeout = "2s",
+            body_limit = "10MiB",
+            concurrency = 16,
+            rate_limit = "10/minute",
+            per = ip
+        ),
+        quote! {
+            async fn report() -> &'static str { "queued" }
+        },
+    );
+}
+
+#[test]
 fn expands_params_extractors_and_access() {
     snapshot(
         "params_and_body",

@@ -46,6 +46,9 @@ const _: () = {
         static_paths : ::core::option::Option::None, confined :
         ::core::option::Option::Some(& ::endpoint_runtime::__private::Confinement { key :
         ::core::concat!(::core::module_path!(), "::", ::core::stringify!(greet)), log :
-        true, origins : & ["https://api.example.com"], }), })
+        true, origins : & ["https://api.example.com"], }), policy :
+        ::endpoint_runtime::__private::Policy { timeout : ::core::option::Option::None,
+        body_limit : ::core::option::Option::None, concurrency :
+        ::core::option::Option::None, rate_limit : ::core::option::Option::None, }, })
     }
 };

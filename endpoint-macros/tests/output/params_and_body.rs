@@ -122,6 +122,9 @@ const _: () = {
         catch_all : false }, ::endpoint_runtime::__private::Param { name : "path", ty :
         "String", catch_all : true }], call : __endpoint_handler, prerender : false,
         static_paths : ::core::option::Option::None, confined :
-        ::core::option::Option::None, })
+        ::core::option::Option::None, policy : ::endpoint_runtime::__private::Policy {
+        timeout : ::core::option::Option::None, body_limit :
+        ::core::option::Option::None, concurrency : ::core::option::Option::None,
+        rate_limit : ::core::option::Option::None, }, })
     }
 };

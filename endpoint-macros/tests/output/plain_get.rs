@@ -41,6 +41,9 @@ const _: () = {
         ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
         "Say hello.", params : & [], call : __endpoint_handler, prerender : false,
         static_paths : ::core::option::Option::None, confined :
-        ::core::option::Option::None, })
+        ::core::option::Option::None, policy : ::endpoint_runtime::__private::Policy {
+        timeout : ::core::option::Option::None, body_limit :
+        ::core::option::Option::None, concurrency : ::core::option::Option::None,
+        rate_limit : ::core::option::Option::None, }, })
     }
 };

@@ -74,6 +74,9 @@ const _: () = {
         [::endpoint_runtime::__private::Param { name : "id", ty : "u32", catch_all :
         false }], call : __endpoint_handler, prerender : true, static_paths :
         ::core::option::Option::Some(__endpoint_static_paths), confined :
-        ::core::option::Option::None, })
+        ::core::option::Option::None, policy : ::endpoint_runtime::__private::Policy {
+        timeout : ::core::option::Option::None, body_limit :
+        ::core::option::Option::None, concurrency : ::core::option::Option::None,
+        rate_limit : ::core::option::Option::None, }, })
     }
 };

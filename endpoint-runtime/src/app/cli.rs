@@ -413,18 +413,18 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
             if crate::auth::public_by_default_and_changes_state(e, default) {
                 access.push_str(" (not stated)");
             }
-            [
-                e.methods().to_string(),
-                e.path(),
-                access,
-                handler,
-                match notes.get(&(e.path(), e.handler())) {
-                    Some(notes) if !notes.is_empty() => {
-                        format!("{}  note: {}", e.location(), notes.join("; "))
-                    }
-                    _ => e.location(),
-                },
-            ]
+            [e.methods().to_string(), e.path(), access, handler, {
+                let mut notes = notes
+                    .get(&(e.path(), e.handler()))
+                    .cloned()
+                    .unwrap_or_default();
+                notes.extend(policy_note(e, config));
+                if notes.is_empty() {
+                    e.location()
+                } else {
+                    format!("{}  note: {}", e.location(), notes.join("; "))
+                }
+            }]
         })
         .collect();
     let mut rows = rows;
@@ -477,6 +477,27 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
         out.push_str(&unstated);
     }
     out
+}
+
+/// The endpoint's traffic policy as the route table shows it: `timeout 2s, body 10485760
+/// bytes, concurrency 16, rate 10/minute per user` (`ENDPOINT_RATE_LIMIT`'s rate for an
+/// endpoint that states none); `None` without one.
+fn policy_note(endpoint: &Endpoint, config: &Config) -> Option<String> {
+    let policy = endpoint.policy();
+    let mut parts = Vec::new();
+    if let Some(timeout) = policy.timeout {
+        parts.push(format!("timeout {}", humantime::format_duration(timeout)));
+    }
+    if let Some(bytes) = policy.body_limit {
+        parts.push(format!("body {bytes} bytes"));
+    }
+    if let Some(n) = policy.concurrency {
+        parts.push(format!("concurrency {n}"));
+    }
+    if let Some(rate) = policy.rate_limit.or(config.rate_limit) {
+        parts.push(format!("rate {rate}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// The warning of the route table and `check`, the error of `check --strict`: every endpoint

@@ -42,6 +42,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | [`keep_alive_timeout`](Self::keep_alive_timeout) | `60s` | a duration |
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
 /// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
+/// | `ENDPOINT_RATE_LIMIT` | [`rate_limit`](Self::rate_limit) | none | `10/minute` (`second`, `minute`, `hour`, `day`), per user else client IP, for each endpoint whose attribute states no `rate_limit` |
 /// | `ENDPOINT_ACCESS_LOG` | [`access_log`](Self::access_log) | `off` | `on` or `off` |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
 /// | `RUST_LOG` | (the log subscriber's) | `info` | `level` and `target=level` directives, comma-separated; span filters are refused |
@@ -124,6 +125,10 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// The log line format.
     pub log_format: LogFormat,
+    /// The rate limit of every endpoint whose attribute states none (`ENDPOINT_RATE_LIMIT`,
+    /// feature `rate-limit`): each endpoint has its own buckets, one per user, else per client
+    /// IP. `None`: no limit.
+    pub rate_limit: Option<crate::registry::Rate>,
     /// Whether one `info` line per finished request is logged (target
     /// `endpoint_runtime::access`): method, route template, status, body bytes when known,
     /// milliseconds until the response was ready, request id, user. `ENDPOINT_ACCESS_LOG`.
@@ -198,6 +203,7 @@ impl Default for Config {
             max_connections: None,
             log_format: LogFormat::Text,
             access_log: false,
+            rate_limit: None,
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             error_format: ErrorFormat::JSend,
@@ -376,6 +382,20 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
     if let Some((name, value)) = get("ENDPOINT_SHUTDOWN_GRACE") {
         config.shutdown_grace = duration(name, value)?;
     }
+    if let Some((name, value)) = get("ENDPOINT_RATE_LIMIT") {
+        config.rate_limit = Some(parse_rate(&value).ok_or(ConfigError {
+            variable: name,
+            value: value.clone(),
+            expected: "a rate such as `10/minute` (per `second`, `minute`, `hour` or `day`, at least 1)",
+        })?);
+        if !cfg!(feature = "rate-limit") {
+            return Err(ConfigError {
+                variable: name,
+                value,
+                expected: "unset: rate limits need the `rate-limit` feature of endpoint-runtime",
+            });
+        }
+    }
     if let Some((name, value)) = get("ENDPOINT_ACCESS_LOG") {
         config.access_log = crate::env::choice(
             name,
@@ -484,6 +504,24 @@ fn read_docs(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `10/minute` as a rate per user (else client IP).
+fn parse_rate(value: &str) -> Option<crate::registry::Rate> {
+    let (count, period) = value.trim().split_once('/')?;
+    let requests: u32 = count.trim().parse().ok().filter(|n| *n > 0)?;
+    let seconds = match period.trim() {
+        "second" | "s" | "sec" => 1,
+        "minute" | "m" | "min" => 60,
+        "hour" | "h" => 3_600,
+        "day" | "d" => 86_400,
+        _ => return None,
+    };
+    Some(crate::registry::Rate {
+        requests,
+        period: Duration::from_secs(seconds),
+        per: crate::registry::RateKey::User,
+    })
+}
+
 /// A path the runtime serves: a literal path (`/livez`), or `off` (`None`).
 fn runtime_path(name: &'static str, value: String) -> Result<Option<String>, ConfigError> {
     let trimmed = value.trim();
@@ -572,12 +610,22 @@ mod tests {
         assert_eq!(config.drain_delay, Duration::from_secs(15));
         assert!(with(&[("ENDPOINT_ACCESS_LOG", "on")]).unwrap().access_log);
         assert!(!with(&[]).unwrap().access_log);
+        assert_eq!(
+            with(&[("ENDPOINT_RATE_LIMIT", "100/hour")])
+                .unwrap()
+                .rate_limit
+                .unwrap()
+                .to_string(),
+            "100/hour per user"
+        );
         for (variable, value) in [
             ("ENDPOINT_LIVEZ_PATH", "livez"),
             ("ENDPOINT_READYZ_PATH", "/ready/{x}"),
             ("ENDPOINT_READYZ_PATH", "/ready/"),
             ("ENDPOINT_DRAIN_DELAY", "a while"),
             ("ENDPOINT_ACCESS_LOG", "verbose"),
+            ("ENDPOINT_RATE_LIMIT", "10 per minute"),
+            ("ENDPOINT_RATE_LIMIT", "0/minute"),
         ] {
             let error = with(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");

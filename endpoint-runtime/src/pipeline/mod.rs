@@ -96,6 +96,8 @@ where
         request_id,
         start: Some((request, inner)),
         guard: None,
+        limits: None,
+        admitted: None,
         authenticating: None,
         body_limit: None,
         running: None,
@@ -111,14 +113,17 @@ pub(crate) struct EndpointService<H = Handler> {
     runtime: Arc<Runtime>,
     endpoint: &'static Endpoint,
     handler: H,
+    limits: Option<Arc<crate::policy::Limits>>,
 }
 
 impl<H> EndpointService<H> {
     pub(crate) fn new(runtime: Arc<Runtime>, endpoint: &'static Endpoint, handler: H) -> Self {
+        let limits = crate::policy::Limits::of(endpoint, runtime.config.rate_limit);
         EndpointService {
             runtime,
             endpoint,
             handler,
+            limits,
         }
     }
 }
@@ -142,6 +147,7 @@ where
             request,
             self.handler.clone(),
         )
+        .limited(self.limits.clone())
     }
 }
 
@@ -159,6 +165,10 @@ pin_project_lite::pin_project! {
         start: Option<(Request, F)>,
         // The access level of a runtime route that is not an endpoint (see `guarded`).
         guard: Option<Access>,
+        // The endpoint's `concurrency` and `rate_limit` (see `limited`), and what the request
+        // holds once admitted.
+        limits: Option<Arc<crate::policy::Limits>>,
+        admitted: Option<crate::policy::Admitted>,
         authenticating: Option<(crate::auth::Pending, F)>,
         // Set when the request's body has no declared length: whether it went over the limit.
         body_limit: Option<crate::body_limit::Tripwire>,
@@ -174,6 +184,13 @@ pin_project_lite::pin_project! {
 }
 
 impl<F, Fut> Pipeline<F, Fut> {
+    /// Admits the request under `limits` after the access check (429 over the rate, 503 past
+    /// the concurrency bound), before the body is read.
+    pub(crate) fn limited(mut self, limits: Option<Arc<crate::policy::Limits>>) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Checks the caller against `access` after the authenticator chain and before `inner`
     /// runs, as an endpoint's access level is checked: for the runtime's own routes that are
     /// not endpoints (the OpenAPI document and the docs page, `ENDPOINT_DOCS_ACCESS`).
@@ -202,7 +219,8 @@ where
                     Poll::Ready(Ok(response)) => response,
                     Poll::Ready(Err(panic)) => panicked(&*panic),
                     Poll::Pending => {
-                        let limit = runtime.config.request_timeout;
+                        let limit =
+                            crate::policy::timeout(*this.endpoint, runtime.config.request_timeout);
                         std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
                         // Logged by `finish`, as every 5xx.
                         EndpointError::timeout(limit).into_response()
@@ -226,7 +244,8 @@ where
                 let outcome = match chain.as_mut().poll(cx) {
                     Poll::Ready(outcome) => outcome,
                     Poll::Pending => {
-                        let limit = runtime.config.request_timeout;
+                        let limit =
+                            crate::policy::timeout(*this.endpoint, runtime.config.request_timeout);
                         std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
                         *this.authenticating = None;
                         this.deadline.set(None);
@@ -276,9 +295,16 @@ where
             {
                 break denied.into_response();
             }
+            if let Some(limits) = this.limits.as_ref() {
+                match limits.admit(&accountability) {
+                    Ok(admitted) => *this.admitted = Some(admitted),
+                    Err(refused) => break *refused,
+                }
+            }
             let mut request = request;
             if this.endpoint.is_some() {
-                match crate::body_limit::guard(&mut request, runtime.config.body_limit) {
+                let limit = crate::policy::body_limit(*this.endpoint, runtime.config.body_limit);
+                match crate::body_limit::guard(&mut request, limit) {
                     crate::body_limit::Guard::Refuse(refused) => break refused,
                     crate::body_limit::Guard::Watch(tripwire) => *this.body_limit = Some(tripwire),
                     crate::body_limit::Guard::Fits => {}
@@ -297,7 +323,10 @@ where
                 Err(panic) => break panicked(&*panic),
             }
         };
-        let response = finish(runtime, this.request_id, *this.started, response);
+        let mut response = finish(runtime, this.request_id, *this.started, response);
+        if let Some(admitted) = this.admitted.as_mut() {
+            admitted.mark(&mut response);
+        }
         if let (Some(access), Some(started)) = (this.access.take(), *this.started) {
             access.log(this.request_id, started, &response);
         }

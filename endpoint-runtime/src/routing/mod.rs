@@ -190,6 +190,13 @@ pub(crate) fn check_all(
     config: &crate::Config,
 ) -> Result<(), Error> {
     check(endpoints)?;
+    #[cfg(not(feature = "rate-limit"))]
+    if let Some(endpoint) = endpoints.iter().find(|e| e.policy().rate_limit.is_some()) {
+        return Err(Error::MissingFeature {
+            feature: "rate-limit",
+            what: format!("`rate_limit` of {}", site(endpoint)),
+        });
+    }
     check_reserved(endpoints, config)
 }
 
@@ -513,12 +520,12 @@ fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) ->
         Some(runtime) => match runtime.layers.wrap(handler) {
             Some(layered) => route(
                 endpoint,
-                runtime.config.body_limit,
+                crate::policy::body_limit(Some(endpoint), runtime.config.body_limit),
                 crate::pipeline::EndpointService::new(Arc::clone(&runtime), endpoint, layered),
             ),
             None => route(
                 endpoint,
-                runtime.config.body_limit,
+                crate::policy::body_limit(Some(endpoint), runtime.config.body_limit),
                 crate::pipeline::EndpointService::new(runtime, endpoint, handler),
             ),
         },

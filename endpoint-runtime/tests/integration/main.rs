@@ -11,6 +11,7 @@ mod envelope;
 mod health;
 mod layers;
 mod openapi;
+mod policy;
 mod prerender;
 mod routing;
 mod server;

@@ -6,12 +6,14 @@
 
 mod attr;
 mod confined;
+mod policy;
 mod signature;
 
 use syn::Ident;
 
 pub(crate) use attr::{Access, Group, Methods};
 pub(crate) use confined::Confined;
+pub(crate) use policy::{Policy, PolicyArgs, RateKey};
 pub(crate) use signature::{Arg, Response, type_text};
 
 use super::parse::EndpointArgs;
@@ -35,6 +37,8 @@ pub(crate) struct Endpoint {
     pub(crate) static_paths: Option<syn::Path>,
     /// How the user's function is run, which decides the handler codegen emits.
     pub(crate) handler: Handler,
+    /// `timeout`, `body_limit`, `concurrency`, `rate_limit`.
+    pub(crate) policy: Policy,
 }
 
 /// The kind of handler, and what codegen needs to emit it.
@@ -92,6 +96,7 @@ pub(crate) fn validate(
         confined: confined_flag,
         capabilities,
         route_written,
+        policy,
     } = args;
     let syn::ItemFn {
         attrs, sig, block, ..
@@ -111,6 +116,8 @@ pub(crate) fn validate(
         route.as_ref().map(|(route, _)| route),
         errors,
     );
+
+    let policy = policy::policy(policy, errors);
 
     // The function, checked even when the attribute failed. The checks run in the order their
     // errors are reported, which is why a confined endpoint's sit between the signature's.
@@ -156,5 +163,6 @@ pub(crate) fn validate(
         prerender: prerender.is_some(),
         static_paths: static_paths.map(|(_, path)| path),
         handler,
+        policy,
     })
 }

@@ -1,0 +1,53 @@
+async fn report() -> &'static str {
+    "queued"
+}
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    unused_mut,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
+const _: () = {
+    fn __endpoint_handler(
+        __request: ::endpoint_runtime::__private::Request,
+    ) -> ::endpoint_runtime::__private::HandlerFuture {
+        ::std::boxed::Box::pin(async move {
+            let (mut __parts, __body) = __request.into_parts();
+            let _ = (__parts, __body);
+            ::endpoint_runtime::__private::respond::<&'static str>(report().await)
+        })
+    }
+    ::endpoint_runtime::__private::document! {
+        fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
+        '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; (&& & ::endpoint_runtime::__private::doc::Probe:: < & 'static str > ::new())
+        .__endpoint_response_doc(doc, "&'static str"); }
+        ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::doc::Documented { site :
+        ::endpoint_runtime::__private::Site { file : ::core::file!(), line :
+        ::core::line!(), handler : ::core::stringify!(report), }, document :
+        __endpoint_doc, } }
+    }
+    ::endpoint_runtime::__private::inventory::submit! {
+        ::endpoint_runtime::__private::Endpoint::__new(::endpoint_runtime::__private::EndpointSpec
+        { id : "reports", route : "/", methods :
+        ::endpoint_runtime::__private::Methods::List(&
+        [::endpoint_runtime::__private::Method::Post]), access :
+        ::core::option::Option::None, handler : ::core::stringify!(report), module_path :
+        ::core::module_path!(), file : ::core::file!(), line : ::core::line!(), docs :
+        "", params : & [], call : __endpoint_handler, prerender : false, static_paths :
+        ::core::option::Option::None, confined : ::core::option::Option::None, policy :
+        ::endpoint_runtime::__private::Policy { timeout :
+        ::core::option::Option::Some(::core::time::Duration::from_millis(2000u64)),
+        body_limit : ::core::option::Option::Some(if (10485760u64 as
+        ::core::primitive::u128) > (::core::primitive::usize::MAX as
+        ::core::primitive::u128) { ::core::primitive::usize::MAX } else { 10485760u64 as
+        ::core::primitive::usize }), concurrency : ::core::option::Option::Some(16u32),
+        rate_limit : ::core::option::Option::Some(::endpoint_runtime::__private::Rate {
+        requests : 10u32, period : ::core::time::Duration::from_secs(60u64), per :
+        ::endpoint_runtime::__private::RateKey::Ip, }), }, })
+    }
+};

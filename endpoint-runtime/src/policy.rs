@@ -1,0 +1,279 @@
+//! An endpoint's traffic policy at run time: its `concurrency` bound and its `rate_limit`
+//! buckets (GCRA, with the `governor` crate; feature `rate-limit`), checked in the request
+//! pipeline after the access check. `timeout` and `body_limit` are read where the global ones
+//! are ([`timeout`], [`body_limit`]).
+//!
+//! A request over the rate is answered `429 TOO_MANY_REQUESTS` with `Retry-After` (seconds)
+//! and the IETF headers of draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy:
+//! "endpoint";q=10;w=60` (10 requests per 60 s) and `RateLimit: "endpoint";r=0;t=6` (none
+//! left, 6 s until the next); admitted requests carry the same two headers with what remains.
+//! A request past `concurrency` is answered `503 SERVICE_UNAVAILABLE` with `Retry-After: 1` at
+//! once, never queued.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::auth::Accountability;
+use crate::error::EndpointError;
+#[cfg(feature = "rate-limit")]
+use crate::registry::RateKey;
+use crate::registry::{Endpoint, Rate};
+
+/// The handler timeout of `endpoint`: its `timeout`, else `default` (`ENDPOINT_REQUEST_TIMEOUT`).
+pub(crate) fn timeout(endpoint: Option<&Endpoint>, default: Duration) -> Duration {
+    endpoint.and_then(|e| e.policy().timeout).unwrap_or(default)
+}
+
+/// The body limit of `endpoint`: its `body_limit`, else `default` (`ENDPOINT_BODY_LIMIT`).
+pub(crate) fn body_limit(endpoint: Option<&Endpoint>, default: usize) -> usize {
+    endpoint
+        .and_then(|e| e.policy().body_limit)
+        .unwrap_or(default)
+}
+
+/// The bounds of one endpoint, shared by its requests.
+pub(crate) struct Limits {
+    concurrency: Option<Arc<Semaphore>>,
+    #[cfg(feature = "rate-limit")]
+    rate: Option<Buckets>,
+}
+
+/// What an admitted request holds until its response: its place under `concurrency`, and the
+/// rate-limit headers to add.
+pub(crate) struct Admitted {
+    _permit: Option<OwnedSemaphorePermit>,
+    headers: Option<[(HeaderName, HeaderValue); 2]>,
+}
+
+impl Admitted {
+    /// Adds the rate-limit headers to `response`.
+    pub(crate) fn mark(&mut self, response: &mut Response) {
+        if let Some(headers) = self.headers.take() {
+            response.headers_mut().extend(headers);
+        }
+    }
+}
+
+impl Limits {
+    /// The limits of `endpoint` (`default_rate`: `ENDPOINT_RATE_LIMIT`, for an endpoint that
+    /// states none); `None` when it has none.
+    pub(crate) fn of(endpoint: &Endpoint, default_rate: Option<Rate>) -> Option<Arc<Limits>> {
+        let policy = endpoint.policy();
+        let rate = policy.rate_limit.or(default_rate);
+        let concurrency = policy
+            .concurrency
+            .map(|n| Arc::new(Semaphore::new(n as usize)));
+        if concurrency.is_none() && rate.is_none() {
+            return None;
+        }
+        Some(Arc::new(Limits {
+            concurrency,
+            #[cfg(feature = "rate-limit")]
+            rate: rate.and_then(Buckets::new),
+        }))
+    }
+
+    /// Admits the request of `who`, or answers it: 429 over the rate, 503 past the
+    /// concurrency bound.
+    pub(crate) fn admit(&self, who: &Accountability) -> Result<Admitted, Box<Response>> {
+        #[cfg(feature = "rate-limit")]
+        let headers = match &self.rate {
+            Some(buckets) => Some(buckets.check(who)?),
+            None => None,
+        };
+        #[cfg(not(feature = "rate-limit"))]
+        let headers = {
+            let _ = who;
+            None
+        };
+        let permit = match &self.concurrency {
+            Some(semaphore) => match Arc::clone(semaphore).try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    let mut refused = EndpointError::service_unavailable(
+                        "too many requests of this endpoint at once; retry shortly",
+                    )
+                    .with_header(
+                        axum::http::header::RETRY_AFTER,
+                        HeaderValue::from_static("1"),
+                    )
+                    .into_response();
+                    if let Some(headers) = headers {
+                        refused.headers_mut().extend(headers);
+                    }
+                    return Err(Box::new(refused));
+                }
+            },
+            None => None,
+        };
+        Ok(Admitted {
+            _permit: permit,
+            headers,
+        })
+    }
+}
+
+/// The bucket `who` draws from under `per`: `user:<id>` for an authenticated caller (`per =
+/// user`), else `ip:<client IP>`; `global` for everyone. The client IP is the accountability's,
+/// which a forwarding header sets only when the peer is a trusted proxy.
+#[cfg(feature = "rate-limit")]
+pub(crate) fn key(per: RateKey, who: &Accountability) -> String {
+    let ip = || match who.ip {
+        Some(ip) => format!("ip:{ip}"),
+        // No peer address (a request served in process): one bucket for all of them.
+        None => "ip:unknown".to_string(),
+    };
+    match per {
+        RateKey::Global => "global".to_string(),
+        RateKey::Ip => ip(),
+        RateKey::User => match &who.user {
+            Some(user) => format!("user:{user}"),
+            None => ip(),
+        },
+    }
+}
+
+#[cfg(feature = "rate-limit")]
+type Limiter = governor::RateLimiter<
+    String,
+    governor::state::keyed::DefaultKeyedStateStore<String>,
+    governor::clock::DefaultClock,
+    governor::middleware::StateInformationMiddleware,
+>;
+
+/// One endpoint's rate-limit buckets.
+#[cfg(feature = "rate-limit")]
+struct Buckets {
+    rate: Rate,
+    limiter: Limiter,
+    policy: HeaderValue,
+    /// Checks since buckets were last swept of keys that are full again.
+    checks: std::sync::atomic::AtomicU32,
+}
+
+/// How many checks between two sweeps of the buckets that are full again (governor keeps a
+/// key until swept): memory stays bounded by the callers of the last few thousand requests.
+#[cfg(feature = "rate-limit")]
+const SWEEP_EVERY: u32 = 4096;
+
+#[cfg(feature = "rate-limit")]
+impl Buckets {
+    fn new(rate: Rate) -> Option<Self> {
+        use std::num::NonZeroU32;
+        let requests = NonZeroU32::new(rate.requests)?;
+        let quota =
+            governor::Quota::with_period(rate.period / rate.requests)?.allow_burst(requests);
+        let policy = HeaderValue::from_str(&format!(
+            "\"endpoint\";q={};w={}",
+            rate.requests,
+            rate.period.as_secs().max(1)
+        ))
+        .ok()?;
+        Some(Buckets {
+            rate,
+            limiter: governor::RateLimiter::dashmap(quota)
+                .with_middleware::<governor::middleware::StateInformationMiddleware>(),
+            policy,
+            checks: std::sync::atomic::AtomicU32::new(0),
+        })
+    }
+
+    /// One GCRA step for `who`'s bucket: the headers to add, or the 429.
+    fn check(&self, who: &Accountability) -> Result<[(HeaderName, HeaderValue); 2], Box<Response>> {
+        use governor::clock::Clock as _;
+        if self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY)
+        {
+            self.limiter.retain_recent();
+        }
+        let policy_header = HeaderName::from_static("ratelimit-policy");
+        let state_header = HeaderName::from_static("ratelimit");
+        match self.limiter.check_key(&key(self.rate.per, who)) {
+            Ok(snapshot) => {
+                // Seconds until the bucket is full again, at most the period.
+                let remaining = snapshot.remaining_burst_capacity();
+                let used = self.rate.requests.saturating_sub(remaining);
+                let reset = (self.rate.period.as_secs_f64() * f64::from(used)
+                    / f64::from(self.rate.requests))
+                .ceil() as u64;
+                let state = HeaderValue::from_str(&format!("\"endpoint\";r={remaining};t={reset}"))
+                    .unwrap_or_else(|_| HeaderValue::from_static("\"endpoint\""));
+                Ok([(policy_header, self.policy.clone()), (state_header, state)])
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.limiter.clock().now());
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let seconds = seconds.max(1);
+                let state = HeaderValue::from_str(&format!("\"endpoint\";r=0;t={seconds}"))
+                    .unwrap_or_else(|_| HeaderValue::from_static("\"endpoint\""));
+                let mut refused = EndpointError::too_many_requests(format!(
+                    "over the rate of {}; retry in {seconds}s",
+                    self.rate
+                ))
+                .with_header(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds))
+                .into_response();
+                refused
+                    .headers_mut()
+                    .extend([(policy_header, self.policy.clone()), (state_header, state)]);
+                Err(Box::new(refused))
+            }
+        }
+    }
+}
+
+#[cfg(all(test, feature = "rate-limit"))]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::auth::{ForwardedHeader, IpNet};
+
+    #[test]
+    fn a_forged_forwarding_header_from_an_untrusted_peer_does_not_get_a_fresh_bucket() {
+        let peer: IpAddr = "203.0.113.7".parse().unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.99"));
+        let untrusted: Vec<IpNet> = Vec::new();
+        let who = Accountability {
+            ip: Some(crate::auth::client_ip(
+                peer,
+                &headers,
+                &untrusted,
+                ForwardedHeader::XForwardedFor,
+            )),
+            ..Accountability::default()
+        };
+        assert_eq!(key(RateKey::Ip, &who), "ip:203.0.113.7");
+        assert_eq!(key(RateKey::User, &who), "ip:203.0.113.7");
+        // From a trusted proxy, the header names the client.
+        let trusted: Vec<IpNet> = vec!["203.0.113.0/24".parse().unwrap()];
+        let via_proxy = Accountability {
+            ip: Some(crate::auth::client_ip(
+                peer,
+                &headers,
+                &trusted,
+                ForwardedHeader::XForwardedFor,
+            )),
+            ..Accountability::default()
+        };
+        assert_eq!(key(RateKey::Ip, &via_proxy), "ip:198.51.100.99");
+    }
+
+    #[test]
+    fn authenticated_callers_have_their_own_bucket_unless_per_ip_or_global() {
+        let ann = Accountability {
+            user: Some("ann".into()),
+            ip: Some("192.0.2.1".parse().unwrap()),
+            ..Accountability::default()
+        };
+        assert_eq!(key(RateKey::User, &ann), "user:ann");
+        assert_eq!(key(RateKey::Ip, &ann), "ip:192.0.2.1");
+        assert_eq!(key(RateKey::Global, &ann), "global");
+    }
+}
