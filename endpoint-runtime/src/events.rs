@@ -186,6 +186,8 @@ impl Emitter {
             subscribers = subscribers.len(),
             "emit"
         );
+        #[cfg(feature = "metrics")]
+        metrics::counter!("endpoint_events_emitted_total").increment(1);
         let make_event = || Event {
             name: event.to_string(),
             payload: payload.clone(),
@@ -194,6 +196,8 @@ impl Emitter {
         for hook in hooks {
             let run = (hook.spec.run)(make_event(), context.clone());
             if let Err(error) = CHAIN.scope(inner.clone(), run).await {
+                #[cfg(feature = "metrics")]
+                metrics::counter!("endpoint_events_failed_total").increment(1);
                 return Err(EmitError::HookFailed {
                     event: event.to_string(),
                     hook: hook.site(),

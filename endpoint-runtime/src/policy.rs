@@ -73,7 +73,7 @@ impl Limits {
         Some(Arc::new(Limits {
             concurrency,
             #[cfg(feature = "rate-limit")]
-            rate: rate.and_then(Buckets::new),
+            rate: rate.and_then(|rate| Buckets::new(rate, endpoint.path())),
         }))
     }
 
@@ -149,6 +149,9 @@ type Limiter = governor::RateLimiter<
 #[cfg(feature = "rate-limit")]
 struct Buckets {
     rate: Rate,
+    /// The endpoint's route template, the metric's label.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    route: String,
     limiter: Limiter,
     policy: HeaderValue,
     /// Checks since buckets were last swept of keys that are full again.
@@ -162,7 +165,7 @@ const SWEEP_EVERY: u32 = 4096;
 
 #[cfg(feature = "rate-limit")]
 impl Buckets {
-    fn new(rate: Rate) -> Option<Self> {
+    fn new(rate: Rate, route: String) -> Option<Self> {
         use std::num::NonZeroU32;
         let requests = NonZeroU32::new(rate.requests)?;
         let quota =
@@ -175,6 +178,7 @@ impl Buckets {
         .ok()?;
         Some(Buckets {
             rate,
+            route,
             limiter: governor::RateLimiter::dashmap(quota)
                 .with_middleware::<governor::middleware::StateInformationMiddleware>(),
             policy,
@@ -207,6 +211,9 @@ impl Buckets {
                 Ok([(policy_header, self.policy.clone()), (state_header, state)])
             }
             Err(not_until) => {
+                #[cfg(feature = "metrics")]
+                metrics::counter!("endpoint_rate_limited_total", "http_route" => self.route.clone())
+                    .increment(1);
                 let wait = not_until.wait_time_from(self.limiter.clock().now());
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let seconds = seconds.max(1);

@@ -453,6 +453,7 @@ async fn the_access_log_writes_one_line_per_request_when_on() {
     let fields = |i: usize| &lines[i]["fields"];
     assert_eq!(fields(0)["method"], "GET");
     assert_eq!(fields(0)["route"], "/errors/recovered");
+    assert_eq!(fields(0)["path"], "/errors/recovered");
     assert_eq!(fields(0)["status"], 200);
     assert_eq!(fields(0)["bytes"], 9, "{}", lines[0]);
     assert_eq!(fields(0)["request_id"], "access-1");
@@ -460,7 +461,9 @@ async fn the_access_log_writes_one_line_per_request_when_on() {
     assert!(fields(0)["duration_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(fields(1)["status"], 500);
     assert!(fields(1).get("user").is_none(), "{}", lines[1]);
-    assert_eq!(fields(2)["route"], "/no/such/route");
+    // The route of an unknown path is `unmatched`; the path is there as requested.
+    assert_eq!(fields(2)["route"], "unmatched");
+    assert_eq!(fields(2)["path"], "/no/such/route");
     assert_eq!(fields(2)["status"], 404);
 
     config.access_log = false;

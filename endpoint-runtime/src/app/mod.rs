@@ -359,6 +359,10 @@ impl App {
             emitter: Emitter::new(subscribers),
             state,
         });
+        #[cfg(feature = "metrics")]
+        let prometheus = (config.metrics_addr.is_some() || config.metrics_path.is_some())
+            .then(crate::ops::metrics::install)
+            .flatten();
         Ok((
             Arc::new(Runtime {
                 auth: Arc::new(crate::auth::Chain {
@@ -371,6 +375,8 @@ impl App {
                 shared,
                 health: Arc::default(),
                 layers,
+                #[cfg(feature = "metrics")]
+                prometheus,
                 #[cfg(feature = "static-files")]
                 static_files,
             }),
@@ -492,6 +498,16 @@ impl App {
         #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
         let database_pool = 0;
         let health = Arc::clone(&runtime.health);
+        #[cfg(feature = "metrics")]
+        let metrics = runtime
+            .prometheus
+            .clone()
+            .zip(runtime.config.metrics_addr)
+            .map(|(handle, addr)| crate::ops::metrics::Exposition {
+                handle,
+                addr,
+                shared: Arc::clone(&runtime.shared),
+            });
         let router = crate::routing::build(&endpoints, runtime)?;
         crate::serve::raise_nofile_limit();
         let max_connections = config
@@ -510,6 +526,8 @@ impl App {
             max_connections,
             endpoints,
             health,
+            #[cfg(feature = "metrics")]
+            metrics,
         })
     }
 
@@ -580,6 +598,9 @@ pub struct Server {
     max_connections: usize,
     endpoints: Vec<&'static Endpoint>,
     health: Arc<crate::ops::health::Health>,
+    /// The metrics listener's recorder, address and database (`ENDPOINT_METRICS_ADDR`).
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::ops::metrics::Exposition>,
 }
 
 impl Server {
@@ -617,8 +638,15 @@ impl Server {
             config,
             max_connections,
             health,
+            #[cfg(feature = "metrics")]
+            metrics,
             ..
         } = self;
+        #[cfg(feature = "metrics")]
+        let _metrics = match metrics {
+            Some(exposition) => Some(exposition.listen().await?),
+            None => None,
+        };
         let delay = config.drain_delay;
         let drained = async move {
             signal.await;

@@ -43,6 +43,8 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
 /// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
 /// | `ENDPOINT_RATE_LIMIT` | [`rate_limit`](Self::rate_limit) | none | `10/minute` (`second`, `minute`, `hour`, `day`), per user else client IP, for each endpoint whose attribute states no `rate_limit` |
+/// | `ENDPOINT_METRICS_ADDR` | [`metrics_addr`](Self::metrics_addr) | none | an address to serve `GET /metrics` on, such as `127.0.0.1:9464` (feature `metrics`) |
+/// | `ENDPOINT_METRICS_PATH` | [`metrics_path`](Self::metrics_path) | `off` | a path on the server's port, readable by admins only, or `off` (feature `metrics`) |
 /// | `ENDPOINT_ACCESS_LOG` | [`access_log`](Self::access_log) | `off` | `on` or `off` |
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
 /// | `RUST_LOG` | (the log subscriber's) | `info` | `level` and `target=level` directives, comma-separated; span filters are refused |
@@ -125,12 +127,19 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// The log line format.
     pub log_format: LogFormat,
+    /// Where Prometheus metrics are served on a listener of their own (`GET /metrics`;
+    /// `ENDPOINT_METRICS_ADDR`, feature `metrics`). `None`: not there.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Where Prometheus metrics are served on the server's port, to admins only
+    /// (`ENDPOINT_METRICS_PATH`, feature `metrics`). `None`: not there.
+    pub metrics_path: Option<String>,
     /// The rate limit of every endpoint whose attribute states none (`ENDPOINT_RATE_LIMIT`,
     /// feature `rate-limit`): each endpoint has its own buckets, one per user, else per client
     /// IP. `None`: no limit.
     pub rate_limit: Option<crate::registry::Rate>,
     /// Whether one `info` line per finished request is logged (target
-    /// `endpoint_runtime::access`): method, route template, status, body bytes when known,
+    /// `endpoint_runtime::access`): method, route template (`unmatched` for a 404 or 405),
+    /// path, status, body bytes when known,
     /// milliseconds until the response was ready, request id, user. `ENDPOINT_ACCESS_LOG`.
     pub access_log: bool,
     /// The largest request body an endpoint reads, in bytes; larger is 413
@@ -204,6 +213,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             access_log: false,
             rate_limit: None,
+            metrics_addr: None,
+            metrics_path: None,
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             error_format: ErrorFormat::JSend,
@@ -393,6 +404,28 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
                 variable: name,
                 value,
                 expected: "unset: rate limits need the `rate-limit` feature of endpoint-runtime",
+            });
+        }
+    }
+    if let Some((name, value)) = get("ENDPOINT_METRICS_ADDR") {
+        config.metrics_addr = Some(value.trim().parse().map_err(|_| ConfigError {
+            variable: name,
+            value: value.clone(),
+            expected: "an address and port such as `127.0.0.1:9464`",
+        })?);
+    }
+    if let Some((name, value)) = get("ENDPOINT_METRICS_PATH") {
+        config.metrics_path = runtime_path(name, value)?;
+    }
+    for (name, set) in [
+        ("ENDPOINT_METRICS_ADDR", config.metrics_addr.is_some()),
+        ("ENDPOINT_METRICS_PATH", config.metrics_path.is_some()),
+    ] {
+        if set && !cfg!(feature = "metrics") {
+            return Err(ConfigError {
+                variable: name,
+                value: get(name).map(|(_, v)| v).unwrap_or_default(),
+                expected: "unset: metrics need the `metrics` feature of endpoint-runtime",
             });
         }
     }

@@ -5,3 +5,5 @@ pub(crate) mod compression;
 #[cfg(feature = "cors")]
 pub(crate) mod cors;
 pub(crate) mod health;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;

@@ -8,6 +8,7 @@
 //! check, 503 on timeout, 500 on a panic) and every [`EndpointError`] from below is finished
 //! the same way: rendered in the configured format, with the request id in 5xx bodies.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -41,6 +42,9 @@ pub(crate) struct Runtime {
     pub(crate) health: Arc<crate::ops::health::Health>,
     /// The application's tower layers ([`App::layer`](crate::App::layer)).
     pub(crate) layers: crate::middleware::Layers,
+    /// The Prometheus recorder's handle, when metrics are on.
+    #[cfg(feature = "metrics")]
+    pub(crate) prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Folders served under a path: `(mount, directory)` ([`App::static_files`](crate::App::static_files)).
     #[cfg(feature = "static-files")]
     pub(crate) static_files: Vec<(String, std::path::PathBuf)>,
@@ -78,12 +82,16 @@ where
         path = request.uri().path(),
         endpoint = endpoint.map(Endpoint::id),
     );
-    let access = runtime.config.access_log.then(|| {
-        Box::new(AccessLine {
-            method: request.method().clone(),
-            route: endpoint.map_or_else(|| request.uri().path().to_string(), Endpoint::path),
-            user: None,
-        })
+    let access = (runtime.config.access_log || runtime.metrics()).then(|| {
+        Box::new(AccessLine::new(
+            request.method().clone(),
+            route_of(endpoint, &request),
+            runtime
+                .config
+                .access_log
+                .then(|| request.uri().path().to_string()),
+            runtime.metrics(),
+        ))
     });
     Pipeline {
         // The clock is read only when the `response` line of `finish` or the access log can
@@ -194,7 +202,7 @@ impl<F, Fut> Pipeline<F, Fut> {
     /// Checks the caller against `access` after the authenticator chain and before `inner`
     /// runs, as an endpoint's access level is checked: for the runtime's own routes that are
     /// not endpoints (the OpenAPI document and the docs page, `ENDPOINT_DOCS_ACCESS`).
-    #[cfg(feature = "openapi")]
+    #[cfg(any(feature = "openapi", feature = "metrics"))]
     pub(crate) fn guarded(mut self, access: Access) -> Self {
         self.guard = Some(access);
         self
@@ -328,7 +336,7 @@ where
             admitted.mark(&mut response);
         }
         if let (Some(access), Some(started)) = (this.access.take(), *this.started) {
-            access.log(this.request_id, started, &response);
+            access.finished(runtime, this.request_id, started, &response);
         }
         Poll::Ready(Ok(response))
     }
@@ -337,24 +345,85 @@ where
 /// The target of the access log's lines (`RUST_LOG=endpoint_runtime::access=off` drops them).
 const ACCESS_TARGET: &str = "endpoint_runtime::access";
 
-/// One finished request, as the access log writes it.
+/// The route a request is recorded under: the endpoint's template (`/users/{id}`), else the
+/// route axum matched (the runtime's own), else `unmatched` (a 404 or 405 answer: never the
+/// path a client sent, so the access log and the metrics' labels stay bounded).
+fn route_of(endpoint: Option<&'static Endpoint>, request: &Request) -> Cow<'static, str> {
+    match endpoint {
+        Some(endpoint) => Cow::Owned(endpoint.path()),
+        None => match request.extensions().get::<axum::extract::MatchedPath>() {
+            Some(matched) => Cow::Owned(matched.as_str().to_string()),
+            None => Cow::Borrowed("unmatched"),
+        },
+    }
+}
+
+/// One request, as the access log and the metrics record it (`ENDPOINT_ACCESS_LOG`,
+/// `ENDPOINT_METRICS_*`). While it lives the request counts as active.
 struct AccessLine {
     method: axum::http::Method,
-    /// The endpoint's route template (`/users/{id}`), else the path requested.
-    route: String,
+    route: Cow<'static, str>,
+    /// The path requested (for the access log only: metrics never see it).
+    path: Option<String>,
     /// The caller, once authenticated.
     user: Option<String>,
+    /// Whether metrics are recorded (the active-requests gauge was raised).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    metrics: bool,
 }
 
 impl AccessLine {
-    /// Writes the line: method, route, status, body bytes when known, milliseconds until the
+    fn new(
+        method: axum::http::Method,
+        route: Cow<'static, str>,
+        path: Option<String>,
+        metrics: bool,
+    ) -> Self {
+        #[cfg(feature = "metrics")]
+        if metrics {
+            metrics::gauge!(crate::ops::metrics::ACTIVE_REQUESTS).increment(1.0);
+        }
+        AccessLine {
+            method,
+            route,
+            path,
+            user: None,
+            metrics,
+        }
+    }
+
+    /// Records the finished request: the access line when `ENDPOINT_ACCESS_LOG` is on, the
+    /// duration histogram when metrics are.
+    fn finished(
+        self,
+        runtime: &Runtime,
+        request_id: &RequestId,
+        started: Instant,
+        response: &Response,
+    ) {
+        #[cfg(feature = "metrics")]
+        if self.metrics {
+            crate::ops::metrics::request(
+                &self.method,
+                &self.route,
+                response.status().as_u16(),
+                started.elapsed().as_secs_f64(),
+            );
+        }
+        if runtime.config.access_log {
+            self.log(request_id, started, response);
+        }
+    }
+
+    /// Writes the line: method, route, path, status, body bytes when known, milliseconds until the
     /// response was ready (not until its body was sent), request id, user.
-    fn log(self, request_id: &RequestId, started: Instant, response: &Response) {
+    fn log(&self, request_id: &RequestId, started: Instant, response: &Response) {
         use axum::body::HttpBody as _;
         tracing::info!(
             target: ACCESS_TARGET,
             method = self.method.as_str(),
-            route = self.route.as_str(),
+            route = &*self.route,
+            path = self.path.as_deref(),
             status = response.status().as_u16(),
             bytes = response.body().size_hint().exact(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -362,6 +431,25 @@ impl AccessLine {
             user = self.user.as_deref(),
             "access"
         );
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Drop for AccessLine {
+    fn drop(&mut self) {
+        if self.metrics {
+            metrics::gauge!(crate::ops::metrics::ACTIVE_REQUESTS).decrement(1.0);
+        }
+    }
+}
+
+impl Runtime {
+    /// Whether metrics are recorded (`ENDPOINT_METRICS_ADDR` or `ENDPOINT_METRICS_PATH`).
+    pub(crate) fn metrics(&self) -> bool {
+        #[cfg(feature = "metrics")]
+        return self.prometheus.is_some();
+        #[cfg(not(feature = "metrics"))]
+        return false;
     }
 }
 

@@ -115,6 +115,7 @@ fn check_reserved(endpoints: &[&'static Endpoint], config: &crate::Config) -> Re
         ("ENDPOINT_DOCS_PATH", &config.docs_path),
         ("ENDPOINT_LIVEZ_PATH", &config.livez_path),
         ("ENDPOINT_READYZ_PATH", &config.readyz_path),
+        ("ENDPOINT_METRICS_PATH", &config.metrics_path),
     ];
     let mut conflicts = Vec::new();
     for (variable, path) in reserved {
@@ -248,6 +249,19 @@ pub(crate) fn build(
     #[cfg(feature = "static-files")]
     for (mount, directory) in &runtime.static_files {
         router = static_files(router, &runtime, endpoints, mount, directory)?;
+    }
+    // Metrics on the server's port: admins only (a scraper with an admin static token).
+    #[cfg(feature = "metrics")]
+    if let (Some(path), Some(handle)) = (&runtime.config.metrics_path, &runtime.prometheus) {
+        let (handle, shared) = (handle.clone(), Arc::clone(&runtime.shared));
+        router = router.route(
+            path,
+            axum::routing::get(guarded(
+                &runtime,
+                crate::registry::Access::Admin,
+                move |_| std::future::ready(crate::ops::metrics::render(&handle, &shared)),
+            )),
+        );
     }
     // Health: in the pipeline (request id, logging), outside the access rules.
     if let Some(path) = &runtime.config.livez_path {
@@ -417,7 +431,7 @@ where
 
 /// A handler for the runtime's own routes that are readable at `access` only: `inner` inside
 /// the request pipeline, after the same access check as an endpoint's.
-#[cfg(feature = "openapi")]
+#[cfg(any(feature = "openapi", feature = "metrics"))]
 fn guarded<F, Fut>(
     runtime: &Arc<Runtime>,
     access: crate::registry::Access,

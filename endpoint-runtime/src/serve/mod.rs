@@ -154,6 +154,8 @@ pub(crate) async fn serve(
         }
         if !room {
             refused += 1;
+            #[cfg(feature = "metrics")]
+            metrics::counter!("endpoint_connections_shed_total").increment(1);
             // One line per 10 s at most, however hard the flood.
             if last_told.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10)) {
                 tracing::warn!(
@@ -307,10 +309,15 @@ impl Open {
 
     fn insert(&self, id: u64, state: Arc<ConnState>) {
         self.lock().insert(id, state);
+        #[cfg(feature = "metrics")]
+        metrics::gauge!("endpoint_connections_open").increment(1.0);
     }
 
     fn remove(&self, id: u64) {
-        self.lock().remove(&id);
+        if self.lock().remove(&id).is_some() {
+            #[cfg(feature = "metrics")]
+            metrics::gauge!("endpoint_connections_open").decrement(1.0);
+        }
     }
 
     /// Whether a connection asked to close is still open (its task has not run since).
@@ -329,6 +336,8 @@ impl Open {
             .find(|state| state.is_idle())
             .or_else(|| connections.values().find(|state| state.runs_no_handler()))?;
         state.evict();
+        #[cfg(feature = "metrics")]
+        metrics::counter!("endpoint_connections_shed_total").increment(1);
         Some(())
     }
 }

@@ -10,6 +10,7 @@ mod endpoints;
 mod envelope;
 mod health;
 mod layers;
+mod metrics;
 mod openapi;
 mod policy;
 mod prerender;

@@ -1,0 +1,199 @@
+//! Prometheus metrics (feature `metrics`), recorded with the `metrics` facade and rendered by
+//! `metrics-exporter-prometheus`, named after OpenTelemetry's HTTP semantic conventions in
+//! their Prometheus form.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `http_server_request_duration_seconds` | histogram (OpenTelemetry's buckets, 5 ms to 10 s) | `http_request_method`, `http_route` (the endpoint's template, `/users/{id}`; an unknown path is `unmatched`, never the raw path), `http_response_status_code` |
+//! | `http_server_active_requests` | gauge | |
+//! | `endpoint_connections_open` | gauge | |
+//! | `endpoint_connections_shed_total` | counter | |
+//! | `endpoint_rate_limited_total` | counter | `http_route` |
+//! | `endpoint_events_emitted_total`, `endpoint_events_failed_total` | counters | |
+//! | `endpoint_db_pool_connections`, `endpoint_db_pool_idle` | gauges, read at each scrape | |
+//!
+//! Exposed on `ENDPOINT_METRICS_ADDR` (a listener of its own, the usual practice:
+//! `127.0.0.1:9464`, `GET /metrics`) and/or at `ENDPOINT_METRICS_PATH` on the server's port,
+//! where it is readable by admins only (a scraper with an admin static token). With neither,
+//! nothing is recorded: the facade has no recorder and each call is a no-op.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// The request-duration histogram.
+pub(crate) const REQUEST_DURATION: &str = "http_server_request_duration_seconds";
+/// Requests being handled.
+pub(crate) const ACTIVE_REQUESTS: &str = "http_server_active_requests";
+// Recorded where they happen, by name (`serve`, `policy`, `events`): the modules that
+// record them need not depend on this one.
+const CONNECTIONS_OPEN: &str = "endpoint_connections_open";
+const CONNECTIONS_SHED: &str = "endpoint_connections_shed_total";
+const RATE_LIMITED: &str = "endpoint_rate_limited_total";
+
+/// OpenTelemetry's advised buckets for `http.server.request.duration`, in seconds.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process's recorder (once; later calls reuse it) and keeps its histograms
+/// drained every 5 s. `None` when another recorder was installed first (logged).
+pub(crate) fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let builder = match PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), BUCKETS)
+            {
+                Ok(builder) => builder,
+                Err(error) => {
+                    tracing::error!(%error, "metrics: the histogram buckets were refused");
+                    return None;
+                }
+            };
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if let Err(error) = metrics::set_global_recorder(recorder) {
+                tracing::error!(%error, "metrics: another metrics recorder is installed; none exported");
+                return None;
+            }
+            describe();
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
+            Some(handle)
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "Duration of HTTP server requests, until the response head is ready"
+    );
+    metrics::describe_gauge!(ACTIVE_REQUESTS, "HTTP server requests being handled");
+    metrics::describe_gauge!(CONNECTIONS_OPEN, "Connections open");
+    metrics::describe_counter!(
+        CONNECTIONS_SHED,
+        "Connections closed or refused to stay under ENDPOINT_MAX_CONNECTIONS"
+    );
+    metrics::describe_counter!(RATE_LIMITED, "Requests answered 429 by a rate limit");
+    metrics::describe_counter!("endpoint_events_emitted_total", "Events emitted");
+    metrics::describe_counter!(
+        "endpoint_events_failed_total",
+        "Events whose delivery a hook failed"
+    );
+}
+
+/// The exposition of `handle`, with the database pool's gauges read now.
+pub(crate) fn render(handle: &PrometheusHandle, shared: &crate::context::Shared) -> Response {
+    #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+    let _ = shared;
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    if let Some(database) = &shared.database {
+        let (size, idle) = crate::with_pool!(database, |pool| (pool.size(), pool.num_idle()));
+        metrics::gauge!("endpoint_db_pool_connections").set(f64::from(size));
+        metrics::gauge!("endpoint_db_pool_idle").set(idle as f64);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// What the metrics listener serves (`ENDPOINT_METRICS_ADDR`).
+pub(crate) struct Exposition {
+    pub(crate) handle: PrometheusHandle,
+    pub(crate) addr: std::net::SocketAddr,
+    pub(crate) shared: std::sync::Arc<crate::context::Shared>,
+}
+
+impl std::fmt::Debug for Exposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exposition")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exposition {
+    /// Serves `GET /metrics` on its address until the returned guard is dropped (when the
+    /// server stops).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Bind`](crate::Error::Bind) when the address cannot be bound.
+    pub(crate) async fn listen(self) -> Result<Listening, crate::Error> {
+        let Exposition {
+            handle,
+            addr,
+            shared,
+        } = self;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| crate::Error::Bind { addr, source })?;
+        let router = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let response = render(&handle, &shared);
+                std::future::ready(response)
+            }),
+        );
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+        Ok(Listening(task.abort_handle()))
+    }
+}
+
+/// The metrics listener, stopped on drop.
+pub(crate) struct Listening(tokio::task::AbortHandle);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One finished request. A method outside HTTP's standard ones is `_OTHER`, as
+/// OpenTelemetry's conventions say, so a client cannot grow the label set.
+pub(crate) fn request(method: &axum::http::Method, route: &str, status: u16, seconds: f64) {
+    use axum::http::Method as M;
+    let method = match *method {
+        M::GET
+        | M::HEAD
+        | M::POST
+        | M::PUT
+        | M::PATCH
+        | M::DELETE
+        | M::OPTIONS
+        | M::TRACE
+        | M::CONNECT => method.as_str(),
+        _ => "_OTHER",
+    };
+    metrics::histogram!(
+        REQUEST_DURATION,
+        "http_request_method" => method.to_owned(),
+        "http_route" => route.to_owned(),
+        "http_response_status_code" => status.to_string(),
+    )
+    .record(seconds);
+}
