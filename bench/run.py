@@ -13,6 +13,7 @@ Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.
 load run is bounded in time and stops by itself. Not part of the test run.
 """
 import argparse
+import threading
 import csv
 import os
 import re
@@ -67,9 +68,9 @@ def server_env(port, rust_log=None, log_format=None):
 class Server:
     """A server pinned to core 1 with one Tokio worker, started and stopped around a run."""
 
-    def __init__(self, name, binary, port, rust_log=None):
+    def __init__(self, name, binary, port, rust_log=None, extra_env=None):
         self.name, self.binary, self.port = name, binary, port
-        env = server_env(port, rust_log)
+        env = {**server_env(port, rust_log), **(extra_env or {})}
         self.process = subprocess.Popen(["taskset", "-c", "1", str(binary)], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.time() + 30
@@ -82,6 +83,9 @@ class Server:
                 break
             if time.time() > deadline:
                 raise RuntimeError(f"{name} did not start")
+        # Whatever the server prints next (an access log) is read and dropped, so that a full
+        # pipe never blocks it.
+        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
         self.base = f"http://127.0.0.1:{port}"
 
     def stop(self):
@@ -199,6 +203,53 @@ def throughput(args):
     print(f"\n{args.rounds} rounds of {args.duration} s per server and route, {args.connections} connections; "
           f"ratios are medians of per-round ratios, other columns medians of rounds; server on core 1 "
           f"(1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
+
+
+def policy(args):
+    """Server CPU per request on the text route with the defaults, then with each operations
+    feature on: metrics recorded (`ENDPOINT_METRICS_ADDR`), a rate limit on the route (GCRA,
+    `ENDPOINT_RATE_LIMIT`, never reached: every request pays the bucket step), the access log
+    (`ENDPOINT_ACCESS_LOG=on`, written to a pipe that is drained). All four servers run at once,
+    in interleaved rounds; ratios are medians of per-round ratios to the defaults."""
+    need("wrk", "wrk")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    sh(["cargo", "build", "--release", "-q", "-p", "endpoint-bench"], cwd=ROOT)
+    variants = [
+        ("defaults", {}),
+        ("metrics", {"ENDPOINT_METRICS_ADDR": "127.0.0.1:39464"}),
+        ("rate limit", {"ENDPOINT_RATE_LIMIT": "1000000000/second"}),
+        ("access log", {"ENDPOINT_ACCESS_LOG": "on"}),
+    ]
+    running = [(name, Server(name, RELEASE / "bench-framework", 3301 + i, None, env))
+               for i, (name, env) in enumerate(variants)]
+    rows = []
+    try:
+        for _, server in running:
+            wrk(server.base + "/greet/intro", 2, args.connections)  # warm-up
+        for round_ in range(1, args.rounds + 1):
+            order = running if round_ % 2 else list(reversed(running))
+            for name, server in order:
+                before = cpu_seconds(server.process.pid)
+                rps, total, p50, p99 = wrk(server.base + "/greet/intro", args.duration, args.connections)
+                cpu_us = (cpu_seconds(server.process.pid) - before) * 1e6 / total
+                rows.append({"round": round_, "variant": name, "rps": round(rps), "p99_us": round(p99),
+                             "cpu_us_per_req": round(cpu_us, 3)})
+                print(f"round {round_:2}  {name:11} {rps:10.0f} req/s  p99 {p99:7.0f} us  cpu {cpu_us:6.3f} us/req", flush=True)
+    finally:
+        for _, server in running:
+            server.stop()
+    write_csv("policy.csv", rows)
+    by_round = {}
+    for r in rows:
+        by_round.setdefault(r["round"], {})[r["variant"]] = r["cpu_us_per_req"]
+    print(f"\n{'GET /greet/intro':16} {'cpu us/req':>11} {'vs defaults':>12} {'req/s':>9}")
+    for name, _ in variants:
+        cpu = statistics.median(r["cpu_us_per_req"] for r in rows if r["variant"] == name)
+        rps = statistics.median(r["rps"] for r in rows if r["variant"] == name)
+        ratio = statistics.median(v[name] / v["defaults"] for v in by_round.values())
+        print(f"{name:16} {cpu:11.3f} {ratio:12.3f} {rps:9.0f}")
+    print(f"\n{args.rounds} rounds of {args.duration} s per variant, {args.connections} connections; "
+          f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'policy.csv'}")
 
 
 def instructions(args):
@@ -710,6 +761,10 @@ def main():
     cfl.add_argument("--size-mib", type=int, default=1)
     cfl.add_argument("--binary", help="the server (default: the sandbox-lab example, debug build)")
     sub.add_parser("instructions", help="userland instructions per request of each server, under callgrind")
+    po = sub.add_parser("policy", help="CPU per request with metrics, a rate limit, the access log")
+    po.add_argument("--rounds", type=int, default=7)
+    po.add_argument("--duration", type=int, default=2)
+    po.add_argument("--connections", type=int, default=50)
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
@@ -717,7 +772,8 @@ def main():
     b.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     {"build-size": build_size, "throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
-     "instructions": instructions, "flood": flood, "confined-flood": confined_flood}[args.command](args)
+     "instructions": instructions, "flood": flood, "confined-flood": confined_flood,
+     "policy": policy}[args.command](args)
 
 
 if __name__ == "__main__":

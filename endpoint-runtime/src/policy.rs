@@ -117,30 +117,37 @@ impl Limits {
     }
 }
 
-/// The bucket `who` draws from under `per`: `user:<id>` for an authenticated caller (`per =
-/// user`), else `ip:<client IP>`; `global` for everyone. The client IP is the accountability's,
-/// which a forwarding header sets only when the peer is a trusted proxy.
+/// A rate-limit bucket.
 #[cfg(feature = "rate-limit")]
-pub(crate) fn key(per: RateKey, who: &Accountability) -> String {
-    let ip = || match who.ip {
-        Some(ip) => format!("ip:{ip}"),
-        // No peer address (a request served in process): one bucket for all of them.
-        None => "ip:unknown".to_string(),
-    };
-    match per {
-        RateKey::Global => "global".to_string(),
-        RateKey::Ip => ip(),
-        RateKey::User => match &who.user {
-            Some(user) => format!("user:{user}"),
-            None => ip(),
-        },
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// An authenticated caller (`per = user`).
+    User(String),
+    /// A client IP; `None` when the request has no peer address (served in process): one
+    /// bucket for all of those.
+    Ip(Option<std::net::IpAddr>),
+    /// Everyone (`per = global`).
+    Global,
+}
+
+/// The bucket `who` draws from under `per`: the user for an authenticated caller (`per =
+/// user`), else the client IP; one for everyone under `per = global`. The client IP is the
+/// accountability's, which a forwarding header sets only when the peer is a trusted proxy.
+#[cfg(feature = "rate-limit")]
+pub(crate) fn key(per: RateKey, who: &Accountability) -> Key {
+    match (per, &who.user) {
+        (RateKey::Global, _) => Key::Global,
+        (RateKey::User, Some(user)) => Key::User(user.clone()),
+        (RateKey::User | RateKey::Ip, _) => Key::Ip(who.ip),
     }
 }
 
 #[cfg(feature = "rate-limit")]
 type Limiter = governor::RateLimiter<
-    String,
-    governor::state::keyed::DefaultKeyedStateStore<String>,
+    Key,
+    // foldhash rather than SipHash for the lookup every request makes: the keys are a user id
+    // the authenticator vouched for, or an address.
+    governor::state::keyed::DashMapStateStore<Key, foldhash::fast::RandomState>,
     governor::clock::DefaultClock,
     governor::middleware::StateInformationMiddleware,
 >;
@@ -179,8 +186,11 @@ impl Buckets {
         Some(Buckets {
             rate,
             route,
-            limiter: governor::RateLimiter::dashmap(quota)
-                .with_middleware::<governor::middleware::StateInformationMiddleware>(),
+            limiter: governor::RateLimiter::dashmap_with_hasher(
+                quota,
+                foldhash::fast::RandomState::default(),
+            )
+            .with_middleware::<governor::middleware::StateInformationMiddleware>(),
             policy,
             checks: std::sync::atomic::AtomicU32::new(0),
         })
@@ -206,8 +216,7 @@ impl Buckets {
                 let reset = (self.rate.period.as_secs_f64() * f64::from(used)
                     / f64::from(self.rate.requests))
                 .ceil() as u64;
-                let state = HeaderValue::from_str(&format!("\"endpoint\";r={remaining};t={reset}"))
-                    .unwrap_or_else(|_| HeaderValue::from_static("\"endpoint\""));
+                let state = state_header_value(remaining, reset);
                 Ok([(policy_header, self.policy.clone()), (state_header, state)])
             }
             Err(not_until) => {
@@ -217,8 +226,7 @@ impl Buckets {
                 let wait = not_until.wait_time_from(self.limiter.clock().now());
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let seconds = seconds.max(1);
-                let state = HeaderValue::from_str(&format!("\"endpoint\";r=0;t={seconds}"))
-                    .unwrap_or_else(|_| HeaderValue::from_static("\"endpoint\""));
+                let state = state_header_value(0, seconds);
                 let mut refused = EndpointError::too_many_requests(format!(
                     "over the rate of {}; retry in {seconds}s",
                     self.rate
@@ -232,6 +240,16 @@ impl Buckets {
             }
         }
     }
+}
+
+/// `"endpoint";r=3;t=20`: the `RateLimit` header's value, in one allocation.
+#[cfg(feature = "rate-limit")]
+fn state_header_value(remaining: u32, reset: u64) -> HeaderValue {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(40);
+    let _ = write!(text, "\"endpoint\";r={remaining};t={reset}");
+    HeaderValue::from_maybe_shared(axum::body::Bytes::from(text))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"endpoint\""))
 }
 
 #[cfg(all(test, feature = "rate-limit"))]
@@ -256,8 +274,8 @@ mod tests {
             )),
             ..Accountability::default()
         };
-        assert_eq!(key(RateKey::Ip, &who), "ip:203.0.113.7");
-        assert_eq!(key(RateKey::User, &who), "ip:203.0.113.7");
+        assert_eq!(key(RateKey::Ip, &who), Key::Ip(Some(peer)));
+        assert_eq!(key(RateKey::User, &who), Key::Ip(Some(peer)));
         // From a trusted proxy, the header names the client.
         let trusted: Vec<IpNet> = vec!["203.0.113.0/24".parse().unwrap()];
         let via_proxy = Accountability {
@@ -269,7 +287,10 @@ mod tests {
             )),
             ..Accountability::default()
         };
-        assert_eq!(key(RateKey::Ip, &via_proxy), "ip:198.51.100.99");
+        assert_eq!(
+            key(RateKey::Ip, &via_proxy),
+            Key::Ip(Some("198.51.100.99".parse().unwrap()))
+        );
     }
 
     #[test]
@@ -279,8 +300,11 @@ mod tests {
             ip: Some("192.0.2.1".parse().unwrap()),
             ..Accountability::default()
         };
-        assert_eq!(key(RateKey::User, &ann), "user:ann");
-        assert_eq!(key(RateKey::Ip, &ann), "ip:192.0.2.1");
-        assert_eq!(key(RateKey::Global, &ann), "global");
+        assert_eq!(key(RateKey::User, &ann), Key::User("ann".into()));
+        assert_eq!(
+            key(RateKey::Ip, &ann),
+            Key::Ip(Some("192.0.2.1".parse().unwrap()))
+        );
+        assert_eq!(key(RateKey::Global, &ann), Key::Global);
     }
 }

@@ -252,6 +252,24 @@ impl Endpoint {
         Endpoint { spec }
     }
 
+    /// [`path`](Self::path), without a new `String` per call: what each request records. The
+    /// paths of every registered endpoint are made once per process, on first use, and live as
+    /// long as the endpoints do (for the process); `None` for an endpoint not registered.
+    pub(crate) fn static_path(&'static self) -> Option<&'static str> {
+        static PATHS: std::sync::OnceLock<std::collections::HashMap<usize, &'static str>> =
+            std::sync::OnceLock::new();
+        let paths = PATHS.get_or_init(|| {
+            endpoints()
+                .into_iter()
+                .map(|e| {
+                    let path: &'static str = Box::leak(e.path().into_boxed_str());
+                    (std::ptr::from_ref(e) as usize, path)
+                })
+                .collect()
+        });
+        paths.get(&(std::ptr::from_ref(self) as usize)).copied()
+    }
+
     /// The group id: `"greet"` for `id = "greet"`, the package name when `id` is not given,
     /// `""` for `id = "/"` (mounted at the site root).
     pub fn id(&self) -> &'static str {

@@ -174,26 +174,47 @@ impl Drop for Listening {
 }
 
 /// One finished request. A method outside HTTP's standard ones is `_OTHER`, as
-/// OpenTelemetry's conventions say, so a client cannot grow the label set.
-pub(crate) fn request(method: &axum::http::Method, route: &str, status: u16, seconds: f64) {
+/// OpenTelemetry's conventions say, so a client cannot grow the label set. The labels are
+/// `'static` strings (the endpoint's path is made once), so recording allocates nothing.
+pub(crate) fn request(
+    method: &axum::http::Method,
+    route: std::borrow::Cow<'static, str>,
+    status: u16,
+    seconds: f64,
+) {
     use axum::http::Method as M;
-    let method = match *method {
-        M::GET
-        | M::HEAD
-        | M::POST
-        | M::PUT
-        | M::PATCH
-        | M::DELETE
-        | M::OPTIONS
-        | M::TRACE
-        | M::CONNECT => method.as_str(),
+    let method: &'static str = match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        M::TRACE => "TRACE",
+        M::CONNECT => "CONNECT",
         _ => "_OTHER",
     };
     metrics::histogram!(
         REQUEST_DURATION,
-        "http_request_method" => method.to_owned(),
-        "http_route" => route.to_owned(),
-        "http_response_status_code" => status.to_string(),
+        "http_request_method" => method,
+        "http_route" => route,
+        "http_response_status_code" => status_label(status),
     )
     .record(seconds);
+}
+
+/// `"200"` for 200: the status codes' labels, made once.
+fn status_label(status: u16) -> &'static str {
+    static LABELS: OnceLock<Vec<String>> = OnceLock::new();
+    let labels = LABELS.get_or_init(|| (0..1000).map(|code| code.to_string()).collect());
+    labels
+        .get(usize::from(status))
+        .map_or("other", String::as_str)
+}
+
+/// The active-requests gauge, looked up once (the recorder is installed once).
+pub(crate) fn active_requests() -> &'static metrics::Gauge {
+    static GAUGE: OnceLock<metrics::Gauge> = OnceLock::new();
+    GAUGE.get_or_init(|| metrics::gauge!(ACTIVE_REQUESTS))
 }

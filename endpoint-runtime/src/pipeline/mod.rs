@@ -350,7 +350,10 @@ const ACCESS_TARGET: &str = "endpoint_runtime::access";
 /// path a client sent, so the access log and the metrics' labels stay bounded).
 fn route_of(endpoint: Option<&'static Endpoint>, request: &Request) -> Cow<'static, str> {
     match endpoint {
-        Some(endpoint) => Cow::Owned(endpoint.path()),
+        Some(endpoint) => match endpoint.static_path() {
+            Some(path) => Cow::Borrowed(path),
+            None => Cow::Owned(endpoint.path()),
+        },
         None => match request.extensions().get::<axum::extract::MatchedPath>() {
             Some(matched) => Cow::Owned(matched.as_str().to_string()),
             None => Cow::Borrowed("unmatched"),
@@ -381,7 +384,7 @@ impl AccessLine {
     ) -> Self {
         #[cfg(feature = "metrics")]
         if metrics {
-            metrics::gauge!(crate::ops::metrics::ACTIVE_REQUESTS).increment(1.0);
+            crate::ops::metrics::active_requests().increment(1.0);
         }
         AccessLine {
             method,
@@ -405,7 +408,8 @@ impl AccessLine {
         if self.metrics {
             crate::ops::metrics::request(
                 &self.method,
-                &self.route,
+                // Borrowed (an endpoint's path made once): cloning it copies a pointer.
+                self.route.clone(),
                 response.status().as_u16(),
                 started.elapsed().as_secs_f64(),
             );
@@ -438,7 +442,7 @@ impl AccessLine {
 impl Drop for AccessLine {
     fn drop(&mut self) {
         if self.metrics {
-            metrics::gauge!(crate::ops::metrics::ACTIVE_REQUESTS).decrement(1.0);
+            crate::ops::metrics::active_requests().decrement(1.0);
         }
     }
 }
