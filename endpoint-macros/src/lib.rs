@@ -8,6 +8,7 @@ mod endpoint;
 mod errors;
 mod hook;
 mod main_fn;
+mod middleware;
 mod migrations;
 mod origin;
 mod route;
@@ -40,6 +41,13 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
     hook::expand(args.into(), item.into()).into()
+}
+
+/// `#[middleware(id = "greet", order = 10)]`: see its documentation on the re-export,
+/// `endpoint_runtime::middleware`.
+#[proc_macro_attribute]
+pub fn middleware(args: TokenStream, item: TokenStream) -> TokenStream {
+    middleware::expand(args.into(), item.into()).into()
 }
 
 /// Embeds SQL migration files. Documented on its re-export, `endpoint_runtime::migrations`.

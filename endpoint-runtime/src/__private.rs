@@ -19,6 +19,8 @@ pub use crate::testing::run_test;
 pub use crate::context::Context;
 pub use crate::database::Migrations;
 pub use crate::events::{Event, Hook, HookFuture, HookOutput, HookSpec};
+pub use crate::middleware::{Middleware, MiddlewareSpec};
+pub use axum::middleware::Next;
 
 // Feature gates: each expands to its input when the feature is on, else to an error naming it
 // (to nothing for the OpenAPI description, which is optional).

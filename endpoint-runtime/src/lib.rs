@@ -482,6 +482,64 @@ pub use endpoint_macros::test;
 /// ```
 pub use endpoint_macros::hook;
 
+/// Registers an async function of axum's `from_fn` shape as middleware of one endpoint group,
+/// as CairnCMS's extensions scope `router.use(...)` to their own routes:
+/// `#[middleware(id = "greet")]` runs for every endpoint of the group mounted at `/greet`
+/// (`id = "/"`: the root group; no `id`: every group).
+///
+/// The function takes extractors (anything `FromRequestParts`: [`Accountability`],
+/// `HeaderMap`, …), then `request: Request` and `next: Next`, and returns anything that is
+/// `IntoResponse`. It runs inside the request pipeline, after the authenticators and the
+/// access check and under the request timeout, closest to the handler (inside the
+/// [`App::layer`] layers; see [`middleware`](mod@crate::middleware) for the whole order).
+/// Several run by `order = N` (lower first, default 0), then by `file:line`. The route table
+/// lists them per endpoint. An extractor's rejection is the response.
+///
+/// ```no_run
+/// use endpoint_runtime::axum::{extract::Request, middleware::Next, response::Response};
+/// use endpoint_runtime::prelude::*;
+/// use endpoint_runtime::middleware;
+///
+/// /// Every answer of the `greet` group says whom it was for.
+/// #[middleware(id = "greet", order = 10)]
+/// async fn signed(who: Accountability, request: Request, next: Next) -> Response {
+///     let mut response = next.run(request).await;
+///     let caller = who.user.unwrap_or_else(|| "anonymous".into());
+///     if let Ok(value) = caller.parse() {
+///         response.headers_mut().insert("x-served-for", value);
+///     }
+///     response
+/// }
+/// # fn main() {}
+/// ```
+///
+/// A wrong shape is a compile error at the token:
+///
+/// ```compile_fail
+/// # use endpoint_runtime::axum::{extract::Request, middleware::Next, response::Response};
+/// # use endpoint_runtime::middleware;
+/// #[middleware(id = "greet")]
+/// fn not_async(request: Request, next: Next) -> Response { todo!() }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::axum::{extract::Request, middleware::Next, response::Response};
+/// # use endpoint_runtime::middleware;
+/// #[middleware(id = "greet")]
+/// async fn next_first(next: Next, request: Request) -> Response { next.run(request).await }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// # use endpoint_runtime::axum::{extract::Request, middleware::Next, response::Response};
+/// # use endpoint_runtime::middleware;
+/// #[middleware(id = "greet", order = "first")]
+/// async fn ordered(request: Request, next: Next) -> Response { next.run(request).await }
+/// # fn main() {}
+/// ```
+pub use endpoint_macros::middleware;
+
 /// Embeds SQL migrations in the binary, for [`App::migrations`](crate::App::migrations).
 ///
 /// `migrations!("migrations")` reads, relative to the crate's `Cargo.toml`,

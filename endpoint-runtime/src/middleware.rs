@@ -19,6 +19,10 @@
 //! Each call wraps what is there, as axum's `Router::layer` does. Inner layers wrap endpoints,
 //! not the runtime's own routes (`/livez`, `/readyz`, the OpenAPI document, the 404 and 405
 //! answers); outer layers wrap every route and the fallbacks.
+//!
+//! Inside the inner layers, closest to the handler, run the
+//! [`#[middleware]`](macro@crate::middleware) functions of the endpoint's group (and those
+//! without an `id`, of every group): lower `order` first, then by `file:line`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -32,6 +36,65 @@ use tower::{Layer, Service, ServiceExt as _};
 
 use crate::error::{EndpointError, ErrorInfo};
 use crate::registry::{Handler, HandlerFuture};
+
+/// What `#[middleware]` registers. Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct MiddlewareSpec {
+    pub id: Option<&'static str>,
+    pub order: i32,
+    pub handler: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub run: fn(Request, axum::middleware::Next) -> HandlerFuture,
+}
+
+/// One `#[middleware]` function, as registered.
+#[derive(Debug)]
+pub struct Middleware {
+    spec: MiddlewareSpec,
+}
+
+impl Middleware {
+    #[doc(hidden)]
+    pub const fn __new(spec: MiddlewareSpec) -> Self {
+        Middleware { spec }
+    }
+
+    /// The group it runs for (`Some("")` for the root group), `None` for every group.
+    pub fn id(&self) -> Option<&'static str> {
+        self.spec.id
+    }
+
+    /// Its `order`: lower runs first (outermost); default 0.
+    pub fn order(&self) -> i32 {
+        self.spec.order
+    }
+
+    /// The function's name.
+    pub fn handler(&self) -> &'static str {
+        self.spec.handler
+    }
+
+    /// `file:line` of the function.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.spec.file, self.spec.line)
+    }
+}
+
+inventory::collect!(Middleware);
+
+/// The `#[middleware]` functions that run for `endpoint`, outermost first: lower `order`, then
+/// `file:line`.
+pub fn for_endpoint(endpoint: &crate::Endpoint) -> Vec<&'static Middleware> {
+    let mut all: Vec<&'static Middleware> = inventory::iter::<Middleware>
+        .into_iter()
+        .filter(|m| m.spec.id.is_none_or(|id| id == endpoint.id()))
+        .collect();
+    all.sort_by_key(|m| (m.spec.order, m.spec.file, m.spec.line));
+    all
+}
 
 /// An endpoint's handler as a service: what the layers given to [`App::layer`](crate::App::layer) wrap.
 pub type HandlerService = BoxCloneSyncService<Request, Response, Infallible>;
@@ -88,19 +151,31 @@ impl Layers {
             .push(Arc::new(move |router: Router| router.layer(layer.clone())));
     }
 
-    /// `handler` wrapped in the inner layers; `None` when there are none (the handler is
-    /// called directly, at no cost).
+    /// `endpoint`'s handler wrapped in its `#[middleware]` functions, then in the inner
+    /// layers; `None` when there are none (the handler is called directly, at no cost).
     pub(crate) fn wrap(
         &self,
+        endpoint: &crate::Endpoint,
         handler: Handler,
     ) -> Option<impl Fn(Request) -> HandlerFuture + Clone + Send + Sync + 'static> {
-        if self.inner.is_empty() {
+        let functions = for_endpoint(endpoint);
+        if self.inner.is_empty() && functions.is_empty() {
             return None;
         }
         let mut service: HandlerService =
             BoxCloneSyncService::new(tower::service_fn(move |request: Request| async move {
                 Ok::<_, Infallible>(handler(request).await)
             }));
+        // The last in order wraps the handler first, so that the first in order runs first.
+        for function in functions.iter().rev() {
+            let run = function.spec.run;
+            service = BoxCloneSyncService::new(
+                axum::middleware::from_fn(move |request: Request, next: axum::middleware::Next| {
+                    run(request, next)
+                })
+                .layer(service),
+            );
+        }
         for layer in &self.inner {
             service = layer(service);
         }

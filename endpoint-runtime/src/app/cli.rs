@@ -419,6 +419,11 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
                     .cloned()
                     .unwrap_or_default();
                 notes.extend(policy_note(e, config));
+                let functions = crate::middleware::for_endpoint(e);
+                if !functions.is_empty() {
+                    let names: Vec<&str> = functions.iter().map(|m| m.handler()).collect();
+                    notes.push(format!("middleware {}", names.join(", ")));
+                }
                 if notes.is_empty() {
                     e.location()
                 } else {

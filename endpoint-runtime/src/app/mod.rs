@@ -104,7 +104,7 @@ impl App {
     /// request timeout, and an error status it answers with an empty body is rendered in the
     /// error envelope (`429` → `TOO_MANY_REQUESTS`), its headers kept. Each call wraps what is
     /// there, as axum's `Router::layer` does: the layer added last runs first. The whole order
-    /// is in [`middleware`](crate::middleware). Bounds as `Router::layer`'s: the layer's
+    /// is in [`middleware`](mod@crate::middleware). Bounds as `Router::layer`'s: the layer's
     /// service answers anything that is `IntoResponse` and never fails (wrap fallible tower
     /// middleware in axum's `HandleErrorLayer`).
     ///
@@ -139,7 +139,7 @@ impl App {
     /// own, the 404 and 405 answers included): it runs before the request id, the
     /// authenticators and the access check, and what it answers itself is sent as written
     /// (a CORS preflight, a compressed body, a redirect). The layer added last runs first;
-    /// the whole order is in [`middleware`](crate::middleware). Bounds as `Router::layer`'s.
+    /// the whole order is in [`middleware`](mod@crate::middleware). Bounds as `Router::layer`'s.
     pub fn outer_layer<L>(mut self, layer: L) -> Self
     where
         L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,

@@ -531,7 +531,7 @@ pub fn method_router(endpoint: &'static Endpoint) -> MethodRouter {
 fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) -> MethodRouter {
     let handler = endpoint.call();
     match runtime {
-        Some(runtime) => match runtime.layers.wrap(handler) {
+        Some(runtime) => match runtime.layers.wrap(endpoint, handler) {
             Some(layered) => route(
                 endpoint,
                 crate::policy::body_limit(Some(endpoint), runtime.config.body_limit),

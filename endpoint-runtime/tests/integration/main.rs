@@ -8,6 +8,7 @@ mod cors_compression;
 mod database;
 mod endpoints;
 mod envelope;
+mod group_middleware;
 mod health;
 mod layers;
 mod metrics;
