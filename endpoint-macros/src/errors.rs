@@ -46,3 +46,17 @@ impl Errors {
         self.first.into_inner().map_or(Ok(()), Err)
     }
 }
+
+/// The rule `#[hook]` and `#[middleware]` share: `what` (`"hooks"`) is an `async`, non-generic
+/// free function. Each violation is pushed at its token.
+pub(crate) fn async_function(sig: &syn::Signature, what: &str, errors: &Errors) {
+    if sig.asyncness.is_none() {
+        errors.spanned(
+            sig.fn_token,
+            format!("{what} must be async: write `async fn {}`", sig.ident),
+        );
+    }
+    if !sig.generics.params.is_empty() {
+        errors.spanned(&sig.generics, format!("{what} cannot be generic"));
+    }
+}

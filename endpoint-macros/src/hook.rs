@@ -68,15 +68,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: Option<syn::ItemFn> = errors.ok(syn::parse2(item.clone()));
     if let Some(function) = &function {
         let sig = &function.sig;
-        if sig.asyncness.is_none() {
-            errors.spanned(
-                sig.fn_token,
-                format!("hooks must be async: write `async fn {}`", sig.ident),
-            );
-        }
-        if !sig.generics.params.is_empty() {
-            errors.spanned(&sig.generics, "hooks cannot be generic");
-        }
+        crate::errors::async_function(sig, "hooks", &errors);
         if sig.inputs.is_empty() || sig.inputs.len() > 2 {
             errors.spanned(
                 &sig.inputs,

@@ -103,15 +103,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: Option<syn::ItemFn> = errors.ok(syn::parse2(item.clone()));
     if let Some(function) = &function {
         let sig = &function.sig;
-        if sig.asyncness.is_none() {
-            errors.spanned(
-                sig.fn_token,
-                format!("middleware must be async: write `async fn {}`", sig.ident),
-            );
-        }
-        if !sig.generics.params.is_empty() {
-            errors.spanned(&sig.generics, "middleware cannot be generic");
-        }
+        crate::errors::async_function(sig, "middleware", &errors);
         let typed: Vec<&syn::PatType> = sig
             .inputs
             .iter()

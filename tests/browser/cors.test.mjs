@@ -4,17 +4,12 @@
 // the browser.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium, showcase, startShowcase } from "./support.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const showcase = join(root, "target/debug/examples/showcase");
 const secret = "cors-browser-secret-0123456789abcdef";
-let server, pages, base, browser, workdir, allowed, other, token;
+let pages, base, browser, app, allowed, other, token;
 
 before(async () => {
   // The page's server: the same blank page on every path.
@@ -31,38 +26,15 @@ before(async () => {
     encoding: "utf8",
   }).stdout.trim();
   assert.match(token, /^ey/, "the token command printed a JWT");
-
-  workdir = mkdtempSync(join(tmpdir(), "endpoint-cors-"));
-  server = spawn(showcase, [], {
-    cwd: workdir,
-    env: {
-      ...process.env, ENDPOINT_PORT: "0", ENDPOINT_HOST: "127.0.0.1", RUST_LOG: "warn",
-      ENDPOINT_JWT_SECRET: secret, ENDPOINT_CORS_ORIGINS: allowed,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  base = await new Promise((resolveBase, reject) => {
-    const timer = setTimeout(() => reject(new Error("showcase did not start within 30 s")), 30_000);
-    let buffer = "";
-    server.stdout.on("data", (chunk) => {
-      buffer += chunk;
-      const match = buffer.match(/^listening on (\S+)$/m);
-      if (match) { clearTimeout(timer); resolveBase(match[1]); }
-    });
-    server.on("exit", (code) => reject(new Error(`showcase exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  app = await startShowcase({ ENDPOINT_JWT_SECRET: secret, ENDPOINT_CORS_ORIGINS: allowed });
+  base = app.base;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill("SIGTERM");
+  app?.stop();
   pages?.close();
-  if (workdir) rmSync(workdir, { recursive: true, force: true });
 });
 
 /// Calls the protected endpoint from a page of `origin`, as the page's script would.

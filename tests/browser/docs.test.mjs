@@ -3,45 +3,22 @@
 // "Try it" call, and saves a screenshot under target/browser/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launchChromium, root, startShowcase } from "./support.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const showcase = join(root, "target/debug/examples/showcase");
 const output = join(root, "target/browser");
-let server, base, browser, workdir;
+let app, base, browser;
 
 before(async () => {
-  workdir = mkdtempSync(join(tmpdir(), "endpoint-docs-"));
-  server = spawn(showcase, [], {
-    cwd: workdir,
-    env: { ...process.env, ENDPOINT_PORT: "0", ENDPOINT_HOST: "127.0.0.1", RUST_LOG: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  base = await new Promise((resolveBase, reject) => {
-    const timer = setTimeout(() => reject(new Error("showcase did not start within 30 s")), 30_000);
-    let buffer = "";
-    server.stdout.on("data", (chunk) => {
-      buffer += chunk;
-      const match = buffer.match(/^listening on (\S+)$/m);
-      if (match) { clearTimeout(timer); resolveBase(match[1]); }
-    });
-    server.on("exit", (code) => reject(new Error(`showcase exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  app = await startShowcase();
+  base = app.base;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill("SIGTERM");
-  if (workdir) rmSync(workdir, { recursive: true, force: true });
+  app?.stop();
 });
 
 test("the docs page lists every operation and runs a request", async () => {
