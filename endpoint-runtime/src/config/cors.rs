@@ -191,7 +191,22 @@ fn valid_origin(origin: &str) -> bool {
         && !rest.contains(|c: char| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '@'))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "cors")))]
+mod without_the_feature {
+    #[test]
+    fn origins_are_refused_naming_the_feature() {
+        let lookup = |name: &str| (name == "ENDPOINT_CORS_ORIGINS").then(|| "*".to_string());
+        let error = super::CorsConfig::from_env(&super::Env(&lookup)).unwrap_err();
+        assert_eq!(error.variable, "ENDPOINT_CORS_ORIGINS");
+        assert!(
+            error.expected.contains("`cors` feature"),
+            "{}",
+            error.expected
+        );
+    }
+}
+
+#[cfg(all(test, feature = "cors"))]
 mod tests {
     use super::*;
 

@@ -643,14 +643,15 @@ mod tests {
         assert_eq!(config.drain_delay, Duration::from_secs(15));
         assert!(with(&[("ENDPOINT_ACCESS_LOG", "on")]).unwrap().access_log);
         assert!(!with(&[]).unwrap().access_log);
-        assert_eq!(
-            with(&[("ENDPOINT_RATE_LIMIT", "100/hour")])
-                .unwrap()
-                .rate_limit
-                .unwrap()
-                .to_string(),
-            "100/hour per user"
-        );
+        let rate = with(&[("ENDPOINT_RATE_LIMIT", "100/hour")]);
+        if cfg!(feature = "rate-limit") {
+            assert_eq!(
+                rate.unwrap().rate_limit.unwrap().to_string(),
+                "100/hour per user"
+            );
+        } else {
+            assert_eq!(rate.unwrap_err().variable, "ENDPOINT_RATE_LIMIT");
+        }
         for (variable, value) in [
             ("ENDPOINT_LIVEZ_PATH", "livez"),
             ("ENDPOINT_READYZ_PATH", "/ready/{x}"),
