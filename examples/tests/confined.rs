@@ -746,3 +746,39 @@ fn call_the_spinning_handler(server: &Running) -> tokio::task::JoinHandle<()> {
             .await;
     })
 }
+
+/// `ENDPOINT_METRICS_ADDR`: the confined pool's workers, calls running and replacements are
+/// scraped with the rest.
+#[tokio::test]
+async fn the_confined_pool_is_in_the_metrics() {
+    // A free port, taken back at once.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = lab(&[("ENDPOINT_METRICS_ADDR", &addr.to_string())]);
+    let (status, _) = get(&server, "/lab/echo/ann").await;
+    assert_eq!(status, 200);
+    // A handler that panics: its worker is replaced.
+    let (status, _) = get(&server, "/lab/panic").await;
+    assert_eq!(status, 500);
+    still_serving(&server, "a panic").await;
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(value("endpoint_confined_workers") >= 1.0, "{text}");
+    assert_eq!(value("endpoint_confined_busy"), 0.0, "{text}");
+    assert!(value("endpoint_confined_restarts_total") >= 1.0, "{text}");
+    assert!(text.contains("http_route=\"/lab/echo/{name}\""), "{text}");
+}

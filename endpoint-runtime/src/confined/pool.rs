@@ -107,6 +107,28 @@ struct Worker {
     stdin: ChildStdin,
     stdout: ChildStdout,
     calls: u32,
+    /// Counts the worker in `endpoint_confined_workers` while it lives (feature `metrics`).
+    _alive: Gauged,
+}
+
+/// A unit of a gauge, held for as long as what it counts lives: `endpoint_confined_workers`
+/// (workers alive) or `endpoint_confined_busy` (calls running). Nothing without the `metrics`
+/// feature or a recorder.
+struct Gauged(#[cfg_attr(not(feature = "metrics"), allow(dead_code))] &'static str);
+
+impl Gauged {
+    fn enter(name: &'static str) -> Self {
+        #[cfg(feature = "metrics")]
+        metrics::gauge!(name).increment(1.0);
+        Gauged(name)
+    }
+}
+
+impl Drop for Gauged {
+    fn drop(&mut self) {
+        #[cfg(feature = "metrics")]
+        metrics::gauge!(self.0).decrement(1.0);
+    }
 }
 
 impl Worker {
@@ -253,6 +275,7 @@ async fn spawn(
                 stdin,
                 stdout,
                 calls: 0,
+                _alive: Gauged::enter("endpoint_confined_workers"),
             },
             hardening,
         )),
@@ -388,6 +411,8 @@ impl Pool {
 
     /// Starts a worker for `endpoint` in the background and adds it to the idle ones.
     fn replace(self: &Arc<Self>, endpoint: &'static str) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("endpoint_confined_restarts_total").increment(1);
         let pool = Arc::clone(self);
         tokio::spawn(async move {
             match pool.spawn_checked(endpoint).await {
@@ -618,7 +643,9 @@ async fn run(
         },
     };
     let limit = pool.config.timeout;
+    let busy = Gauged::enter("endpoint_confined_busy");
     let outcome = tokio::time::timeout(limit, conversation(pool, spec, &mut worker, request)).await;
+    drop(busy);
     match outcome {
         Ok(Ok(result)) => {
             pool.put_back(worker);

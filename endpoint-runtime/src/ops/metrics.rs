@@ -11,6 +11,8 @@
 //! | `endpoint_rate_limited_total` | counter | `http_route` |
 //! | `endpoint_events_emitted_total`, `endpoint_events_failed_total` | counters | |
 //! | `endpoint_db_pool_connections`, `endpoint_db_pool_idle` | gauges, read at each scrape | |
+//! | `endpoint_confined_workers`, `endpoint_confined_busy` | gauges: confined workers alive, confined calls running | |
+//! | `endpoint_confined_restarts_total` | counter: workers replaced (after their call budget, a crash, a panic) | |
 //!
 //! Exposed on `ENDPOINT_METRICS_ADDR` (a listener of its own, the usual practice:
 //! `127.0.0.1:9464`, `GET /metrics`) and/or at `ENDPOINT_METRICS_PATH` on the server's port,
