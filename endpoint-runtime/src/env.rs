@@ -29,6 +29,16 @@ impl Env<'_> {
 /// What an error shows instead of a secret's value.
 pub(crate) const REDACTED: &str = "<redacted>";
 
+/// Whether `path` is a literal path the runtime can serve a route of its own at (`/docs`,
+/// `/livez`, `/assets`): a leading `/`, no trailing `/`, no route syntax (`{`, `}`), no query
+/// or fragment, no space.
+pub(crate) fn literal_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() > 1
+        && !path.ends_with('/')
+        && !path.contains(['{', '}', '?', '#', ' '])
+}
+
 /// A size in bytes: a number, or with a unit (`512KiB`, `2MiB`, `1MB`, `1GB`).
 pub(crate) fn size(value: &str) -> Option<usize> {
     let value = value.trim();

@@ -519,7 +519,10 @@ pub use endpoint_macros::hook;
 /// # use endpoint_runtime::axum::{extract::Request, middleware::Next, response::Response};
 /// # use endpoint_runtime::middleware;
 /// #[middleware(id = "greet")]
-/// fn not_async(request: Request, next: Next) -> Response { todo!() }
+/// fn not_async(request: Request, next: Next) -> Response {
+///     let _ = (request, next);
+///     Response::default()
+/// }
 /// # fn main() {}
 /// ```
 ///

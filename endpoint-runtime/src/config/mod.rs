@@ -512,11 +512,7 @@ fn read_docs(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
                     value,
                     expected: "`off`: the OpenAPI document and the docs page need the `openapi` feature of endpoint-runtime",
                 });
-            } else if value.starts_with('/')
-                && value.len() > 1
-                && !value.contains(['{', '}', '?', '#', ' '])
-                && !value.ends_with('/')
-            {
+            } else if crate::env::literal_path(&value) {
                 Some(value)
             } else {
                 return Err(ConfigError {
@@ -560,11 +556,7 @@ fn runtime_path(name: &'static str, value: String) -> Result<Option<String>, Con
     let trimmed = value.trim();
     if trimmed.eq_ignore_ascii_case("off") {
         Ok(None)
-    } else if trimmed.starts_with('/')
-        && trimmed.len() > 1
-        && !trimmed.contains(['{', '}', '?', '#', ' '])
-        && !trimmed.ends_with('/')
-    {
+    } else if crate::env::literal_path(trimmed) {
         Ok(Some(trimmed.to_string()))
     } else {
         Err(ConfigError {

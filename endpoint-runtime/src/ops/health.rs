@@ -31,6 +31,9 @@ use serde_json::{Map, Value, json};
 #[derive(Clone)]
 pub(crate) struct Readiness {
     pub(crate) health: Arc<Health>,
+    /// Whether the application has confined endpoints (their pool is then checked).
+    #[cfg_attr(not(feature = "confined"), allow(dead_code))]
+    pub(crate) confined: bool,
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) database: Option<crate::database::Database>,
 }
@@ -80,10 +83,7 @@ pub(crate) async fn readyz(readiness: Readiness) -> Response {
         check("database", database_reachable(database).await);
     }
     #[cfg(feature = "confined")]
-    if crate::registry::endpoints()
-        .iter()
-        .any(|e| e.confined().is_some())
-    {
+    if readiness.confined {
         check(
             "confined",
             match crate::confined::pool_status() {

@@ -273,6 +273,7 @@ pub(crate) fn build(
     if let Some(path) = &runtime.config.readyz_path {
         let readiness = crate::ops::health::Readiness {
             health: Arc::clone(&runtime.health),
+            confined: endpoints.iter().any(|e| e.confined().is_some()),
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
             database: runtime.shared.database.clone(),
         };
@@ -455,11 +456,8 @@ fn static_files(
     directory: &std::path::Path,
 ) -> Result<Router, Error> {
     use tower::ServiceExt as _;
-    let literal = mount.starts_with('/')
-        && mount.len() > 1
-        && !mount.ends_with('/')
-        && !mount.contains(['{', '}', '?', '#', ' ', '*']);
-    if !literal {
+    // A `*` too: in a nested route it would read as a catch-all.
+    if !crate::env::literal_path(mount) || mount.contains('*') {
         return Err(Error::StaticFiles(format!(
             "`{mount}` is not a mount path: expected a literal path such as `/assets`"
         )));
