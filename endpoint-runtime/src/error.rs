@@ -754,6 +754,10 @@ pub enum Error {
         /// What needs it, and where.
         what: String,
     },
+    /// Trace export asked for by the `OTEL_*` variables (feature `otel`) cannot start: the
+    /// OTLP exporter refused its settings; the message is the exporter's, naming the variable.
+    #[error("trace export: {0}")]
+    TraceExport(String),
     /// A command-line request that cannot be carried out; the message says why.
     #[error("{0}")]
     Usage(String),

@@ -53,6 +53,8 @@ pub mod middleware;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod ops;
+#[cfg(feature = "otel")]
+mod otel;
 mod pipeline;
 mod policy;
 #[cfg(feature = "prerender")]

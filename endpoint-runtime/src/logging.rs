@@ -170,6 +170,13 @@ impl fmt::Write for Gather<'_> {
     }
 }
 
+/// Whether a field is left out of log lines: `otel.name`, `otel.kind` and the other
+/// `otel.`-prefixed fields, which are instructions to `tracing-opentelemetry` (the request
+/// span carries them when traces are exported), not data.
+fn hidden(field: &Field) -> bool {
+    field.name().starts_with("otel.")
+}
+
 /// A value that can be written without quotes: it cannot be mistaken for another field.
 fn plain(value: &str) -> bool {
     // One table load per byte: this runs for every field of every request span.
@@ -259,7 +266,7 @@ impl FieldVisitor<'_> {
 
 impl Visit for FieldVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.out.result.is_err() {
+        if self.out.result.is_err() || hidden(field) {
             return;
         }
         self.separate();
@@ -277,7 +284,7 @@ impl Visit for FieldVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.out.result.is_err() {
+        if self.out.result.is_err() || hidden(field) {
             return;
         }
         self.separate();
@@ -369,8 +376,13 @@ struct JsonVisitor<'writer> {
 }
 
 impl JsonVisitor<'_> {
-    /// Writes `"name":`, after a comma unless it is the first member.
-    fn key(&mut self, field: &Field) {
+    /// Writes `"name":`, after a comma unless it is the first member; `false` (and nothing
+    /// written) for a [`hidden`] field, whose value is then skipped.
+    #[must_use]
+    fn key(&mut self, field: &Field) -> bool {
+        if hidden(field) {
+            return false;
+        }
         if !self.first {
             self.out.push(",");
         }
@@ -378,6 +390,7 @@ impl JsonVisitor<'_> {
         self.out.push("\"");
         escape_json(&mut self.out, field.name());
         self.out.push("\":");
+        true
     }
 }
 
@@ -440,29 +453,39 @@ impl fmt::Write for JsonEscape<'_, '_> {
 
 impl Visit for JsonVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.key(field);
+        if !self.key(field) {
+            return;
+        }
         self.out.push("\"");
         escape_json(&mut self.out, value);
         self.out.push("\"");
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.key(field);
+        if !self.key(field) {
+            return;
+        }
         self.out.push(if value { "true" } else { "false" });
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.key(field);
+        if !self.key(field) {
+            return;
+        }
         let _ = write!(self.out, "{value}");
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.key(field);
+        if !self.key(field) {
+            return;
+        }
         let _ = write!(self.out, "{value}");
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.key(field);
+        if !self.key(field) {
+            return;
+        }
         // As `serde_json::Value::from(f64)`: `1.0` stays `1.0`; NaN and infinities are `null`.
         let _ = match serde_json::Number::from_f64(value) {
             Some(number) => write!(self.out, "{number}"),
@@ -471,7 +494,9 @@ impl Visit for JsonVisitor<'_> {
     }
 
     fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-        self.key(field);
+        if !self.key(field) {
+            return;
+        }
         self.out.push("[");
         for (index, byte) in value.iter().enumerate() {
             let _ = if index == 0 {
@@ -484,7 +509,9 @@ impl Visit for JsonVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.key(field);
+        if !self.key(field) {
+            return;
+        }
         self.out.push("\"");
         let _ = write!(JsonEscape(&mut self.out), "{value:?}");
         self.out.push("\"");
@@ -568,8 +595,14 @@ pub(crate) fn test_subscriber() -> impl tracing::Subscriber + Send + Sync {
     )
 }
 
-/// Installs the default subscriber (see the module docs); keeps one the application installed.
-pub(crate) fn init(format: LogFormat) {
+/// A layer that sends spans elsewhere (the `otel` feature's export), beneath the filter and
+/// the log lines.
+pub(crate) type ExportLayer =
+    Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+/// Installs the default subscriber (see the module docs), with `export` when given; keeps one
+/// the application installed.
+pub(crate) fn init(format: LogFormat, export: Option<ExportLayer>) {
     use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -586,7 +619,9 @@ pub(crate) fn init(format: LogFormat) {
             .with_writer(std::io::stderr)
             .boxed(),
     };
+    // The filter is global: what it disables is neither logged nor exported.
     let _ = tracing_subscriber::registry()
+        .with(export)
         .with(filter)
         .with(layer)
         .try_init();
@@ -664,6 +699,36 @@ mod tests {
     }
 
     #[test]
+    fn the_exporters_otel_fields_stay_out_of_log_lines() {
+        let (buffer, subscriber) = text_subscriber();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                request_id = "abc-1",
+                otel.name = "GET /a",
+                otel.kind = "server",
+                http.route = "/a",
+            );
+            let _guard = span.enter();
+            tracing::info!("hello");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("request{request_id=abc-1 http.route=/a}: "),
+            "{text}"
+        );
+        let json = json_line_of(JsonFields, || {
+            let span = tracing::info_span!("request", otel.name = "GET /a", request_id = "abc-1");
+            let _guard = span.enter();
+            tracing::info!("hello");
+        });
+        assert_eq!(
+            json["span"],
+            serde_json::json!({ "name": "request", "request_id": "abc-1" })
+        );
+    }
+
+    #[test]
     fn text_values_never_write_control_characters() {
         let (buffer, subscriber) = text_subscriber();
         let hostile = "a\nFORGED line\r\u{1b}[31mred\u{7f}\u{85}\u{2028}\u{202e}\t end é ✓";
@@ -699,9 +764,9 @@ mod tests {
         assert_eq!(out, "plain é ✓ \\ \"quoted\"");
     }
 
-    /// Emits the same spans and event under the JSON format with `fields` as the span field
-    /// formatter, and returns the line's `span`, `spans` and `fields`.
-    fn json_line<N>(fields: N) -> serde_json::Value
+    /// The line `emit` logs under the JSON format with `fields` as the span field formatter,
+    /// parsed.
+    fn json_line_of<N>(fields: N, emit: impl FnOnce()) -> serde_json::Value
     where
         N: for<'w> FormatFields<'w> + Send + Sync + 'static,
     {
@@ -712,7 +777,18 @@ mod tests {
             .without_time()
             .with_writer(buffer.clone())
             .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(subscriber, emit);
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        serde_json::from_str(text.trim()).unwrap()
+    }
+
+    /// Emits the same spans and event under the JSON format with `fields` as the span field
+    /// formatter, and returns the line's `span`, `spans` and `fields`.
+    fn json_line<N>(fields: N) -> serde_json::Value
+    where
+        N: for<'w> FormatFields<'w> + Send + Sync + 'static,
+    {
+        let line = json_line_of(fields, || {
             let outer = tracing::info_span!(
                 "outer",
                 text = "quote \" backslash \\ newline \n tab \t bell \u{7} nul \u{0} é ✓",
@@ -736,8 +812,6 @@ mod tests {
             let _empty = empty.enter();
             tracing::info!(answer = 42, "done");
         });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
         serde_json::json!({ "span": line["span"], "spans": line["spans"], "fields": line["fields"] })
     }
 

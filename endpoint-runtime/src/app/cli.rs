@@ -335,7 +335,7 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
         }
         #[cfg(feature = "prerender")]
         Command::Build { out } => {
-            crate::logging::init(config.log_format);
+            super::init_logging(config.log_format);
             let site = config.site.clone().unwrap_or_else(|| config.server_url());
             println!("prerendering into {} (site {site})", out.display());
             let report = app
@@ -361,7 +361,7 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
         }
         Command::Serve => {}
     }
-    crate::logging::init(config.log_format);
+    super::init_logging(config.log_format);
     let server = app.config(config).bind().await?;
     let signal = crate::serve::shutdown_signal();
     print!("{}", server.route_table());

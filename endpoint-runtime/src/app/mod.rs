@@ -548,15 +548,23 @@ impl App {
 /// The configuration given with [`App::config`], else the environment's
 /// ([`Config::from_env`]): the one rule every entry point follows.
 pub(super) fn given_or_env(config: Option<Config>) -> Result<Config, Error> {
-    match config {
-        // `RUST_LOG` is the log subscriber's, read from the environment either way.
+    let config = match config {
+        // `RUST_LOG` and the `OTEL_*` trace export variables are the log subscriber's, read
+        // from the environment either way.
         Some(config) => {
             let lookup = |name: &str| std::env::var(name).ok();
             crate::logging::filter_from_env(&crate::env::Env(&lookup))?;
-            Ok(config)
+            crate::config::trace_export(&crate::env::Env(&lookup))?;
+            config
         }
-        None => Ok(Config::from_env()?),
+        None => Config::from_env()?,
+    };
+    // Export the environment asks for and that could not start refuses, as a bad variable does.
+    #[cfg(feature = "otel")]
+    if let Some(reason) = crate::otel::failure() {
+        return Err(Error::TraceExport(reason.to_string()));
     }
+    Ok(config)
 }
 
 /// Opens the configured database, or the default SQLite file when the application has
@@ -657,6 +665,9 @@ impl Server {
             }
         };
         crate::serve::serve(listener, router, &config, max_connections, drained).await;
+        // The last requests' spans reach the collector before the process goes.
+        #[cfg(feature = "otel")]
+        crate::otel::flush().await;
         Ok(())
     }
 }
@@ -672,10 +683,23 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     // before that are text.
     let lookup = |name: &str| std::env::var(name).ok();
     let format = crate::logging::LogFormat::from_env(&crate::env::Env(&lookup));
-    crate::logging::init(format.ok().flatten().unwrap_or_default());
-    tokio::runtime::Builder::new_multi_thread()
+    init_logging(format.ok().flatten().unwrap_or_default());
+    let output = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("failed to start the Tokio runtime")
-        .block_on(future)
+        .block_on(future);
+    #[cfg(feature = "otel")]
+    crate::otel::shutdown();
+    output
+}
+
+/// Installs the default log subscriber ([`logging`](crate::logging)), with trace export when
+/// the `OTEL_*` variables ask for it (feature `otel`); keeps one the application installed.
+pub(crate) fn init_logging(format: crate::logging::LogFormat) {
+    #[cfg(feature = "otel")]
+    let export = crate::otel::layer();
+    #[cfg(not(feature = "otel"))]
+    let export = None::<crate::logging::ExportLayer>;
+    crate::logging::init(format, export);
 }

@@ -6,10 +6,12 @@ use std::time::Duration;
 mod compression;
 mod confined;
 mod cors;
+mod otel;
 
 pub use compression::CompressionConfig;
 pub use confined::{ConfinedConfig, Hardening};
 pub use cors::{CorsConfig, CorsOrigins};
+pub(crate) use otel::from_env as trace_export;
 
 use crate::auth::{DefaultAccess, ForwardedHeader, IpNet, JwtConfig, StaticToken};
 use crate::database::DatabaseUrl;
@@ -283,11 +285,12 @@ type Reader = fn(&mut Config, &Env<'_>) -> Result<(), ConfigError>;
 const READERS: &[Reader] = &[
     // The server: address, URLs, connection and request limits.
     read_server,
-    // Logging (`ENDPOINT_LOG_FORMAT`, `RUST_LOG` checked only: the subscriber reads it) and the
-    // error envelope (`ENDPOINT_ERROR_FORMAT`).
+    // Logging (`ENDPOINT_LOG_FORMAT`; `RUST_LOG` and the `OTEL_*` trace export variables checked
+    // only: the subscriber reads them) and the error envelope (`ENDPOINT_ERROR_FORMAT`).
     |config, env| {
         set(&mut config.log_format, LogFormat::from_env(env)?);
         crate::logging::filter_from_env(env)?;
+        trace_export(env)?;
         set(&mut config.error_format, ErrorFormat::from_env(env)?);
         Ok(())
     },

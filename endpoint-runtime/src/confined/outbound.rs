@@ -251,9 +251,27 @@ impl Outbound {
             }
             request = request.header(name.as_str(), value.as_str());
         }
-        let request = request
+        #[cfg_attr(not(feature = "otel"), allow(unused_mut))]
+        let mut request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| HostError::Refused(format!("invalid request: {e}")))?;
+        // The call is a `client` span of the request's trace, and carries its `traceparent`.
+        #[cfg(feature = "otel")]
+        let span = if crate::otel::enabled() {
+            let span = tracing::info_span!(
+                "outbound",
+                otel.name = request.method().as_str(),
+                otel.kind = "client",
+                http.request.method = request.method().as_str(),
+                server.address = parsed.host_str(),
+                server.port = parsed.port_or_known_default(),
+                url.full = redacted(&parsed).as_str(),
+            );
+            crate::otel::inject(&span, request.headers_mut());
+            span
+        } else {
+            tracing::Span::none()
+        };
         let exchange = async {
             let response = self
                 .client
@@ -261,6 +279,8 @@ impl Outbound {
                 .await
                 .map_err(|e| HostError::Failed(describe(&e)))?;
             let status = response.status().as_u16();
+            #[cfg(feature = "otel")]
+            crate::otel::answered(&span, status);
             let headers = response
                 .headers()
                 .iter()
@@ -287,14 +307,27 @@ impl Outbound {
                 body,
             })
         };
-        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-            .await
-            .unwrap_or_else(|_| {
-                Err(HostError::Failed(format!(
-                    "no complete response within {REQUEST_TIMEOUT:?}"
-                )))
-            })
+        let exchange = tokio::time::timeout(REQUEST_TIMEOUT, exchange);
+        #[cfg(feature = "otel")]
+        let exchange = tracing::Instrument::instrument(exchange, span.clone());
+        exchange.await.unwrap_or_else(|_| {
+            Err(HostError::Failed(format!(
+                "no complete response within {REQUEST_TIMEOUT:?}"
+            )))
+        })
     }
+}
+
+/// `url` as a trace may show it: no user name, password, query or fragment (OpenTelemetry's
+/// `url.full` must not carry credentials, and a query often does).
+#[cfg(feature = "otel")]
+fn redacted(url: &url::Url) -> url::Url {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    url
 }
 
 /// An error with its sources, which say why (a refused address, a timeout).

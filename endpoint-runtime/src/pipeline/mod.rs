@@ -50,7 +50,7 @@ pub(crate) struct Runtime {
     pub(crate) static_files: Vec<(String, std::path::PathBuf)>,
 }
 
-/// [`logging`](crate::logging)).
+/// The request span's target (see [`logging`](crate::logging)).
 const REQUEST_SPAN_TARGET: &str = "endpoint_runtime::request";
 
 /// Serves one request: request id, the `request` span, the authenticator chain, the
@@ -74,14 +74,14 @@ where
     Fut: Future<Output = Response>,
 {
     let request_id = RequestState::request_id(request.headers());
-    let span = tracing::info_span!(
-        target: REQUEST_SPAN_TARGET,
-        "request",
-        request_id = request_id.as_str(),
-        method = request.method().as_str(),
-        path = request.uri().path(),
-        endpoint = endpoint.map(Endpoint::id),
-    );
+    #[cfg(feature = "otel")]
+    let span = if crate::otel::enabled() {
+        exported_span(&runtime, endpoint, &request, &request_id)
+    } else {
+        request_span(endpoint, &request, &request_id)
+    };
+    #[cfg(not(feature = "otel"))]
+    let span = request_span(endpoint, &request, &request_id);
     let access = (runtime.config.access_log || runtime.metrics()).then(|| {
         Box::new(AccessLine::new(
             request.method().clone(),
@@ -111,6 +111,72 @@ where
         running: None,
         deadline: None,
     }
+}
+
+/// The `request` span every line logged while serving the request carries (see
+/// [`logging`](crate::logging)).
+fn request_span(
+    endpoint: Option<&'static Endpoint>,
+    request: &Request,
+    request_id: &RequestId,
+) -> tracing::Span {
+    tracing::info_span!(
+        target: REQUEST_SPAN_TARGET,
+        "request",
+        request_id = request_id.as_str(),
+        method = request.method().as_str(),
+        path = request.uri().path(),
+        endpoint = endpoint.map(Endpoint::id),
+    )
+}
+
+/// The `request` span when traces are exported (feature `otel`, see
+/// [`otel`](mod@crate::otel)): the same fields, and OpenTelemetry's: the span's name
+/// (`{method} {route}`) and kind, `http.request.method`, `http.route` (when a route matched),
+/// `url.path`, and, once answered, `http.response.status_code` and the status (`error` on a
+/// 5xx). A trusted proxy's `traceparent` becomes its parent.
+#[cfg(feature = "otel")]
+fn exported_span(
+    runtime: &Runtime,
+    endpoint: Option<&'static Endpoint>,
+    request: &Request,
+    request_id: &RequestId,
+) -> tracing::Span {
+    let method = request.method().as_str();
+    let route = route_of(endpoint, request);
+    let route = (route != UNMATCHED).then_some(route);
+    let name = match &route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_string(),
+    };
+    let path = request.uri().path();
+    let span = tracing::info_span!(
+        target: REQUEST_SPAN_TARGET,
+        "request",
+        request_id = request_id.as_str(),
+        method,
+        path,
+        endpoint = endpoint.map(Endpoint::id),
+        otel.name = name.as_str(),
+        otel.kind = "server",
+        http.request.method = method,
+        http.route = route.as_deref(),
+        url.path = path,
+    );
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|connected| connected.0.ip());
+    if let Some(peer) = peer
+        && runtime
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|proxy| proxy.contains(&peer))
+    {
+        crate::otel::adopt_parent(&span, request.headers());
+    }
+    span
 }
 
 /// An endpoint's handler as a `Service` whose future is the [`Pipeline`] itself: the route
@@ -338,6 +404,10 @@ where
         if let (Some(access), Some(started)) = (this.access.take(), *this.started) {
             access.finished(runtime, this.request_id, started, &response);
         }
+        #[cfg(feature = "otel")]
+        if crate::otel::enabled() {
+            crate::otel::answered(this.span, response.status().as_u16());
+        }
         Poll::Ready(Ok(response))
     }
 }
@@ -356,10 +426,13 @@ fn route_of(endpoint: Option<&'static Endpoint>, request: &Request) -> Cow<'stat
         },
         None => match request.extensions().get::<axum::extract::MatchedPath>() {
             Some(matched) => Cow::Owned(matched.as_str().to_string()),
-            None => Cow::Borrowed("unmatched"),
+            None => Cow::Borrowed(UNMATCHED),
         },
     }
 }
+
+/// The route of a request no route matched (see [`route_of`]).
+const UNMATCHED: &str = "unmatched";
 
 /// One request, as the access log and the metrics record it (`ENDPOINT_ACCESS_LOG`,
 /// `ENDPOINT_METRICS_*`). While it lives the request counts as active.
