@@ -8,6 +8,8 @@
     python3 bench/run.py flood [--sockets 1100] [--nofile 1024] [--duration 5]
     python3 bench/run.py confined-flood [--requests 300] [--size-mib 1]
     python3 bench/run.py build-size [--repeat 3]
+    python3 bench/run.py instructions
+    python3 bench/run.py policy [--rounds 7] [--instructions]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -48,6 +50,13 @@ def need(tool, package):
 def cpu_seconds(pid):
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def user_seconds(pid):
+    """The process's CPU time in user mode only (utime): the server's own code, without the
+    kernel's share of each request (sockets, epoll), which no variant changes."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLOCK_TICKS
 
 
 def server_env(port, rust_log=None, log_format=None):
@@ -220,6 +229,21 @@ def policy(args):
         ("rate limit", {"ENDPOINT_RATE_LIMIT": "1000000000/second"}),
         ("access log", {"ENDPOINT_ACCESS_LOG": "on"}),
     ]
+    if args.instructions:
+        need("valgrind", "valgrind")
+        counts = {}
+        for name, extra in variants:
+            env = {**server_env(3294), **extra}
+            counts[name] = callgrind_per_request(RELEASE / "bench-framework", env,
+                                                 "http://127.0.0.1:3294/greet/intro")
+            print(f"{name:16} {counts[name]:9.0f} instructions/request", flush=True)
+        write_csv("policy-instructions.csv", [{"variant": n, "instructions_per_request": round(c)}
+                                              for n, c in counts.items()])
+        print(f"\n{'GET /greet/intro':16} {'instr/req':>10} {'vs defaults':>12}")
+        for name, count in counts.items():
+            print(f"{name:16} {count:10.0f} {count / counts['defaults']:12.3f}")
+        print("\nuserland instructions per request of the server process (callgrind, 4 connections)")
+        return
     running = [(name, Server(name, RELEASE / "bench-framework", 3301 + i, None, env))
                for i, (name, env) in enumerate(variants)]
     rows = []
@@ -230,26 +254,73 @@ def policy(args):
             order = running if round_ % 2 else list(reversed(running))
             for name, server in order:
                 before = cpu_seconds(server.process.pid)
+                user_before = user_seconds(server.process.pid)
                 rps, total, p50, p99 = wrk(server.base + "/greet/intro", args.duration, args.connections)
                 cpu_us = (cpu_seconds(server.process.pid) - before) * 1e6 / total
+                user_us = (user_seconds(server.process.pid) - user_before) * 1e6 / total
                 rows.append({"round": round_, "variant": name, "rps": round(rps), "p99_us": round(p99),
-                             "cpu_us_per_req": round(cpu_us, 3)})
+                             "cpu_us_per_req": round(cpu_us, 3), "user_us_per_req": round(user_us, 3)})
                 print(f"round {round_:2}  {name:11} {rps:10.0f} req/s  p99 {p99:7.0f} us  cpu {cpu_us:6.3f} us/req", flush=True)
     finally:
         for _, server in running:
             server.stop()
     write_csv("policy.csv", rows)
-    by_round = {}
-    for r in rows:
-        by_round.setdefault(r["round"], {})[r["variant"]] = r["cpu_us_per_req"]
-    print(f"\n{'GET /greet/intro':16} {'cpu us/req':>11} {'vs defaults':>12} {'req/s':>9}")
+    def ratio(name, column):
+        by_round = {}
+        for r in rows:
+            by_round.setdefault(r["round"], {})[r["variant"]] = r[column]
+        return statistics.median(v[name] / v["defaults"] for v in by_round.values())
+
+    print(f"\n{'GET /greet/intro':16} {'cpu us/req':>11} {'vs defaults':>12} {'user us/req':>12} "
+          f"{'vs defaults':>12} {'req/s':>9}")
     for name, _ in variants:
         cpu = statistics.median(r["cpu_us_per_req"] for r in rows if r["variant"] == name)
+        user = statistics.median(r["user_us_per_req"] for r in rows if r["variant"] == name)
         rps = statistics.median(r["rps"] for r in rows if r["variant"] == name)
-        ratio = statistics.median(v[name] / v["defaults"] for v in by_round.values())
-        print(f"{name:16} {cpu:11.3f} {ratio:12.3f} {rps:9.0f}")
+        print(f"{name:16} {cpu:11.3f} {ratio(name, 'cpu_us_per_req'):12.3f} {user:12.3f} "
+              f"{ratio(name, 'user_us_per_req'):12.3f} {rps:9.0f}")
     print(f"\n{args.rounds} rounds of {args.duration} s per variant, {args.connections} connections; "
           f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'policy.csv'}")
+
+
+def callgrind_run(binary, env, url, seconds, lua=None, headers=()):
+    """Runs `binary` (listening on `url`'s port, from `env`) under callgrind while `wrk` sends
+    to `url` for `seconds` on 4 connections; returns (requests, userland instructions)."""
+    out_dir = ROOT / "target" / "bench-callgrind"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"callgrind.{seconds}.out"
+    process = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.time() + 120
+        for line in process.stdout:
+            if line.startswith("listening on "):
+                break
+            if time.time() > deadline:
+                raise RuntimeError(f"{binary} did not start under valgrind")
+        cmd = ["wrk", "-t1", "-c4", f"-d{seconds}s"]
+        for header in headers:
+            cmd += ["-H", header]
+        if lua:
+            cmd += ["-s", str(lua)]
+        text = sh(cmd + [url]).stdout
+        if re.search(r"Non-2xx or 3xx responses: (\d+)", text):
+            raise RuntimeError(f"{url}: non-2xx responses under valgrind\n{text}")
+        requests = int(re.search(r"(\d+) requests in", text).group(1))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    total = next(int(line.split()[1]) for line in out.read_text().splitlines()
+                 if line.startswith(("summary:", "totals:")))
+    return requests, total
+
+
+def callgrind_per_request(binary, env, url, lua=None, headers=()):
+    """Instructions per request: a short and a long run, the difference of the totals over the
+    difference of the request counts (start-up and shutdown cancel out)."""
+    short = callgrind_run(binary, env, url, 2, lua, headers)
+    long = callgrind_run(binary, env, url, 6, lua, headers)
+    return (long[1] - short[1]) / (long[0] - short[0])
 
 
 def instructions(args):
@@ -268,45 +339,12 @@ def instructions(args):
                ("fw-warn", RELEASE / "bench-framework", "warn", None),
                ("fw-json", RELEASE / "bench-framework", None, "json"),
                ("axum", RELEASE / "bench-axum", None, None)]
-    out_dir = ROOT / "target" / "bench-callgrind"
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    def run(binary, rust_log, log_format, url, lua, headers, seconds):
-        out = out_dir / f"callgrind.{seconds}.out"
-        env = server_env(3294, rust_log, log_format)
-        process = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary)],
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            deadline = time.time() + 120
-            for line in process.stdout:
-                if line.startswith("listening on "):
-                    break
-                if time.time() > deadline:
-                    raise RuntimeError(f"{binary} did not start under valgrind")
-            cmd = ["wrk", "-t1", "-c4", f"-d{seconds}s"]
-            for header in headers:
-                cmd += ["-H", header]
-            if lua:
-                cmd += ["-s", str(lua)]
-            text = sh(cmd + [url]).stdout
-            if re.search(r"Non-2xx or 3xx responses: (\d+)", text):
-                raise RuntimeError(f"{url}: non-2xx responses under valgrind\n{text}")
-            requests = int(re.search(r"(\d+) requests in", text).group(1))
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=120)
-        total = next(int(line.split()[1]) for line in out.read_text().splitlines()
-                     if line.startswith(("summary:", "totals:")))
-        return requests, total
-
     rows = []
     for label, path, lua, headers in routes:
         for name, binary, rust_log, log_format in servers:
             sent = headers if name != "axum" else ()
             url = f"http://127.0.0.1:3294{path}"
-            short = run(binary, rust_log, log_format, url, lua, sent, 2)
-            long = run(binary, rust_log, log_format, url, lua, sent, 6)
-            per_request = (long[1] - short[1]) / (long[0] - short[0])
+            per_request = callgrind_per_request(binary, server_env(3294, rust_log, log_format), url, lua, sent)
             rows.append({"route": label, "server": name, "instructions_per_request": round(per_request)})
             print(f"{label:32} {name:9} {per_request:9.0f} instructions/request", flush=True)
     write_csv("instructions.csv", rows)
@@ -765,6 +803,8 @@ def main():
     po.add_argument("--rounds", type=int, default=7)
     po.add_argument("--duration", type=int, default=2)
     po.add_argument("--connections", type=int, default=50)
+    po.add_argument("--instructions", action="store_true",
+                    help="count userland instructions per request under callgrind instead (deterministic)")
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
