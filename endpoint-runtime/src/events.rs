@@ -195,9 +195,9 @@ impl Emitter {
         };
         for hook in hooks {
             let run = (hook.spec.run)(make_event(), context.clone());
-            if let Err(error) = CHAIN.scope(inner.clone(), run).await {
-                #[cfg(feature = "metrics")]
-                metrics::counter!("endpoint_events_failed_total").increment(1);
+            let outcome = CHAIN.scope(inner.clone(), run).await;
+            delivered(outcome.is_ok());
+            if let Err(error) = outcome {
                 return Err(EmitError::HookFailed {
                     event: event.to_string(),
                     hook: hook.site(),
@@ -207,7 +207,9 @@ impl Emitter {
         }
         for (index, subscriber) in subscribers.iter().enumerate() {
             let run = subscriber(make_event(), context.clone());
-            if let Err(error) = CHAIN.scope(inner.clone(), run).await {
+            let outcome = CHAIN.scope(inner.clone(), run).await;
+            delivered(outcome.is_ok());
+            if let Err(error) = outcome {
                 return Err(EmitError::HookFailed {
                     event: event.to_string(),
                     hook: format!("subscriber #{}", index + 1),
@@ -217,6 +219,19 @@ impl Emitter {
         }
         Ok(())
     }
+}
+
+/// Counts one delivery to a hook or subscriber (`endpoint_events_delivered_total` or
+/// `endpoint_events_failed_total`, feature `metrics`).
+fn delivered(ok: bool) {
+    #[cfg(feature = "metrics")]
+    if ok {
+        metrics::counter!("endpoint_events_delivered_total").increment(1);
+    } else {
+        metrics::counter!("endpoint_events_failed_total").increment(1);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = ok;
 }
 
 /// What a `#[hook]` function may return: `()` or `Result<(), E>` with `E: Into<EndpointError>`.

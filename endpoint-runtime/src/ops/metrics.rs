@@ -9,8 +9,9 @@
 //! | `endpoint_connections_open` | gauge | |
 //! | `endpoint_connections_shed_total` | counter | |
 //! | `endpoint_rate_limited_total` | counter | `http_route` |
-//! | `endpoint_events_emitted_total`, `endpoint_events_failed_total` | counters | |
+//! | `endpoint_events_emitted_total`, `endpoint_events_delivered_total`, `endpoint_events_failed_total` | counters: events emitted, deliveries to a hook or subscriber that succeeded, deliveries that failed | |
 //! | `endpoint_db_pool_connections`, `endpoint_db_pool_idle` | gauges, read at each scrape | |
+//! | `endpoint_db_pool_wait_seconds` | gauge: how long a connection took to acquire at the scrape (at most 1 s: 1 when none came) | |
 //! | `endpoint_confined_workers`, `endpoint_confined_busy` | gauges: confined workers alive, confined calls running | |
 //! | `endpoint_confined_restarts_total` | counter: workers replaced (after their call budget, a crash, a panic) | |
 //!
@@ -93,13 +94,28 @@ fn describe() {
     metrics::describe_counter!(RATE_LIMITED, "Requests answered 429 by a rate limit");
     metrics::describe_counter!("endpoint_events_emitted_total", "Events emitted");
     metrics::describe_counter!(
+        "endpoint_events_delivered_total",
+        "Deliveries of an event to a hook or subscriber that succeeded"
+    );
+    metrics::describe_counter!(
         "endpoint_events_failed_total",
-        "Events whose delivery a hook failed"
+        "Deliveries of an event to a hook or subscriber that failed"
+    );
+    metrics::describe_gauge!(
+        "endpoint_db_pool_wait_seconds",
+        metrics::Unit::Seconds,
+        "How long acquiring a database connection took at the last scrape (at most 1 s)"
     );
 }
 
-/// The exposition of `handle`, with the database pool's gauges read now.
-pub(crate) fn render(handle: &PrometheusHandle, shared: &crate::context::Shared) -> Response {
+/// How long a scrape waits for a database connection before it reports the pool as full.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const POOL_PROBE: Duration = Duration::from_secs(1);
+
+/// The exposition of `handle`, with the database pool's gauges read now: its size, its idle
+/// connections, and the wait for one (a connection acquired and given back at once, the wait a
+/// request starting now would have; [`POOL_PROBE`] when none came within it).
+pub(crate) async fn render(handle: &PrometheusHandle, shared: &crate::context::Shared) -> Response {
     #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
     let _ = shared;
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -107,6 +123,19 @@ pub(crate) fn render(handle: &PrometheusHandle, shared: &crate::context::Shared)
         let (size, idle) = crate::with_pool!(database, |pool| (pool.size(), pool.num_idle()));
         metrics::gauge!("endpoint_db_pool_connections").set(f64::from(size));
         metrics::gauge!("endpoint_db_pool_idle").set(idle as f64);
+        let started = std::time::Instant::now();
+        let acquired = crate::with_pool!(database, |pool| tokio::time::timeout(
+            POOL_PROBE,
+            pool.acquire()
+        )
+        .await
+        .is_ok_and(|connection| connection.is_ok()));
+        let wait = if acquired {
+            started.elapsed()
+        } else {
+            POOL_PROBE
+        };
+        metrics::gauge!("endpoint_db_pool_wait_seconds").set(wait.as_secs_f64());
     }
     (
         [(
@@ -152,8 +181,8 @@ impl Exposition {
         let router = axum::Router::new().route(
             "/metrics",
             axum::routing::get(move || {
-                let response = render(&handle, &shared);
-                std::future::ready(response)
+                let (handle, shared) = (handle.clone(), std::sync::Arc::clone(&shared));
+                async move { render(&handle, &shared).await }
             }),
         );
         tracing::info!(%addr, "metrics on http://{addr}/metrics");

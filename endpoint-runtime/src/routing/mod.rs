@@ -259,7 +259,10 @@ pub(crate) fn build(
             axum::routing::get(guarded(
                 &runtime,
                 crate::registry::Access::Admin,
-                move |_| std::future::ready(crate::ops::metrics::render(&handle, &shared)),
+                move |_| {
+                    let (handle, shared) = (handle.clone(), Arc::clone(&shared));
+                    async move { crate::ops::metrics::render(&handle, &shared).await }
+                },
             )),
         );
     }
