@@ -308,7 +308,7 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
         }
         Command::Routes => {
             let all = endpoints();
-            print!("{}", route_table(&all, &config));
+            print!("{}", route_table(&all, &config, app.static_mounts()));
             // The table shows what is registered; conflicts make it exit non-zero.
             return crate::routing::check_all(&all, &config);
         }
@@ -376,7 +376,11 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
 }
 
 /// Formats the route table of `endpoints`.
-pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> String {
+pub(crate) fn route_table(
+    endpoints: &[&'static Endpoint],
+    config: &Config,
+    static_files: &[(String, std::path::PathBuf)],
+) -> String {
     let default = config.default_access;
     #[cfg(feature = "openapi")]
     let notes = crate::openapi::notes(endpoints);
@@ -446,6 +450,26 @@ pub(crate) fn route_table(endpoints: &[&'static Endpoint], config: &Config) -> S
                 "endpoint-runtime".into(),
             ]);
         }
+    }
+    if cfg!(feature = "metrics")
+        && let Some(path) = &config.metrics_path
+    {
+        rows.push([
+            "GET".into(),
+            path.clone(),
+            "admin (runtime)".into(),
+            "metrics (ENDPOINT_METRICS_PATH)".into(),
+            "endpoint-runtime".into(),
+        ]);
+    }
+    for (mount, directory) in static_files {
+        rows.push([
+            "GET".into(),
+            format!("{mount}/{{*path}}"),
+            "public (static files)".into(),
+            format!("files of {}", directory.display()),
+            "App::static_files".into(),
+        ]);
     }
     let mut widths = header.map(str::len);
     for row in &rows {

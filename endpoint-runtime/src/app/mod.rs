@@ -508,6 +508,10 @@ impl App {
                 addr,
                 shared: Arc::clone(&runtime.shared),
             });
+        #[cfg(feature = "static-files")]
+        let static_files = runtime.static_files.clone();
+        #[cfg(not(feature = "static-files"))]
+        let static_files = Vec::new();
         let router = crate::routing::build(&endpoints, runtime)?;
         crate::serve::raise_nofile_limit();
         let max_connections = config
@@ -525,10 +529,19 @@ impl App {
             config,
             max_connections,
             endpoints,
+            static_files,
             health,
             #[cfg(feature = "metrics")]
             metrics,
         })
+    }
+
+    /// The folders given to [`App::static_files`], for the route table.
+    fn static_mounts(&self) -> &[(String, std::path::PathBuf)] {
+        #[cfg(feature = "static-files")]
+        return &self.static_files;
+        #[cfg(not(feature = "static-files"))]
+        return &[];
     }
 
     /// Reads the command line, then runs its command: `serve` (the default) installs
@@ -605,6 +618,8 @@ pub struct Server {
     config: Config,
     max_connections: usize,
     endpoints: Vec<&'static Endpoint>,
+    /// The folders served under a path, for the route table.
+    static_files: Vec<(String, std::path::PathBuf)>,
     health: Arc<crate::ops::health::Health>,
     /// The metrics listener's recorder, address and database (`ENDPOINT_METRICS_ADDR`).
     #[cfg(feature = "metrics")]
@@ -626,7 +641,7 @@ impl Server {
     /// The route table: one line per endpoint with method, full path, access level in force,
     /// handler and `file:line`.
     pub fn route_table(&self) -> String {
-        cli::route_table(&self.endpoints, &self.config)
+        cli::route_table(&self.endpoints, &self.config, &self.static_files)
     }
 
     /// Serves until `signal` completes, then drains: `/readyz` answers 503 while everything

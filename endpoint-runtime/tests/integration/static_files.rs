@@ -133,3 +133,34 @@ async fn a_bad_mount_or_folder_stops_start_up() {
         "{error}"
     );
 }
+
+/// The route table lists each mount with its folder, beside the endpoints, and the metrics
+/// path with its access level.
+#[tokio::test]
+async fn the_route_table_lists_the_mounts() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut config = test_config();
+    config.metrics_path = Some("/metrics".into());
+    let server = App::new()
+        .config(config)
+        .static_files("/assets", folder.path())
+        .bind()
+        .await
+        .unwrap();
+    let table = server.route_table();
+    let mount = table
+        .lines()
+        .find(|line| line.contains("/assets/{*path}"))
+        .unwrap_or_else(|| panic!("no mount in:\n{table}"));
+    assert!(mount.starts_with("GET"), "{mount}");
+    assert!(mount.contains("public (static files)"), "{mount}");
+    assert!(
+        mount.contains(&format!("files of {}", folder.path().display())),
+        "{mount}"
+    );
+    let metrics = table
+        .lines()
+        .find(|line| line.contains(" /metrics "))
+        .unwrap_or_else(|| panic!("no metrics path in:\n{table}"));
+    assert!(metrics.contains("admin (runtime)"), "{metrics}");
+}
