@@ -15,6 +15,11 @@ const ADMIN: &str = "metrics-admin-token-0123456789";
 const READER: &str = "metrics-reader-token-0123456789";
 
 fn app() -> App {
+    App::new().config(config())
+}
+
+/// Metrics at `/metrics`, an admin token for the scraper and a reader token.
+fn config() -> endpoint_runtime::Config {
     let mut config = test_config();
     config.metrics_path = Some("/metrics".into());
     config.static_tokens = vec![
@@ -24,7 +29,7 @@ fn app() -> App {
         .unwrap(),
         serde_json::from_value::<StaticToken>(json!({ "token": READER, "user": "rob" })).unwrap(),
     ];
-    App::new().config(config)
+    config
 }
 
 /// The value of the sample `name{labels}` in `text`, 0 when absent.
@@ -201,14 +206,7 @@ async fn a_listener_of_its_own_serves_the_metrics() {
 #[tokio::test]
 async fn events_and_the_database_pool_are_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config();
-    config.metrics_path = Some("/metrics".into());
-    config.static_tokens = vec![
-        serde_json::from_value::<StaticToken>(
-            json!({ "token": ADMIN, "user": "prometheus", "admin": true }),
-        )
-        .unwrap(),
-    ];
+    let mut config = config();
     config.database_url = Some(endpoint_runtime::DatabaseUrl(format!(
         "sqlite://{}/metrics.db",
         dir.path().display()
