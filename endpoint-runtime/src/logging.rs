@@ -595,19 +595,26 @@ pub(crate) fn test_subscriber() -> impl tracing::Subscriber + Send + Sync {
     )
 }
 
-/// A layer that sends spans elsewhere (the `otel` feature's export), beneath the filter and
-/// the log lines.
+/// A layer that sends spans elsewhere (the `otel` feature's export).
 pub(crate) type ExportLayer =
     Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
 
-/// Installs the default subscriber (see the module docs), with `export` when given; keeps one
-/// the application installed.
-pub(crate) fn init(format: LogFormat, export: Option<ExportLayer>) {
+/// The targets of the spans trace export always receives, whatever `RUST_LOG` says of the log:
+/// the request span and a confined endpoint's outbound call.
+const EXPORTED_TARGETS: [&str; 2] = [
+    "endpoint_runtime::request",
+    "endpoint_runtime::confined::outbound",
+];
+
+/// The log lines' layer in `format`, on standard error.
+fn log_layer<S>(format: LogFormat) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::Layer as _;
     use tracing_subscriber::fmt;
-    use tracing_subscriber::prelude::*;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (filter, _malformed) = filter_or_info();
-    let layer = match format {
+    match format {
         LogFormat::Text => fmt::layer()
             .fmt_fields(Fields)
             .with_ansi(ansi)
@@ -618,13 +625,38 @@ pub(crate) fn init(format: LogFormat, export: Option<ExportLayer>) {
             .fmt_fields(JsonFields)
             .with_writer(std::io::stderr)
             .boxed(),
-    };
-    // The filter is global: what it disables is neither logged nor exported.
-    let _ = tracing_subscriber::registry()
-        .with(export)
-        .with(filter)
-        .with(layer)
-        .try_init();
+    }
+}
+
+/// Installs the default subscriber (see the module docs), with `export` when given; keeps one
+/// the application installed. Returns whether it was installed.
+///
+/// Without export, `RUST_LOG`'s filter is global (the cheapest form: a span it disables is
+/// never created). With export, each layer has its own: the log keeps `RUST_LOG`'s, and export
+/// gets the same plus the request and outbound spans at `info`, so that `RUST_LOG=warn` quiets
+/// the log without turning traces off (`OTEL_SDK_DISABLED=true` does that).
+pub(crate) fn init(format: LogFormat, export: Option<ExportLayer>) -> bool {
+    use tracing_subscriber::prelude::*;
+    let (filter, _malformed) = filter_or_info();
+    match export {
+        None => tracing_subscriber::registry()
+            .with(filter)
+            .with(log_layer(format))
+            .try_init()
+            .is_ok(),
+        Some(export) => {
+            let exported = EXPORTED_TARGETS
+                .iter()
+                .fold(filter.clone(), |filter, target| {
+                    filter.with_target(*target, tracing::level_filters::LevelFilter::INFO)
+                });
+            tracing_subscriber::registry()
+                .with(export.with_filter(exported))
+                .with(log_layer(format).with_filter(filter))
+                .try_init()
+                .is_ok()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,13 +10,15 @@
 //!   `error`. Spans and events the application logs inside it are its children and events.
 //! - A W3C `traceparent` / `tracestate` (Trace Context) is adopted as the request span's parent
 //!   only when the peer is a trusted proxy (`ENDPOINT_TRUSTED_PROXIES`): anyone else could
-//!   graft requests onto another trace, or force sampling through its flags.
+//!   graft requests onto another trace, or force sampling through its flags. The proxy is
+//!   trusted with these headers as with `X-Forwarded-For`: one that passes a client's own
+//!   through must be told to drop them, unless traces may start at the client.
 //! - A confined endpoint's outbound call (its `request` capability) runs in a `client` span,
 //!   and carries that span's `traceparent` (and the trace's `tracestate`): a header of those
 //!   names the worker set is replaced.
 //!
 //! Export runs on the SDK's batch processor thread; spans still queued are sent when the
-//! server stops (and when [`block_on`](crate::block_on) returns).
+//! server stops (and when the `main` of `#[endpoint_runtime::main]` returns).
 
 use std::sync::OnceLock;
 
@@ -33,10 +35,11 @@ static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 /// Why export could not start, when it could not (start-up then refuses to serve).
 static FAILED: OnceLock<String> = OnceLock::new();
 
-/// The export layer when the environment asks for export and no subscriber is installed yet
-/// (an application that installs its own keeps it, and adds `tracing-opentelemetry` itself).
-/// Malformed variables install nothing: the configuration refuses them, naming each.
-pub(crate) fn layer() -> Option<crate::logging::ExportLayer> {
+/// The export layer and its provider, when the environment asks for export and no subscriber
+/// is installed yet (an application that installs its own keeps it, and adds
+/// `tracing-opentelemetry` itself). Malformed variables install nothing: the configuration
+/// refuses them, naming each. Export is on once [`installed`] is given the provider.
+pub(crate) fn layer() -> Option<(crate::logging::ExportLayer, SdkTracerProvider)> {
     if tracing::dispatcher::has_been_set() || PROVIDER.get().is_some() {
         return None;
     }
@@ -45,19 +48,28 @@ pub(crate) fn layer() -> Option<crate::logging::ExportLayer> {
     match provider() {
         Ok(provider) => {
             let tracer = provider.tracer("endpoint-runtime");
-            let _ = PROVIDER.set(provider);
-            Some(Box::new(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer)
-                    // Busy and idle time per span: two clock reads per poll, not worth it here.
-                    .with_tracked_inactivity(false)
-                    .with_threads(false),
-            ))
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                // Busy and idle time per span: two clock reads per poll, not worth it here.
+                .with_tracked_inactivity(false)
+                .with_threads(false);
+            Some((Box::new(layer), provider))
         }
         Err(error) => {
             let _ = FAILED.set(error);
             None
         }
+    }
+}
+
+/// Turns export on, now that the subscriber with [`layer`]'s layer is installed; or, when it
+/// could not be (`installed` false: another logger won), stops the provider, so that no request
+/// pays for spans nobody exports.
+pub(crate) fn installed(provider: SdkTracerProvider, installed: bool) {
+    if installed {
+        let _ = PROVIDER.set(provider);
+    } else {
+        let _ = provider.shutdown();
     }
 }
 
@@ -73,6 +85,16 @@ fn provider() -> Result<SdkTracerProvider, String> {
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .build())
+}
+
+/// An HTTP span's name: `{method} {route}`, the method alone without a route, `HTTP` for a
+/// method outside the standard ones (`_OTHER`), as OpenTelemetry's HTTP conventions say.
+pub(crate) fn span_name(method: &'static str, route: Option<&str>) -> String {
+    let method = if method == "_OTHER" { "HTTP" } else { method };
+    match route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_string(),
+    }
 }
 
 /// Whether spans are exported (the request span then carries OpenTelemetry's fields).
@@ -109,14 +131,36 @@ pub(crate) fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
     );
 }
 
+/// Which side of a call a span records: the status codes that make it an error differ.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "confined"), allow(dead_code))] // `Client`: outbound calls only
+pub(crate) enum Side {
+    /// The request span: a 5xx is an error (a 4xx is the client's).
+    Server,
+    /// A confined endpoint's outbound call: a 4xx or 5xx is an error.
+    Client,
+}
+
 /// Records the answer on `span` for the exporter only (log lines are written before it):
-/// `http.response.status_code`, and the status `error` for a 5xx, as OpenTelemetry's HTTP
-/// conventions say of server and client spans alike.
-pub(crate) fn answered(span: &tracing::Span, status: u16) {
+/// `http.response.status_code`, and the status `error` for a 5xx on the server side, a 4xx or
+/// 5xx on the client side, as OpenTelemetry's HTTP conventions say.
+pub(crate) fn answered(span: &tracing::Span, status: u16, side: Side) {
     span.set_attribute("http.response.status_code", i64::from(status));
-    if status >= 500 {
+    let error_from = match side {
+        Side::Server => 500,
+        Side::Client => 400,
+    };
+    if status >= error_from {
         span.set_status(opentelemetry::trace::Status::error(""));
     }
+}
+
+/// Marks `span` as failed with no answer (a connection refused, a timeout): `error.type` and
+/// the status `error` with `reason`.
+#[cfg(feature = "confined")]
+pub(crate) fn failed(span: &tracing::Span, reason: &str) {
+    span.set_attribute("error.type", "request_failed");
+    span.set_status(opentelemetry::trace::Status::error(reason.to_string()));
 }
 
 /// Sends the spans still queued, waiting for the exporter (off the async threads).

@@ -5,6 +5,26 @@ use std::time::Duration;
 
 use axum::routing::MethodFilter;
 
+/// `method` as telemetry names it (metric labels, span names): a standard method (or
+/// `CONNECT`) by its name, any other `_OTHER`, as OpenTelemetry's HTTP conventions say, so that a
+/// client cannot grow a label set or the span names with methods of its own.
+#[cfg(any(feature = "metrics", feature = "otel"))]
+pub(crate) fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        M::TRACE => "TRACE",
+        M::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
+}
+
 /// An HTTP method an endpoint can answer, as written in `method = ...`.
 ///
 /// `Get` also answers `HEAD` (with the body dropped) unless another endpoint on the same path

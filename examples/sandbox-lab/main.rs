@@ -125,7 +125,14 @@ pub const UPSTREAM_PORT: u16 = 39871;
 )]
 fn fetch(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
     let url = request.query.get("url").cloned().unwrap_or_default();
-    match host.request("GET", &url, &[], &[]) {
+    // A `traceparent` of the handler's own (the trace test checks the server replaces it).
+    let headers: Vec<(&str, &str)> = request
+        .query
+        .get("traceparent")
+        .map(|value| ("traceparent", value.as_str()))
+        .into_iter()
+        .collect();
+    match host.request("GET", &url, &headers, &[]) {
         Ok(response) => Ok(Reply::ok(json!({
             "outcome": "sent",
             "status": response.status,

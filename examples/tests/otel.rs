@@ -193,15 +193,25 @@ fn lab(receiver: &Receiver, env: &[(&str, &str)]) -> Running {
         ("OTEL_SERVICE_NAME", "sandbox-lab"),
         ("ENDPOINT_CONFINED_TIMEOUT", "2s"),
         ("ENDPOINT_CONFINED_WORKERS", "1"),
-        ("RUST_LOG", "info"),
+        // The log at `warn` (the harness's default, said again): export does not depend on it.
+        ("RUST_LOG", "warn"),
     ];
     all.extend_from_slice(env);
     spawn("sandbox-lab", &all)
 }
 
 async fn get(server: &Running, path: &str, headers: &[(&str, &str)]) -> u16 {
+    send(server, reqwest::Method::GET, path, headers).await
+}
+
+async fn send(
+    server: &Running,
+    method: reqwest::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> u16 {
     let mut request = reqwest::Client::new()
-        .get(format!("{}{path}", server.base))
+        .request(method, format!("{}{path}", server.base))
         .timeout(Duration::from_secs(10));
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -230,17 +240,21 @@ async fn request_spans_reach_the_collector_and_outbound_calls_carry_the_trace() 
     let upstream = upstream();
     let server = lab(&receiver, &[("ENDPOINT_TRUSTED_PROXIES", "127.0.0.1")]);
     let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01");
+    assert_eq!(
+        get(&server, "/lab/health", &[("x-request-id", "otel-health")]).await,
+        200
+    );
+    // The handler sets a `traceparent` of its own: the server replaces it with the call's.
+    let forged = "00-11111111111111111111111111111111-2222222222222222-01";
+    let fetch = format!(
+        "/lab/fetch?url=http%3A%2F%2F127.0.0.1%3A39871%2Fup%3Ftoken%3Dsecret&traceparent={forged}"
+    );
     let caller = [
         ("traceparent", traceparent.as_str()),
         ("tracestate", "vendor=opaque"),
-        ("x-request-id", "otel-health"),
+        ("x-request-id", "otel-fetch"),
     ];
-    assert_eq!(get(&server, "/lab/health", &caller).await, 200);
-    let fetch = "/lab/fetch?url=http%3A%2F%2F127.0.0.1%3A39871%2Fup%3Ftoken%3Dsecret";
-    assert_eq!(
-        get(&server, fetch, &[("x-request-id", "otel-fetch")]).await,
-        200
-    );
+    assert_eq!(get(&server, &fetch, &caller).await, 200);
     assert_eq!(
         get(&server, "/lab/panic", &[("x-request-id", "otel-panic")]).await,
         500
@@ -249,52 +263,65 @@ async fn request_spans_reach_the_collector_and_outbound_calls_carry_the_trace() 
         get(&server, "/nowhere", &[("x-request-id", "otel-unmatched")]).await,
         404
     );
+    let purge = reqwest::Method::from_bytes(b"PURGE").unwrap();
+    assert_eq!(
+        send(
+            &server,
+            purge,
+            "/nowhere",
+            &[("x-request-id", "otel-purge")]
+        )
+        .await,
+        404
+    );
     let outbound = upstream
         .recv_timeout(Duration::from_secs(10))
         .expect("the upstream was called");
     // SIGTERM: the server sends the spans still queued before it exits.
     terminate(server);
     let spans = receiver.collect(|spans| {
-        ["otel-health", "otel-fetch", "otel-panic", "otel-unmatched"]
-            .iter()
-            .all(|id| server_span(spans, id).is_some())
+        [
+            "otel-health",
+            "otel-fetch",
+            "otel-panic",
+            "otel-unmatched",
+            "otel-purge",
+        ]
+        .iter()
+        .all(|id| server_span(spans, id).is_some())
             && spans
                 .iter()
                 .any(|span| span.kind == SpanKind::Client as i32)
     });
 
     // The request span: named after the route, of kind server, with HTTP's attributes and the
-    // request id, a child of the trusted caller's span in the caller's trace.
+    // request id; without a caller's `traceparent`, a trace of its own.
     let health = server_span(&spans, "otel-health").unwrap();
     assert_eq!(health.service, "sandbox-lab");
     assert_eq!(health.name, "GET /lab/health");
-    assert_eq!(health.trace_id, CALLER_TRACE);
-    assert_eq!(health.parent_span_id, CALLER_SPAN);
+    assert_eq!(health.parent_span_id, "");
     assert_eq!(health.attribute("http.request.method"), Some("GET"));
     assert_eq!(health.attribute("http.route"), Some("/lab/health"));
     assert_eq!(health.attribute("url.path"), Some("/lab/health"));
     assert_eq!(health.attribute("http.response.status_code"), Some("200"));
     assert_eq!(health.attribute("endpoint"), Some("lab"));
     assert_eq!(health.status, StatusCode::Unset as i32);
-    assert!(
-        !health.attributes.keys().any(|key| key.starts_with("otel.")),
-        "{health:?}"
-    );
 
-    // The confined endpoint's outbound call: a client span under the request span, whose
-    // context the upstream received in `traceparent` (and the trace's state in `tracestate`).
+    // A trusted caller's `traceparent`: the request span is its child, in its trace.
     let fetch = server_span(&spans, "otel-fetch").unwrap();
     assert_eq!(fetch.name, "GET /lab/fetch");
-    assert_eq!(
-        fetch.parent_span_id, "",
-        "a new trace: no caller's traceparent"
-    );
+    assert_eq!(fetch.trace_id, CALLER_TRACE);
+    assert_eq!(fetch.parent_span_id, CALLER_SPAN);
+
+    // The confined endpoint's outbound call: a client span under the request span, whose
+    // context the upstream received in `traceparent` (not the handler's forged one), with the
+    // caller's `tracestate`.
     let client = spans
         .iter()
         .find(|span| span.kind == SpanKind::Client as i32)
         .unwrap();
     assert_eq!(client.name, "GET");
-    assert_eq!(client.trace_id, fetch.trace_id);
+    assert_eq!(client.trace_id, CALLER_TRACE);
     assert_eq!(client.parent_span_id, fetch.span_id);
     assert_eq!(client.attribute("server.address"), Some("127.0.0.1"));
     assert_eq!(client.attribute("server.port"), Some("39871"));
@@ -306,11 +333,16 @@ async fn request_spans_reach_the_collector_and_outbound_calls_carry_the_trace() 
     assert_eq!(client.attribute("http.response.status_code"), Some("200"));
     assert_eq!(
         outbound.get("traceparent").map(String::as_str),
-        Some(format!("00-{}-{}-01", fetch.trace_id, client.span_id).as_str()),
+        Some(format!("00-{CALLER_TRACE}-{}-01", client.span_id).as_str()),
         "{outbound:?}"
     );
+    assert_eq!(
+        outbound.get("tracestate").map(String::as_str),
+        Some("vendor=opaque")
+    );
 
-    // A 5xx marks the span as an error; a request no route matched is named by its method.
+    // A 5xx marks the span as an error; a request no route matched is named by its method,
+    // and a method outside HTTP's standard ones is `HTTP`, `_OTHER`.
     let panic = server_span(&spans, "otel-panic").unwrap();
     assert_eq!(panic.status, StatusCode::Error as i32);
     assert_eq!(panic.attribute("http.response.status_code"), Some("500"));
@@ -321,6 +353,10 @@ async fn request_spans_reach_the_collector_and_outbound_calls_carry_the_trace() 
         unmatched.attribute("http.response.status_code"),
         Some("404")
     );
+    assert_eq!(unmatched.status, StatusCode::Unset as i32);
+    let purge = server_span(&spans, "otel-purge").unwrap();
+    assert_eq!(purge.name, "HTTP");
+    assert_eq!(purge.attribute("http.request.method"), Some("_OTHER"));
 }
 
 #[tokio::test]

@@ -713,8 +713,13 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// the `OTEL_*` variables ask for it (feature `otel`); keeps one the application installed.
 pub(crate) fn init_logging(format: crate::logging::LogFormat) {
     #[cfg(feature = "otel")]
-    let export = crate::otel::layer();
+    {
+        let (export, provider) = crate::otel::layer().unzip();
+        let installed = crate::logging::init(format, export);
+        if let Some(provider) = provider {
+            crate::otel::installed(provider, installed);
+        }
+    }
     #[cfg(not(feature = "otel"))]
-    let export = None::<crate::logging::ExportLayer>;
-    crate::logging::init(format, export);
+    crate::logging::init(format, None);
 }

@@ -36,8 +36,9 @@ const PROTOCOL: &str = "`http/protobuf` (the protocol the `otel` feature exports
 /// # Errors
 ///
 /// A [`ConfigError`] naming the variable: a malformed `OTEL_SDK_DISABLED`, an exporter other
-/// than `otlp` or `none`, a protocol other than `http/protobuf`, an endpoint that is not an
-/// `http` or `https` URL, or export asked of a build without the `otel` feature.
+/// than `otlp` or `none`; once export is asked for (an endpoint, or `OTEL_TRACES_EXPORTER=otlp`):
+/// a protocol other than `http/protobuf`, an endpoint that is not an `http` URL, or a build
+/// without the `otel` feature. A protocol variable alone asks for nothing and is not checked.
 pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<TraceExport>, ConfigError> {
     let disabled = chosen(
         env,
@@ -57,11 +58,19 @@ pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<TraceExport>, ConfigError
     if exporter == Some(false) {
         return Ok(None);
     }
+    // An empty variable is unset, as the SDK reads it: an empty signal endpoint leaves the
+    // general one in force.
+    let set = |name| env.get(name).filter(|(_, value)| !value.trim().is_empty());
+    let endpoint =
+        set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    if endpoint.is_none() && exporter.is_none() {
+        return Ok(None);
+    }
     for name in [
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
     ] {
-        if let Some((variable, value)) = env.get(name)
+        if let Some((variable, value)) = set(name)
             && value.trim() != "http/protobuf"
         {
             return Err(ConfigError {
@@ -71,10 +80,6 @@ pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<TraceExport>, ConfigError
             });
         }
     }
-    let endpoint = env
-        .get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .or_else(|| env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
-        .filter(|(_, value)| !value.trim().is_empty());
     if let Some((variable, value)) = &endpoint
         && !is_http_url(value)
     {
@@ -85,9 +90,6 @@ pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<TraceExport>, ConfigError
                 export to an OpenTelemetry Collector beside the server, which can forward over \
                 TLS)",
         });
-    }
-    if endpoint.is_none() && exporter.is_none() {
-        return Ok(None);
     }
     if !cfg!(feature = "otel") {
         let (variable, value) = endpoint
@@ -144,6 +146,29 @@ mod tests {
             ]),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn variables_that_ask_for_nothing_are_left_alone() {
+        // A protocol set cluster-wide for other processes, with no endpoint here.
+        assert_eq!(read(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]), Ok(None));
+        // An empty signal endpoint is unset: the general one is in force.
+        let vars = [
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+        ];
+        let read = read(&vars);
+        if cfg!(feature = "otel") {
+            assert_eq!(
+                read.unwrap().unwrap().endpoint,
+                Some((
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    "http://127.0.0.1:4318".into()
+                ))
+            );
+        } else {
+            assert_eq!(read.unwrap_err().variable, "OTEL_EXPORTER_OTLP_ENDPOINT");
+        }
     }
 
     #[test]

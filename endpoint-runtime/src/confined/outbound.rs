@@ -258,11 +258,12 @@ impl Outbound {
         // The call is a `client` span of the request's trace, and carries its `traceparent`.
         #[cfg(feature = "otel")]
         let span = if crate::otel::enabled() {
+            let method = crate::registry::method_label(request.method());
             let span = tracing::info_span!(
                 "outbound",
-                otel.name = request.method().as_str(),
+                otel.name = crate::otel::span_name(method, None).as_str(),
                 otel.kind = "client",
-                http.request.method = request.method().as_str(),
+                http.request.method = method,
                 server.address = parsed.host_str(),
                 server.port = parsed.port_or_known_default(),
                 url.full = redacted(&parsed).as_str(),
@@ -280,7 +281,7 @@ impl Outbound {
                 .map_err(|e| HostError::Failed(describe(&e)))?;
             let status = response.status().as_u16();
             #[cfg(feature = "otel")]
-            crate::otel::answered(&span, status);
+            crate::otel::answered(&span, status, crate::otel::Side::Client);
             let headers = response
                 .headers()
                 .iter()
@@ -310,11 +311,16 @@ impl Outbound {
         let exchange = tokio::time::timeout(REQUEST_TIMEOUT, exchange);
         #[cfg(feature = "otel")]
         let exchange = tracing::Instrument::instrument(exchange, span.clone());
-        exchange.await.unwrap_or_else(|_| {
+        let outcome = exchange.await.unwrap_or_else(|_| {
             Err(HostError::Failed(format!(
                 "no complete response within {REQUEST_TIMEOUT:?}"
             )))
-        })
+        });
+        #[cfg(feature = "otel")]
+        if let Err(HostError::Failed(reason)) = &outcome {
+            crate::otel::failed(&span, reason);
+        }
+        outcome
     }
 }
 

@@ -112,9 +112,33 @@ fn describe() {
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 const POOL_PROBE: Duration = Duration::from_secs(1);
 
+/// The one scrape probing the pool, while it lives (dropped with a scrape cut short too).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+struct Probing;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+static PROBING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl Probing {
+    /// The right to probe, unless another scrape holds it.
+    fn start() -> Option<Probing> {
+        (!PROBING.swap(true, std::sync::atomic::Ordering::Acquire)).then_some(Probing)
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl Drop for Probing {
+    fn drop(&mut self) {
+        PROBING.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// The exposition of `handle`, with the database pool's gauges read now: its size, its idle
 /// connections, and the wait for one (a connection acquired and given back at once, the wait a
-/// request starting now would have; [`POOL_PROBE`] when none came within it).
+/// request starting now would have, its connect or ping included; [`POOL_PROBE`] when none came
+/// within it). One scrape probes at a time: others keep the last wait, so a burst of scrapes
+/// does not queue against requests. A database error leaves it too (`/readyz` reports those).
 pub(crate) async fn render(handle: &PrometheusHandle, shared: &crate::context::Shared) -> Response {
     #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
     let _ = shared;
@@ -123,19 +147,23 @@ pub(crate) async fn render(handle: &PrometheusHandle, shared: &crate::context::S
         let (size, idle) = crate::with_pool!(database, |pool| (pool.size(), pool.num_idle()));
         metrics::gauge!("endpoint_db_pool_connections").set(f64::from(size));
         metrics::gauge!("endpoint_db_pool_idle").set(idle as f64);
-        let started = std::time::Instant::now();
-        let acquired = crate::with_pool!(database, |pool| tokio::time::timeout(
-            POOL_PROBE,
-            pool.acquire()
-        )
-        .await
-        .is_ok_and(|connection| connection.is_ok()));
-        let wait = if acquired {
-            started.elapsed()
-        } else {
-            POOL_PROBE
-        };
-        metrics::gauge!("endpoint_db_pool_wait_seconds").set(wait.as_secs_f64());
+        if let Some(_probing) = Probing::start() {
+            let started = std::time::Instant::now();
+            let acquired = crate::with_pool!(database, |pool| tokio::time::timeout(
+                POOL_PROBE,
+                pool.acquire()
+            )
+            .await
+            .map(|connection| connection.is_ok()));
+            match acquired {
+                Ok(true) => metrics::gauge!("endpoint_db_pool_wait_seconds")
+                    .set(started.elapsed().as_secs_f64()),
+                Err(_) => {
+                    metrics::gauge!("endpoint_db_pool_wait_seconds").set(POOL_PROBE.as_secs_f64());
+                }
+                Ok(false) => {}
+            }
+        }
     }
     (
         [(
@@ -228,19 +256,7 @@ pub(crate) fn request(
     status: u16,
     seconds: f64,
 ) {
-    use axum::http::Method as M;
-    let method: &'static str = match *method {
-        M::GET => "GET",
-        M::HEAD => "HEAD",
-        M::POST => "POST",
-        M::PUT => "PUT",
-        M::PATCH => "PATCH",
-        M::DELETE => "DELETE",
-        M::OPTIONS => "OPTIONS",
-        M::TRACE => "TRACE",
-        M::CONNECT => "CONNECT",
-        _ => "_OTHER",
-    };
+    let method = crate::registry::method_label(method);
     DURATIONS.with_borrow_mut(|durations| {
         let handles = match durations.get_mut(route.as_ref()) {
             Some(handles) => handles,

@@ -142,19 +142,16 @@ fn exported_span(
     request: &Request,
     request_id: &RequestId,
 ) -> tracing::Span {
-    let method = request.method().as_str();
+    let method = crate::registry::method_label(request.method());
     let route = route_of(endpoint, request);
     let route = (route != UNMATCHED).then_some(route);
-    let name = match &route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_string(),
-    };
+    let name = crate::otel::span_name(method, route.as_deref());
     let path = request.uri().path();
     let span = tracing::info_span!(
         target: REQUEST_SPAN_TARGET,
         "request",
         request_id = request_id.as_str(),
-        method,
+        method = request.method().as_str(),
         path,
         endpoint = endpoint.map(Endpoint::id),
         otel.name = name.as_str(),
@@ -406,7 +403,11 @@ where
         }
         #[cfg(feature = "otel")]
         if crate::otel::enabled() {
-            crate::otel::answered(this.span, response.status().as_u16());
+            crate::otel::answered(
+                this.span,
+                response.status().as_u16(),
+                crate::otel::Side::Server,
+            );
         }
         Poll::Ready(Ok(response))
     }
