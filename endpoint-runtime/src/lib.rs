@@ -76,7 +76,7 @@ pub use auth::{
 };
 pub use axum;
 pub use config::{CompressionConfig, CorsConfig, CorsOrigins};
-pub use config::{Config, ConfinedConfig, Hardening};
+pub use config::{Config, ConfinedConfig, Hardening, RedisConfig, StoreErrorPolicy};
 pub use context::{Context, State};
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub use database::schema;

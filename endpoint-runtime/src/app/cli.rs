@@ -524,7 +524,13 @@ fn policy_note(endpoint: &Endpoint, config: &Config) -> Option<String> {
         parts.push(format!("concurrency {n}"));
     }
     if let Some(rate) = policy.rate_limit.or(config.rate_limit) {
-        parts.push(format!("rate {rate}"));
+        // Shared by the instances when the buckets are in Redis.
+        let shared = if config.redis.is_some() {
+            " (shared)"
+        } else {
+            ""
+        };
+        parts.push(format!("rate {rate}{shared}"));
     }
     (!parts.is_empty()).then(|| parts.join(", "))
 }

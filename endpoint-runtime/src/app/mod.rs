@@ -363,6 +363,7 @@ impl App {
         let prometheus = (config.metrics_addr.is_some() || config.metrics_path.is_some())
             .then(crate::ops::metrics::install)
             .flatten();
+        let rate_store = rate_store(&config)?;
         Ok((
             Arc::new(Runtime {
                 auth: Arc::new(crate::auth::Chain {
@@ -375,6 +376,7 @@ impl App {
                 shared,
                 health: Arc::default(),
                 layers,
+                rate_store,
                 #[cfg(feature = "metrics")]
                 prometheus,
                 #[cfg(feature = "static-files")]
@@ -554,6 +556,41 @@ impl App {
     /// As for [`run()`].
     pub async fn run(self) -> Result<(), Error> {
         cli::run(self).await
+    }
+}
+
+/// Where the rate limits' buckets live: the instances' Redis when [`Config::redis`] is set
+/// (`ENDPOINT_REDIS_URL`), else this process.
+fn rate_store(config: &Config) -> Result<crate::policy::Store, Error> {
+    let Some(redis) = &config.redis else {
+        return Ok(crate::policy::Store::Local);
+    };
+    #[cfg(feature = "redis")]
+    {
+        let store = crate::policy::shared::Store::new(redis).map_err(|reason| {
+            Error::Config(crate::env::ConfigError {
+                variable: "ENDPOINT_REDIS_URL",
+                value: format!(
+                    "{} ({reason})",
+                    crate::config::redacted_redis_url(&redis.url)
+                ),
+                expected: "a URL the redis client accepts, such as redis://127.0.0.1:6379/0",
+            })
+        })?;
+        tracing::info!(
+            url = %crate::config::redacted_redis_url(&redis.url),
+            on_store_error = ?redis.on_store_error,
+            "rate limits shared in Redis"
+        );
+        Ok(crate::policy::Store::Shared(Arc::new(store)))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = redis;
+        Err(Error::MissingFeature {
+            feature: "redis",
+            what: "`Config::redis` (ENDPOINT_REDIS_URL)".into(),
+        })
     }
 }
 

@@ -7,11 +7,15 @@ mod compression;
 mod confined;
 mod cors;
 mod otel;
+mod redis;
 
 pub use compression::CompressionConfig;
 pub use confined::{ConfinedConfig, Hardening};
 pub use cors::{CorsConfig, CorsOrigins};
 pub(crate) use otel::from_env as trace_export;
+#[cfg(feature = "redis")]
+pub(crate) use redis::redacted as redacted_redis_url;
+pub use redis::{RedisConfig, StoreErrorPolicy};
 
 use crate::auth::{DefaultAccess, ForwardedHeader, IpNet, JwtConfig, StaticToken};
 use crate::database::DatabaseUrl;
@@ -45,6 +49,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
 /// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
 /// | `ENDPOINT_RATE_LIMIT` | [`rate_limit`](Self::rate_limit) | none | `10/minute` (`second`, `minute`, `hour`, `day`), per user else client IP, for each endpoint whose attribute states no `rate_limit` |
+/// | `ENDPOINT_REDIS_URL`, `ENDPOINT_RATE_LIMIT_ON_STORE_ERROR` | [`redis`](Self::redis) | none, `allow` | the Redis server the instances' rate limits share (feature `redis`); see [`RedisConfig`](crate::RedisConfig) |
 /// | `ENDPOINT_METRICS_ADDR` | [`metrics_addr`](Self::metrics_addr) | none | an address to serve `GET /metrics` on, such as `127.0.0.1:9464` (feature `metrics`) |
 /// | `ENDPOINT_METRICS_PATH` | [`metrics_path`](Self::metrics_path) | `off` | a path on the server's port, readable by admins only, or `off` (feature `metrics`) |
 /// | `ENDPOINT_ACCESS_LOG` | [`access_log`](Self::access_log) | `off` | `on` or `off` |
@@ -139,6 +144,9 @@ pub struct Config {
     /// feature `rate-limit`): each endpoint has its own buckets, one per user, else per client
     /// IP. `None`: no limit.
     pub rate_limit: Option<crate::registry::Rate>,
+    /// The Redis server the rate limits' buckets live in, shared by every instance
+    /// (`ENDPOINT_REDIS_URL`, feature `redis`). `None`: each process keeps its own.
+    pub redis: Option<RedisConfig>,
     /// Whether one `info` line per finished request is logged (target
     /// `endpoint_runtime::access`): method, route template (`unmatched` for a 404 or 405),
     /// path, status, body bytes when known,
@@ -215,6 +223,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             access_log: false,
             rate_limit: None,
+            redis: None,
             metrics_addr: None,
             metrics_path: None,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -326,6 +335,11 @@ const READERS: &[Reader] = &[
     },
     // The OpenAPI document and the docs page: `ENDPOINT_OPENAPI_PATH`, `_DOCS_PATH`.
     read_docs,
+    // The instances' shared store: `ENDPOINT_REDIS_URL`, `ENDPOINT_RATE_LIMIT_ON_STORE_ERROR`.
+    |config, env| {
+        config.redis = redis::from_env(env)?;
+        Ok(())
+    },
     // Browsers and bodies: `ENDPOINT_CORS_*`, `ENDPOINT_COMPRESSION*`.
     |config, env| {
         config.cors = CorsConfig::from_env(env)?;

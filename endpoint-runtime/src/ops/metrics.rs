@@ -9,6 +9,7 @@
 //! | `endpoint_connections_open` | gauge | |
 //! | `endpoint_connections_shed_total` | counter | |
 //! | `endpoint_rate_limited_total` | counter | `http_route` |
+//! | `endpoint_rate_limit_store_errors_total` | counter: rate-limit steps the shared store (Redis) did not answer | |
 //! | `endpoint_events_emitted_total`, `endpoint_events_delivered_total`, `endpoint_events_failed_total` | counters: events emitted, deliveries to a hook or subscriber that succeeded, deliveries that failed | |
 //! | `endpoint_db_pool_connections`, `endpoint_db_pool_idle` | gauges, read at each scrape | |
 //! | `endpoint_db_pool_wait_seconds` | gauge: how long a connection took to acquire at the scrape (at most 1 s: 1 when none came) | |
@@ -92,6 +93,10 @@ fn describe() {
         "Connections closed or refused to stay under ENDPOINT_MAX_CONNECTIONS"
     );
     metrics::describe_counter!(RATE_LIMITED, "Requests answered 429 by a rate limit");
+    metrics::describe_counter!(
+        "endpoint_rate_limit_store_errors_total",
+        "Rate-limit steps the shared store (Redis) did not answer in time"
+    );
     metrics::describe_counter!("endpoint_events_emitted_total", "Events emitted");
     metrics::describe_counter!(
         "endpoint_events_delivered_total",

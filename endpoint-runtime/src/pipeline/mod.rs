@@ -42,6 +42,8 @@ pub(crate) struct Runtime {
     pub(crate) health: Arc<crate::ops::health::Health>,
     /// The application's tower layers ([`App::layer`](crate::App::layer)).
     pub(crate) layers: crate::middleware::Layers,
+    /// Where the rate limits' buckets live (`ENDPOINT_REDIS_URL`).
+    pub(crate) rate_store: crate::policy::Store,
     /// The Prometheus recorder's handle, when metrics are on.
     #[cfg(feature = "metrics")]
     pub(crate) prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -106,6 +108,7 @@ where
         guard: None,
         limits: None,
         admitted: None,
+        admitting: None,
         authenticating: None,
         body_limit: None,
         running: None,
@@ -189,7 +192,8 @@ pub(crate) struct EndpointService<H = Handler> {
 
 impl<H> EndpointService<H> {
     pub(crate) fn new(runtime: Arc<Runtime>, endpoint: &'static Endpoint, handler: H) -> Self {
-        let limits = crate::policy::Limits::of(endpoint, runtime.config.rate_limit);
+        let limits =
+            crate::policy::Limits::of(endpoint, runtime.config.rate_limit, &runtime.rate_store);
         EndpointService {
             runtime,
             endpoint,
@@ -240,6 +244,9 @@ pin_project_lite::pin_project! {
         // holds once admitted.
         limits: Option<Arc<crate::policy::Limits>>,
         admitted: Option<crate::policy::Admitted>,
+        // Waiting for the shared rate-limit store (feature `redis`), boxed: most requests
+        // never are, and the pipeline stays small.
+        admitting: Option<Box<Admitting<F>>>,
         authenticating: Option<(crate::auth::Pending, F)>,
         // Set when the request's body has no declared length: whether it went over the limit.
         body_limit: Option<crate::body_limit::Tripwire>,
@@ -252,6 +259,16 @@ pin_project_lite::pin_project! {
         #[pin]
         deadline: Option<tokio::time::Sleep>,
     }
+}
+
+/// A request waiting for the shared rate-limit store's answer.
+pub(crate) struct Admitting<F> {
+    admission: std::pin::Pin<
+        Box<dyn Future<Output = Result<crate::policy::Admitted, Box<Response>>> + Send>,
+    >,
+    request: Request,
+    inner: F,
+    accountability: crate::auth::Accountability,
 }
 
 impl<F, Fut> Pipeline<F, Fut> {
@@ -309,69 +326,109 @@ where
                     None => response,
                 };
             }
-            let (request, inner, caller) = if let Some((chain, _)) = this.authenticating {
-                // The application's authenticators run under the request timeout: one that
-                // hangs is answered 503 as a handler that hangs is.
-                let outcome = match chain.as_mut().poll(cx) {
+            let default_access = runtime.config.default_access;
+            let (request, inner, accountability) = if let Some(admitting) = this.admitting {
+                // The shared rate-limit store's answer, under the request timeout too (the
+                // store has a shorter one of its own).
+                let outcome = match admitting.admission.as_mut().poll(cx) {
                     Poll::Ready(outcome) => outcome,
                     Poll::Pending => {
                         let limit =
                             crate::policy::timeout(*this.endpoint, runtime.config.request_timeout);
                         std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
-                        *this.authenticating = None;
+                        *this.admitting = None;
                         this.deadline.set(None);
                         break EndpointError::timeout(limit).into_response();
                     }
                 };
-                let Some((_, inner)) = this.authenticating.take() else {
+                let Some(admitting) = this.admitting.take() else {
                     unreachable!("checked above")
                 };
                 match outcome {
-                    Ok((request, caller)) => (request, inner, caller),
-                    Err(panic) => break panicked(&*panic),
-                }
-            } else {
-                let Some((mut request, inner)) = this.start.take() else {
-                    panic!("the request pipeline was polled after it completed");
-                };
-                match runtime.auth.identify(&mut request) {
-                    Identified::Done(caller) => (request, inner, caller),
-                    Identified::Pending(chain) => {
-                        *this.authenticating = Some((chain, inner));
-                        continue;
-                    }
-                }
-            };
-            let accountability = match caller {
-                Ok(accountability) => accountability,
-                Err(error) => break error.into_response(),
-            };
-            if let Some(access) = this.access.as_mut() {
-                access.user.clone_from(&accountability.user);
-            }
-            // As for a method the route does not serve at all: 405 before the access check.
-            if let Some(endpoint) = *this.endpoint
-                && let Some(refused) = unsupported_method(endpoint, &request)
-            {
-                break refused;
-            }
-            let default_access = runtime.config.default_access;
-            if let Some(endpoint) = *this.endpoint
-                && let Err(denied) = crate::auth::check(endpoint, default_access, &accountability)
-            {
-                break denied.into_response();
-            }
-            if let Some(access) = *this.guard
-                && let Err(denied) = crate::auth::require(access, &accountability)
-            {
-                break denied.into_response();
-            }
-            if let Some(limits) = this.limits.as_ref() {
-                match limits.admit(&accountability) {
                     Ok(admitted) => *this.admitted = Some(admitted),
                     Err(refused) => break *refused,
                 }
-            }
+                (admitting.request, admitting.inner, admitting.accountability)
+            } else {
+                let (request, inner, caller) = if let Some((chain, _)) = this.authenticating {
+                    // The application's authenticators run under the request timeout: one that
+                    // hangs is answered 503 as a handler that hangs is.
+                    let outcome = match chain.as_mut().poll(cx) {
+                        Poll::Ready(outcome) => outcome,
+                        Poll::Pending => {
+                            let limit = crate::policy::timeout(
+                                *this.endpoint,
+                                runtime.config.request_timeout,
+                            );
+                            std::task::ready!(expired(this.deadline.as_mut(), limit, cx));
+                            *this.authenticating = None;
+                            this.deadline.set(None);
+                            break EndpointError::timeout(limit).into_response();
+                        }
+                    };
+                    let Some((_, inner)) = this.authenticating.take() else {
+                        unreachable!("checked above")
+                    };
+                    match outcome {
+                        Ok((request, caller)) => (request, inner, caller),
+                        Err(panic) => break panicked(&*panic),
+                    }
+                } else {
+                    let Some((mut request, inner)) = this.start.take() else {
+                        panic!("the request pipeline was polled after it completed");
+                    };
+                    match runtime.auth.identify(&mut request) {
+                        Identified::Done(caller) => (request, inner, caller),
+                        Identified::Pending(chain) => {
+                            *this.authenticating = Some((chain, inner));
+                            continue;
+                        }
+                    }
+                };
+                let accountability = match caller {
+                    Ok(accountability) => accountability,
+                    Err(error) => break error.into_response(),
+                };
+                if let Some(access) = this.access.as_mut() {
+                    access.user.clone_from(&accountability.user);
+                }
+                // As for a method the route does not serve at all: 405 before the access check.
+                if let Some(endpoint) = *this.endpoint
+                    && let Some(refused) = unsupported_method(endpoint, &request)
+                {
+                    break refused;
+                }
+                if let Some(endpoint) = *this.endpoint
+                    && let Err(denied) =
+                        crate::auth::check(endpoint, default_access, &accountability)
+                {
+                    break denied.into_response();
+                }
+                if let Some(access) = *this.guard
+                    && let Err(denied) = crate::auth::require(access, &accountability)
+                {
+                    break denied.into_response();
+                }
+                if let Some(limits) = this.limits.as_ref() {
+                    match limits.admit(&accountability) {
+                        crate::policy::Admission::Decided(Ok(admitted)) => {
+                            *this.admitted = Some(admitted);
+                        }
+                        crate::policy::Admission::Decided(Err(refused)) => break *refused,
+                        #[cfg(feature = "redis")]
+                        crate::policy::Admission::Pending(admission) => {
+                            *this.admitting = Some(Box::new(Admitting {
+                                admission,
+                                request,
+                                inner,
+                                accountability,
+                            }));
+                            continue;
+                        }
+                    }
+                }
+                (request, inner, accountability)
+            };
             let mut request = request;
             if this.endpoint.is_some() {
                 let limit = crate::policy::body_limit(*this.endpoint, runtime.config.body_limit);

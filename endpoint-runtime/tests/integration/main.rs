@@ -17,6 +17,7 @@ mod policy;
 mod prerender;
 mod routing;
 mod server;
+mod shared_limits;
 mod static_files;
 mod support;
 

@@ -17,6 +17,9 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+#[cfg(feature = "redis")]
+pub(crate) mod shared;
+
 use crate::auth::Accountability;
 use crate::error::EndpointError;
 #[cfg(feature = "rate-limit")]
@@ -39,7 +42,28 @@ pub(crate) fn body_limit(endpoint: Option<&Endpoint>, default: usize) -> usize {
 pub(crate) struct Limits {
     concurrency: Option<Arc<Semaphore>>,
     #[cfg(feature = "rate-limit")]
-    rate: Option<Buckets>,
+    rate: Option<Arc<Buckets>>,
+}
+
+/// Where the rate limits' buckets live: this process, or the instances' Redis (feature
+/// `redis`, `ENDPOINT_REDIS_URL`).
+#[derive(Clone, Default)]
+pub(crate) enum Store {
+    /// In this process (`governor`).
+    #[default]
+    Local,
+    /// In Redis, shared by every instance.
+    #[cfg(feature = "redis")]
+    Shared(Arc<shared::Store>),
+}
+
+/// The outcome of [`Limits::admit`]: decided at once, or after a round trip to the store.
+pub(crate) enum Admission {
+    /// Decided in process.
+    Decided(Result<Admitted, Box<Response>>),
+    /// Waiting for the shared store.
+    #[cfg(feature = "redis")]
+    Pending(std::pin::Pin<Box<dyn Future<Output = Result<Admitted, Box<Response>>> + Send>>),
 }
 
 /// What an admitted request holds until its response: its place under `concurrency`, and the
@@ -63,7 +87,13 @@ impl Admitted {
 impl Limits {
     /// The limits of `endpoint` (`default_rate`: `ENDPOINT_RATE_LIMIT`, for an endpoint that
     /// states none); `None` when it has none.
-    pub(crate) fn of(endpoint: &Endpoint, default_rate: Option<Rate>) -> Option<Arc<Limits>> {
+    pub(crate) fn of(
+        endpoint: &Endpoint,
+        default_rate: Option<Rate>,
+        store: &Store,
+    ) -> Option<Arc<Limits>> {
+        #[cfg(not(feature = "rate-limit"))]
+        let _ = store;
         let policy = endpoint.policy();
         let rate = policy.rate_limit.or(default_rate);
         let concurrency = policy
@@ -75,16 +105,34 @@ impl Limits {
         Some(Arc::new(Limits {
             concurrency,
             #[cfg(feature = "rate-limit")]
-            rate: rate.and_then(|rate| Buckets::new(rate, endpoint.path())),
+            rate: rate
+                .and_then(|rate| Buckets::new(rate, endpoint, store))
+                .map(Arc::new),
         }))
     }
 
     /// Admits the request of `who`, or answers it: 429 over the rate, 503 past the
-    /// concurrency bound.
-    pub(crate) fn admit(&self, who: &Accountability) -> Result<Admitted, Box<Response>> {
+    /// concurrency bound (or when the shared store cannot answer and
+    /// `ENDPOINT_RATE_LIMIT_ON_STORE_ERROR=deny`).
+    pub(crate) fn admit(self: &Arc<Self>, who: &Accountability) -> Admission {
+        #[cfg(feature = "redis")]
+        if let Some(buckets) = &self.rate
+            && let Store::Shared(store) = &buckets.store
+        {
+            let (limits, buckets, store) =
+                (Arc::clone(self), Arc::clone(buckets), Arc::clone(store));
+            let key = key(buckets.rate.per, who);
+            return Admission::Pending(Box::pin(async move {
+                let headers = buckets.check_shared(&store, &key).await?;
+                limits.permit(headers)
+            }));
+        }
         #[cfg(feature = "rate-limit")]
         let headers = match &self.rate {
-            Some(buckets) => Some(buckets.check(who)?),
+            Some(buckets) => match buckets.check(who) {
+                Ok(headers) => Some(headers),
+                Err(refused) => return Admission::Decided(Err(refused)),
+            },
             None => None,
         };
         #[cfg(not(feature = "rate-limit"))]
@@ -92,6 +140,15 @@ impl Limits {
             let _ = who;
             None
         };
+        Admission::Decided(self.permit(headers))
+    }
+
+    /// The place under `concurrency`, for a request the rate admitted (`headers`: its
+    /// `RateLimit` headers).
+    fn permit(
+        &self,
+        headers: Option<[(HeaderName, HeaderValue); 2]>,
+    ) -> Result<Admitted, Box<Response>> {
         let permit = match &self.concurrency {
             Some(semaphore) => match Arc::clone(semaphore).try_acquire_owned() {
                 Ok(permit) => Some(permit),
@@ -165,6 +222,11 @@ struct Buckets {
     policy: HeaderValue,
     /// Checks since buckets were last swept of keys that are full again.
     checks: std::sync::atomic::AtomicU32,
+    /// Where the buckets live; in Redis, `prefix` starts each bucket's key.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    store: Store,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    prefix: String,
 }
 
 /// How many checks between two sweeps of the buckets that are full again (governor keeps a
@@ -174,7 +236,8 @@ const SWEEP_EVERY: u32 = 4096;
 
 #[cfg(feature = "rate-limit")]
 impl Buckets {
-    fn new(rate: Rate, route: String) -> Option<Self> {
+    fn new(rate: Rate, endpoint: &Endpoint, store: &Store) -> Option<Self> {
+        let route = endpoint.path();
         use std::num::NonZeroU32;
         let requests = NonZeroU32::new(rate.requests)?;
         let quota =
@@ -185,9 +248,10 @@ impl Buckets {
             rate.period.as_secs().max(1)
         ))
         .ok()?;
+        // The same in every instance of the application: route template and handler.
+        let prefix = format!("endpoint:ratelimit:{route} {}:", endpoint.handler());
         Some(Buckets {
             rate,
-            route,
             limiter: governor::RateLimiter::dashmap_with_hasher(
                 quota,
                 foldhash::fast::RandomState::default(),
@@ -195,6 +259,9 @@ impl Buckets {
             .with_middleware::<governor::middleware::StateInformationMiddleware>(),
             policy,
             checks: std::sync::atomic::AtomicU32::new(0),
+            store: store.clone(),
+            prefix,
+            route,
         })
     }
 
@@ -208,44 +275,87 @@ impl Buckets {
         {
             self.limiter.retain_recent();
         }
-        // Made at compile time: `from_static` at run time checked each name again (about
-        // 230 instructions per request for the two).
-        const POLICY_HEADER: HeaderName = HeaderName::from_static("ratelimit-policy");
-        const STATE_HEADER: HeaderName = HeaderName::from_static("ratelimit");
-        let (policy_header, state_header) = (POLICY_HEADER, STATE_HEADER);
         match self.limiter.check_key(&key(self.rate.per, who)) {
-            Ok(snapshot) => {
-                // Seconds until the bucket is full again, at most the period.
-                let remaining = snapshot.remaining_burst_capacity();
-                let used = self.rate.requests.saturating_sub(remaining);
-                let reset = (self.rate.period.as_secs_f64() * f64::from(used)
-                    / f64::from(self.rate.requests))
-                .ceil() as u64;
-                let state = state_header_value(remaining, reset);
-                Ok([(policy_header, self.policy.clone()), (state_header, state)])
-            }
+            Ok(snapshot) => Ok(self.admitted(snapshot.remaining_burst_capacity())),
             Err(not_until) => {
-                #[cfg(feature = "metrics")]
-                metrics::counter!("endpoint_rate_limited_total", "http_route" => self.route.clone())
-                    .increment(1);
-                let wait = not_until.wait_time_from(self.limiter.clock().now());
-                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let seconds = seconds.max(1);
-                let state = state_header_value(0, seconds);
-                let mut refused = EndpointError::too_many_requests(format!(
-                    "over the rate of {}; retry in {seconds}s",
-                    self.rate
-                ))
-                .with_header(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds))
-                .into_response();
-                refused
-                    .headers_mut()
-                    .extend([(policy_header, self.policy.clone()), (state_header, state)]);
-                Err(Box::new(refused))
+                Err(self.refused(not_until.wait_time_from(self.limiter.clock().now())))
             }
         }
     }
+
+    /// One GCRA step for the bucket of `key` in the shared store: the headers to add (none
+    /// when the store did not answer and the policy admits), or the 429 (or the 503 when it
+    /// did not answer and the policy refuses).
+    #[cfg(feature = "redis")]
+    async fn check_shared(
+        &self,
+        store: &shared::Store,
+        key: &Key,
+    ) -> Result<Option<[(HeaderName, HeaderValue); 2]>, Box<Response>> {
+        let bucket = match key {
+            Key::User(user) => format!("{}user:{user}", self.prefix),
+            Key::Ip(Some(ip)) => format!("{}ip:{ip}", self.prefix),
+            Key::Ip(None) => format!("{}ip:-", self.prefix),
+            Key::Global => format!("{}global", self.prefix),
+        };
+        match store.step(&bucket, self.rate).await {
+            Ok(shared::Step::Admitted { remaining }) => Ok(Some(self.admitted(remaining))),
+            Ok(shared::Step::Refused { wait }) => Err(self.refused(wait)),
+            Err(crate::config::StoreErrorPolicy::Allow) => Ok(None),
+            Err(crate::config::StoreErrorPolicy::Deny) => Err(Box::new(
+                EndpointError::service_unavailable(
+                    "the rate limit cannot be checked now; retry shortly",
+                )
+                .with_header(
+                    axum::http::header::RETRY_AFTER,
+                    HeaderValue::from_static("1"),
+                )
+                .into_response(),
+            )),
+        }
+    }
+
+    /// The `RateLimit-Policy` and `RateLimit` headers of an admitted request, with `remaining`
+    /// more admissible now; the reset is the seconds until the bucket is full again.
+    fn admitted(&self, remaining: u32) -> [(HeaderName, HeaderValue); 2] {
+        let used = self.rate.requests.saturating_sub(remaining);
+        let reset = (self.rate.period.as_secs_f64() * f64::from(used)
+            / f64::from(self.rate.requests))
+        .ceil() as u64;
+        [
+            (POLICY_HEADER, self.policy.clone()),
+            (STATE_HEADER, state_header_value(remaining, reset)),
+        ]
+    }
+
+    /// The 429 of a request over the rate, admissible again after `wait` (at least 1 s in
+    /// `Retry-After`), counted in `endpoint_rate_limited_total`.
+    fn refused(&self, wait: Duration) -> Box<Response> {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("endpoint_rate_limited_total", "http_route" => self.route.clone())
+            .increment(1);
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let seconds = seconds.max(1);
+        let mut refused = EndpointError::too_many_requests(format!(
+            "over the rate of {}; retry in {seconds}s",
+            self.rate
+        ))
+        .with_header(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds))
+        .into_response();
+        refused.headers_mut().extend([
+            (POLICY_HEADER, self.policy.clone()),
+            (STATE_HEADER, state_header_value(0, seconds)),
+        ]);
+        Box::new(refused)
+    }
 }
+
+// Made at compile time: `from_static` at run time checked each name again (about 230
+// instructions per request for the two).
+#[cfg(feature = "rate-limit")]
+const POLICY_HEADER: HeaderName = HeaderName::from_static("ratelimit-policy");
+#[cfg(feature = "rate-limit")]
+const STATE_HEADER: HeaderName = HeaderName::from_static("ratelimit");
 
 /// `"endpoint";r=3;t=20`: the `RateLimit` header's value, written on the stack with `itoa`
 /// and copied once. `write!` into a `String` cost about 850 instructions per request, a
