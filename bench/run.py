@@ -9,7 +9,7 @@
     python3 bench/run.py confined-flood [--requests 300] [--size-mib 1]
     python3 bench/run.py build-size [--repeat 3]
     python3 bench/run.py instructions
-    python3 bench/run.py policy [--rounds 7] [--instructions]
+    python3 bench/run.py policy [--rounds 7] [--instructions] [--redis URL]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -229,6 +229,10 @@ def policy(args):
         ("rate limit", {"ENDPOINT_RATE_LIMIT": "1000000000/second"}),
         ("access log", {"ENDPOINT_ACCESS_LOG": "on"}),
     ]
+    if args.redis:
+        # The same never-reached rate, its buckets in Redis: a round trip per request.
+        variants.append(("rate limit, Redis", {"ENDPOINT_RATE_LIMIT": "1000000000/second",
+                                              "ENDPOINT_REDIS_URL": args.redis}))
     if args.instructions:
         need("valgrind", "valgrind")
         counts = {}
@@ -261,6 +265,11 @@ def policy(args):
                 rows.append({"round": round_, "variant": name, "rps": round(rps), "p99_us": round(p99),
                              "cpu_us_per_req": round(cpu_us, 3), "user_us_per_req": round(user_us, 3)})
                 print(f"round {round_:2}  {name:11} {rps:10.0f} req/s  p99 {p99:7.0f} us  cpu {cpu_us:6.3f} us/req", flush=True)
+        # Latency one request at a time (1 connection): what each variant adds to a request.
+        latency = {}
+        for name, server in running:
+            _, _, p50, p99 = wrk(server.base + "/greet/intro", args.duration, 1)
+            latency[name] = (p50, p99)
     finally:
         for _, server in running:
             server.stop()
@@ -271,14 +280,14 @@ def policy(args):
             by_round.setdefault(r["round"], {})[r["variant"]] = r[column]
         return statistics.median(v[name] / v["defaults"] for v in by_round.values())
 
-    print(f"\n{'GET /greet/intro':16} {'cpu us/req':>11} {'vs defaults':>12} {'user us/req':>12} "
-          f"{'vs defaults':>12} {'req/s':>9}")
+    print(f"\n{'GET /greet/intro':18} {'cpu us/req':>11} {'vs defaults':>12} {'user us/req':>12} "
+          f"{'vs defaults':>12} {'req/s':>9} {'p50 us':>8} {'p99 us':>8}")
     for name, _ in variants:
         cpu = statistics.median(r["cpu_us_per_req"] for r in rows if r["variant"] == name)
         user = statistics.median(r["user_us_per_req"] for r in rows if r["variant"] == name)
         rps = statistics.median(r["rps"] for r in rows if r["variant"] == name)
-        print(f"{name:16} {cpu:11.3f} {ratio(name, 'cpu_us_per_req'):12.3f} {user:12.3f} "
-              f"{ratio(name, 'user_us_per_req'):12.3f} {rps:9.0f}")
+        print(f"{name:18} {cpu:11.3f} {ratio(name, 'cpu_us_per_req'):12.3f} {user:12.3f} "
+              f"{ratio(name, 'user_us_per_req'):12.3f} {rps:9.0f} {latency[name][0]:8.0f} {latency[name][1]:8.0f}")
     print(f"\n{args.rounds} rounds of {args.duration} s per variant, {args.connections} connections; "
           f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'policy.csv'}")
 
@@ -803,6 +812,8 @@ def main():
     po.add_argument("--rounds", type=int, default=7)
     po.add_argument("--duration", type=int, default=2)
     po.add_argument("--connections", type=int, default=50)
+    po.add_argument("--redis", metavar="URL",
+                    help="also a rate limit in Redis at URL (`bash .ci/redis.sh start` prints one)")
     po.add_argument("--instructions", action="store_true",
                     help="count userland instructions per request under callgrind instead (deterministic)")
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
