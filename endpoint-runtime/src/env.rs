@@ -26,6 +26,17 @@ impl Env<'_> {
     }
 }
 
+/// `from_env` on the variables `vars` (a test's environment).
+#[cfg(test)]
+pub(crate) fn read_with<T>(vars: &[(&str, &str)], from_env: impl Fn(&Env<'_>) -> T) -> T {
+    let lookup = |name: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    };
+    from_env(&Env(&lookup))
+}
+
 /// What an error shows instead of a secret's value.
 pub(crate) const REDACTED: &str = "<redacted>";
 

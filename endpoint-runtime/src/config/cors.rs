@@ -211,12 +211,7 @@ mod tests {
     use super::*;
 
     fn read(vars: &[(&str, &str)]) -> Result<Option<CorsConfig>, ConfigError> {
-        let lookup = |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        };
-        CorsConfig::from_env(&Env(&lookup))
+        crate::env::read_with(vars, CorsConfig::from_env)
     }
 
     #[test]

@@ -120,12 +120,7 @@ mod tests {
     use super::*;
 
     fn read(vars: &[(&str, &str)]) -> Result<Option<TraceExport>, ConfigError> {
-        let lookup = |name: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
-        };
-        from_env(&Env(&lookup))
+        crate::env::read_with(vars, from_env)
     }
 
     #[test]
