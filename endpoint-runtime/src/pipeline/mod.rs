@@ -330,9 +330,17 @@ where
             let (request, inner, accountability) = if let Some(admitting) = this.admitting {
                 // The shared rate-limit store's answer, under the request timeout too (the
                 // store has a shorter one of its own).
-                let outcome = match admitting.admission.as_mut().poll(cx) {
-                    Poll::Ready(outcome) => outcome,
-                    Poll::Pending => {
+                // A panic in it is a 500, as one in an authenticator or the handler is.
+                let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    admitting.admission.as_mut().poll(cx)
+                }));
+                let outcome = match polled {
+                    Err(panic) => {
+                        *this.admitting = None;
+                        break panicked(&*panic);
+                    }
+                    Ok(Poll::Ready(outcome)) => outcome,
+                    Ok(Poll::Pending) => {
                         let limit =
                             crate::policy::timeout(*this.endpoint, runtime.config.request_timeout);
                         std::task::ready!(expired(this.deadline.as_mut(), limit, cx));

@@ -182,8 +182,8 @@ impl Limits {
 pub(crate) enum Key {
     /// An authenticated caller (`per = user`).
     User(String),
-    /// A client IP; `None` when the request has no peer address (served in process): one
-    /// bucket for all of those.
+    /// A client IP (an IPv6 address's /64 network, see `network`); `None` when the request has
+    /// no peer address (served in process): one bucket for all of those.
     Ip(Option<std::net::IpAddr>),
     /// Everyone (`per = global`).
     Global,
@@ -197,7 +197,20 @@ pub(crate) fn key(per: RateKey, who: &Accountability) -> Key {
     match (per, &who.user) {
         (RateKey::Global, _) => Key::Global,
         (RateKey::User, Some(user)) => Key::User(user.clone()),
-        (RateKey::User | RateKey::Ip, _) => Key::Ip(who.ip),
+        (RateKey::User | RateKey::Ip, _) => Key::Ip(who.ip.map(network)),
+    }
+}
+
+/// The address a per-IP bucket is keyed by: an IPv4 address as it is, an IPv6 address's /64
+/// network (one subscriber's allocation: a client with a /64 could otherwise take a fresh
+/// bucket, and a fresh key in Redis, for every request).
+#[cfg(feature = "rate-limit")]
+fn network(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V4(_) => ip,
+        std::net::IpAddr::V6(v6) => {
+            std::net::IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into())
+        }
     }
 }
 
@@ -248,8 +261,14 @@ impl Buckets {
             rate.period.as_secs().max(1)
         ))
         .ok()?;
-        // The same in every instance of the application: route template and handler.
-        let prefix = format!("endpoint:ratelimit:{route} {}:", endpoint.handler());
+        // The same in every instance of the application, and different for each endpoint:
+        // methods, route template and handler with its module.
+        let prefix = format!(
+            "endpoint:ratelimit:{} {route} {}::{}:",
+            endpoint.methods(),
+            endpoint.module_path(),
+            endpoint.handler()
+        );
         Some(Buckets {
             rate,
             limiter: governor::RateLimiter::dashmap_with_hasher(
@@ -443,5 +462,21 @@ mod tests {
             Key::Ip(Some("192.0.2.1".parse().unwrap()))
         );
         assert_eq!(key(RateKey::Global, &ann), Key::Global);
+    }
+
+    #[test]
+    fn ipv6_callers_are_keyed_by_their_64_network() {
+        let at = |ip: &str| Accountability {
+            ip: Some(ip.parse().unwrap()),
+            ..Accountability::default()
+        };
+        let network = Key::Ip(Some("2001:db8:1:2::".parse().unwrap()));
+        assert_eq!(key(RateKey::Ip, &at("2001:db8:1:2::1")), network);
+        assert_eq!(key(RateKey::Ip, &at("2001:db8:1:2:ffff:1:2:3")), network);
+        assert_ne!(key(RateKey::Ip, &at("2001:db8:1:3::1")), network);
+        assert_eq!(
+            key(RateKey::Ip, &at("203.0.113.7")),
+            Key::Ip(Some("203.0.113.7".parse().unwrap()))
+        );
     }
 }

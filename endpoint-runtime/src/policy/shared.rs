@@ -19,10 +19,15 @@ use crate::registry::Rate;
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// The GCRA step (the generic cell rate algorithm, as `governor` runs it in process).
-/// `KEYS[1]`: the bucket; `ARGV[1]`: the emission interval in microseconds (the period over
-/// the requests allowed in it), `ARGV[2]`: the burst (the requests allowed at once). Returns
-/// `{1, remaining, 0}` when admitted, `{0, 0, microseconds until the next is}` when not.
+/// `KEYS[1]`: the bucket; `ARGV[1]`: the emission interval in whole microseconds (the period
+/// over the requests allowed in it, at least 1), `ARGV[2]`: the burst (the requests allowed at
+/// once). Returns `{1, remaining, 0}` when admitted, `{0, 0, microseconds until the next is}`
+/// when not. Every number is a whole number of microseconds below 2^53, so the script's
+/// floating-point arithmetic is exact (a fractional interval made `remaining` one short for
+/// rates such as 7/second). `replicate_commands` lets a script write after `TIME` on Redis
+/// 3.2 to 4 (5 and later replicate effects anyway).
 const GCRA: &str = r"
+redis.replicate_commands()
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local interval = tonumber(ARGV[1])
@@ -35,7 +40,7 @@ local allow_at = next_tat - burst * interval
 if now < allow_at then
   return {0, 0, math.ceil(allow_at - now)}
 end
-redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX',
+redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX',
   math.max(1, math.ceil((next_tat - now) / 1000)))
 return {1, math.floor((now - allow_at) / interval), 0}
 ";
@@ -89,7 +94,9 @@ impl Store {
     /// One GCRA step on `bucket` under `rate`; `Err` with the policy to apply when the store
     /// did not answer in time.
     pub(crate) async fn step(&self, bucket: &str, rate: Rate) -> Result<Step, StoreErrorPolicy> {
-        let interval = rate.period.as_secs_f64() * 1e6 / f64::from(rate.requests.max(1));
+        // Whole microseconds, at least 1, rounded down as `governor` rounds its nanoseconds.
+        let interval = (rate.period.as_micros() / u128::from(rate.requests.max(1))).max(1);
+        let interval = u64::try_from(interval).unwrap_or(u64::MAX);
         let mut connection = self.connection.clone();
         let mut invocation = self.script.key(bucket);
         invocation.arg(interval).arg(rate.requests);
