@@ -16,6 +16,10 @@
 //!   hooks (`a` → `b` → `a`), gets [`EmitError::Reentrant`] instead of looping forever, as do
 //!   chains deeper than 8 events. The chain is tracked per task, so concurrent requests that
 //!   emit the same event do not interfere.
+//! - **Then every instance.** After the hooks and subscribers succeeded, the cluster
+//!   subscribers of [`App::subscribe_cluster`](crate::App::subscribe_cluster) run, each in a
+//!   task of its own, on this instance and (with `ENDPOINT_REDIS_URL`, over Redis pub/sub) on
+//!   every other: at most once, never failing `emit`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -145,15 +149,60 @@ tokio::task_local! {
 pub(crate) struct Emitter {
     hooks: HashMap<&'static str, Vec<&'static Hook>>,
     subscribers: HashMap<String, Vec<Subscriber>>,
+    /// [`App::subscribe_cluster`](crate::App::subscribe_cluster)'s subscribers.
+    cluster: HashMap<String, Vec<Subscriber>>,
+    /// Sends an event to the other instances (`ENDPOINT_REDIS_URL`), when there are any.
+    publisher: Option<Publisher>,
 }
 
+/// Sends an event (name and payload) to the other instances of the application; it waits a
+/// bounded time and logs a failure (delivery to other instances is at most once).
+pub(crate) type Publisher = Arc<dyn Fn(String, Value) -> PublishFuture + Send + Sync>;
+
+/// The future of a [`Publisher`].
+pub(crate) type PublishFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 impl Emitter {
-    pub(crate) fn new(subscribers: HashMap<String, Vec<Subscriber>>) -> Self {
+    pub(crate) fn new(
+        subscribers: HashMap<String, Vec<Subscriber>>,
+        cluster: HashMap<String, Vec<Subscriber>>,
+        publisher: Option<Publisher>,
+    ) -> Self {
         let mut hooks: HashMap<&'static str, Vec<&'static Hook>> = HashMap::new();
         for hook in self::hooks() {
             hooks.entry(hook.event()).or_default().push(hook);
         }
-        Emitter { hooks, subscribers }
+        Emitter {
+            hooks,
+            subscribers,
+            cluster,
+            publisher,
+        }
+    }
+
+    /// Whether any cluster subscriber is registered here (the instance then listens).
+    #[cfg(feature = "redis")]
+    pub(crate) fn has_cluster_subscribers(&self) -> bool {
+        !self.cluster.is_empty()
+    }
+
+    /// Runs this instance's cluster subscribers of `event`, each in a task of its own, without
+    /// waiting: they cannot veto the request, and a failure is logged (at most once).
+    pub(crate) fn deliver_to_cluster_subscribers(&self, context: &Context, event: Event) {
+        let Some(subscribers) = self.cluster.get(&event.name) else {
+            return;
+        };
+        for subscriber in subscribers {
+            let run = subscriber(event.clone(), context.clone());
+            let name = event.name.clone();
+            tokio::spawn(async move {
+                let outcome = run.await;
+                delivered(outcome.is_ok());
+                if let Err(error) = outcome {
+                    tracing::warn!(event = name, %error, "a cluster subscriber failed");
+                }
+            });
+        }
     }
 
     pub(crate) async fn emit(
@@ -216,6 +265,12 @@ impl Emitter {
                     error,
                 });
             }
+        }
+        // Then every instance's cluster subscribers: this one's at once, the others' through
+        // the publisher.
+        self.deliver_to_cluster_subscribers(context, make_event());
+        if let Some(publish) = &self.publisher {
+            publish(event.to_string(), payload).await;
         }
         Ok(())
     }

@@ -37,6 +37,8 @@ extern crate self as endpoint_runtime;
 mod app;
 pub mod auth;
 mod body_limit;
+#[cfg(feature = "redis")]
+mod cluster;
 mod config;
 #[cfg(feature = "confined")]
 pub mod confined;

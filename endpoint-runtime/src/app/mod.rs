@@ -74,6 +74,7 @@ pub struct App {
     state: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     migrations: Option<Migrations>,
     subscribers: HashMap<String, Vec<Subscriber>>,
+    cluster_subscribers: HashMap<String, Vec<Subscriber>>,
     layers: crate::middleware::Layers,
     #[cfg(feature = "static-files")]
     static_files: Vec<(String, std::path::PathBuf)>,
@@ -242,6 +243,41 @@ impl App {
         self
     }
 
+    /// Subscribes `handler` to `event` on every instance of the application: it receives the
+    /// events emitted on any of them (for cache invalidation and the like), over Redis pub/sub
+    /// when `ENDPOINT_REDIS_URL` is set (feature `redis`), else this instance's only.
+    ///
+    /// Delivery is **at most once**: an event published while an instance is disconnected
+    /// from Redis is lost to it. It runs after the event's hooks and subscribers succeeded, in a
+    /// task of its own: it cannot veto the request, and its failure is logged. On other
+    /// instances the event's accountability is anonymous (the caller's identity does not
+    /// travel). Durable hooks are the at-least-once path.
+    ///
+    /// ```no_run
+    /// use endpoint_runtime::App;
+    ///
+    /// # async fn run() -> Result<(), endpoint_runtime::Error> {
+    /// App::new()
+    ///     .subscribe_cluster("article.published", |event, _ctx| async move {
+    ///         println!("drop the cached article {}", event.payload["id"]);
+    ///         Ok(())
+    ///     })
+    ///     .run()
+    ///     .await
+    /// # }
+    /// ```
+    pub fn subscribe_cluster<F, Fut>(mut self, event: &str, handler: F) -> Self
+    where
+        F: Fn(Event, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), EndpointError>> + Send + 'static,
+    {
+        self.cluster_subscribers
+            .entry(event.to_string())
+            .or_default()
+            .push(subscriber(handler));
+        self
+    }
+
     /// Subscribes `handler` to `event`, after the event's `#[hook]`s (see
     /// [`events`](crate::events)).
     pub fn subscribe<F, Fut>(mut self, event: &str, handler: F) -> Self
@@ -249,12 +285,10 @@ impl App {
         F: Fn(Event, Context) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), EndpointError>> + Send + 'static,
     {
-        let subscriber: Subscriber =
-            Arc::new(move |event, context| Box::pin(handler(event, context)));
         self.subscribers
             .entry(event.to_string())
             .or_default()
-            .push(subscriber);
+            .push(subscriber(handler));
         self
     }
 
@@ -271,6 +305,7 @@ impl App {
             state,
             migrations,
             subscribers,
+            cluster_subscribers,
             layers,
             #[cfg(feature = "static-files")]
             static_files,
@@ -352,13 +387,34 @@ impl App {
             // application can name the type.
             state.insert(TypeId::of::<crate::confined::Pool>(), pool);
         }
+        // Events to the other instances, when they share a Redis.
+        #[cfg(feature = "redis")]
+        let instance = crate::cluster::instance_id();
+        #[cfg(feature = "redis")]
+        let publisher = match &config.redis {
+            Some(redis) => Some(
+                crate::cluster::publisher(&redis.url, Arc::clone(&instance))
+                    .map_err(|reason| unusable_redis_url(&redis.url, &reason))?,
+            ),
+            None => None,
+        };
+        #[cfg(not(feature = "redis"))]
+        let publisher = None;
         let shared = Arc::new(Shared {
             config: config.clone(),
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
             database,
-            emitter: Emitter::new(subscribers),
+            emitter: Emitter::new(subscribers, cluster_subscribers, publisher),
             state,
         });
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &config.redis
+            && shared.emitter.has_cluster_subscribers()
+        {
+            crate::cluster::listen(&redis.url, Arc::clone(&shared), instance)
+                .await
+                .map_err(|reason| unusable_redis_url(&redis.url, &reason))?;
+        }
         #[cfg(feature = "metrics")]
         let prometheus = (config.metrics_addr.is_some() || config.metrics_path.is_some())
             .then(crate::ops::metrics::install)
@@ -567,16 +623,8 @@ fn rate_store(config: &Config) -> Result<crate::policy::Store, Error> {
     };
     #[cfg(feature = "redis")]
     {
-        let store = crate::policy::shared::Store::new(redis).map_err(|reason| {
-            Error::Config(crate::env::ConfigError {
-                variable: "ENDPOINT_REDIS_URL",
-                value: format!(
-                    "{} ({reason})",
-                    crate::config::redacted_redis_url(&redis.url)
-                ),
-                expected: "a URL the redis client accepts, such as redis://127.0.0.1:6379/0",
-            })
-        })?;
+        let store = crate::policy::shared::Store::new(redis)
+            .map_err(|reason| unusable_redis_url(&redis.url, &reason))?;
         tracing::info!(
             url = %crate::config::redacted_redis_url(&redis.url),
             on_store_error = ?redis.on_store_error,
@@ -592,6 +640,26 @@ fn rate_store(config: &Config) -> Result<crate::policy::Store, Error> {
             what: "`Config::redis` (ENDPOINT_REDIS_URL)".into(),
         })
     }
+}
+
+/// The start-up error for an `ENDPOINT_REDIS_URL` the `redis` client refuses (`reason`), its
+/// password hidden.
+#[cfg(feature = "redis")]
+fn unusable_redis_url(url: &str, reason: &str) -> Error {
+    Error::Config(crate::env::ConfigError {
+        variable: "ENDPOINT_REDIS_URL",
+        value: format!("{} ({reason})", crate::config::redacted_redis_url(url)),
+        expected: "a URL the redis client accepts, such as redis://127.0.0.1:6379/0",
+    })
+}
+
+/// `handler` as the emitter keeps it.
+fn subscriber<F, Fut>(handler: F) -> Subscriber
+where
+    F: Fn(Event, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), EndpointError>> + Send + 'static,
+{
+    Arc::new(move |event, context| Box::pin(handler(event, context)))
 }
 
 /// `sqlite://<binary name>.db` in the working directory.

@@ -45,6 +45,24 @@ redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX',
 return {1, math.floor((now - allow_at) / interval), 0}
 ";
 
+/// A connection manager to the Redis at `url` that connects on first use (and again after a
+/// failure), each attempt and each answer bounded by `timeout`, retrying once.
+///
+/// # Errors
+///
+/// The `redis` crate's reason, when the URL cannot be used.
+pub(crate) fn connection(
+    url: &str,
+    timeout: Duration,
+) -> Result<redis::aio::ConnectionManager, String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let settings = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1);
+    redis::aio::ConnectionManager::new_lazy_with_config(client, settings).map_err(|e| e.to_string())
+}
+
 /// What one step decided.
 pub(crate) enum Step {
     /// Admitted, with this many more admissible now.
@@ -76,13 +94,7 @@ impl Store {
     ///
     /// The `redis` crate's reason, when the URL cannot be used.
     pub(crate) fn new(config: &RedisConfig) -> Result<Store, String> {
-        let client = redis::Client::open(config.url.as_str()).map_err(|e| e.to_string())?;
-        let settings = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(STORE_TIMEOUT))
-            .set_response_timeout(Some(STORE_TIMEOUT))
-            .set_number_of_retries(1);
-        let connection = redis::aio::ConnectionManager::new_lazy_with_config(client, settings)
-            .map_err(|e| e.to_string())?;
+        let connection = connection(&config.url, STORE_TIMEOUT)?;
         Ok(Store {
             connection,
             script: redis::Script::new(GCRA),

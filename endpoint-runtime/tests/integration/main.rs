@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod body_limit;
+mod cluster_events;
 mod cors_compression;
 mod database;
 mod endpoints;
