@@ -1,13 +1,19 @@
 //! Events to every instance (feature `redis`, `ENDPOINT_REDIS_URL`):
 //! [`App::subscribe_cluster`](crate::App::subscribe_cluster)'s subscribers receive the events
-//! emitted on any instance, over Redis pub/sub on the channel [`CHANNEL`].
+//! emitted on any instance, over Redis pub/sub on the channel `endpoint:events:<db>` (pub/sub
+//! ignores the database number, so the URL's `/db` is in the channel's name: applications on
+//! one Redis with their own databases do not hear each other).
 //!
 //! Delivery is **at most once**: a message published while an instance is disconnected, or
 //! that finds no instance listening, is lost, as Redis pub/sub loses it; durable hooks (the
-//! outbox) are the at-least-once path. On the emitting instance its own cluster subscribers run
-//! at once, not through Redis; a message is `{"origin", "event", "payload"}` and an instance
-//! skips its own. Other instances see the event with an anonymous accountability: the caller's
-//! identity does not travel.
+//! outbox) are the at-least-once path. Only events the application subscribes to cluster-wide
+//! are published. On the emitting instance its own cluster subscribers run at once, not
+//! through Redis; a message is `{"origin", "event", "payload", "chain"}` and an instance skips
+//! its own. Other instances see the event with an anonymous accountability: the caller's
+//! identity does not travel. A message over [`MAX_MESSAGE`] bytes is neither sent nor
+//! delivered, and at most [`MAX_RUNNING`] deliveries from other instances run at once (the
+//! listener waits for room: Redis buffers meanwhile). Anyone who can publish on the Redis can
+//! make cluster subscribers run: keep it private, as its rate-limit buckets require anyway.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,11 +25,25 @@ use serde_json::{Value, json};
 use crate::context::{Context, Shared};
 use crate::events::{Event, Publisher};
 
-/// The pub/sub channel of the application's events.
-pub(crate) const CHANNEL: &str = "endpoint:events";
-
-/// How long a publish or the first subscription may take.
+/// How long a publish, or a subscription, may take.
 const TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The largest message sent or delivered, in bytes (1 MiB).
+pub(crate) const MAX_MESSAGE: usize = 1 << 20;
+
+/// The most deliveries from other instances running at once.
+pub(crate) const MAX_RUNNING: usize = 64;
+
+/// The channel of the application's events on the Redis at `url`: `endpoint:events:<db>`.
+fn channel(url: &str) -> String {
+    let db = url
+        .strip_prefix("redis://")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(_, path)| path.split(['?', '#']).next().unwrap_or_default())
+        .filter(|db| !db.is_empty())
+        .unwrap_or("0");
+    format!("endpoint:events:{db}")
+}
 
 /// An instance's id among the others: random, one per application built (two applications in
 /// one process are two instances).
@@ -31,39 +51,49 @@ pub(crate) fn instance_id() -> Arc<str> {
     uuid::Uuid::new_v4().to_string().into()
 }
 
-/// Publishes each event on [`CHANNEL`] through a lazily connected manager (a Redis that is down
-/// costs at most [`TIMEOUT`] per event, and one `warn` line per outage).
+/// Publishes each event on the application's channel through a lazily connected manager (a
+/// Redis that is down costs at most [`TIMEOUT`] per event, and one `warn` line per outage).
 ///
 /// # Errors
 ///
 /// The `redis` crate's reason when `url` cannot be used.
 pub(crate) fn publisher(url: &str, instance: Arc<str>) -> Result<Publisher, String> {
     let connection = crate::policy::shared::connection(url, TIMEOUT)?;
+    let channel: Arc<str> = channel(url).into();
     let failing = Arc::new(AtomicBool::new(false));
-    Ok(Arc::new(move |event: String, payload: Value| {
-        let mut connection = connection.clone();
-        let failing = Arc::clone(&failing);
-        let message = json!({ "origin": &*instance, "event": event, "payload": payload });
-        Box::pin(async move {
-            let sent = tokio::time::timeout(
-                TIMEOUT,
-                redis::cmd("PUBLISH")
-                    .arg(CHANNEL)
-                    .arg(message.to_string())
-                    .query_async::<i64>(&mut connection),
-            )
-            .await;
-            match sent {
-                Ok(Ok(_)) => {
-                    if failing.load(Ordering::Relaxed) && failing.swap(false, Ordering::Relaxed) {
-                        tracing::info!("events reach the other instances again");
-                    }
+    Ok(Arc::new(
+        move |event: String, payload: Value, chain: Vec<String>| {
+            let mut connection = connection.clone();
+            let failing = Arc::clone(&failing);
+            let channel = Arc::clone(&channel);
+            let message =
+                json!({ "origin": &*instance, "event": event, "payload": payload, "chain": chain })
+                    .to_string();
+            Box::pin(async move {
+                if message.len() > MAX_MESSAGE {
+                    tracing::warn!(
+                        event,
+                        bytes = message.len(),
+                        "an event over 1 MiB was not sent to the other instances"
+                    );
+                    return;
                 }
-                Ok(Err(error)) => lost(&failing, &event, &error.to_string()),
-                Err(_) => lost(&failing, &event, "no answer in time"),
-            }
-        })
-    }))
+                let sent = tokio::time::timeout(
+                    TIMEOUT,
+                    redis::cmd("PUBLISH")
+                        .arg(&*channel)
+                        .arg(message)
+                        .query_async::<i64>(&mut connection),
+                )
+                .await;
+                match sent {
+                    Ok(Ok(_)) => recovered(&failing, "events reach the other instances again"),
+                    Ok(Err(error)) => lost(&failing, &event, &error.to_string()),
+                    Err(_) => lost(&failing, &event, "no answer in time"),
+                }
+            })
+        },
+    ))
 }
 
 /// Logs the first event an outage loses.
@@ -77,40 +107,59 @@ fn lost(failing: &AtomicBool, event: &str, reason: &str) {
     }
 }
 
-/// Subscribes to [`CHANNEL`] and delivers what other instances publish to this instance's
-/// cluster subscribers, from a task that reconnects after a failure (one second between
-/// attempts). The first subscription is made before this returns, so events published once
-/// the server serves are received; a Redis that is down then is logged and retried.
+/// Logs the end of an outage.
+fn recovered(failing: &AtomicBool, what: &'static str) {
+    if failing.load(Ordering::Relaxed) && failing.swap(false, Ordering::Relaxed) {
+        tracing::info!("{what}");
+    }
+}
+
+/// Subscribes to the application's channel and delivers what other instances publish to this
+/// instance's cluster subscribers, from a task that reconnects after a failure (one second
+/// between attempts, each bounded; the first failure of an outage is logged). It holds the
+/// application weakly and ends at its next message or reconnection once the application is
+/// gone. The first subscription is tried
+/// before this returns (for up to 2 s), so that, with Redis up, events published once the
+/// server serves are received.
 pub(crate) async fn listen(
     url: &str,
-    shared: Arc<Shared>,
+    shared: &Arc<Shared>,
     instance: Arc<str>,
 ) -> Result<(), String> {
     let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-    let first = tokio::time::timeout(TIMEOUT * 8, subscribe(&client)).await;
-    let mut subscription = match first {
-        Ok(Ok(pubsub)) => Some(pubsub),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "cannot subscribe to the other instances' events yet; retrying");
-            None
-        }
-        Err(_) => {
-            tracing::warn!(
-                "cannot subscribe to the other instances' events yet (no answer); retrying"
-            );
-            None
-        }
-    };
+    let channel = channel(url);
+    let failing = AtomicBool::new(false);
+    let mut subscription =
+        match tokio::time::timeout(TIMEOUT * 8, subscribe(&client, &channel)).await {
+            Ok(Ok(pubsub)) => Some(pubsub),
+            Ok(Err(error)) => {
+                unsubscribed(&failing, &error.to_string());
+                None
+            }
+            Err(_) => {
+                unsubscribed(&failing, "no answer in time");
+                None
+            }
+        };
+    let shared = Arc::downgrade(shared);
+    let room = Arc::new(tokio::sync::Semaphore::new(MAX_RUNNING));
     tokio::spawn(async move {
-        loop {
+        while shared.strong_count() > 0 {
             let pubsub = match subscription.take() {
                 Some(pubsub) => pubsub,
-                None => match subscribe(&client).await {
-                    Ok(pubsub) => {
-                        tracing::info!("subscribed to the other instances' events");
+                None => match tokio::time::timeout(TIMEOUT * 8, subscribe(&client, &channel)).await
+                {
+                    Ok(Ok(pubsub)) => {
+                        recovered(&failing, "subscribed to the other instances' events again");
                         pubsub
                     }
+                    Ok(Err(error)) => {
+                        unsubscribed(&failing, &error.to_string());
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
                     Err(_) => {
+                        unsubscribed(&failing, "no answer in time");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
@@ -118,25 +167,58 @@ pub(crate) async fn listen(
             };
             let mut messages = pubsub.into_on_message();
             while let Some(message) = messages.next().await {
-                if let Ok(text) = message.get_payload::<String>() {
-                    receive(&shared, &instance, &text);
-                }
+                let Ok(text) = message.get_payload::<String>() else {
+                    continue;
+                };
+                let Ok(permit) = Arc::clone(&room).acquire_owned().await else {
+                    return;
+                };
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                receive(&shared, &instance, &text, permit);
             }
-            tracing::warn!("the subscription to the other instances' events ended; reconnecting");
+            unsubscribed(&failing, "the subscription ended");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
     Ok(())
 }
 
-async fn subscribe(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
+/// Logs the first failure to subscribe of an outage.
+fn unsubscribed(failing: &AtomicBool, reason: &str) {
+    if !failing.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            reason,
+            "not subscribed to the other instances' events; retrying every second"
+        );
+    }
+}
+
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+) -> redis::RedisResult<redis::aio::PubSub> {
     let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(CHANNEL).await?;
+    pubsub.subscribe(channel).await?;
     Ok(pubsub)
 }
 
-/// Delivers one message from another instance; ignores this instance's own and malformed ones.
-fn receive(shared: &Arc<Shared>, instance: &str, text: &str) {
+/// Delivers one message from another instance (its subscribers hold `permit` until they have
+/// all finished); ignores this instance's own, oversized and malformed ones.
+fn receive(
+    shared: &Arc<Shared>,
+    instance: &str,
+    text: &str,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    if text.len() > MAX_MESSAGE {
+        tracing::debug!(
+            bytes = text.len(),
+            "an oversized message on the events channel was ignored"
+        );
+        return;
+    }
     let Ok(message) = serde_json::from_str::<Value>(text) else {
         tracing::debug!("a malformed message on the events channel was ignored");
         return;
@@ -147,6 +229,15 @@ fn receive(shared: &Arc<Shared>, instance: &str, text: &str) {
     let Some(name) = message["event"].as_str() else {
         return;
     };
+    let chain: Vec<String> = message["chain"]
+        .as_array()
+        .map(|chain| {
+            chain
+                .iter()
+                .filter_map(|link| link.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![name.to_string()]);
     let event = Event {
         name: name.to_string(),
         payload: message["payload"].clone(),
@@ -155,5 +246,5 @@ fn receive(shared: &Arc<Shared>, instance: &str, text: &str) {
     let context = Context::new(Arc::clone(shared), event.accountability.clone(), None);
     shared
         .emitter
-        .deliver_to_cluster_subscribers(&context, event);
+        .deliver_to_cluster_subscribers(&context, event, &chain, Some(permit));
 }

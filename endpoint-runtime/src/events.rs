@@ -155,9 +155,10 @@ pub(crate) struct Emitter {
     publisher: Option<Publisher>,
 }
 
-/// Sends an event (name and payload) to the other instances of the application; it waits a
-/// bounded time and logs a failure (delivery to other instances is at most once).
-pub(crate) type Publisher = Arc<dyn Fn(String, Value) -> PublishFuture + Send + Sync>;
+/// Sends an event (name, payload, and the chain of events that led to it) to the other
+/// instances of the application; it waits a bounded time and logs a failure (delivery to other
+/// instances is at most once).
+pub(crate) type Publisher = Arc<dyn Fn(String, Value, Vec<String>) -> PublishFuture + Send + Sync>;
 
 /// The future of a [`Publisher`].
 pub(crate) type PublishFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -187,16 +188,29 @@ impl Emitter {
     }
 
     /// Runs this instance's cluster subscribers of `event`, each in a task of its own, without
-    /// waiting: they cannot veto the request, and a failure is logged (at most once).
-    pub(crate) fn deliver_to_cluster_subscribers(&self, context: &Context, event: Event) {
+    /// waiting: they cannot veto the request, and a failure is logged (at most once). `chain`
+    /// is the events that led to this one, `event` included, on whichever instance: an event a
+    /// cluster subscriber emits is refused when it is already in the chain, across instances
+    /// too, as for hooks. `room`, when given, is held until every one of them has finished
+    /// (the bound on deliveries from other instances).
+    pub(crate) fn deliver_to_cluster_subscribers(
+        &self,
+        context: &Context,
+        event: Event,
+        chain: &[String],
+        room: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) {
         let Some(subscribers) = self.cluster.get(&event.name) else {
             return;
         };
+        let room = room.map(Arc::new);
         for subscriber in subscribers {
-            let run = subscriber(event.clone(), context.clone());
+            let run = CHAIN.scope(chain.to_vec(), subscriber(event.clone(), context.clone()));
             let name = event.name.clone();
+            let room = room.clone();
             tokio::spawn(async move {
                 let outcome = run.await;
+                drop(room);
                 delivered(outcome.is_ok());
                 if let Err(error) = outcome {
                     tracing::warn!(event = name, %error, "a cluster subscriber failed");
@@ -267,10 +281,13 @@ impl Emitter {
             }
         }
         // Then every instance's cluster subscribers: this one's at once, the others' through
-        // the publisher.
-        self.deliver_to_cluster_subscribers(context, make_event());
-        if let Some(publish) = &self.publisher {
-            publish(event.to_string(), payload).await;
+        // the publisher. Only events the application subscribes to cluster-wide are published
+        // (its instances register the same subscribers).
+        if self.cluster.contains_key(event) {
+            self.deliver_to_cluster_subscribers(context, make_event(), &inner, None);
+            if let Some(publish) = &self.publisher {
+                publish(event.to_string(), payload, inner).await;
+            }
         }
         Ok(())
     }

@@ -411,7 +411,7 @@ impl App {
         if let Some(redis) = &config.redis
             && shared.emitter.has_cluster_subscribers()
         {
-            crate::cluster::listen(&redis.url, Arc::clone(&shared), instance)
+            crate::cluster::listen(&redis.url, &shared, instance)
                 .await
                 .map_err(|reason| unusable_redis_url(&redis.url, &reason))?;
         }
