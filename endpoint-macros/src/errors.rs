@@ -34,6 +34,24 @@ impl Errors {
         self.push(syn::Error::new(span, message));
     }
 
+    /// Reports `path` as an argument the attribute does not take (naming the `expected` ones)
+    /// and skips its value, so the arguments after it are still read.
+    pub(crate) fn unknown_argument(
+        &self,
+        path: &syn::Path,
+        expected: &[&str],
+        input: syn::parse::ParseStream<'_>,
+    ) -> syn::Result<()> {
+        self.spanned(
+            path,
+            format!(
+                "unknown argument, expected one of `{}`",
+                expected.join("`, `")
+            ),
+        );
+        skip_value(input)
+    }
+
     pub(crate) fn ok<T>(&self, result: syn::Result<T>) -> Option<T> {
         result.map_err(|e| self.push(e)).ok()
     }
@@ -49,6 +67,14 @@ impl Errors {
 
 /// The rule `#[hook]` and `#[middleware]` share: `what` (`"hooks"`) is an `async`, non-generic
 /// free function. Each violation is pushed at its token.
+/// Skips the tokens of one argument's value, up to the next top-level `,`.
+pub(crate) fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(syn::Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
+}
+
 pub(crate) fn async_function(sig: &syn::Signature, what: &str, errors: &Errors) {
     if sig.asyncness.is_none() {
         errors.spanned(

@@ -40,14 +40,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         } else if meta.path.is_ident(kw::CRATE) {
             krate = Some(meta.value()?.parse()?);
         } else {
-            let expected = kw::ALL.join("`, `");
-            errors.spanned(
-                &meta.path,
-                format!("unknown argument, expected one of `{expected}`"),
-            );
-            while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-                meta.input.parse::<proc_macro2::TokenTree>()?;
-            }
+            errors.unknown_argument(&meta.path, kw::ALL, meta.input)?;
         }
         Ok(())
     });

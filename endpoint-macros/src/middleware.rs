@@ -16,14 +16,6 @@ mod kw {
     pub(super) const ALL: &[&str] = &[ID, ORDER, CRATE];
 }
 
-/// Skips one argument's value, up to the next top-level `,`.
-fn skip(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
-    while !input.is_empty() && !input.peek(syn::Token![,]) {
-        input.parse::<proc_macro2::TokenTree>()?;
-    }
-    Ok(())
-}
-
 /// Whether `ty` is written as a path ending in `name` (`Request`, `axum::extract::Request`).
 fn ends_with(ty: &syn::Type, name: &str) -> bool {
     matches!(ty, syn::Type::Path(path)
@@ -45,7 +37,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             } else {
                 let span = value.span();
-                skip(value)?;
+                crate::errors::skip_value(value)?;
                 errors.at(span, "expected a string literal: `id = \"greet\"`");
             }
         } else if meta.path.is_ident(kw::ORDER) {
@@ -68,18 +60,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             } else {
                 let span = value.span();
-                skip(value)?;
+                crate::errors::skip_value(value)?;
                 errors.at(span, "expected a number: `order = 10` (lower runs first)");
             }
         } else if meta.path.is_ident(kw::CRATE) {
             krate = Some(meta.value()?.parse()?);
         } else {
-            let expected = kw::ALL.join("`, `");
-            errors.spanned(
-                &meta.path,
-                format!("unknown argument, expected one of `{expected}`"),
-            );
-            skip(meta.input)?;
+            errors.unknown_argument(&meta.path, kw::ALL, meta.input)?;
         }
         Ok(())
     });

@@ -90,14 +90,6 @@ fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: 
     }
 }
 
-/// Skips the tokens of one argument's value, up to the next top-level `,`.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
-    while !input.is_empty() && !input.peek(Token![,]) {
-        input.parse::<TokenTree>()?;
-    }
-    Ok(())
-}
-
 fn lit_str(
     input: ParseStream<'_>,
     key: &str,
@@ -108,7 +100,7 @@ fn lit_str(
         return Ok(Some(input.parse()?));
     }
     let span = input.span();
-    skip_value(input)?;
+    crate::errors::skip_value(input)?;
     errors.at(
         span,
         format!("expected a string literal: `{key} = {example}`"),
@@ -127,7 +119,7 @@ fn ident_value(
     }
     let span = input.span();
     let quoted = input.peek(LitStr);
-    skip_value(input)?;
+    crate::errors::skip_value(input)?;
     let hint = if quoted { " (without quotes)" } else { "" };
     errors.at(
         span,
@@ -174,7 +166,7 @@ fn method_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<M
 fn roles_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Vec<LitStr>>> {
     if !input.peek(syn::token::Bracket) {
         let span = input.span();
-        skip_value(input)?;
+        crate::errors::skip_value(input)?;
         errors.at(
             span,
             "expected a list of role names: `roles = [\"editor\"]`",
@@ -210,7 +202,7 @@ fn capabilities_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Ve
     while !input.is_empty() {
         let Ok(name) = input.parse::<Ident>() else {
             let span = input.span();
-            skip_value(input)?;
+            crate::errors::skip_value(input)?;
             errors.at(span, "expected a capability: `log` or `request = [...]`");
             if input.peek(Token![,]) {
                 input.parse::<Token![,]>()?;
@@ -226,7 +218,7 @@ fn capabilities_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Ve
             "log" if input.peek(Token![=]) => {
                 errors.spanned(&name, "`log` takes no value: write `log`");
                 input.parse::<Token![=]>()?;
-                skip_value(input)?;
+                crate::errors::skip_value(input)?;
             }
             "log" => out.push(CapabilityArg::Log),
             "request" if !input.peek(Token![=]) => errors.spanned(
@@ -258,7 +250,7 @@ fn capabilities_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Ve
                     out.push(CapabilityArg::Request(origins));
                 } else {
                     let span = input.span();
-                    skip_value(input)?;
+                    crate::errors::skip_value(input)?;
                     errors.at(
                         span,
                         "expected a list of origins: `request = [\"https://api.example.com\"]`",
@@ -272,7 +264,7 @@ fn capabilities_value(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Ve
                 );
                 if input.peek(Token![=]) {
                     input.parse::<Token![=]>()?;
-                    skip_value(input)?;
+                    crate::errors::skip_value(input)?;
                 }
             }
         }
@@ -338,7 +330,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                     "`prerender` is a flag: write `prerender` alone, without a value",
                 );
                 meta.input.parse::<Token![=]>()?;
-                skip_value(meta.input)?;
+                crate::errors::skip_value(meta.input)?;
             } else {
                 set_once(&mut out.prerender, path.get_ident().cloned(), &path, errors);
             }
@@ -355,7 +347,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 Some(input.parse::<syn::Path>()?)
             } else {
                 let span = input.span();
-                skip_value(input)?;
+                crate::errors::skip_value(input)?;
                 errors.at(
                     span,
                     "expected the path of a function: `static_paths = user_ids`",
@@ -370,7 +362,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                     "`confined` is a flag: write `confined` alone, and its capabilities in `capabilities(...)`",
                 );
                 meta.input.parse::<Token![=]>()?;
-                skip_value(meta.input)?;
+                crate::errors::skip_value(meta.input)?;
             } else {
                 set_once(&mut out.confined, path.get_ident().cloned(), &path, errors);
             }
@@ -382,7 +374,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 Some(capabilities_value(&content, errors)?)
             } else {
                 let span = meta.input.span();
-                skip_value(meta.input)?;
+                crate::errors::skip_value(meta.input)?;
                 errors.at(
                     span,
                     "expected a list: `capabilities(log, request = [\"https://api.example.com\"])`",
@@ -405,7 +397,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 Some(input.parse::<syn::LitInt>()?)
             } else {
                 let span = input.span();
-                skip_value(input)?;
+                crate::errors::skip_value(input)?;
                 errors.at(span, "expected a number: `concurrency = 16`");
                 None
             };
@@ -423,12 +415,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
             };
             set_once(&mut out.krate, krate, &path, errors);
         } else {
-            let expected = kw::ALL.join("`, `");
-            errors.spanned(
-                &path,
-                format!("unknown argument, expected one of `{expected}`"),
-            );
-            skip_value(meta.input)?;
+            errors.unknown_argument(&path, kw::ALL, meta.input)?;
         }
         Ok(())
     });
