@@ -64,6 +64,12 @@ fn parse_proxies(value: &str) -> Option<Vec<IpNet>> {
         .collect()
 }
 
+/// Whether `peer` is one of the `trusted` proxies (`ENDPOINT_TRUSTED_PROXIES`), whose
+/// forwarding and trace headers are believed.
+pub(crate) fn is_trusted_proxy(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&peer))
+}
+
 /// The client address: the socket peer, unless the peer is a trusted proxy, in which case the
 /// right-most address of the configured forwarding header (`X-Forwarded-For`, or the `for=`
 /// parameters of RFC 7239 `Forwarded`; see [`ForwardedHeader`]) that is not itself a trusted
@@ -75,7 +81,7 @@ pub(crate) fn client_ip(
     trusted: &[IpNet],
     which: ForwardedHeader,
 ) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let is_trusted = |ip: &IpAddr| is_trusted_proxy(*ip, trusted);
     if !is_trusted(&peer) {
         return peer;
     }

@@ -46,6 +46,8 @@ pub use accountability::{Accountability, Claims};
 pub(crate) use chain::{Chain, Identified, Pending, TestIdentity};
 #[cfg(all(test, feature = "rate-limit"))]
 pub(crate) use client_ip::client_ip;
+#[cfg(feature = "otel")]
+pub(crate) use client_ip::is_trusted_proxy;
 pub(crate) use client_ip::trusted_proxies_from_env;
 pub use client_ip::{ForwardedHeader, IpNet};
 #[cfg(feature = "jwt")]

@@ -168,11 +168,7 @@ fn exported_span(
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|connected| connected.0.ip());
     if let Some(peer) = peer
-        && runtime
-            .config
-            .trusted_proxies
-            .iter()
-            .any(|proxy| proxy.contains(&peer))
+        && crate::auth::is_trusted_proxy(peer, &runtime.config.trusted_proxies)
     {
         crate::otel::adopt_parent(&span, request.headers());
     }
