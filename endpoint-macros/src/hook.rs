@@ -9,14 +9,16 @@ use crate::errors::Errors;
 
 mod kw {
     pub(super) const EVENT: &str = "event";
+    pub(super) const DURABLE: &str = "durable";
     pub(super) const CRATE: &str = "crate";
-    pub(super) const ALL: &[&str] = &[EVENT, CRATE];
+    pub(super) const ALL: &[&str] = &[EVENT, DURABLE, CRATE];
 }
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let errors = Errors::default();
     let mut event: Option<LitStr> = None;
     let mut krate: Option<syn::Path> = None;
+    let mut durable = false;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident(kw::EVENT) {
             let value = meta.value()?;
@@ -37,6 +39,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             } else {
                 event = Some(lit);
             }
+        } else if meta.path.is_ident(kw::DURABLE) {
+            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                errors.spanned(
+                    &meta.path,
+                    "`durable` is a flag: write `durable`, not `durable = ...`",
+                );
+                crate::errors::skip_value(meta.input)?;
+            } else if durable {
+                errors.spanned(&meta.path, "duplicate `durable` argument");
+            }
+            durable = true;
         } else if meta.path.is_ident(kw::CRATE) {
             krate = Some(meta.value()?.parse()?);
         } else {
@@ -109,6 +122,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                     module_path: ::core::module_path!(),
                     file: #file,
                     line: #line,
+                    durable: #durable,
                     run: __hook_run,
                 })
             }

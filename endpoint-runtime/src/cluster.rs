@@ -8,7 +8,7 @@
 //! that finds no instance listening, is lost, as Redis pub/sub loses it; durable hooks (the
 //! outbox) are the at-least-once path. Only events the application subscribes to cluster-wide
 //! are published. On the emitting instance its own cluster subscribers run at once, not
-//! through Redis; a message is `{"origin", "event", "payload", "chain"}` and an instance skips
+//! through Redis; a message is `{"origin", "id", "event", "payload", "chain"}` and an instance skips
 //! its own. Other instances see the event with an anonymous accountability: the caller's
 //! identity does not travel. A message over [`MAX_MESSAGE`] bytes is neither sent nor
 //! delivered, and at most [`MAX_RUNNING`] deliveries from other instances run at once (the
@@ -62,12 +62,12 @@ pub(crate) fn publisher(url: &str, instance: Arc<str>) -> Result<Publisher, Stri
     let channel: Arc<str> = channel(url).into();
     let failing = Arc::new(AtomicBool::new(false));
     Ok(Arc::new(
-        move |event: String, payload: Value, chain: Vec<String>| {
+        move |event: String, payload: Value, chain: Vec<String>, id: String| {
             let mut connection = connection.clone();
             let failing = Arc::clone(&failing);
             let channel = Arc::clone(&channel);
             let message =
-                json!({ "origin": &*instance, "event": event, "payload": payload, "chain": chain })
+                json!({ "origin": &*instance, "id": id, "event": event, "payload": payload, "chain": chain })
                     .to_string();
             Box::pin(async move {
                 if message.len() > MAX_MESSAGE {
@@ -239,6 +239,9 @@ fn receive(
         })
         .unwrap_or_else(|| vec![name.to_string()]);
     let event = Event {
+        id: message["id"]
+            .as_str()
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string),
         name: name.to_string(),
         payload: message["payload"].clone(),
         accountability: crate::auth::Accountability::default(),

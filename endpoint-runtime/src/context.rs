@@ -72,6 +72,12 @@ impl Context {
         }
     }
 
+    /// What every request shares.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// The configuration (the seeds' `env`).
     pub fn env(&self) -> &Config {
         &self.shared.config
@@ -98,6 +104,20 @@ impl Context {
         for<'a> Self: crate::database::DatabaseFeature<'a>,
     {
         Err(EndpointError::internal("no database feature"))
+    }
+
+    /// Begins a database transaction whose [`emit`](crate::Transaction::emit) commits the
+    /// event with the changes: durable hooks (`#[hook(…, durable)]`) are delivered after
+    /// commit, at least once (the outbox; see [`events`](crate::events)).
+    ///
+    /// # Errors
+    ///
+    /// - 500 (logged) without a database, as [`database`](Self::database);
+    /// - 503 `SERVICE_UNAVAILABLE` when no connection became free within
+    ///   `ENDPOINT_DATABASE_TIMEOUT`; another database error is a 500 whose cause is logged.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub async fn transaction(&self) -> Result<crate::events::Transaction, EndpointError> {
+        crate::events::Transaction::begin(self.clone()).await
     }
 
     /// The database's schema (the seeds' `getSchema()`): its collections, fields and relations,
@@ -172,6 +192,9 @@ impl Context {
     ///   handling the same event: that would loop forever, so it is refused.
     /// - [`EmitError::HookFailed`] when a hook or subscriber fails; the rest are not run.
     /// - [`EmitError::Payload`] when `payload` cannot be serialized.
+    /// - [`EmitError::Outbox`] when the event has durable hooks and their outbox rows cannot
+    ///   be written (in a transaction of their own, after the in-request hooks succeeded; use
+    ///   [`transaction`](Self::transaction) to commit them with a change).
     pub async fn emit(&self, event: &str, payload: impl Serialize) -> Result<(), EmitError> {
         let payload =
             serde_json::to_value(payload).map_err(|e| EmitError::Payload(e.to_string()))?;

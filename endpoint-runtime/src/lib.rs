@@ -78,7 +78,7 @@ pub use auth::{
 };
 pub use axum;
 pub use config::{CompressionConfig, CorsConfig, CorsOrigins};
-pub use config::{Config, ConfinedConfig, Hardening, RedisConfig, StoreErrorPolicy};
+pub use config::{Config, ConfinedConfig, Hardening, OutboxConfig, RedisConfig, StoreErrorPolicy};
 pub use context::{Context, State};
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub use database::schema;
@@ -87,6 +87,8 @@ pub use database::{Database, Pool};
 pub use database::{DatabaseKind, DatabaseUrl, Migrations};
 pub use env::ConfigError;
 pub use error::{Conflict, EndpointError, Error, ErrorFormat};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use events::Transaction;
 pub use events::{EmitError, Event};
 pub use jsend::JSend;
 pub use logging::LogFormat;
@@ -471,11 +473,37 @@ pub use endpoint_macros::test;
 /// ## Arguments
 ///
 /// - `event = "name"` (**required**): the event, such as `"article.published"`.
+/// - `durable` (optional flag): delivered after the emitting transaction commits, at least
+///   once, by whichever instance claims it from the outbox table, retried with backoff and
+///   dead-lettered after `ENDPOINT_OUTBOX_ATTEMPTS`; it cannot veto. Needs a database. Emit
+///   with [`Transaction::emit`](crate::Transaction::emit) to commit the event with the change;
+///   deduplicate by [`Event::id`].
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is.
 ///
 /// The function is `async`, takes `(event: Event)` or `(event: Event, ctx: Context)`, and
-/// returns `()` or `Result<(), E>` with `E: Into<EndpointError>`. Delivery is awaited and in
-/// order; see [`events`] for what a failing hook does and how loops are refused.
+/// returns `()` or `Result<(), E>` with `E: Into<EndpointError>`. Delivery of an in-request
+/// hook is awaited and in order; see [`events`] for what a failing hook does, how loops are
+/// refused, and the guarantees of each path.
+///
+/// ```
+/// use endpoint_runtime::prelude::*;
+///
+/// /// Sends the welcome mail once the account is committed, even if this instance dies.
+/// #[hook(event = "account.created", durable)]
+/// async fn welcome(event: Event) -> Result<(), EndpointError> {
+///     tracing::info!(event_id = %event.id, "welcome mail queued");
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// use endpoint_runtime::prelude::*;
+///
+/// #[hook(event = "account.created", durable = true)] // `durable` is a flag
+/// async fn welcome(event: Event) {}
+/// # fn main() {}
+/// ```
 ///
 /// ```compile_fail
 /// use endpoint_runtime::prelude::*;

@@ -110,33 +110,34 @@ async fn articles_by_author(ctx: Context) -> Result<Json<Vec<AuthorStats>>, Endp
     ))
 }
 
-/// Publishes an article: editors and admins. Emits `article.published`, which the audit hook
-/// records.
+/// Publishes an article: editors and admins. Emits `article.published` in the transaction
+/// that publishes it: the durable audit hook records it after the commit, at least once, even
+/// if this instance stops right after committing (another delivers it).
 #[endpoint(id = "articles", route = "/{id}/publish", method = post, roles = ["editor"])]
 async fn publish_article(
     id: i64,
     who: Accountability,
     ctx: Context,
 ) -> Result<JSend<Value>, EndpointError> {
-    let database = ctx.database()?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(EndpointError::internal)?
         .as_secs() as i64;
-    let updated = with_pool!(database, |pool| {
+    let mut tx = ctx.transaction().await?;
+    let updated = with_pool!(&mut tx, |conn| {
         sqlx::query("UPDATE articles SET status = 'published', published_at = $1, published_by = $2 WHERE id = $3 AND status = 'draft'")
             .bind(now)
             .bind(who.user.clone())
             .bind(id)
-            .execute(pool)
+            .execute(conn)
             .await
             .map(|done| done.rows_affected())
     })?;
     if updated == 0 {
-        let exists: Option<i64> = with_pool!(database, |pool| {
+        let exists: Option<i64> = with_pool!(&mut tx, |conn| {
             sqlx::query_scalar("SELECT id FROM articles WHERE id = $1")
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         })?;
         return Err(match exists {
@@ -148,14 +149,17 @@ async fn publish_article(
             ),
         });
     }
-    ctx.emit("article.published", json!({ "id": id })).await?;
+    tx.emit("article.published", json!({ "id": id })).await?;
+    tx.commit().await?;
     Ok(JSend(
         json!({ "id": id, "status": "published", "published_by": who.user }),
     ))
 }
 
-/// Writes an audit row for every published article.
-#[hook(event = "article.published")]
+/// Writes an audit row for every published article: durable, so delivered after the commit,
+/// at least once, by whichever instance claims it; the event's id makes a redelivery write
+/// nothing.
+#[hook(event = "article.published", durable)]
 async fn audit_publication(event: Event, ctx: Context) -> Result<(), EndpointError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -163,12 +167,13 @@ async fn audit_publication(event: Event, ctx: Context) -> Result<(), EndpointErr
         .as_secs() as i64;
     with_pool!(ctx.database()?, |pool| {
         sqlx::query(
-            "INSERT INTO audit_log (event, subject, actor, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO audit_log (event, subject, actor, created_at, event_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
         )
         .bind(&event.name)
         .bind(format!("article:{}", event.payload["id"]))
         .bind(event.accountability.user.clone())
         .bind(now)
+        .bind(&event.id)
         .execute(pool)
         .await
         .map(|_| ())

@@ -407,6 +407,7 @@ impl App {
             emitter: Emitter::new(subscribers, cluster_subscribers, publisher),
             state,
         });
+        durable_hooks(&shared).await?;
         #[cfg(feature = "redis")]
         if let Some(redis) = &config.redis
             && shared.emitter.has_cluster_subscribers()
@@ -617,6 +618,38 @@ impl App {
 
 /// Where the rate limits' buckets live: the instances' Redis when [`Config::redis`] is set
 /// (`ENDPOINT_REDIS_URL`), else this process.
+/// Durable hooks: the outbox table created, and this instance's deliverer started unless
+/// `ENDPOINT_OUTBOX_DELIVER=off`.
+///
+/// # Errors
+///
+/// - [`Error::Database`] when durable hooks are linked in and the application has no database
+///   (naming them), or the table cannot be created.
+async fn durable_hooks(shared: &Arc<Shared>) -> Result<(), Error> {
+    let hooks = shared.emitter.all_durable_hooks();
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    if let Some(database) = &shared.database {
+        database
+            .ensure_tables(&crate::events::outbox::TABLES)
+            .await?;
+        if shared.config.outbox.deliver {
+            crate::events::outbox::start(shared);
+        }
+        return Ok(());
+    }
+    let mut sites: Vec<String> = hooks.values().map(|hook| hook.site()).collect();
+    sites.sort();
+    Err(Error::database(format!(
+        "durable hooks are delivered through an outbox table in the application's database, \
+         and the application has none: call App::migrations(..) or set ENDPOINT_DATABASE_URL \
+         (with the `sqlite` or `postgres` feature). Durable hooks: {}",
+        sites.join(", ")
+    )))
+}
+
 fn rate_store(config: &Config) -> Result<crate::policy::Store, Error> {
     let Some(redis) = &config.redis else {
         return Ok(crate::policy::Store::Local);

@@ -7,12 +7,14 @@ mod compression;
 mod confined;
 mod cors;
 mod otel;
+mod outbox;
 mod redis;
 
 pub use compression::CompressionConfig;
 pub use confined::{ConfinedConfig, Hardening};
 pub use cors::{CorsConfig, CorsOrigins};
 pub(crate) use otel::from_env as trace_export;
+pub use outbox::OutboxConfig;
 #[cfg(feature = "redis")]
 pub(crate) use redis::redacted as redacted_redis_url;
 pub use redis::{RedisConfig, StoreErrorPolicy};
@@ -50,6 +52,8 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
 /// | `ENDPOINT_RATE_LIMIT` | [`rate_limit`](Self::rate_limit) | none | `10/minute` (`second`, `minute`, `hour`, `day`), per user else client IP, for each endpoint whose attribute states no `rate_limit` |
 /// | `ENDPOINT_REDIS_URL`, `ENDPOINT_RATE_LIMIT_ON_STORE_ERROR` | [`redis`](Self::redis) | none, `allow` | the Redis server the instances' rate limits share (feature `redis`); see [`RedisConfig`](crate::RedisConfig) |
+/// | `ENDPOINT_OUTBOX_DELIVER`, `_ATTEMPTS`, `_BACKOFF`, `_POLL` | [`outbox`](Self::outbox) | `on`, `10`, `1s`, `5s` | durable hooks' delivery; see [`OutboxConfig`](crate::OutboxConfig) |
+/// | `ENDPOINT_IDEMPOTENCY_TTL` | [`idempotency_ttl`](Self::idempotency_ttl) | `24h` | a duration |
 /// | `ENDPOINT_METRICS_ADDR` | [`metrics_addr`](Self::metrics_addr) | none | an address to serve `GET /metrics` on, such as `127.0.0.1:9464` (feature `metrics`) |
 /// | `ENDPOINT_METRICS_PATH` | [`metrics_path`](Self::metrics_path) | `off` | a path on the server's port, readable by admins only, or `off` (feature `metrics`) |
 /// | `ENDPOINT_ACCESS_LOG` | [`access_log`](Self::access_log) | `off` | `on` or `off` |
@@ -147,6 +151,11 @@ pub struct Config {
     /// The Redis server the rate limits' buckets live in, shared by every instance
     /// (`ENDPOINT_REDIS_URL`, feature `redis`). `None`: each process keeps its own.
     pub redis: Option<RedisConfig>,
+    /// How the outbox delivers events to durable hooks (`ENDPOINT_OUTBOX_*`).
+    pub outbox: OutboxConfig,
+    /// How long the response to a request with an `Idempotency-Key` answers the key's
+    /// retries (`ENDPOINT_IDEMPOTENCY_TTL`, on `#[endpoint(idempotent)]` endpoints).
+    pub idempotency_ttl: Duration,
     /// Whether one `info` line per finished request is logged (target
     /// `endpoint_runtime::access`): method, route template (`unmatched` for a 404 or 405),
     /// path, status, body bytes when known,
@@ -224,6 +233,8 @@ impl Default for Config {
             access_log: false,
             rate_limit: None,
             redis: None,
+            outbox: OutboxConfig::default(),
+            idempotency_ttl: Duration::from_secs(24 * 60 * 60),
             metrics_addr: None,
             metrics_path: None,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -328,6 +339,8 @@ const READERS: &[Reader] = &[
     // The database: `ENDPOINT_DATABASE_URL` (or `DATABASE_URL`), `_DATABASE_TIMEOUT`.
     |config, env| {
         config.database_url = DatabaseUrl::from_env(env)?;
+        config.outbox = OutboxConfig::from_env(env)?;
+        set(&mut config.idempotency_ttl, outbox::idempotency_ttl(env)?);
         if let Some((name, value)) = env.get("ENDPOINT_DATABASE_TIMEOUT") {
             config.database_timeout = duration(name, value)?;
         }

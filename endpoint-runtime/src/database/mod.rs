@@ -6,7 +6,9 @@
 mod pool;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use pool::{Database, Pool};
+pub(crate) use pool::RuntimeTables;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use pool::{Backend, Database, Either, Pool};
 
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub mod schema;

@@ -26,6 +26,49 @@ pub enum Pool {
     Postgres(sqlx::PgPool),
 }
 
+/// One of two things, per backend: what [`with_pool!`](crate::with_pool) matches on. Not
+/// public API. A variant whose feature is off holds [`Infallible`](std::convert::Infallible).
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Either<S, P> {
+    /// The SQLite one.
+    Sqlite(S),
+    /// The PostgreSQL one.
+    Postgres(P),
+}
+
+/// What [`with_pool!`](crate::with_pool) accepts: a `&Database` (its pool) or a
+/// `&mut Transaction` (its connection). Not public API.
+#[doc(hidden)]
+pub trait Backend {
+    /// What the SQLite arm binds.
+    type Sqlite;
+    /// What the PostgreSQL arm binds.
+    type Postgres;
+    /// The backend's own handle (named so that no method of the user's shadows it: the
+    /// macro calls it with method syntax, which dereferences `&&Database` as `pool()` did).
+    fn __endpoint_backend(self) -> Either<Self::Sqlite, Self::Postgres>;
+}
+
+impl<'a> Backend for &'a Database {
+    #[cfg(feature = "sqlite")]
+    type Sqlite = &'a sqlx::SqlitePool;
+    #[cfg(not(feature = "sqlite"))]
+    type Sqlite = std::convert::Infallible;
+    #[cfg(feature = "postgres")]
+    type Postgres = &'a sqlx::PgPool;
+    #[cfg(not(feature = "postgres"))]
+    type Postgres = std::convert::Infallible;
+    fn __endpoint_backend(self) -> Either<Self::Sqlite, Self::Postgres> {
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => Either::Sqlite(pool),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Either::Postgres(pool),
+        }
+    }
+}
+
 /// A connection pool and what the runtime knows of its database. Cheap to clone.
 ///
 /// Queries go through [`sqlx`] (re-exported as `endpoint_runtime::sqlx`) on the backend's own
@@ -63,6 +106,11 @@ pub struct Database {
 /// plain values inside it. The expression is compiled once per backend the runtime has
 /// (features `sqlite`, `postgres`).
 ///
+/// Given `&mut transaction` (a [`Transaction`](crate::Transaction) from
+/// [`Context::transaction`](crate::Context::transaction)), `pool` is the transaction's
+/// connection instead (`&mut SqliteConnection` or `&mut PgConnection`); write `&mut *pool` to
+/// run more than one statement on it.
+///
 /// ```no_run
 /// # use endpoint_runtime::{prelude::*, sqlx, with_pool};
 /// # async fn titles(ctx: Context) -> Result<Vec<(i64, String)>, EndpointError> {
@@ -92,9 +140,12 @@ pub struct Database {
 #[macro_export]
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
-        match $crate::Database::pool($database) {
-            $crate::Pool::Sqlite($pool) => $body,
-            $crate::Pool::Postgres($pool) => $body,
+        match {
+            use $crate::__private::Backend as _;
+            ($database).__endpoint_backend()
+        } {
+            $crate::__private::Either::Sqlite($pool) => $body,
+            $crate::__private::Either::Postgres($pool) => $body,
         }
     };
 }
@@ -105,8 +156,12 @@ macro_rules! with_pool {
 #[macro_export]
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
-        match $crate::Database::pool($database) {
-            $crate::Pool::Sqlite($pool) => $body,
+        match {
+            use $crate::__private::Backend as _;
+            ($database).__endpoint_backend()
+        } {
+            $crate::__private::Either::Sqlite($pool) => $body,
+            $crate::__private::Either::Postgres(never) => match never {},
         }
     };
 }
@@ -117,8 +172,12 @@ macro_rules! with_pool {
 #[macro_export]
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
-        match $crate::Database::pool($database) {
-            $crate::Pool::Postgres($pool) => $body,
+        match {
+            use $crate::__private::Backend as _;
+            ($database).__endpoint_backend()
+        } {
+            $crate::__private::Either::Sqlite(never) => match never {},
+            $crate::__private::Either::Postgres($pool) => $body,
         }
     };
 }
@@ -303,6 +362,68 @@ impl Database {
         let migrator = Migrator::with_migrations(list);
         with_pool!(self, |pool| migrator.run(pool).await)
             .map_err(|e| Error::database_from("migration failed", e))
+    }
+}
+
+/// Tables the runtime itself keeps in the application's database (the outbox, idempotency
+/// keys): `CREATE … IF NOT EXISTS` statements per backend, each run at start-up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RuntimeTables {
+    /// What the tables are for, for the error message.
+    pub(crate) purpose: &'static str,
+    /// The statements on SQLite.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) sqlite: &'static [&'static str],
+    /// The statements on PostgreSQL.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) postgres: &'static [&'static str],
+}
+
+/// The PostgreSQL advisory lock held while the runtime creates its tables: instances that
+/// start together would otherwise race on `CREATE TABLE IF NOT EXISTS` (a unique violation
+/// on `pg_type`). `endpoint` in ASCII.
+#[cfg(feature = "postgres")]
+const TABLES_LOCK: i64 = 0x656e_6470_6f69_6e74;
+
+impl Database {
+    /// Creates `tables` unless they exist, in one transaction (on PostgreSQL under an
+    /// advisory lock, so that instances starting together do not race).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Database`] naming the tables' purpose.
+    pub(crate) async fn ensure_tables(&self, tables: &RuntimeTables) -> Result<(), Error> {
+        let failed =
+            |e| Error::database_from(format!("cannot create the {} table", tables.purpose), e);
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(failed)?;
+                for statement in tables.sqlite {
+                    sqlx::query(sqlx::AssertSqlSafe(*statement))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed)?;
+                }
+                tx.commit().await.map_err(failed)
+            }
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(failed)?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(TABLES_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
+                for statement in tables.postgres {
+                    sqlx::query(sqlx::AssertSqlSafe(*statement))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed)?;
+                }
+                tx.commit().await.map_err(failed)
+            }
+        }
     }
 }
 

@@ -20,6 +20,42 @@
 //!   subscribers of [`App::subscribe_cluster`](crate::App::subscribe_cluster) run, each in a
 //!   task of its own, on this instance and (with `ENDPOINT_REDIS_URL`, over Redis pub/sub) on
 //!   every other: at most once, never failing `emit`.
+//!
+//! # Durable hooks: the transactional outbox
+//!
+//! `#[hook(event = "…", durable)]` is delivered **at least once, after commit**, by whichever
+//! instance claims it, surviving restarts and crashes:
+//!
+//! - [`Context::transaction`](crate::Context::transaction) opens a database transaction;
+//!   its [`emit`](Transaction::emit) writes one outbox row per durable hook of the event *in
+//!   that transaction* (table `endpoint_outbox`, created at start-up), so the change and the
+//!   event commit together or not at all. The in-request hooks and subscribers run at `emit`,
+//!   as above, and can still veto: the error drops the transaction, which rolls back.
+//!   [`Context::emit`] outside a transaction writes the rows in a transaction of their own,
+//!   after the in-request hooks succeeded.
+//! - After commit the instance's deliverer is woken at once; other instances are woken by
+//!   PostgreSQL `NOTIFY endpoint_outbox`, and every deliverer also reads the table every
+//!   `ENDPOINT_OUTBOX_POLL` (5 s) and when a retry falls due.
+//! - One row is claimed at a time with `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//!   one instance delivers it; an instance that dies while delivering releases it with its
+//!   connection and another takes it. On SQLite (one machine's file) the single instance
+//!   delivers.
+//! - A delivery that fails (an error, a panic, or longer than `ENDPOINT_REQUEST_TIMEOUT`) is
+//!   retried after `ENDPOINT_OUTBOX_BACKOFF` (1 s), doubling up to 5 minutes; after
+//!   `ENDPOINT_OUTBOX_ATTEMPTS` (10) it is dead-lettered: kept with `dead_at` and
+//!   `last_error`, logged at `error`, counted in `endpoint_outbox_dead_letters_total`.
+//! - At least once means a hook can see an event twice (an instance killed after the hook
+//!   ran, before its row was deleted): [`Event::id`] is the same on every delivery, so the
+//!   hook deduplicates by it (a unique column, `ON CONFLICT DO NOTHING`). Deliveries are not
+//!   ordered. A durable hook sees the emitter's user, roles, admin and app flags and IP;
+//!   not the credential's claims.
+//!
+//! | path | registered with | when | guarantee | can veto |
+//! |---|---|---|---|---|
+//! | hook | `#[hook(event)]` | during `emit`, awaited | once, in this process | yes |
+//! | subscriber | [`App::subscribe`](crate::App::subscribe) | during `emit`, after the hooks | once, in this process | yes |
+//! | durable hook | `#[hook(event, durable)]` | after commit, by one instance | at least once, retried, dead-lettered | no |
+//! | cluster subscriber | [`App::subscribe_cluster`](crate::App::subscribe_cluster) | after `emit` (after commit in a transaction), on every instance | at most once | no |
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -32,10 +68,22 @@ use crate::auth::Accountability;
 use crate::context::Context;
 use crate::error::EndpointError;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod outbox;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod transaction;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use transaction::Transaction;
+
 /// An emitted event, as a hook receives it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
+    /// The emission's id (a UUID): the same on every delivery of one emission (a durable
+    /// hook's retries, every instance's cluster subscribers), so that a hook delivered at
+    /// least once can deduplicate by it.
+    pub id: String,
     /// The event name, such as `article.published`.
     pub name: String,
     /// The payload given to `emit`, as JSON.
@@ -59,6 +107,8 @@ pub struct HookSpec {
     pub module_path: &'static str,
     pub file: &'static str,
     pub line: u32,
+    /// `#[hook(…, durable)]`: delivered through the outbox.
+    pub durable: bool,
     pub run: fn(Event, Context) -> HookFuture,
 }
 
@@ -77,6 +127,17 @@ impl Hook {
     /// The event it handles.
     pub fn event(&self) -> &'static str {
         self.spec.event
+    }
+
+    /// Whether it is durable (`#[hook(…, durable)]`): delivered after commit, at least once,
+    /// through the outbox.
+    pub fn durable(&self) -> bool {
+        self.spec.durable
+    }
+
+    /// `module::function`: how the outbox names it.
+    pub(crate) fn key(&self) -> String {
+        format!("{}::{}", self.spec.module_path, self.spec.handler)
     }
 
     /// `module::function at file:line`.
@@ -123,6 +184,10 @@ pub enum EmitError {
     /// The payload could not be serialized.
     #[error("event payload is not serializable: {0}")]
     Payload(String),
+    /// The event could not be written to the outbox (durable hooks): the database did not
+    /// answer (503), or the application has none (500).
+    #[error("the event could not be written to the outbox: {0}")]
+    Outbox(EndpointError),
 }
 
 impl From<EmitError> for EndpointError {
@@ -134,6 +199,7 @@ impl From<EmitError> for EndpointError {
                 tracing::warn!(%hook, %event, %error, "hook failed");
                 error
             }
+            EmitError::Outbox(error) => error,
             other => EndpointError::internal("event emission failed").with_source(other),
         }
     }
@@ -147,18 +213,25 @@ tokio::task_local! {
 
 /// Delivers events to hooks and subscribers.
 pub(crate) struct Emitter {
+    /// In-request hooks, by event.
     hooks: HashMap<&'static str, Vec<&'static Hook>>,
+    /// Durable hooks, by event: delivered through the outbox.
+    durable: HashMap<&'static str, Vec<&'static Hook>>,
     subscribers: HashMap<String, Vec<Subscriber>>,
     /// [`App::subscribe_cluster`](crate::App::subscribe_cluster)'s subscribers.
     cluster: HashMap<String, Vec<Subscriber>>,
     /// Sends an event to the other instances (`ENDPOINT_REDIS_URL`), when there are any.
     publisher: Option<Publisher>,
+    /// Wakes this instance's outbox deliverer after a commit.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
 }
 
-/// Sends an event (name, payload, and the chain of events that led to it) to the other
+/// Sends an event (name, payload, the chain of events that led to it, and its id) to the other
 /// instances of the application; it waits a bounded time and logs a failure (delivery to other
 /// instances is at most once).
-pub(crate) type Publisher = Arc<dyn Fn(String, Value, Vec<String>) -> PublishFuture + Send + Sync>;
+pub(crate) type Publisher =
+    Arc<dyn Fn(String, Value, Vec<String>, String) -> PublishFuture + Send + Sync>;
 
 /// The future of a [`Publisher`].
 pub(crate) type PublishFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -170,15 +243,41 @@ impl Emitter {
         publisher: Option<Publisher>,
     ) -> Self {
         let mut hooks: HashMap<&'static str, Vec<&'static Hook>> = HashMap::new();
+        let mut durable: HashMap<&'static str, Vec<&'static Hook>> = HashMap::new();
         for hook in self::hooks() {
-            hooks.entry(hook.event()).or_default().push(hook);
+            let by_event = if hook.durable() {
+                &mut durable
+            } else {
+                &mut hooks
+            };
+            by_event.entry(hook.event()).or_default().push(hook);
         }
         Emitter {
             hooks,
+            durable,
             subscribers,
             cluster,
             publisher,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            outbox_wake: Arc::default(),
         }
+    }
+
+    /// The durable hooks of `event`.
+    pub(crate) fn durable_hooks(&self, event: &str) -> &[&'static Hook] {
+        self.durable
+            .get(event)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Every durable hook, by its [`key`](Hook::key).
+    pub(crate) fn all_durable_hooks(&self) -> HashMap<String, &'static Hook> {
+        self.durable
+            .values()
+            .flatten()
+            .map(|hook| (hook.key(), *hook))
+            .collect()
     }
 
     /// Whether any cluster subscriber is registered here (the instance then listens).
@@ -219,76 +318,117 @@ impl Emitter {
         }
     }
 
+    /// The chain of events an emission of `event` runs in (the current one, then `event`).
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::Reentrant`] when `event` is already in the chain, or the chain is 8
+    /// events deep.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the error of `emit`, whose callers convert it"
+    )]
+    pub(crate) fn enter(&self, event: &str) -> Result<Vec<String>, EmitError> {
+        let mut chain = CHAIN.try_with(Clone::clone).unwrap_or_default();
+        if chain.iter().any(|e| e == event) || chain.len() >= MAX_DEPTH {
+            // Not logged here: the caller's error (a 500 when it becomes the response, logged
+            // once by the pipeline with this error as its source).
+            return Err(EmitError::Reentrant {
+                event: event.to_string(),
+                chain,
+            });
+        }
+        chain.push(event.to_string());
+        #[cfg(feature = "metrics")]
+        metrics::counter!("endpoint_events_emitted_total").increment(1);
+        Ok(chain)
+    }
+
+    /// Runs `event`'s in-request hooks, then its subscribers, in `chain`.
+    ///
+    /// # Errors
+    ///
+    /// [`EmitError::HookFailed`] at the first that fails.
+    pub(crate) async fn run_in_request(
+        &self,
+        context: &Context,
+        event: &Event,
+        chain: &[String],
+    ) -> Result<(), EmitError> {
+        let name = event.name.as_str();
+        let hooks = self.hooks.get(name).map(Vec::as_slice).unwrap_or_default();
+        let subscribers = self
+            .subscribers
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        tracing::debug!(
+            event = name,
+            hooks = hooks.len(),
+            subscribers = subscribers.len(),
+            durable = self.durable_hooks(name).len(),
+            "emit"
+        );
+        let runs = hooks
+            .iter()
+            .map(|hook| (hook.site(), (hook.spec.run)(event.clone(), context.clone())))
+            .chain(subscribers.iter().enumerate().map(|(index, subscriber)| {
+                (
+                    format!("subscriber #{}", index + 1),
+                    subscriber(event.clone(), context.clone()),
+                )
+            }));
+        for (site, run) in runs {
+            let outcome = CHAIN.scope(chain.to_vec(), run).await;
+            delivered(outcome.is_ok());
+            if let Err(error) = outcome {
+                return Err(EmitError::HookFailed {
+                    event: name.to_string(),
+                    hook: site,
+                    error,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers `event` to every instance's cluster subscribers: this one's at once, the
+    /// others' through the publisher. Only events the application subscribes to cluster-wide
+    /// are published (its instances register the same subscribers).
+    pub(crate) async fn to_cluster(&self, context: &Context, event: Event, chain: Vec<String>) {
+        if !self.cluster.contains_key(&event.name) {
+            return;
+        }
+        let (name, payload, id) = (event.name.clone(), event.payload.clone(), event.id.clone());
+        self.deliver_to_cluster_subscribers(context, event, &chain, None);
+        if let Some(publish) = &self.publisher {
+            publish(name, payload, chain, id).await;
+        }
+    }
+
     pub(crate) async fn emit(
         &self,
         context: &Context,
         event: &str,
         payload: Value,
     ) -> Result<(), EmitError> {
-        let chain = CHAIN.try_with(Clone::clone).unwrap_or_default();
-        if chain.iter().any(|e| e == event) || chain.len() >= MAX_DEPTH {
-            let error = EmitError::Reentrant {
-                event: event.to_string(),
-                chain,
-            };
-            // Not logged here: the caller's error (a 500 when it becomes the response, logged
-            // once by the pipeline with this error as its source).
-            return Err(error);
-        }
-        let mut inner = chain;
-        inner.push(event.to_string());
-        let hooks = self.hooks.get(event).map(Vec::as_slice).unwrap_or_default();
-        let subscribers = self
-            .subscribers
-            .get(event)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        tracing::debug!(
-            event,
-            hooks = hooks.len(),
-            subscribers = subscribers.len(),
-            "emit"
-        );
-        #[cfg(feature = "metrics")]
-        metrics::counter!("endpoint_events_emitted_total").increment(1);
-        let make_event = || Event {
+        let chain = self.enter(event)?;
+        let event = Event {
+            id: uuid::Uuid::new_v4().to_string(),
             name: event.to_string(),
-            payload: payload.clone(),
+            payload,
             accountability: context.accountability().clone(),
         };
-        for hook in hooks {
-            let run = (hook.spec.run)(make_event(), context.clone());
-            let outcome = CHAIN.scope(inner.clone(), run).await;
-            delivered(outcome.is_ok());
-            if let Err(error) = outcome {
-                return Err(EmitError::HookFailed {
-                    event: event.to_string(),
-                    hook: hook.site(),
-                    error,
-                });
-            }
+        self.run_in_request(context, &event, &chain).await?;
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if !self.durable_hooks(&event.name).is_empty() {
+            let mut transaction = Transaction::begin(context.clone())
+                .await
+                .map_err(EmitError::Outbox)?;
+            transaction.write_outbox(&event, &chain).await?;
+            transaction.commit().await.map_err(EmitError::Outbox)?;
         }
-        for (index, subscriber) in subscribers.iter().enumerate() {
-            let run = subscriber(make_event(), context.clone());
-            let outcome = CHAIN.scope(inner.clone(), run).await;
-            delivered(outcome.is_ok());
-            if let Err(error) = outcome {
-                return Err(EmitError::HookFailed {
-                    event: event.to_string(),
-                    hook: format!("subscriber #{}", index + 1),
-                    error,
-                });
-            }
-        }
-        // Then every instance's cluster subscribers: this one's at once, the others' through
-        // the publisher. Only events the application subscribes to cluster-wide are published
-        // (its instances register the same subscribers).
-        if self.cluster.contains_key(event) {
-            self.deliver_to_cluster_subscribers(context, make_event(), &inner, None);
-            if let Some(publish) = &self.publisher {
-                publish(event.to_string(), payload, inner).await;
-            }
-        }
+        self.to_cluster(context, event, chain).await;
         Ok(())
     }
 }
