@@ -168,6 +168,19 @@ pub use tracing;
 ///   IETF `RateLimit-Policy` / `RateLimit` headers) and `per = user | ip | global` (who shares a
 ///   bucket: the user, else the client IP, by default). A value that does not read, or a zero,
 ///   is a compile error at its token.
+/// - `idempotent` (optional flag, POST and PATCH only): a request with an `Idempotency-Key`
+///   header (draft-ietf-httpapi-idempotency-key-header; a quoted string or a bare token of 1
+///   to 255 visible ASCII characters, else 400 `INVALID_IDEMPOTENCY_KEY`) runs once per caller
+///   (the user, else the client IP) and key; its response (status, headers, body) is kept in
+///   the application's database for `ENDPOINT_IDEMPOTENCY_TTL` (24 h) and replayed to the
+///   key's retries, on any instance, with `Idempotent-Replayed: true`. The same key with a
+///   different method, path, query or body is 422 `IDEMPOTENCY_KEY_REUSED`; a retry while the
+///   first still runs is 409 `IDEMPOTENCY_KEY_IN_USE` with `Retry-After: 1`. A 5xx answer, or
+///   a body over 1 MiB, is not kept: the retry runs again. The response is buffered whole. A
+///   request without the header runs as usual. Needs a database (the table
+///   `endpoint_idempotency` is created at start-up); applies under [`run`] and
+///   [`App::into_router`], not to a bare [`method_router`]. In the
+///   OpenAPI document as an optional header parameter.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
 ///
@@ -232,6 +245,15 @@ pub use tracing;
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/products/{id}.json/reviews")]
 /// async fn reviews(id: u64) -> String { id.to_string() }
+/// # fn main() {}
+/// ```
+///
+/// `idempotent` on a method that HTTP already makes idempotent (here the default, GET):
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/orders", idempotent)]
+/// async fn orders() -> &'static str { "[]" }
 /// # fn main() {}
 /// ```
 ///

@@ -556,6 +556,16 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                 })
                 .collect();
             parameters.extend(query.iter().cloned());
+            let idempotent = endpoint.policy().idempotent;
+            if idempotent {
+                parameters.push(json!({
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": false,
+                    "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+                    "description": "draft-ietf-httpapi-idempotency-key-header: a retry with the same key (and the same request) is answered with the first response, marked `Idempotent-Replayed: true`",
+                }));
+            }
 
             let mut responses = Map::new();
             let (status, success) = response
@@ -596,6 +606,22 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                         "Authenticated without the required level or role",
                     ),
                 );
+            }
+            if idempotent {
+                responses.insert(
+                    "409".into(),
+                    error_response(
+                        error_type,
+                        "A request with this Idempotency-Key is still running (`Retry-After: 1`)",
+                    ),
+                );
+                // A body's 422 keeps its description; the key's reuse is another cause.
+                responses.entry("422").or_insert_with(|| {
+                    error_response(
+                        error_type,
+                        "The Idempotency-Key was used with a different request",
+                    )
+                });
             }
             let policy = endpoint.policy();
             if let Some(rate) = policy.rate_limit.or(config.rate_limit) {

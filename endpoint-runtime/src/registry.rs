@@ -184,6 +184,10 @@ pub struct Policy {
     pub concurrency: Option<u32>,
     /// `rate_limit` (else `ENDPOINT_RATE_LIMIT`); past it 429 with `Retry-After`.
     pub rate_limit: Option<Rate>,
+    /// `idempotent` (POST and PATCH only): a request with an `Idempotency-Key` header is
+    /// answered once and its response replayed to the key's retries (see the `idempotent`
+    /// argument of [`endpoint`](crate::endpoint)).
+    pub idempotent: bool,
 }
 
 /// A rate limit: `requests` per `period`, for each bucket `per` chooses (GCRA: the requests

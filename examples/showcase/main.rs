@@ -110,6 +110,44 @@ async fn articles_by_author(ctx: Context) -> Result<Json<Vec<AuthorStats>>, Endp
     ))
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct NewArticle {
+    title: String,
+    author_id: i64,
+}
+
+/// Creates a draft article: editors and admins. Idempotent: a retry that carries the same
+/// `Idempotency-Key` is answered with the first response (one article, not two), on any
+/// instance.
+#[endpoint(id = "articles", route = "/", method = post, roles = ["editor"], idempotent)]
+async fn create_article(
+    ctx: Context,
+    Json(new): Json<NewArticle>,
+) -> Result<(StatusCode, JSend<Value>), EndpointError> {
+    let created: Result<i64, sqlx::Error> = with_pool!(ctx.database()?, |pool| {
+        sqlx::query_scalar("INSERT INTO articles (title, author_id) VALUES ($1, $2) RETURNING id")
+            .bind(&new.title)
+            .bind(new.author_id)
+            .fetch_one(pool)
+            .await
+    });
+    let id = match created {
+        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+            return Err(EndpointError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "UNKNOWN_AUTHOR",
+                format!("there is no author {}", new.author_id),
+            ));
+        }
+        other => other?,
+    };
+    Ok((
+        StatusCode::CREATED,
+        JSend(json!({ "id": id, "title": new.title, "status": "draft" })),
+    ))
+}
+
 /// Publishes an article: editors and admins. Emits `article.published` in the transaction
 /// that publishes it: the durable audit hook records it after the commit, at least once, even
 /// if this instance stops right after committing (another delivers it).
@@ -149,7 +187,11 @@ async fn publish_article(
             ),
         });
     }
-    tx.emit("article.published", json!({ "id": id })).await?;
+    tx.emit(
+        "article.published",
+        json!({ "id": id, "published_at": now }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(JSend(
         json!({ "id": id, "status": "published", "published_by": who.user }),
@@ -161,10 +203,8 @@ async fn publish_article(
 /// nothing.
 #[hook(event = "article.published", durable)]
 async fn audit_publication(event: Event, ctx: Context) -> Result<(), EndpointError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(EndpointError::internal)?
-        .as_secs() as i64;
+    // When it was published, not when the hook runs (possibly later, on another instance).
+    let at = event.payload["published_at"].as_i64().unwrap_or_default();
     with_pool!(ctx.database()?, |pool| {
         sqlx::query(
             "INSERT INTO audit_log (event, subject, actor, created_at, event_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
@@ -172,7 +212,7 @@ async fn audit_publication(event: Event, ctx: Context) -> Result<(), EndpointErr
         .bind(&event.name)
         .bind(format!("article:{}", event.payload["id"]))
         .bind(event.accountability.user.clone())
-        .bind(now)
+        .bind(at)
         .bind(&event.id)
         .execute(pool)
         .await

@@ -217,6 +217,7 @@ fn policy_value(private: &TokenStream, policy: &super::validate::Policy) -> Toke
         })
     }));
     let concurrency = option(policy.concurrency.map(|n| quote!(#n)));
+    let idempotent = policy.idempotent;
     let rate_limit = option(policy.rate_limit.map(|(count, seconds, key)| {
         let key = match key {
             super::validate::RateKey::User => quote!(#private::RateKey::User),
@@ -234,6 +235,7 @@ fn policy_value(private: &TokenStream, policy: &super::validate::Policy) -> Toke
         body_limit: #body_limit,
         concurrency: #concurrency,
         rate_limit: #rate_limit,
+        idempotent: #idempotent,
     })
 }
 

@@ -23,6 +23,7 @@ pub(crate) mod kw {
     pub(crate) const CONCURRENCY: &str = "concurrency";
     pub(crate) const RATE_LIMIT: &str = "rate_limit";
     pub(crate) const PER: &str = "per";
+    pub(crate) const IDEMPOTENT: &str = "idempotent";
     pub(crate) const ALL: &[&str] = &[
         ROUTE,
         METHOD,
@@ -38,6 +39,7 @@ pub(crate) mod kw {
         CONCURRENCY,
         RATE_LIMIT,
         PER,
+        IDEMPOTENT,
         CRATE,
     ];
 }
@@ -297,6 +299,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
             concurrency: None,
             rate_limit: None,
             per: None,
+            idempotent: None,
         },
     };
     let parser = syn::meta::parser(|meta| {
@@ -402,6 +405,22 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 None
             };
             set_once(&mut out.policy.concurrency, value, &path, errors);
+        } else if path.is_ident(kw::IDEMPOTENT) {
+            if meta.input.peek(Token![=]) {
+                errors.spanned(
+                    &path,
+                    "`idempotent` is a flag: write `idempotent` alone, without a value",
+                );
+                meta.input.parse::<Token![=]>()?;
+                crate::errors::skip_value(meta.input)?;
+            } else {
+                set_once(
+                    &mut out.policy.idempotent,
+                    path.get_ident().cloned(),
+                    &path,
+                    errors,
+                );
+            }
         } else if path.is_ident(kw::PER) {
             let value = ident_value(meta.value()?, kw::PER, "`user`, `ip`, `global`", errors)?;
             set_once(&mut out.policy.per, value, &path, errors);

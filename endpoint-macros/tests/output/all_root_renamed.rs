@@ -38,6 +38,7 @@ const _: () = {
         ::core::option::Option::None, confined : ::core::option::Option::None, policy :
         ::my_runtime::__private::Policy { timeout : ::core::option::Option::None,
         body_limit : ::core::option::Option::None, concurrency :
-        ::core::option::Option::None, rate_limit : ::core::option::Option::None, }, })
+        ::core::option::Option::None, rate_limit : ::core::option::Option::None,
+        idempotent : false, }, })
     }
 };

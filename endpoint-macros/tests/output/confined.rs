@@ -49,6 +49,7 @@ const _: () = {
         true, origins : & ["https://api.example.com"], }), policy :
         ::endpoint_runtime::__private::Policy { timeout : ::core::option::Option::None,
         body_limit : ::core::option::Option::None, concurrency :
-        ::core::option::Option::None, rate_limit : ::core::option::Option::None, }, })
+        ::core::option::Option::None, rate_limit : ::core::option::Option::None,
+        idempotent : false, }, })
     }
 };

@@ -48,6 +48,6 @@ const _: () = {
         ::core::primitive::usize }), concurrency : ::core::option::Option::Some(16u32),
         rate_limit : ::core::option::Option::Some(::endpoint_runtime::__private::Rate {
         requests : 10u32, period : ::core::time::Duration::from_secs(60u64), per :
-        ::endpoint_runtime::__private::RateKey::Ip, }), }, })
+        ::endpoint_runtime::__private::RateKey::Ip, }), idempotent : false, }, })
     }
 };

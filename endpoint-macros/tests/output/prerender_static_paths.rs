@@ -77,6 +77,6 @@ const _: () = {
         ::core::option::Option::None, policy : ::endpoint_runtime::__private::Policy {
         timeout : ::core::option::Option::None, body_limit :
         ::core::option::Option::None, concurrency : ::core::option::Option::None,
-        rate_limit : ::core::option::Option::None, }, })
+        rate_limit : ::core::option::Option::None, idempotent : false, }, })
     }
 };

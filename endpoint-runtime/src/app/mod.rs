@@ -292,13 +292,11 @@ impl App {
         self
     }
 
-    /// Everything the router needs. `confined`: start the pool of confined workers (not for
-    /// `build`, which cannot call a confined endpoint: `prerender` and `confined` exclude each
-    /// other).
-    async fn runtime(
-        self,
-        confined: bool,
-    ) -> Result<(Arc<Runtime>, Vec<&'static Endpoint>), Error> {
+    /// Everything the router needs. `serving`: start the pool of confined workers and the
+    /// outbox's deliverer, and keep idempotent responses (not for `build`, which calls only
+    /// prerendered GET endpoints: `prerender` excludes `confined`, and `idempotent` is for
+    /// POST and PATCH).
+    async fn runtime(self, serving: bool) -> Result<(Arc<Runtime>, Vec<&'static Endpoint>), Error> {
         let App {
             config,
             authenticators,
@@ -372,13 +370,11 @@ impl App {
         }
         // Confined endpoints: the self-test and warm workers, before anything is served.
         #[cfg(feature = "confined")]
-        let confined = if confined && endpoints.iter().any(|e| e.confined().is_some()) {
+        let confined = if serving && endpoints.iter().any(|e| e.confined().is_some()) {
             Some(crate::confined::Pool::start(&config.confined).await?)
         } else {
             None
         };
-        #[cfg(not(feature = "confined"))]
-        let _ = confined;
         #[cfg(feature = "confined")]
         let mut state = state;
         #[cfg(feature = "confined")]
@@ -407,7 +403,18 @@ impl App {
             emitter: Emitter::new(subscribers, cluster_subscribers, publisher),
             state,
         });
-        durable_hooks(&shared).await?;
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        let idempotency = if serving {
+            durable_hooks(&shared).await?;
+            idempotency(&shared, &endpoints).await?
+        } else {
+            None
+        };
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        if serving {
+            durable_hooks(&shared).await?;
+            idempotency(&endpoints)?;
+        }
         #[cfg(feature = "redis")]
         if let Some(redis) = &config.redis
             && shared.emitter.has_cluster_subscribers()
@@ -434,6 +441,8 @@ impl App {
                 health: Arc::default(),
                 layers,
                 rate_store,
+                #[cfg(any(feature = "sqlite", feature = "postgres"))]
+                idempotency,
                 #[cfg(feature = "metrics")]
                 prometheus,
                 #[cfg(feature = "static-files")]
@@ -616,8 +625,6 @@ impl App {
     }
 }
 
-/// Where the rate limits' buckets live: the instances' Redis when [`Config::redis`] is set
-/// (`ENDPOINT_REDIS_URL`), else this process.
 /// Durable hooks: the outbox table created, and this instance's deliverer started unless
 /// `ENDPOINT_OUTBOX_DELIVER=off`.
 ///
@@ -650,6 +657,73 @@ async fn durable_hooks(shared: &Arc<Shared>) -> Result<(), Error> {
     )))
 }
 
+/// Idempotent endpoints' store: the `endpoint_idempotency` table in the application's
+/// database, created if needed; `None` when no endpoint is idempotent.
+///
+/// # Errors
+///
+/// - [`Error::Database`] when an endpoint is idempotent and the application has no database
+///   (naming the endpoints), or the table cannot be created.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn idempotency(
+    shared: &Shared,
+    endpoints: &[&'static Endpoint],
+) -> Result<Option<Arc<crate::policy::idempotency::Store>>, Error> {
+    let idempotent = idempotent_endpoints(endpoints);
+    if idempotent.is_empty() {
+        return Ok(None);
+    }
+    let Some(database) = &shared.database else {
+        return Err(no_idempotency_store(&idempotent));
+    };
+    database
+        .ensure_tables(&crate::policy::idempotency::TABLES)
+        .await?;
+    Ok(Some(crate::policy::idempotency::Store::new(
+        database.clone(),
+        shared.config.idempotency_ttl,
+        shared.config.request_timeout,
+    )))
+}
+
+/// Without a database feature an idempotent endpoint cannot keep its responses: refused.
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+fn idempotency(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
+    let idempotent = idempotent_endpoints(endpoints);
+    if idempotent.is_empty() {
+        Ok(())
+    } else {
+        Err(no_idempotency_store(&idempotent))
+    }
+}
+
+/// `METHOD /route (module::function)` of every `#[endpoint(idempotent)]`.
+fn idempotent_endpoints(endpoints: &[&'static Endpoint]) -> Vec<String> {
+    endpoints
+        .iter()
+        .filter(|endpoint| endpoint.policy().idempotent)
+        .map(|endpoint| {
+            format!(
+                "{} ({}::{})",
+                endpoint.path(),
+                endpoint.module_path(),
+                endpoint.handler()
+            )
+        })
+        .collect()
+}
+
+fn no_idempotency_store(idempotent: &[String]) -> Error {
+    Error::database(format!(
+        "idempotent endpoints keep their responses in the application's database, and the \
+         application has none: call App::migrations(..) or set ENDPOINT_DATABASE_URL (with the \
+         `sqlite` or `postgres` feature). Idempotent endpoints: {}",
+        idempotent.join(", ")
+    ))
+}
+
+/// Where the rate limits' buckets live: the instances' Redis when [`Config::redis`] is set
+/// (`ENDPOINT_REDIS_URL`), else this process.
 fn rate_store(config: &Config) -> Result<crate::policy::Store, Error> {
     let Some(redis) = &config.redis else {
         return Ok(crate::policy::Store::Local);

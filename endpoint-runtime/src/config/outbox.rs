@@ -21,12 +21,13 @@ pub struct OutboxConfig {
     /// them and leaves delivery to the instances that have it `on` (a web tier beside worker
     /// instances). At least one instance must deliver, or the events wait.
     pub deliver: bool,
-    /// How many times one event is offered to one durable hook before it is dead-lettered
+    /// How many times one event is offered to one durable hook (an attempt counts when it is
+    /// claimed, so one whose instance stops during it counts too) before it is dead-lettered
     /// (kept in the table with its last error, logged at `error`, counted in
     /// `endpoint_outbox_dead_letters_total`).
     pub attempts: u32,
-    /// The wait before the first retry; each retry waits twice the one before, up to
-    /// 5 minutes. With the defaults an event is dead-lettered about 8.5 minutes after its
+    /// The wait before the first retry (at most 5 minutes); each retry waits twice the one
+    /// before, up to 5 minutes. With the defaults an event is dead-lettered about 8.5 minutes after its
     /// first failure.
     pub backoff: Duration,
     /// How often the outbox is read when nothing wakes it: the fallback when no notification

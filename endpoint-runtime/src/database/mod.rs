@@ -8,7 +8,7 @@ mod pool;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use pool::RuntimeTables;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use pool::{Backend, Database, Either, Pool};
+pub use pool::{Database, Either, Pool};
 
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub mod schema;

@@ -37,38 +37,6 @@ pub enum Either<S, P> {
     Postgres(P),
 }
 
-/// What [`with_pool!`](crate::with_pool) accepts: a `&Database` (its pool) or a
-/// `&mut Transaction` (its connection). Not public API.
-#[doc(hidden)]
-pub trait Backend {
-    /// What the SQLite arm binds.
-    type Sqlite;
-    /// What the PostgreSQL arm binds.
-    type Postgres;
-    /// The backend's own handle (named so that no method of the user's shadows it: the
-    /// macro calls it with method syntax, which dereferences `&&Database` as `pool()` did).
-    fn __endpoint_backend(self) -> Either<Self::Sqlite, Self::Postgres>;
-}
-
-impl<'a> Backend for &'a Database {
-    #[cfg(feature = "sqlite")]
-    type Sqlite = &'a sqlx::SqlitePool;
-    #[cfg(not(feature = "sqlite"))]
-    type Sqlite = std::convert::Infallible;
-    #[cfg(feature = "postgres")]
-    type Postgres = &'a sqlx::PgPool;
-    #[cfg(not(feature = "postgres"))]
-    type Postgres = std::convert::Infallible;
-    fn __endpoint_backend(self) -> Either<Self::Sqlite, Self::Postgres> {
-        match &self.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Either::Sqlite(pool),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => Either::Postgres(pool),
-        }
-    }
-}
-
 /// A connection pool and what the runtime knows of its database. Cheap to clone.
 ///
 /// Queries go through [`sqlx`] (re-exported as `endpoint_runtime::sqlx`) on the backend's own
@@ -140,10 +108,7 @@ pub struct Database {
 #[macro_export]
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
-        match {
-            use $crate::__private::Backend as _;
-            ($database).__endpoint_backend()
-        } {
+        match ($database).__endpoint_backend() {
             $crate::__private::Either::Sqlite($pool) => $body,
             $crate::__private::Either::Postgres($pool) => $body,
         }
@@ -156,10 +121,7 @@ macro_rules! with_pool {
 #[macro_export]
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
-        match {
-            use $crate::__private::Backend as _;
-            ($database).__endpoint_backend()
-        } {
+        match ($database).__endpoint_backend() {
             $crate::__private::Either::Sqlite($pool) => $body,
             $crate::__private::Either::Postgres(never) => match never {},
         }
@@ -172,17 +134,38 @@ macro_rules! with_pool {
 #[macro_export]
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
-        match {
-            use $crate::__private::Backend as _;
-            ($database).__endpoint_backend()
-        } {
+        match ($database).__endpoint_backend() {
             $crate::__private::Either::Sqlite(never) => match never {},
             $crate::__private::Either::Postgres($pool) => $body,
         }
     };
 }
 
+/// The SQLite arm of a [`Database`]'s [`Either`], or `Infallible` without the feature.
+#[cfg(feature = "sqlite")]
+type SqlitePoolRef<'a> = &'a sqlx::SqlitePool;
+#[cfg(not(feature = "sqlite"))]
+type SqlitePoolRef<'a> = std::convert::Infallible;
+/// The PostgreSQL arm of a [`Database`]'s [`Either`], or `Infallible` without the feature.
+#[cfg(feature = "postgres")]
+type PgPoolRef<'a> = &'a sqlx::PgPool;
+#[cfg(not(feature = "postgres"))]
+type PgPoolRef<'a> = std::convert::Infallible;
+
 impl Database {
+    /// What [`with_pool!`](crate::with_pool) matches on: the backend's pool. Not public API;
+    /// a method (not a trait's) so that the macro's method call dereferences `&&Database`
+    /// and keeps a temporary such as `&ctx.state::<Database>()?` alive for the whole match.
+    #[doc(hidden)]
+    pub fn __endpoint_backend(&self) -> Either<SqlitePoolRef<'_>, PgPoolRef<'_>> {
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => Either::Sqlite(pool),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Either::Postgres(pool),
+        }
+    }
+
     /// The pool: match on it, or use [`with_pool!`](crate::with_pool).
     pub fn pool(&self) -> &Pool {
         &self.pool
@@ -371,6 +354,10 @@ impl Database {
 pub(crate) struct RuntimeTables {
     /// What the tables are for, for the error message.
     pub(crate) purpose: &'static str,
+    /// The relation the statements create last: when it exists, nothing is run (on
+    /// PostgreSQL, `CREATE INDEX IF NOT EXISTS` would lock the table before it checks).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) last: &'static str,
     /// The statements on SQLite.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) sqlite: &'static [&'static str],
@@ -409,6 +396,14 @@ impl Database {
             }
             #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => {
+                let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(tables.last)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(failed)?;
+                if exists {
+                    return Ok(());
+                }
                 let mut tx = pool.begin().await.map_err(failed)?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(TABLES_LOCK)

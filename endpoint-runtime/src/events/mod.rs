@@ -32,14 +32,18 @@
 //!   event commit together or not at all. The in-request hooks and subscribers run at `emit`,
 //!   as above, and can still veto: the error drops the transaction, which rolls back.
 //!   [`Context::emit`] outside a transaction writes the rows in a transaction of their own,
-//!   after the in-request hooks succeeded.
+//!   after the in-request hooks succeeded. In-request hooks run outside the emitting
+//!   transaction (see [`Transaction::emit`] for what that means for their writes).
 //! - After commit the instance's deliverer is woken at once; other instances are woken by
 //!   PostgreSQL `NOTIFY endpoint_outbox`, and every deliverer also reads the table every
 //!   `ENDPOINT_OUTBOX_POLL` (5 s) and when a retry falls due.
-//! - One row is claimed at a time with `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so
-//!   one instance delivers it; an instance that dies while delivering releases it with its
-//!   connection and another takes it. On SQLite (one machine's file) the single instance
-//!   delivers.
+//! - One row is claimed at a time, in one statement that commits before the hook runs
+//!   (`UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)` on PostgreSQL, so one instance
+//!   gets it): the claim counts an attempt and leases the row for `ENDPOINT_REQUEST_TIMEOUT`
+//!   plus 5 s. An instance that stops while delivering leaves the lease to run out; another
+//!   instance then claims the row again (after the last attempt, it is dead-lettered instead).
+//!   No connection is held while a hook runs. On SQLite (one machine's file) the claim is
+//!   atomic too, and one instance delivers.
 //! - A delivery that fails (an error, a panic, or longer than `ENDPOINT_REQUEST_TIMEOUT`) is
 //!   retried after `ENDPOINT_OUTBOX_BACKOFF` (1 s), doubling up to 5 minutes; after
 //!   `ENDPOINT_OUTBOX_ATTEMPTS` (10) it is dead-lettered: kept with `dead_at` and
@@ -47,8 +51,11 @@
 //! - At least once means a hook can see an event twice (an instance killed after the hook
 //!   ran, before its row was deleted): [`Event::id`] is the same on every delivery, so the
 //!   hook deduplicates by it (a unique column, `ON CONFLICT DO NOTHING`). Deliveries are not
-//!   ordered. A durable hook sees the emitter's user, roles, admin and app flags and IP;
-//!   not the credential's claims.
+//!   ordered; one instance delivers one row at a time. A durable hook sees the emitter's
+//!   user, roles, admin and app flags and IP as they were at the emission, with the
+//!   authenticator `outbox`; not the credential's claims. A row's hook is named by its
+//!   module path and function name: rows of a hook renamed or moved wait (a warning at
+//!   start-up says so) until an instance has it.
 //!
 //! | path | registered with | when | guarantee | can veto |
 //! |---|---|---|---|---|

@@ -18,6 +18,7 @@ use crate::database::{Pool, RuntimeTables};
 /// a dead letter keeps its row with `dead_at` and `last_error`. Times are Unix milliseconds.
 pub(crate) const TABLES: RuntimeTables = RuntimeTables {
     purpose: "outbox (`endpoint_outbox`)",
+    last: "endpoint_outbox_due",
     sqlite: &[
         "CREATE TABLE IF NOT EXISTS endpoint_outbox (
             id INTEGER PRIMARY KEY,
@@ -65,29 +66,35 @@ pub(crate) const INSERT: &str = "INSERT INTO endpoint_outbox
     (event_id, hook, event, payload, accountability, chain, next_attempt_at, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
 
-/// The next row due, among the hooks this binary has (`$2`, a JSON array of keys), locked
-/// for this instance and skipped by the others.
+/// Claims the next row due among the hooks this binary has (`$2`, a JSON array of keys): one
+/// attempt more, and its next attempt moved to the lease's end (`$3`), in one statement that
+/// commits before the hook runs. Another instance skips it (`FOR UPDATE SKIP LOCKED`) and, once
+/// the lease has passed (this instance stopped), claims it again.
 #[cfg(feature = "postgres")]
 const CLAIM_POSTGRES: &str =
-    "SELECT id, event_id, hook, event, payload, accountability, chain, attempts
-    FROM endpoint_outbox
-    WHERE dead_at IS NULL AND next_attempt_at <= $1
-      AND hook IN (SELECT jsonb_array_elements_text($2::jsonb))
-    ORDER BY next_attempt_at, id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED";
+    "UPDATE endpoint_outbox SET attempts = attempts + 1, next_attempt_at = $3
+    WHERE id = (
+        SELECT id FROM endpoint_outbox
+        WHERE dead_at IS NULL AND next_attempt_at <= $1
+          AND hook IN (SELECT jsonb_array_elements_text($2::jsonb))
+        ORDER BY next_attempt_at, id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+    RETURNING id, event_id, hook, event, payload, accountability, chain, attempts";
 
-/// The next row due, on SQLite (one instance: nothing to lock against).
+/// The same on SQLite, where one statement holds the database's write lock.
 #[cfg(feature = "sqlite")]
 const CLAIM_SQLITE: &str =
-    "SELECT id, event_id, hook, event, payload, accountability, chain, attempts
-    FROM endpoint_outbox
-    WHERE dead_at IS NULL AND next_attempt_at <= $1
-      AND hook IN (SELECT value FROM json_each($2))
-    ORDER BY next_attempt_at, id
-    LIMIT 1";
+    "UPDATE endpoint_outbox SET attempts = attempts + 1, next_attempt_at = $3
+    WHERE id = (
+        SELECT id FROM endpoint_outbox
+        WHERE dead_at IS NULL AND next_attempt_at <= $1
+          AND hook IN (SELECT value FROM json_each($2))
+        ORDER BY next_attempt_at, id
+        LIMIT 1)
+    RETURNING id, event_id, hook, event, payload, accountability, chain, attempts";
 
-/// When the next row of these hooks falls due.
+/// When the next row of these hooks falls due (a claimed one at its lease's end).
 #[cfg(feature = "postgres")]
 const NEXT_DUE_POSTGRES: &str = "SELECT MIN(next_attempt_at) FROM endpoint_outbox
     WHERE dead_at IS NULL AND hook IN (SELECT jsonb_array_elements_text($1::jsonb))";
@@ -95,11 +102,18 @@ const NEXT_DUE_POSTGRES: &str = "SELECT MIN(next_attempt_at) FROM endpoint_outbo
 const NEXT_DUE_SQLITE: &str = "SELECT MIN(next_attempt_at) FROM endpoint_outbox
     WHERE dead_at IS NULL AND hook IN (SELECT value FROM json_each($1))";
 
-const DELETE: &str = "DELETE FROM endpoint_outbox WHERE id = $1";
+/// The pending rows' hooks, to warn of those no instance of this binary delivers.
+const PENDING_HOOKS: &str = "SELECT DISTINCT hook FROM endpoint_outbox WHERE dead_at IS NULL";
 
-const RETRY: &str = "UPDATE endpoint_outbox
-    SET attempts = $2, next_attempt_at = $3, last_error = $4, dead_at = $5
-    WHERE id = $1";
+/// A delivered row, still ours (`attempts` as claimed).
+const DELETE: &str = "DELETE FROM endpoint_outbox WHERE id = $1 AND attempts = $2";
+
+/// A failed row, still ours: retried at `$3`, or dead since `$5`.
+const RETRY: &str = "UPDATE endpoint_outbox SET next_attempt_at = $3, last_error = $4, dead_at = $5
+    WHERE id = $1 AND attempts = $2";
+
+/// How long past the hook's timeout a claim is this instance's.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// One outbox row to write.
 #[derive(Debug)]
@@ -133,7 +147,9 @@ pub(crate) fn rows(hooks: &[&'static Hook], event: &Event, chain: &[String]) -> 
         .collect()
 }
 
-/// What of the emitter's accountability a durable hook sees: user, roles, admin, app, IP.
+/// What of the emitter's accountability a durable hook sees: user, roles, admin, app, IP, as
+/// they were when the event was emitted (the emission was authorized then), with the
+/// authenticator `outbox`. The rows are as trusted as the database they are in.
 fn accountability_to_json(who: &Accountability) -> Value {
     json!({
         "user": who.user,
@@ -164,6 +180,7 @@ fn accountability_from_json(text: &str) -> Accountability {
         role: roles.first().cloned(),
         roles,
         user,
+        authenticator: Some("outbox"),
         ..Accountability::default()
     }
 }
@@ -174,7 +191,8 @@ fn now_ms() -> i64 {
         .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }
 
-/// A claimed row.
+/// A claimed row: id, event id, hook, event, payload, accountability, chain, attempts (this
+/// one included).
 type Claimed = (i64, String, String, String, String, String, String, i64);
 
 /// What became of one delivery.
@@ -184,7 +202,7 @@ enum Outcome {
 }
 
 /// Starts this instance's deliverer: a task that delivers every due row, then waits for a
-/// wake-up (a commit here, a PostgreSQL notification, the next retry falling due, or
+/// wake-up (a commit here, a PostgreSQL notification, the next row falling due, or
 /// [`poll`](crate::OutboxConfig::poll)). It holds the application weakly and ends once it is
 /// gone.
 pub(crate) fn start(shared: &Arc<Shared>) {
@@ -199,6 +217,7 @@ pub(crate) fn start(shared: &Arc<Shared>) {
     tokio::spawn(async move {
         let mut listener = Listener::default();
         let mut failing = false;
+        let mut checked = false;
         loop {
             let wait = {
                 let Some(shared) = weak.upgrade() else {
@@ -207,6 +226,9 @@ pub(crate) fn start(shared: &Arc<Shared>) {
                 let Some(database) = shared.database.clone() else {
                     return;
                 };
+                if !checked {
+                    checked = warn_of_unknown_hooks(&database, &hooks).await.is_ok();
+                }
                 match deliver_due(&shared, &database, &hooks, &keys).await {
                     Ok(next_due) => {
                         if std::mem::take(&mut failing) {
@@ -235,6 +257,26 @@ pub(crate) fn start(shared: &Arc<Shared>) {
     });
 }
 
+/// Warns once of pending rows whose hook this binary does not have: another binary's (a
+/// worker's), or a hook renamed or moved since (its key is `module::function`). They wait
+/// for an instance that has it.
+async fn warn_of_unknown_hooks(
+    database: &crate::Database,
+    hooks: &HashMap<String, &'static Hook>,
+) -> Result<(), sqlx::Error> {
+    let pending: Vec<String> = crate::with_pool!(database, |pool| {
+        sqlx::query_scalar(PENDING_HOOKS).fetch_all(pool).await
+    })?;
+    for hook in pending.iter().filter(|hook| !hooks.contains_key(*hook)) {
+        tracing::warn!(
+            hook,
+            "the outbox holds events for a durable hook this binary does not have; they wait \
+             for an instance that has it (a hook's key is its module path and name)"
+        );
+    }
+    Ok(())
+}
+
 /// Delivers every row due now, one at a time; returns when the next one falls due.
 async fn deliver_due(
     shared: &Arc<Shared>,
@@ -244,82 +286,84 @@ async fn deliver_due(
 ) -> Result<Option<i64>, sqlx::Error> {
     let config = &shared.config.outbox;
     let timeout = shared.config.request_timeout;
-    // Settles a delivered or failed row: deleted, retried later, or dead-lettered.
-    macro_rules! settle {
-        ($executor:expr, $row:expr, $outcome:expr) => {{
-            let (id, attempts, hook, event, event_id) = $row;
-            match $outcome {
-                Outcome::Delivered => {
-                    sqlx::query(DELETE).bind(id).execute($executor).await?;
-                }
-                Outcome::Failed(error) => {
-                    let attempts = attempts + 1;
-                    let dead = attempts >= i64::from(config.attempts);
-                    let retry_at =
-                        now_ms() + config.retry_after(attempts as u32).as_millis() as i64;
+    let (claim, next_due) = match database.pool() {
+        #[cfg(feature = "postgres")]
+        Pool::Postgres(_) => (CLAIM_POSTGRES, NEXT_DUE_POSTGRES),
+        #[cfg(feature = "sqlite")]
+        Pool::Sqlite(_) => (CLAIM_SQLITE, NEXT_DUE_SQLITE),
+    };
+    loop {
+        let now = now_ms();
+        let lease_until = now.saturating_add(
+            i64::try_from((timeout + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX),
+        );
+        let claimed: Option<Claimed> = crate::with_pool!(database, |pool| {
+            sqlx::query_as(claim)
+                .bind(now)
+                .bind(keys)
+                .bind(lease_until)
+                .fetch_optional(pool)
+                .await
+        })?;
+        let Some(claimed) = claimed else {
+            return crate::with_pool!(database, |pool| {
+                sqlx::query_scalar(next_due)
+                    .bind(keys)
+                    .fetch_one(pool)
+                    .await
+            });
+        };
+        let attempts = claimed.7;
+        // Over the attempts: the instances that claimed it stopped during each (a hook that
+        // brings its process down). Dead-lettered without running it again.
+        let outcome = if attempts > i64::from(config.attempts) {
+            Outcome::Failed(
+                "the instance delivering it stopped during its last attempt".to_string(),
+            )
+        } else {
+            deliver(shared, hooks, &claimed, timeout).await
+        };
+        let (id, event_id, hook, event, ..) = claimed;
+        match outcome {
+            Outcome::Delivered => {
+                crate::with_pool!(database, |pool| {
+                    sqlx::query(DELETE)
+                        .bind(id)
+                        .bind(attempts)
+                        .execute(pool)
+                        .await
+                        .map(|_| ())
+                })?;
+            }
+            Outcome::Failed(error) => {
+                let dead = attempts >= i64::from(config.attempts);
+                let retry_at = now_ms().saturating_add(
+                    i64::try_from(config.retry_after(attempts as u32).as_millis())
+                        .unwrap_or(i64::MAX),
+                );
+                crate::with_pool!(database, |pool| {
                     sqlx::query(RETRY)
                         .bind(id)
                         .bind(attempts)
                         .bind(retry_at)
                         .bind(&error)
                         .bind(dead.then(now_ms))
-                        .execute($executor)
-                        .await?;
-                    if dead {
-                        tracing::error!(
-                            hook, event, event_id, attempts, %error,
-                            "a durable hook failed on every attempt: its event is dead-lettered \
-                             (kept in endpoint_outbox with dead_at)"
-                        );
-                        #[cfg(feature = "metrics")]
-                        metrics::counter!("endpoint_outbox_dead_letters_total", "hook" => hook.clone())
-                            .increment(1);
-                    } else {
-                        tracing::warn!(hook, event, event_id, attempts, %error, "a durable hook failed; retrying later");
-                    }
+                        .execute(pool)
+                        .await
+                        .map(|_| ())
+                })?;
+                if dead {
+                    tracing::error!(
+                        hook, event, event_id, attempts, %error,
+                        "a durable hook failed on every attempt: its event is dead-lettered \
+                         (kept in endpoint_outbox with dead_at)"
+                    );
+                    #[cfg(feature = "metrics")]
+                    metrics::counter!("endpoint_outbox_dead_letters_total", "hook" => hook)
+                        .increment(1);
+                } else {
+                    tracing::warn!(hook, event, event_id, attempts, %error, "a durable hook failed; retrying later");
                 }
-            }
-        }};
-    }
-    loop {
-        let now = now_ms();
-        match database.pool() {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let claimed: Option<Claimed> = sqlx::query_as(CLAIM_POSTGRES)
-                    .bind(now)
-                    .bind(keys)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(claimed) = claimed else {
-                    tx.commit().await?;
-                    return sqlx::query_scalar(NEXT_DUE_POSTGRES)
-                        .bind(keys)
-                        .fetch_one(pool)
-                        .await;
-                };
-                let outcome = deliver(shared, hooks, &claimed, timeout).await;
-                let (id, event_id, hook, event, .., attempts) = claimed;
-                settle!(&mut *tx, (id, attempts, hook, event, event_id), outcome);
-                tx.commit().await?;
-            }
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => {
-                let claimed: Option<Claimed> = sqlx::query_as(CLAIM_SQLITE)
-                    .bind(now)
-                    .bind(keys)
-                    .fetch_optional(pool)
-                    .await?;
-                let Some(claimed) = claimed else {
-                    return sqlx::query_scalar(NEXT_DUE_SQLITE)
-                        .bind(keys)
-                        .fetch_one(pool)
-                        .await;
-                };
-                let outcome = deliver(shared, hooks, &claimed, timeout).await;
-                let (id, event_id, hook, event, .., attempts) = claimed;
-                settle!(pool, (id, attempts, hook, event, event_id), outcome);
             }
         }
     }
@@ -373,7 +417,11 @@ impl Listener {
         if self.listener.is_none()
             && let Pool::Postgres(pool) = database.pool()
         {
-            match sqlx::postgres::PgListener::connect_with(pool).await {
+            // A connection of its own, not one of the application's pool for good.
+            let own = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect_lazy_with((*pool.connect_options()).clone());
+            match sqlx::postgres::PgListener::connect_with(&own).await {
                 Ok(mut listener) => match listener.listen(CHANNEL).await {
                     Ok(()) => self.listener = Some(listener),
                     Err(error) => tracing::debug!(%error, "LISTEN endpoint_outbox failed"),

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{EmitError, Event, outbox};
 use crate::context::Context;
-use crate::database::{Backend, Either};
+use crate::database::Either;
 use crate::error::EndpointError;
 
 /// A database transaction from [`Context::transaction`](crate::Context::transaction) whose
@@ -60,16 +60,22 @@ impl std::fmt::Debug for Transaction {
     }
 }
 
-impl<'a> Backend for &'a mut Transaction {
-    #[cfg(feature = "sqlite")]
-    type Sqlite = &'a mut sqlx::SqliteConnection;
-    #[cfg(not(feature = "sqlite"))]
-    type Sqlite = std::convert::Infallible;
-    #[cfg(feature = "postgres")]
-    type Postgres = &'a mut sqlx::PgConnection;
-    #[cfg(not(feature = "postgres"))]
-    type Postgres = std::convert::Infallible;
-    fn __endpoint_backend(self) -> Either<Self::Sqlite, Self::Postgres> {
+/// The SQLite arm of a [`Transaction`]'s [`Either`], or `Infallible` without the feature.
+#[cfg(feature = "sqlite")]
+type SqliteConnectionRef<'a> = &'a mut sqlx::SqliteConnection;
+#[cfg(not(feature = "sqlite"))]
+type SqliteConnectionRef<'a> = std::convert::Infallible;
+/// The PostgreSQL arm of a [`Transaction`]'s [`Either`], or `Infallible` without the feature.
+#[cfg(feature = "postgres")]
+type PgConnectionRef<'a> = &'a mut sqlx::PgConnection;
+#[cfg(not(feature = "postgres"))]
+type PgConnectionRef<'a> = std::convert::Infallible;
+
+impl Transaction {
+    /// What [`with_pool!`](crate::with_pool) matches on: the transaction's connection. Not
+    /// public API.
+    #[doc(hidden)]
+    pub fn __endpoint_backend(&mut self) -> Either<SqliteConnectionRef<'_>, PgConnectionRef<'_>> {
         match &mut self.connection {
             #[cfg(feature = "sqlite")]
             Connection::Sqlite(tx) => Either::Sqlite(&mut **tx),
@@ -77,9 +83,7 @@ impl<'a> Backend for &'a mut Transaction {
             Connection::Postgres(tx) => Either::Postgres(&mut **tx),
         }
     }
-}
 
-impl Transaction {
     /// Begins a transaction on the context's database.
     ///
     /// # Errors
@@ -89,9 +93,13 @@ impl Transaction {
     pub(crate) async fn begin(context: Context) -> Result<Self, EndpointError> {
         let connection = match context.database()?.pool() {
             #[cfg(feature = "sqlite")]
-            crate::Pool::Sqlite(pool) => {
-                Connection::Sqlite(pool.begin().await.map_err(EndpointError::from)?)
-            }
+            // `IMMEDIATE`: the write lock is taken at once, so that a transaction that reads
+            // first is not refused when it writes after another connection committed.
+            crate::Pool::Sqlite(pool) => Connection::Sqlite(
+                pool.begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(EndpointError::from)?,
+            ),
             #[cfg(feature = "postgres")]
             crate::Pool::Postgres(pool) => {
                 Connection::Postgres(pool.begin().await.map_err(EndpointError::from)?)
@@ -142,10 +150,16 @@ impl Transaction {
     }
 
     /// Emits `event` with `payload`: its in-request hooks and subscribers run now, awaited,
-    /// as with [`Context::emit`](crate::Context::emit) (they see the database as committed,
-    /// not this transaction's changes, and can veto); its durable hooks' deliveries are
-    /// written into the outbox in this transaction and run after [`commit`](Self::commit);
-    /// its cluster subscribers run after the commit too.
+    /// as with [`Context::emit`](crate::Context::emit), and can veto; its durable hooks'
+    /// deliveries are written into the outbox in this transaction and run after
+    /// [`commit`](Self::commit); its cluster subscribers run after the commit too.
+    ///
+    /// The in-request hooks run outside this transaction, on the pool: they see the database
+    /// as committed, not this transaction's changes, and one that writes what this transaction
+    /// holds waits for it (PostgreSQL: until the request timeout; SQLite, whose transaction
+    /// holds the one write lock: "database is locked" after 5 s). Write from a durable hook
+    /// instead, which runs after the commit. For the same reason, inside a transaction, emit
+    /// on it rather than with [`Context::emit`](crate::Context::emit).
     ///
     /// # Errors
     ///

@@ -44,6 +44,9 @@ pub(crate) struct Runtime {
     pub(crate) layers: crate::middleware::Layers,
     /// Where the rate limits' buckets live (`ENDPOINT_REDIS_URL`).
     pub(crate) rate_store: crate::policy::Store,
+    /// Where idempotent endpoints' responses are kept, when any endpoint is idempotent.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) idempotency: Option<Arc<crate::policy::idempotency::Store>>,
     /// The Prometheus recorder's handle, when metrics are on.
     #[cfg(feature = "metrics")]
     pub(crate) prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,

@@ -17,6 +17,8 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod idempotency;
 #[cfg(feature = "redis")]
 pub(crate) mod shared;
 

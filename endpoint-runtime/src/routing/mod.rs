@@ -12,6 +12,8 @@ use axum::routing::MethodRouter;
 use crate::EndpointError;
 use crate::error::{Conflict, Error};
 use crate::pipeline::Runtime;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::registry::HandlerFuture;
 use crate::registry::{Endpoint, Methods, endpoints, split_suffix};
 
 fn site(endpoint: &Endpoint) -> String {
@@ -532,6 +534,30 @@ pub fn method_router(endpoint: &'static Endpoint) -> MethodRouter {
 fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) -> MethodRouter {
     let handler = endpoint.call();
     match runtime {
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        Some(runtime) if endpoint.policy().idempotent && runtime.idempotency.is_some() => {
+            // Replays by `Idempotency-Key` wrap the application's layers and the handler.
+            let inner: Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync> =
+                match runtime.layers.wrap(endpoint, handler) {
+                    Some(layered) => Arc::new(layered),
+                    None => Arc::new(handler),
+                };
+            let store = runtime.idempotency.clone().expect("checked by the guard");
+            let replaying = move |request: Request| -> HandlerFuture {
+                let inner = Arc::clone(&inner);
+                Box::pin(crate::policy::idempotency::serve(
+                    Arc::clone(&store),
+                    endpoint,
+                    request,
+                    move |request| inner(request),
+                ))
+            };
+            route(
+                endpoint,
+                crate::policy::body_limit(Some(endpoint), runtime.config.body_limit),
+                crate::pipeline::EndpointService::new(runtime, endpoint, replaying),
+            )
+        }
         Some(runtime) => match runtime.layers.wrap(endpoint, handler) {
             Some(layered) => route(
                 endpoint,

@@ -117,7 +117,7 @@ pub(crate) fn validate(
         errors,
     );
 
-    let policy = policy::policy(policy, errors);
+    let policy = policy::policy(policy, methods.as_ref(), errors);
 
     // The function, checked even when the attribute failed. The checks run in the order their
     // errors are reported, which is why a confined endpoint's sit between the signature's.

@@ -24,6 +24,8 @@ pub(crate) struct Policy {
     pub(crate) concurrency: Option<u32>,
     /// `(requests, period in seconds, key)`.
     pub(crate) rate_limit: Option<(u32, u64, RateKey)>,
+    /// `idempotent`: `Idempotency-Key` replays.
+    pub(crate) idempotent: bool,
 }
 
 /// What the attribute wrote.
@@ -33,16 +35,47 @@ pub(crate) struct PolicyArgs {
     pub(crate) concurrency: Option<LitInt>,
     pub(crate) rate_limit: Option<LitStr>,
     pub(crate) per: Option<Ident>,
+    /// `idempotent`, the flag's own token.
+    pub(crate) idempotent: Option<Ident>,
 }
 
-pub(crate) fn policy(args: PolicyArgs, errors: &Errors) -> Policy {
+pub(crate) fn policy(
+    args: PolicyArgs,
+    methods: Option<&super::Methods>,
+    errors: &Errors,
+) -> Policy {
     let PolicyArgs {
         timeout,
         body_limit,
         concurrency,
         rate_limit,
         per,
+        idempotent,
     } = args;
+    // Replays are for the methods HTTP does not make idempotent itself (RFC 9110 §9.2.2):
+    // POST and PATCH, as the Idempotency-Key draft says.
+    if let (Some(flag), Some(methods)) = (&idempotent, methods) {
+        let others: Vec<&str> = match methods {
+            super::Methods::All => vec!["all"],
+            super::Methods::List(list) => list
+                .iter()
+                .filter(|m| !matches!(**m, "Post" | "Patch"))
+                .copied()
+                .collect(),
+        };
+        if !others.is_empty() {
+            errors.spanned(
+                flag,
+                format!(
+                    "`idempotent` replays POST and PATCH requests by their `Idempotency-Key`; \
+                     this endpoint also serves `{}`: GET, HEAD, PUT, DELETE and OPTIONS are \
+                     idempotent by HTTP's definition already. Write `method = post` or \
+                     `method = patch`",
+                    others.join("`, `").to_lowercase()
+                ),
+            );
+        }
+    }
     let key = match per.as_ref().map(|p| (p, p.to_string())) {
         None => RateKey::User,
         Some((_, text)) if text == "user" => RateKey::User,
@@ -63,6 +96,7 @@ pub(crate) fn policy(args: PolicyArgs, errors: &Errors) -> Policy {
         );
     }
     Policy {
+        idempotent: idempotent.is_some(),
         timeout_ms: timeout.and_then(|lit| {
             let parsed = duration_ms(&lit.value());
             match parsed {

@@ -1,26 +1,16 @@
-//! Durable hooks through the transactional outbox, on SQLite and on PostgreSQL (when
-//! `ENDPOINT_TEST_POSTGRES_URL` is set, as `.ci/run` does): an event emitted in a transaction
-//! is delivered after commit and never after a rollback; a failing hook is retried, then
+//! Durable hooks through the transactional outbox: an event emitted in a transaction is
+//! delivered after commit and never after a rollback; a failing hook is retried, then
 //! dead-lettered; an event committed by an instance that stopped is delivered by another; two
 //! instances on PostgreSQL deliver each event once.
-//!
-//! A test binary of its own: durable hooks need a database, so an application without one
-//! refuses to start, and the integration suite's applications mostly have none.
-
-#[path = "integration/support.rs"]
-#[allow(dead_code)]
-mod support;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use endpoint_runtime::prelude::*;
-use endpoint_runtime::{App, Database, DatabaseUrl, sqlx, with_pool};
-use support::{TestServer, client, start_app, test_config};
+use endpoint_runtime::{App, sqlx, with_pool};
 
-/// Which instance a hook runs on: the application's state.
-struct Instance(&'static str);
+use crate::support::test_config;
+use crate::{Instance, databases, instance, post, rows_when};
 
 /// Writes `things (n)` and emits `outbox.made` in one transaction; a negative `n` fails after
 /// the emit, so the transaction rolls back.
@@ -110,93 +100,6 @@ async fn veto(_event: Event) -> Result<(), EndpointError> {
 #[hook(event = "outbox.vetoed", durable)]
 async fn on_vetoed(event: Event, ctx: Context) -> Result<(), EndpointError> {
     record(&event, &ctx, "vetoed").await
-}
-
-/// The databases to test on: an SQLite file in `dir`, and a fresh schema on PostgreSQL when
-/// `ENDPOINT_TEST_POSTGRES_URL` is set. Each has the tables `things` and `deliveries`.
-async fn databases(dir: &tempfile::TempDir) -> Vec<(&'static str, String)> {
-    let mut urls = vec![(
-        "sqlite",
-        format!("sqlite://{}", dir.path().join("outbox.db").display()),
-    )];
-    match std::env::var("ENDPOINT_TEST_POSTGRES_URL") {
-        Ok(url) => urls.push(("postgres", postgres_schema(&url).await)),
-        Err(_) => eprintln!("ENDPOINT_TEST_POSTGRES_URL is not set: PostgreSQL not tested"),
-    }
-    for (_, url) in &urls {
-        let database = Database::connect(url, Duration::from_secs(10))
-            .await
-            .unwrap();
-        for statement in [
-            "CREATE TABLE things (n BIGINT NOT NULL)",
-            "CREATE TABLE deliveries (event_id TEXT NOT NULL, hook TEXT NOT NULL, n BIGINT NOT NULL, instance TEXT NOT NULL)",
-        ] {
-            with_pool!(&database, |pool| {
-                sqlx::query(statement).execute(pool).await.map(|_| ())
-            })
-            .unwrap();
-        }
-        database.close().await;
-    }
-    urls
-}
-
-/// A new schema on the server at `url`, and a URL whose connections use it.
-async fn postgres_schema(url: &str) -> String {
-    let schema = format!("outbox_{}", uuid::Uuid::new_v4().simple());
-    let database = Database::connect(url, Duration::from_secs(10))
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
-        .execute(database.postgres().unwrap())
-        .await
-        .unwrap();
-    database.close().await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options%5Bsearch_path%5D={schema}")
-}
-
-/// An instance named `name` on the database at `url`; `deliver`: whether it delivers.
-async fn instance(name: &'static str, url: &str, deliver: bool) -> TestServer {
-    let mut config = test_config();
-    config.database_url = Some(DatabaseUrl(url.to_string()));
-    config.outbox.deliver = deliver;
-    config.outbox.backoff = Duration::from_millis(20);
-    config.outbox.attempts = 3;
-    config.outbox.poll = Duration::from_millis(200);
-    start_app(App::new().config(config).state(Instance(name))).await
-}
-
-async fn post(server: &TestServer, path: &str) -> u16 {
-    client()
-        .post(server.url(path))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-/// The rows of `sql` (one text column) once `done` says they are complete, or what they are
-/// after 10 s.
-async fn rows_when(url: &str, sql: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let database = Database::connect(url, Duration::from_secs(10))
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let rows: Vec<String> = with_pool!(&database, |pool| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_all(pool)
-                .await
-        })
-        .unwrap();
-        if done(&rows) || Instant::now() > deadline {
-            database.close().await;
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Each committed event reaches the durable hook once, with its own id; a rolled-back one
