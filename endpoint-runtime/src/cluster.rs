@@ -1,8 +1,10 @@
-//! Events to every instance (feature `redis`, `ENDPOINT_REDIS_URL`):
-//! [`App::subscribe_cluster`](crate::App::subscribe_cluster)'s subscribers receive the events
-//! emitted on any instance, over Redis pub/sub on the channel `endpoint:events:<db>` (pub/sub
+//! Events to every instance: [`App::subscribe_cluster`](crate::App::subscribe_cluster)'s
+//! subscribers receive the events emitted on any instance, over Redis pub/sub when
+//! `ENDPOINT_REDIS_URL` is set (feature `redis`) on the channel `endpoint:events:<db>` (pub/sub
 //! ignores the database number, so the URL's `/db` is in the channel's name: applications on
-//! one Redis with their own databases do not hear each other).
+//! one Redis with their own databases do not hear each other), else over PostgreSQL
+//! `LISTEN/NOTIFY` on the channel `endpoint_events` when the database is PostgreSQL (feature
+//! `postgres`; a notification reaches the sessions of the same database only).
 //!
 //! Delivery is **at most once**: a message published while an instance is disconnected, or
 //! that finds no instance listening, is lost, as Redis pub/sub loses it; durable hooks (the
@@ -10,15 +12,17 @@
 //! are published. On the emitting instance its own cluster subscribers run at once, not
 //! through Redis; a message is `{"origin", "id", "event", "payload", "chain"}` and an instance skips
 //! its own. Other instances see the event with an anonymous accountability: the caller's
-//! identity does not travel. A message over [`MAX_MESSAGE`] bytes is neither sent nor
-//! delivered, and at most [`MAX_RUNNING`] deliveries from other instances run at once (the
-//! listener waits for room: Redis buffers meanwhile). Anyone who can publish on the Redis can
-//! make cluster subscribers run: keep it private, as its rate-limit buckets require anyway.
+//! identity does not travel. A message over [`MAX_MESSAGE`] bytes (over PostgreSQL, 7999 bytes:
+//! `NOTIFY`'s limit) is neither sent nor delivered, and at most [`MAX_RUNNING`] deliveries from
+//! other instances run at once (the listener waits for room: the server buffers meanwhile).
+//! Anyone who can publish on the Redis, or notify on the database, can make cluster subscribers
+//! run: keep them private, as their other uses require anyway.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "redis")]
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -35,6 +39,7 @@ pub(crate) const MAX_MESSAGE: usize = 1 << 20;
 pub(crate) const MAX_RUNNING: usize = 64;
 
 /// The channel of the application's events on the Redis at `url`: `endpoint:events:<db>`.
+#[cfg(feature = "redis")]
 fn channel(url: &str) -> String {
     let db = url
         .strip_prefix("redis://")
@@ -51,12 +56,19 @@ pub(crate) fn instance_id() -> Arc<str> {
     uuid::Uuid::new_v4().to_string().into()
 }
 
+/// The message of one event: `{"origin", "id", "event", "payload", "chain"}`.
+fn message(instance: &str, event: &str, payload: &Value, chain: &[String], id: &str) -> String {
+    json!({ "origin": instance, "id": id, "event": event, "payload": payload, "chain": chain })
+        .to_string()
+}
+
 /// Publishes each event on the application's channel through a lazily connected manager (a
 /// Redis that is down costs at most [`TIMEOUT`] per event, and one `warn` line per outage).
 ///
 /// # Errors
 ///
 /// The `redis` crate's reason when `url` cannot be used.
+#[cfg(feature = "redis")]
 pub(crate) fn publisher(url: &str, instance: Arc<str>) -> Result<Publisher, String> {
     let connection = crate::policy::shared::connection(url, TIMEOUT)?;
     let channel: Arc<str> = channel(url).into();
@@ -66,9 +78,7 @@ pub(crate) fn publisher(url: &str, instance: Arc<str>) -> Result<Publisher, Stri
             let mut connection = connection.clone();
             let failing = Arc::clone(&failing);
             let channel = Arc::clone(&channel);
-            let message =
-                json!({ "origin": &*instance, "id": id, "event": event, "payload": payload, "chain": chain })
-                    .to_string();
+            let message = message(&instance, &event, &payload, &chain, &id);
             Box::pin(async move {
                 if message.len() > MAX_MESSAGE {
                     tracing::warn!(
@@ -121,6 +131,7 @@ fn recovered(failing: &AtomicBool, what: &'static str) {
 /// gone. The first subscription is tried
 /// before this returns (for up to 2 s), so that, with Redis up, events published once the
 /// server serves are received.
+#[cfg(feature = "redis")]
 pub(crate) async fn listen(
     url: &str,
     shared: &Arc<Shared>,
@@ -195,6 +206,7 @@ fn unsubscribed(failing: &AtomicBool, reason: &str) {
     }
 }
 
+#[cfg(feature = "redis")]
 async fn subscribe(
     client: &redis::Client,
     channel: &str,
@@ -206,7 +218,7 @@ async fn subscribe(
 
 /// Delivers one message from another instance (its subscribers hold `permit` until they have
 /// all finished); ignores this instance's own, oversized and malformed ones.
-fn receive(
+pub(crate) fn receive(
     shared: &Arc<Shared>,
     instance: &str,
     text: &str,
@@ -250,4 +262,119 @@ fn receive(
     shared
         .emitter
         .deliver_to_cluster_subscribers(&context, event, &chain, Some(permit));
+}
+
+/// The PostgreSQL channel of the application's events.
+#[cfg(feature = "postgres")]
+const PG_CHANNEL: &str = "endpoint_events";
+
+/// The largest `NOTIFY` payload PostgreSQL accepts (its default build: under 8000 bytes).
+#[cfg(feature = "postgres")]
+const PG_MAX_MESSAGE: usize = 7999;
+
+/// Publishes each event with `pg_notify('endpoint_events', message)` on the application's
+/// pool, waiting at most [`TIMEOUT`] (an outage is logged once, and loses its events).
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_publisher(pool: sqlx::PgPool, instance: Arc<str>) -> Publisher {
+    let failing = Arc::new(AtomicBool::new(false));
+    Arc::new(
+        move |event: String, payload: Value, chain: Vec<String>, id: String| {
+            let pool = pool.clone();
+            let failing = Arc::clone(&failing);
+            let message = message(&instance, &event, &payload, &chain, &id);
+            Box::pin(async move {
+                if message.len() > PG_MAX_MESSAGE {
+                    tracing::warn!(
+                        event,
+                        bytes = message.len(),
+                        "an event over 7999 bytes (PostgreSQL's NOTIFY limit) was not sent to the other instances"
+                    );
+                    return;
+                }
+                let sent = tokio::time::timeout(
+                    TIMEOUT,
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(PG_CHANNEL)
+                        .bind(message)
+                        .execute(&pool),
+                )
+                .await;
+                match sent {
+                    Ok(Ok(_)) => recovered(&failing, "events reach the other instances again"),
+                    Ok(Err(error)) => lost(&failing, &event, &error.to_string()),
+                    Err(_) => lost(&failing, &event, "no answer in time"),
+                }
+            })
+        },
+    )
+}
+
+/// Listens on `endpoint_events` with a connection of its own (not one of the application's
+/// pool) and delivers what other instances notify, as [`listen`] does for Redis: the first
+/// `LISTEN` is tried before this returns (for up to 2 s), the connection is reopened after a
+/// failure (once a second, the first failure of an outage logged), and the task ends once the
+/// application is gone.
+#[cfg(feature = "postgres")]
+pub(crate) async fn listen_postgres(pool: &sqlx::PgPool, shared: &Arc<Shared>, instance: Arc<str>) {
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let failing = AtomicBool::new(false);
+    let mut listening = match tokio::time::timeout(TIMEOUT * 8, pg_listen(&own)).await {
+        Ok(Ok(listener)) => Some(listener),
+        Ok(Err(error)) => {
+            unsubscribed(&failing, &error.to_string());
+            None
+        }
+        Err(_) => {
+            unsubscribed(&failing, "no answer in time");
+            None
+        }
+    };
+    let shared = Arc::downgrade(shared);
+    let room = Arc::new(tokio::sync::Semaphore::new(MAX_RUNNING));
+    tokio::spawn(async move {
+        while shared.strong_count() > 0 {
+            let mut listener = match listening.take() {
+                Some(listener) => listener,
+                None => match tokio::time::timeout(TIMEOUT * 8, pg_listen(&own)).await {
+                    Ok(Ok(listener)) => {
+                        recovered(&failing, "subscribed to the other instances' events again");
+                        listener
+                    }
+                    Ok(Err(error)) => {
+                        unsubscribed(&failing, &error.to_string());
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    Err(_) => {
+                        unsubscribed(&failing, "no answer in time");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                },
+            };
+            // `recv` reconnects by itself after a dropped connection; an error means it could
+            // not.
+            while let Ok(notification) = listener.recv().await {
+                let Ok(permit) = Arc::clone(&room).acquire_owned().await else {
+                    return;
+                };
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                receive(&shared, &instance, notification.payload(), permit);
+            }
+            unsubscribed(&failing, "the LISTEN connection failed");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// `LISTEN endpoint_events` on the one connection of `own`.
+#[cfg(feature = "postgres")]
+async fn pg_listen(own: &sqlx::PgPool) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(own).await?;
+    listener.listen(PG_CHANNEL).await?;
+    Ok(listener)
 }

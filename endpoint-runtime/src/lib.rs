@@ -37,7 +37,7 @@ extern crate self as endpoint_runtime;
 mod app;
 pub mod auth;
 mod body_limit;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 mod cluster;
 mod config;
 #[cfg(feature = "confined")]

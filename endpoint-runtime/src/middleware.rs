@@ -35,7 +35,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt as _};
 
 use crate::error::{EndpointError, ErrorInfo};
-use crate::registry::{Handler, HandlerFuture};
+use crate::registry::HandlerFuture;
 
 /// What `#[middleware]` registers. Not public API.
 #[doc(hidden)]
@@ -153,18 +153,22 @@ impl Layers {
 
     /// `endpoint`'s handler wrapped in its `#[middleware]` functions, then in the inner
     /// layers; `None` when there are none (the handler is called directly, at no cost).
-    pub(crate) fn wrap(
+    pub(crate) fn wrap<H>(
         &self,
         endpoint: &crate::Endpoint,
-        handler: Handler,
-    ) -> Option<impl Fn(Request) -> HandlerFuture + Clone + Send + Sync + 'static> {
+        handler: H,
+    ) -> Option<impl Fn(Request) -> HandlerFuture + Clone + Send + Sync + 'static>
+    where
+        H: Fn(Request) -> HandlerFuture + Clone + Send + Sync + 'static,
+    {
         let functions = for_endpoint(endpoint);
         if self.inner.is_empty() && functions.is_empty() {
             return None;
         }
         let mut service: HandlerService =
-            BoxCloneSyncService::new(tower::service_fn(move |request: Request| async move {
-                Ok::<_, Infallible>(handler(request).await)
+            BoxCloneSyncService::new(tower::service_fn(move |request: Request| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(handler(request).await) }
             }));
         // The last in order wraps the handler first, so that the first in order runs first.
         for function in functions.iter().rev() {

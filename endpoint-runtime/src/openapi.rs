@@ -571,12 +571,15 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
             let (status, success) = response
                 .clone()
                 .unwrap_or(("200".into(), json!({ "description": "Success" })));
+            let success_status = status.clone();
             responses.insert(status, success);
             if !parameters.is_empty() || body.is_some() {
-                responses.insert(
-                    "400".into(),
-                    error_response(error_type, "Invalid path parameter, query or body"),
-                );
+                let what = if idempotent {
+                    "Invalid path parameter, query, body or Idempotency-Key"
+                } else {
+                    "Invalid path parameter, query or body"
+                };
+                responses.insert("400".into(), error_response(error_type, what));
             }
             if body.is_some() {
                 responses.insert(
@@ -615,13 +618,20 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                         "A request with this Idempotency-Key is still running (`Retry-After: 1`)",
                     ),
                 );
-                // A body's 422 keeps its description; the key's reuse is another cause.
-                responses.entry("422").or_insert_with(|| {
-                    error_response(
-                        error_type,
-                        "The Idempotency-Key was used with a different request",
-                    )
-                });
+                let reused = "The Idempotency-Key was used with a different request";
+                let described = match responses.get("422") {
+                    Some(_) => format!("Well-formed JSON of the wrong shape, or: {reused}"),
+                    None => reused.to_string(),
+                };
+                responses.insert("422".into(), error_response(error_type, &described));
+                if let Some(success) = responses.get_mut(&success_status) {
+                    success["headers"] = json!({
+                        "Idempotent-Replayed": {
+                            "description": "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
+                            "schema": { "type": "string", "enum": ["true"] }
+                        }
+                    });
+                }
             }
             let policy = endpoint.policy();
             if let Some(rate) = policy.rate_limit.or(config.rate_limit) {

@@ -148,6 +148,20 @@ async fn create_article(
     ))
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct Message {
+    message: String,
+}
+
+/// Sends a message to the editors: three per minute per caller (the user, else the client
+/// IP), counted across every instance when they share a Redis (`ENDPOINT_REDIS_URL`).
+#[endpoint(id = "contact", route = "/", method = post, rate_limit = "3/minute")]
+async fn contact(who: Accountability, Json(message): Json<Message>) -> (StatusCode, JSend<Value>) {
+    endpoint_runtime::tracing::info!(user = ?who.user, bytes = message.message.len(), "message for the editors");
+    (StatusCode::ACCEPTED, JSend(json!({ "received": true })))
+}
+
 /// Publishes an article: editors and admins. Emits `article.published` in the transaction
 /// that publishes it: the durable audit hook records it after the commit, at least once, even
 /// if this instance stops right after committing (another delivers it).

@@ -383,8 +383,9 @@ impl App {
             // application can name the type.
             state.insert(TypeId::of::<crate::confined::Pool>(), pool);
         }
-        // Events to the other instances, when they share a Redis.
-        #[cfg(feature = "redis")]
+        // Events to the other instances: over the Redis they share, else over PostgreSQL
+        // `LISTEN/NOTIFY` when the database is PostgreSQL.
+        #[cfg(any(feature = "redis", feature = "postgres"))]
         let instance = crate::cluster::instance_id();
         #[cfg(feature = "redis")]
         let publisher = match &config.redis {
@@ -396,6 +397,19 @@ impl App {
         };
         #[cfg(not(feature = "redis"))]
         let publisher = None;
+        #[cfg(feature = "postgres")]
+        let notify_pool = match (&publisher, database.as_ref().map(|d| d.pool())) {
+            (None, Some(crate::Pool::Postgres(pool))) if !cluster_subscribers.is_empty() => {
+                Some(pool.clone())
+            }
+            _ => None,
+        };
+        #[cfg(feature = "postgres")]
+        let publisher = publisher.or_else(|| {
+            notify_pool
+                .clone()
+                .map(|pool| crate::cluster::postgres_publisher(pool, Arc::clone(&instance)))
+        });
         let shared = Arc::new(Shared {
             config: config.clone(),
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -419,9 +433,13 @@ impl App {
         if let Some(redis) = &config.redis
             && shared.emitter.has_cluster_subscribers()
         {
-            crate::cluster::listen(&redis.url, &shared, instance)
+            crate::cluster::listen(&redis.url, &shared, Arc::clone(&instance))
                 .await
                 .map_err(|reason| unusable_redis_url(&redis.url, &reason))?;
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(pool) = &notify_pool {
+            crate::cluster::listen_postgres(pool, &shared, instance).await;
         }
         #[cfg(feature = "metrics")]
         let prometheus = (config.metrics_addr.is_some() || config.metrics_path.is_some())

@@ -7,16 +7,28 @@
 //! - The key is the header's value: a structured-field string (`"…"`, as the draft writes it)
 //!   or a bare token (as Stripe's clients send it), 1 to 255 visible ASCII characters; another
 //!   value is 400 `INVALID_IDEMPOTENCY_KEY`. A request without the header runs as usual.
-//! - Keys are per caller (the user, else the client IP) and per endpoint: two callers' equal
-//!   keys never meet.
+//! - Keys are per endpoint and per caller: the user, else the client IP (callers behind one
+//!   NAT share it: anonymous clients should send random keys, as the draft asks). An
+//!   anonymous request without a client IP (a router served without connection info) is
+//!   refused, 400.
 //! - A retry whose method, path, query or body differs from the first request's is 422
 //!   `IDEMPOTENCY_KEY_REUSED`; one that arrives while the first still runs is 409
 //!   `IDEMPOTENCY_KEY_IN_USE` with `Retry-After: 1`.
-//! - Responses with a status of 500 or above are not kept (the claim is released, so a retry
-//!   runs the handler again), and neither are bodies over 1 MiB. The response of an idempotent
-//!   endpoint is buffered whole before it is sent.
-//! - A claim whose instance died is taken over once the endpoint's timeout plus 5 s has passed.
-//!   Expired keys are deleted lazily and at most once a minute per instance.
+//! - Once the key is claimed the handler runs in a task of its own: a client that goes away
+//!   does not cancel it, and its response is kept for the retry. It is bounded by the
+//!   endpoint's timeout; one that panics or runs out of time releases the key, as a response
+//!   of 500 or above does (nothing is kept: a retry runs the handler again). Transient
+//!   refusals are not kept either: 401, 403, 408, 409, 425 and 429.
+//! - The replay sits inside the application's layers and `#[middleware]`: a retry passes
+//!   through them as the first request did, and what they answer themselves is never kept.
+//! - A body over 1 MiB is sent but not kept: its key then answers 409
+//!   `IDEMPOTENCY_RESPONSE_NOT_KEPT` (the request is not run twice). A kept error is replayed
+//!   as an error, in `ENDPOINT_ERROR_FORMAT`, with the replay's own request id.
+//! - A claim whose instance stopped is taken over once the endpoint's timeout plus 5 s has
+//!   passed (the instances' clocks are assumed synchronized, as NTP keeps them). Each claim
+//!   has an owner, so a late first request never overwrites or releases a takeover's row.
+//!   Expired keys are deleted when met, and in the background at most once a minute per
+//!   instance.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -26,37 +38,53 @@ use axum::body::Body;
 use axum::extract::FromRequestParts as _;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt as _;
 use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tracing::Instrument as _;
 
 use crate::auth::Accountability;
 use crate::database::{Database, RuntimeTables};
-use crate::error::EndpointError;
+use crate::error::{EndpointError, ErrorInfo};
 use crate::registry::{Endpoint, HandlerFuture};
 
 /// The idempotency table: one row per caller, endpoint and key. `status` is `NULL` while the
-/// first request runs (until `locked_until`, Unix milliseconds).
+/// first request runs (until `locked_until`, Unix milliseconds, for `owner`), `0` when its
+/// response was not kept (over 1 MiB); `error` holds a kept error's code, message and details.
 pub(crate) const TABLES: RuntimeTables = RuntimeTables {
     purpose: "idempotency keys (`endpoint_idempotency`)",
-    last: "endpoint_idempotency",
-    sqlite: &["CREATE TABLE IF NOT EXISTS endpoint_idempotency (
+    last: "endpoint_idempotency_expiry",
+    sqlite: &[
+        "CREATE TABLE IF NOT EXISTS endpoint_idempotency (
             key TEXT PRIMARY KEY,
             fingerprint TEXT NOT NULL,
+            owner TEXT NOT NULL,
             status INTEGER,
             headers TEXT,
             body BLOB,
+            error TEXT,
             locked_until INTEGER NOT NULL,
             expires_at INTEGER NOT NULL
-        )"],
-    postgres: &["CREATE TABLE IF NOT EXISTS endpoint_idempotency (
+        )",
+        "CREATE INDEX IF NOT EXISTS endpoint_idempotency_expiry
+            ON endpoint_idempotency (expires_at)",
+    ],
+    postgres: &[
+        "CREATE TABLE IF NOT EXISTS endpoint_idempotency (
             key TEXT PRIMARY KEY,
             fingerprint TEXT NOT NULL,
+            owner TEXT NOT NULL,
             status BIGINT,
             headers TEXT,
             body BYTEA,
+            error TEXT,
             locked_until BIGINT NOT NULL,
             expires_at BIGINT NOT NULL
-        )"],
+        )",
+        "CREATE INDEX IF NOT EXISTS endpoint_idempotency_expiry
+            ON endpoint_idempotency (expires_at)",
+    ],
 };
 
 /// The header a client sends.
@@ -71,7 +99,10 @@ const MAX_BODY: usize = 1 << 20;
 /// How long past the endpoint's timeout a claim protects a running request.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
-/// Response headers not kept: the replay gets its own.
+/// The `status` of a completed request whose response was not kept.
+const NOT_KEPT_STATUS: i64 = 0;
+
+/// Response headers not kept: the replay gets its own, or they belong to one response only.
 const NOT_KEPT: &[&str] = &[
     "x-request-id",
     "date",
@@ -79,9 +110,13 @@ const NOT_KEPT: &[&str] = &[
     "transfer-encoding",
     "connection",
     "keep-alive",
+    "set-cookie",
     "ratelimit",
     "ratelimit-policy",
 ];
+
+/// Statuses never kept, besides 5xx: refusals a retry may well get past.
+const TRANSIENT: &[u16] = &[401, 403, 408, 409, 425, 429];
 
 /// Where idempotency keys live, and how long.
 #[derive(Debug)]
@@ -104,15 +139,22 @@ impl Store {
     }
 }
 
-/// What the stored row says.
+/// What the stored row says: fingerprint, status, headers, body, error, locked until, expiry.
 type Stored = (
     String,
     Option<i64>,
     Option<String>,
     Option<Vec<u8>>,
+    Option<String>,
     i64,
     i64,
 );
+
+/// The claim of one key by one request.
+struct Claim {
+    row: String,
+    owner: String,
+}
 
 /// Serves `request` with `inner`, replaying the stored response of its `Idempotency-Key`.
 pub(crate) async fn serve<F>(
@@ -122,7 +164,7 @@ pub(crate) async fn serve<F>(
     inner: F,
 ) -> Response
 where
-    F: FnOnce(Request<Body>) -> HandlerFuture,
+    F: FnOnce(Request<Body>) -> HandlerFuture + Send + 'static,
 {
     let Some(value) = request.headers().get(HEADER) else {
         return inner(request).await;
@@ -140,6 +182,14 @@ where
         Ok(who) => caller(&who),
         Err(rejection) => return rejection.into_response(),
     };
+    let Some(caller) = caller else {
+        return EndpointError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_IDEMPOTENCY_KEY",
+            "an Idempotency-Key needs an identified caller: a user, or a client address",
+        )
+        .into_response();
+    };
     // The body is read here to fingerprint it; the body limit has already wrapped it.
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -152,15 +202,39 @@ where
     let row = row_key(endpoint, &caller, &key);
     let fingerprint = fingerprint(&parts, &body);
     let timeout = endpoint.policy().timeout.unwrap_or(store.request_timeout);
-    let claimed = match store.claim(&row, &fingerprint, timeout).await {
-        Ok(claimed) => claimed,
+    let claim = match store.claim(row, &fingerprint, timeout).await {
+        Ok(Ok(claim)) => claim,
+        Ok(Err(answer)) => return answer,
         Err(error) => return error.into_response(),
     };
-    if let Some(answer) = claimed {
-        return answer;
+    // Its own task: a client that goes away does not cancel the handler, nor the keeping of
+    // its response.
+    let request = Request::from_parts(parts, Body::from(body));
+    let task = tokio::spawn(
+        async move {
+            let run = std::panic::AssertUnwindSafe(inner(request)).catch_unwind();
+            match tokio::time::timeout(timeout, run).await {
+                Ok(Ok(response)) => store.keep(&claim, response).await,
+                Ok(Err(panic)) => {
+                    store.release(&claim).await;
+                    std::panic::resume_unwind(panic)
+                }
+                Err(_) => {
+                    store.release(&claim).await;
+                    EndpointError::timeout(timeout).into_response()
+                }
+            }
+        }
+        .in_current_span(),
+    );
+    match task.await {
+        Ok(response) => response,
+        // The pipeline catches it and answers 500, as for any handler's panic.
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => EndpointError::internal("the idempotent request's task was cancelled")
+            .with_source(error)
+            .into_response(),
     }
-    let response = inner(Request::from_parts(parts, Body::from(body))).await;
-    store.keep(&row, response).await
 }
 
 /// The key of the header's value: a structured-field string (quoted, without escapes) or a
@@ -179,12 +253,12 @@ fn parse_key(value: &HeaderValue) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Who the key belongs to: the user, else the client IP.
-fn caller(who: &Accountability) -> String {
+/// Who the key belongs to: the user, else the client IP; `None` for neither.
+fn caller(who: &Accountability) -> Option<String> {
     match (&who.user, who.ip) {
-        (Some(user), _) => format!("user:{user}"),
-        (None, Some(ip)) => format!("ip:{ip}"),
-        (None, None) => "anonymous".to_string(),
+        (Some(user), _) => Some(format!("user:{user}")),
+        (None, Some(ip)) => Some(format!("ip:{ip}")),
+        (None, None) => None,
     }
 }
 
@@ -231,27 +305,30 @@ fn millis(duration: Duration) -> i64 {
 }
 
 impl Store {
-    /// Claims `row` for this request: `Ok(None)` when it is ours to run, `Ok(Some(answer))`
+    /// Claims `row` for this request: `Ok(Ok(claim))` when it is ours to run, `Ok(Err(answer))`
     /// when a stored response, a 409 or a 422 answers instead.
     async fn claim(
         &self,
-        row: &str,
+        row: String,
         fingerprint: &str,
         timeout: Duration,
-    ) -> Result<Option<Response>, EndpointError> {
+    ) -> Result<Result<Claim, Response>, EndpointError> {
         let now = now_ms();
-        let locked_until = now.saturating_add(millis(timeout + LEASE_MARGIN));
-        let expires_at = now.saturating_add(millis(self.ttl));
-        // Twice at most: once more after deleting an expired row or taking over an abandoned
-        // claim.
+        let owner = uuid::Uuid::new_v4().to_string();
+        let locked_until = now.saturating_add(millis(timeout.saturating_add(LEASE_MARGIN)));
+        // Never expired while it may still run.
+        let expires_at = now.saturating_add(millis(self.ttl)).max(locked_until);
+        let claim = Claim { row, owner };
+        // Twice at most: once more after deleting an expired row.
         for _ in 0..2 {
             let inserted = crate::with_pool!(&self.database, |pool| {
                 sqlx::query(
-                    "INSERT INTO endpoint_idempotency (key, fingerprint, locked_until, expires_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                    "INSERT INTO endpoint_idempotency (key, fingerprint, owner, locked_until, expires_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
                 )
-                .bind(row)
+                .bind(&claim.row)
                 .bind(fingerprint)
+                .bind(&claim.owner)
                 .bind(locked_until)
                 .bind(expires_at)
                 .execute(pool)
@@ -259,29 +336,29 @@ impl Store {
                 .map(|done| done.rows_affected())
             })?;
             if inserted == 1 {
-                return Ok(None);
+                return Ok(Ok(claim));
             }
             let stored: Option<Stored> = crate::with_pool!(&self.database, |pool| {
                 sqlx::query_as(
-                    "SELECT fingerprint, status, headers, body, locked_until, expires_at
+                    "SELECT fingerprint, status, headers, body, error, locked_until, expires_at
                      FROM endpoint_idempotency WHERE key = $1",
                 )
-                .bind(row)
+                .bind(&claim.row)
                 .fetch_optional(pool)
                 .await
             })?;
-            let Some((stored_fingerprint, status, headers, body, stored_lock, stored_expiry)) =
+            let Some((stored_fingerprint, status, headers, body, error, stored_lock, expiry)) =
                 stored
             else {
                 // Deleted between the two statements: claim again.
                 continue;
             };
-            if stored_expiry <= now {
+            if expiry <= now {
                 crate::with_pool!(&self.database, |pool| {
                     sqlx::query(
                         "DELETE FROM endpoint_idempotency WHERE key = $1 AND expires_at <= $2",
                     )
-                    .bind(row)
+                    .bind(&claim.row)
                     .bind(now)
                     .execute(pool)
                     .await
@@ -290,96 +367,134 @@ impl Store {
                 continue;
             }
             if stored_fingerprint != fingerprint {
-                return Ok(Some(
-                    EndpointError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "IDEMPOTENCY_KEY_REUSED",
-                        "this Idempotency-Key was used with a different request (method, path, query or body)",
-                    )
-                    .into_response(),
-                ));
+                return Ok(Err(EndpointError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "this Idempotency-Key was used with a different request (method, path, query or body)",
+                )
+                .into_response()));
             }
-            let Some(status) = status else {
-                if stored_lock > now {
-                    return Ok(Some(in_use()));
+            return match status {
+                Some(NOT_KEPT_STATUS) => Ok(Err(EndpointError::new(
+                    StatusCode::CONFLICT,
+                    "IDEMPOTENCY_RESPONSE_NOT_KEPT",
+                    "a request with this Idempotency-Key was answered with a body over 1 MiB, which is not kept; it is not run again",
+                )
+                .into_response())),
+                Some(status) => Ok(Err(replay(status, headers.as_deref(), body, error.as_deref()))),
+                None if stored_lock > now => Ok(Err(in_use())),
+                None => {
+                    // The instance that claimed it stopped before answering: take it over, if
+                    // no other instance did first.
+                    let taken = crate::with_pool!(&self.database, |pool| {
+                        sqlx::query(
+                            "UPDATE endpoint_idempotency SET owner = $3, locked_until = $4, expires_at = $5
+                             WHERE key = $1 AND status IS NULL AND locked_until = $2",
+                        )
+                        .bind(&claim.row)
+                        .bind(stored_lock)
+                        .bind(&claim.owner)
+                        .bind(locked_until)
+                        .bind(expires_at)
+                        .execute(pool)
+                        .await
+                        .map(|done| done.rows_affected())
+                    })?;
+                    Ok(if taken == 1 { Ok(claim) } else { Err(in_use()) })
                 }
-                // The instance that claimed it stopped before answering: take it over, if no
-                // other instance did first.
-                let taken = crate::with_pool!(&self.database, |pool| {
-                    sqlx::query(
-                        "UPDATE endpoint_idempotency SET locked_until = $3, expires_at = $4
-                         WHERE key = $1 AND status IS NULL AND locked_until = $2",
-                    )
-                    .bind(row)
-                    .bind(stored_lock)
-                    .bind(locked_until)
-                    .bind(expires_at)
-                    .execute(pool)
-                    .await
-                    .map(|done| done.rows_affected())
-                })?;
-                return Ok((taken != 1).then(in_use));
             };
-            return Ok(Some(replay(status, headers.as_deref(), body)));
         }
-        Ok(Some(in_use()))
+        Ok(Err(in_use()))
     }
 
-    /// Keeps `response` for the key's retries (a 5xx or a body over 1 MiB releases the claim
-    /// instead) and returns it.
-    async fn keep(&self, row: &str, response: Response) -> Response {
+    /// Keeps `response` for the key's retries (a 5xx or a transient refusal releases the claim
+    /// instead; a body over 1 MiB is sent and marked not kept) and returns it.
+    async fn keep(self: &Arc<Self>, claim: &Claim, response: Response) -> Response {
+        let status = response.status();
+        if status.is_server_error() || TRANSIENT.contains(&status.as_u16()) {
+            self.release(claim).await;
+            return response;
+        }
         let (parts, body) = response.into_parts();
-        let bytes = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
+        let (bytes, rest) = match collect_at_most(body, MAX_BODY).await {
+            Ok(collected) => collected,
             Err(error) => {
-                self.release(row).await;
+                self.release(claim).await;
                 return EndpointError::internal("the response body failed")
                     .with_source(error)
                     .into_response();
             }
         };
-        if parts.status.is_server_error() || bytes.len() > MAX_BODY {
-            self.release(row).await;
-        } else {
-            let headers = headers_to_json(&parts.headers);
-            let kept = crate::with_pool!(&self.database, |pool| {
-                sqlx::query(
-                    "UPDATE endpoint_idempotency SET status = $2, headers = $3, body = $4
-                     WHERE key = $1",
-                )
-                .bind(row)
-                .bind(i64::from(parts.status.as_u16()))
-                .bind(&headers)
-                .bind(bytes.as_ref())
-                .execute(pool)
-                .await
-                .map(|_| ())
-            });
-            if let Err(error) = kept {
-                // The response is still sent; a retry may then run the handler again.
-                tracing::warn!(%error, "an idempotent response could not be kept");
-            }
-            self.sweep().await;
+        let error = parts.extensions.get::<Arc<ErrorInfo>>().map(|info| {
+            json!({ "code": info.code, "message": info.message, "details": info.details })
+                .to_string()
+        });
+        let (status_kept, headers, body_kept) = match &rest {
+            None => (
+                i64::from(status.as_u16()),
+                Some(headers_to_json(&parts.headers)),
+                Some(bytes.to_vec()),
+            ),
+            Some(_) => (NOT_KEPT_STATUS, None, None),
+        };
+        let kept = crate::with_pool!(&self.database, |pool| {
+            sqlx::query(
+                "UPDATE endpoint_idempotency SET status = $3, headers = $4, body = $5, error = $6
+                 WHERE key = $1 AND owner = $2 AND status IS NULL",
+            )
+            .bind(&claim.row)
+            .bind(&claim.owner)
+            .bind(status_kept)
+            .bind(&headers)
+            .bind(&body_kept)
+            .bind(&error)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        });
+        match kept {
+            Ok(1) => {}
+            Ok(_) => tracing::warn!(
+                "an idempotent response was not kept: its claim had been taken over (the \
+                 request ran longer than its timeout plus 5 s)"
+            ),
+            // The response is still sent; a retry may then run the handler again.
+            Err(error) => tracing::warn!(%error, "an idempotent response could not be kept"),
         }
-        Response::from_parts(parts, Body::from(bytes))
+        self.sweep();
+        let body = match rest {
+            None => Body::from(bytes),
+            Some(rest) => {
+                let first =
+                    futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(bytes)));
+                Body::from_stream(futures_util::StreamExt::chain(
+                    first,
+                    rest.into_data_stream(),
+                ))
+            }
+        };
+        Response::from_parts(parts, body)
     }
 
     /// Deletes a claim whose response is not kept, so that a retry runs again.
-    async fn release(&self, row: &str) {
+    async fn release(&self, claim: &Claim) {
         let released = crate::with_pool!(&self.database, |pool| {
-            sqlx::query("DELETE FROM endpoint_idempotency WHERE key = $1 AND status IS NULL")
-                .bind(row)
-                .execute(pool)
-                .await
-                .map(|_| ())
+            sqlx::query(
+                "DELETE FROM endpoint_idempotency WHERE key = $1 AND owner = $2 AND status IS NULL",
+            )
+            .bind(&claim.row)
+            .bind(&claim.owner)
+            .execute(pool)
+            .await
+            .map(|_| ())
         });
         if let Err(error) = released {
             tracing::warn!(%error, "an idempotency claim could not be released");
         }
     }
 
-    /// Deletes expired keys, at most once a minute per instance.
-    async fn sweep(&self) {
+    /// Deletes expired keys in the background, at most once a minute per instance.
+    fn sweep(self: &Arc<Self>) {
         let now = now_ms();
         let last = self.last_sweep.load(Ordering::Relaxed);
         if now - last < 60_000
@@ -390,17 +505,38 @@ impl Store {
         {
             return;
         }
-        let swept = crate::with_pool!(&self.database, |pool| {
-            sqlx::query("DELETE FROM endpoint_idempotency WHERE expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|_| ())
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            let swept = crate::with_pool!(&store.database, |pool| {
+                sqlx::query("DELETE FROM endpoint_idempotency WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            });
+            if let Err(error) = swept {
+                tracing::debug!(%error, "expired idempotency keys were not deleted");
+            }
         });
-        if let Err(error) = swept {
-            tracing::debug!(%error, "expired idempotency keys were not deleted");
+    }
+}
+
+/// Reads `body` up to `limit` bytes: `(all of it, None)`, or, past the limit, `(what was
+/// read, Some(the rest))`.
+async fn collect_at_most(
+    mut body: Body,
+    limit: usize,
+) -> Result<(bytes::Bytes, Option<Body>), axum::Error> {
+    let mut read = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            read.extend_from_slice(&data);
+            if read.len() > limit {
+                return Ok((read.freeze(), Some(body)));
+            }
         }
     }
+    Ok((read.freeze(), None))
 }
 
 /// 409 while the key's first request runs.
@@ -418,23 +554,54 @@ fn in_use() -> Response {
     response
 }
 
-/// The stored response, marked `Idempotent-Replayed: true`.
-fn replay(status: i64, headers: Option<&str>, body: Option<Vec<u8>>) -> Response {
+/// The stored response, marked `Idempotent-Replayed: true`. A kept error is an error again,
+/// so that the pipeline renders it in the configured format with this request's id.
+fn replay(
+    status: i64,
+    headers: Option<&str>,
+    body: Option<Vec<u8>>,
+    error: Option<&str>,
+) -> Response {
     let status = u16::try_from(status)
         .ok()
         .and_then(|status| StatusCode::from_u16(status).ok())
         .unwrap_or(StatusCode::OK);
-    let mut response = Response::new(Body::from(body.unwrap_or_default()));
-    *response.status_mut() = status;
+    let error: Option<Value> = error.and_then(|error| serde_json::from_str(error).ok());
+    let mut response = match error {
+        Some(error) => {
+            let mut refused = EndpointError::new(
+                status,
+                error["code"].as_str().unwrap_or("ERROR").to_string(),
+                error["message"].as_str().unwrap_or_default().to_string(),
+            );
+            if !error["details"].is_null() {
+                refused = refused.with_details(error["details"].clone());
+            }
+            refused.into_response()
+        }
+        None => {
+            let mut response = Response::new(Body::from(body.unwrap_or_default()));
+            *response.status_mut() = status;
+            response
+        }
+    };
     let pairs: Vec<(String, String)> = headers
         .and_then(|headers| serde_json::from_str(headers).ok())
         .unwrap_or_default();
+    let mut seen = Vec::new();
     for (name, value) in pairs {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
-            response.headers_mut().append(name, value);
+            // The first value replaces what the rebuilt response has (its content type);
+            // the next ones of the same name are added (`link`, `vary`).
+            if seen.contains(&name) {
+                response.headers_mut().append(name, value);
+            } else {
+                seen.push(name.clone());
+                response.headers_mut().insert(name, value);
+            }
         }
     }
     response
@@ -478,11 +645,11 @@ mod tests {
     #[test]
     fn callers_and_rows() {
         let mut who = Accountability::default();
-        assert_eq!(caller(&who), "anonymous");
+        assert_eq!(caller(&who), None);
         who.ip = Some("10.0.0.1".parse().unwrap());
-        assert_eq!(caller(&who), "ip:10.0.0.1");
+        assert_eq!(caller(&who).as_deref(), Some("ip:10.0.0.1"));
         who.user = Some("ann".into());
-        assert_eq!(caller(&who), "user:ann");
+        assert_eq!(caller(&who).as_deref(), Some("user:ann"));
     }
 
     #[test]
@@ -491,11 +658,24 @@ mod tests {
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         headers.insert("x-request-id", HeaderValue::from_static("abc"));
         headers.insert("location", HeaderValue::from_static("/things/1"));
+        headers.insert("set-cookie", HeaderValue::from_static("session=secret"));
+        headers.append("link", HeaderValue::from_static("</a>; rel=a"));
+        headers.append("link", HeaderValue::from_static("</b>; rel=b"));
         let json = headers_to_json(&headers);
-        let replayed = replay(201, Some(&json), Some(b"{}".to_vec()));
+        assert!(!json.contains("secret"), "{json}");
+        let replayed = replay(201, Some(&json), Some(b"{}".to_vec()), None);
         assert_eq!(replayed.status(), 201);
         assert_eq!(replayed.headers()["location"], "/things/1");
         assert_eq!(replayed.headers()["idempotent-replayed"], "true");
         assert!(replayed.headers().get("x-request-id").is_none());
+        assert_eq!(replayed.headers().get_all("link").iter().count(), 2);
+        let refused = replay(
+            422,
+            Some("[]"),
+            None,
+            Some(r#"{"code":"UNKNOWN_AUTHOR","message":"no author 9","details":null}"#),
+        );
+        assert_eq!(refused.status(), 422);
+        assert!(refused.extensions().get::<Arc<ErrorInfo>>().is_some());
     }
 }

@@ -536,27 +536,30 @@ fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) ->
     match runtime {
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         Some(runtime) if endpoint.policy().idempotent && runtime.idempotency.is_some() => {
-            // Replays by `Idempotency-Key` wrap the application's layers and the handler.
-            let inner: Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync> =
-                match runtime.layers.wrap(endpoint, handler) {
-                    Some(layered) => Arc::new(layered),
-                    None => Arc::new(handler),
-                };
+            // Replays by `Idempotency-Key` wrap the handler, inside the application's layers
+            // and middleware: a replay passes through them, and what they answer is not kept.
             let store = runtime.idempotency.clone().expect("checked by the guard");
             let replaying = move |request: Request| -> HandlerFuture {
-                let inner = Arc::clone(&inner);
                 Box::pin(crate::policy::idempotency::serve(
                     Arc::clone(&store),
                     endpoint,
                     request,
-                    move |request| inner(request),
+                    handler,
                 ))
             };
-            route(
-                endpoint,
-                crate::policy::body_limit(Some(endpoint), runtime.config.body_limit),
-                crate::pipeline::EndpointService::new(runtime, endpoint, replaying),
-            )
+            let limit = crate::policy::body_limit(Some(endpoint), runtime.config.body_limit);
+            match runtime.layers.wrap(endpoint, replaying.clone()) {
+                Some(layered) => route(
+                    endpoint,
+                    limit,
+                    crate::pipeline::EndpointService::new(Arc::clone(&runtime), endpoint, layered),
+                ),
+                None => route(
+                    endpoint,
+                    limit,
+                    crate::pipeline::EndpointService::new(runtime, endpoint, replaying),
+                ),
+            }
         }
         Some(runtime) => match runtime.layers.wrap(endpoint, handler) {
             Some(layered) => route(

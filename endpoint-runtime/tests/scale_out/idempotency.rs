@@ -19,6 +19,13 @@ async fn order(
     Json(body): Json<Value>,
 ) -> Result<(StatusCode, Json<Value>), EndpointError> {
     let n = body["n"].as_i64().unwrap_or(0);
+    if n < 0 {
+        return Err(EndpointError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "NEGATIVE",
+            format!("{n} is negative"),
+        ));
+    }
     let count: i64 = with_pool!(ctx.database()?, |pool| {
         sqlx::query("INSERT INTO things (n) VALUES ($1)")
             .bind(n)
@@ -48,6 +55,16 @@ async fn slow() -> &'static str {
 }
 
 static FLAKY_CALLS: AtomicU32 = AtomicU32::new(0);
+static PANICKY_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Panics on its first call, then answers 201.
+#[endpoint(id = "orders", route = "/panicky", method = post, idempotent)]
+async fn panicky() -> (StatusCode, &'static str) {
+    if PANICKY_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+        panic!("the first call panics");
+    }
+    (StatusCode::CREATED, "made")
+}
 
 /// 503 on its first call, then 200 with the call's number.
 #[endpoint(id = "orders", route = "/flaky", method = patch, idempotent)]
@@ -63,7 +80,16 @@ const ANN: &str = "idempotency-token-ann-0123456789";
 const BOB: &str = "idempotency-token-bob-0123456789";
 
 async fn server(name: &'static str, url: &str) -> TestServer {
+    server_with(name, url, endpoint_runtime::ErrorFormat::JSend).await
+}
+
+async fn server_with(
+    name: &'static str,
+    url: &str,
+    error_format: endpoint_runtime::ErrorFormat,
+) -> TestServer {
     let mut config = test_config();
+    config.error_format = error_format;
     config.database_url = Some(endpoint_runtime::DatabaseUrl(url.to_string()));
     config.static_tokens = [("ann", ANN), ("bob", BOB)]
         .iter()
@@ -218,6 +244,67 @@ async fn a_retry_during_the_first_request_is_409_and_a_5xx_is_not_kept() {
     RELEASE.notify_one();
     assert_eq!(first.await.unwrap(), 200);
 
+    // A client that gives up does not cancel the handler: its retry gets the response.
+    let gone = client()
+        .post(server.url("/orders/slow"))
+        .bearer_auth(ANN)
+        .header("idempotency-key", "slow-2")
+        .json(&Value::Null)
+        .timeout(std::time::Duration::from_millis(300))
+        .send();
+    let waited = tokio::join!(gone, async {
+        STARTED.notified().await;
+    });
+    assert!(waited.0.is_err(), "the client timed out");
+    RELEASE.notify_one();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (status, headers, body) = loop {
+        let answer = send(
+            &server,
+            reqwest::Method::POST,
+            "/orders/slow",
+            ANN,
+            Some("slow-2"),
+            Value::Null,
+        )
+        .await;
+        if answer.0 != 409 || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (status, body.as_str(), replayed(&headers)),
+        (200, "done", true)
+    );
+
+    // A panic releases the key: the retry runs the handler again.
+    let post = reqwest::Method::POST;
+    let key = Some("panicky-1");
+    let (status, _, _) = send(
+        &server,
+        post.clone(),
+        "/orders/panicky",
+        ANN,
+        key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 500);
+    let (status, headers, _) = send(
+        &server,
+        post.clone(),
+        "/orders/panicky",
+        ANN,
+        key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!((status, replayed(&headers)), (201, false));
+    let (status, headers, _) = send(&server, post, "/orders/panicky", ANN, key, Value::Null).await;
+    assert_eq!((status, replayed(&headers)), (201, true));
+    assert_eq!(PANICKY_CALLS.load(Ordering::SeqCst), 2);
+
     // A 503 is not kept: the retry runs the handler again, and its 200 is kept.
     let patch = reqwest::Method::PATCH;
     let key = Some("flaky-1");
@@ -279,4 +366,38 @@ async fn the_key_is_a_documented_header() {
     assert!(document["paths"]["/orders"]["post"]["responses"]["409"].is_object());
     let outbox = &document["paths"]["/outbox/make/{n}"]["post"]["parameters"];
     assert!(!outbox.to_string().contains("Idempotency-Key"), "{outbox}");
+}
+
+/// A kept error is replayed as an error: in the configured format (RFC 9457 here), with the
+/// replay's own request id.
+#[tokio::test]
+async fn a_kept_error_is_replayed_in_the_error_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, url) = databases(&dir).await.remove(0);
+    let server = server_with("a", &url, endpoint_runtime::ErrorFormat::Problem).await;
+    let post = reqwest::Method::POST;
+    let key = Some("negative-1");
+    let (status, first_headers, first) = send(
+        &server,
+        post.clone(),
+        "/orders",
+        ANN,
+        key,
+        json!({ "n": -1 }),
+    )
+    .await;
+    assert_eq!(status, 422, "{first}");
+    assert_eq!(first_headers["content-type"], "application/problem+json");
+    let (status, headers, again) =
+        send(&server, post, "/orders", ANN, key, json!({ "n": -1 })).await;
+    assert_eq!(status, 422);
+    assert!(replayed(&headers));
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_ne!(headers["x-request-id"], first_headers["x-request-id"]);
+    let (first, again): (Value, Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&again).unwrap(),
+    );
+    assert_eq!(first["code"], "NEGATIVE");
+    assert_eq!(again, first);
 }

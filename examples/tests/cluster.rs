@@ -1,0 +1,276 @@
+//! A real cluster on loopback (issue 18's proof): three showcase instances on one PostgreSQL
+//! and one Redis behind HAProxy, started and restarted by `examples/cluster/cluster.sh`.
+//!
+//! - a route limited to 3 per minute answers 3 successes in total across the instances;
+//! - an `Idempotency-Key` POST retried against another instance is answered from the stored
+//!   response, and creates one article;
+//! - steady load through HAProxy while the instances are restarted one after another with
+//!   SIGTERM: no request fails;
+//! - an instance that commits publications and is killed with SIGKILL right after: every
+//!   publication gets exactly one audit row, delivered by another instance.
+//!
+//! Runs when `ENDPOINT_TEST_CLUSTER=1` (as `.ci/run` sets it), with PostgreSQL, Redis and
+//! HAProxy at hand: `ENDPOINT_TEST_POSTGRES_URL` and `ENDPOINT_TEST_REDIS_URL`, else the
+//! script starts its own; `haproxy` installed, else the script installs it.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::example;
+
+const SECRET: &str = "cluster-secret-0123456789abcdef0123";
+const PORT: u16 = 3300;
+
+/// The cluster; stopped when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn script(&self, args: &[&str]) {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cluster/cluster.sh");
+        let status = Command::new("bash")
+            .arg(script)
+            .args(args)
+            .env("SHOWCASE", example("showcase"))
+            .env("CLUSTER_DIR", self.dir.path().join("cluster"))
+            .env("CLUSTER_PORT", PORT.to_string())
+            .env("CLUSTER_JWT_SECRET", SECRET)
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "cluster.sh {args:?} failed");
+    }
+
+    /// Runs the script off the async runtime, so that the load goes on meanwhile.
+    async fn script_async(self: &Arc<Self>, args: &[&str]) {
+        let cluster = Arc::clone(self);
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            cluster.script(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.script(&["stop"]);
+    }
+}
+
+fn token(args: &[&str]) -> String {
+    support::token("showcase", SECRET, args)
+}
+
+fn url(port: u16, path: &str) -> String {
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_behind_haproxy() {
+    if std::env::var("ENDPOINT_TEST_CLUSTER").as_deref() != Ok("1") {
+        eprintln!("ENDPOINT_TEST_CLUSTER is not 1: the cluster is not tested");
+        return;
+    }
+    let cluster = Arc::new(Cluster {
+        dir: tempfile::tempdir().unwrap(),
+    });
+    cluster.script(&["start", "3"]);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let run = uuid();
+    let eve = token(&["--user", "eve", "--role", "editor"]);
+    let root = token(&["--user", "root", "--admin"]);
+
+    // A shared limit: 3 per minute for one caller, whichever instance answers.
+    let caller = token(&["--user", &format!("limited-{run}")]);
+    let mut statuses = Vec::new();
+    for n in 0..9 {
+        let response = client
+            .post(url(PORT, "/contact"))
+            .bearer_auth(&caller)
+            .json(&json!({ "message": format!("hello {n}") }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        (
+            statuses.iter().filter(|s| **s == 202).count(),
+            statuses.iter().filter(|s| **s == 429).count()
+        ),
+        (3, 6),
+        "{statuses:?}"
+    );
+
+    // An idempotent POST to instance 1, retried against instance 3.
+    let key = format!("\"article-{run}\"");
+    let title = format!("Idempotent {run}");
+    let create = |port: u16| {
+        client
+            .post(url(port, "/articles"))
+            .bearer_auth(&eve)
+            .header("idempotency-key", &key)
+            .json(&json!({ "title": title, "author_id": 1 }))
+            .send()
+    };
+    let first = create(PORT + 1).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = first.text().await.unwrap();
+    let retry = create(PORT + 3).await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.text().await.unwrap(), first);
+    let found: Value = client
+        .get(url(
+            PORT,
+            &format!(
+                "/items/articles?filter[title][_eq]={}",
+                title.replace(' ', "%20")
+            ),
+        ))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(1), "{found}");
+
+    // Steady load through HAProxy while each instance is restarted with SIGTERM.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let workers: Vec<_> = (0..8)
+        .map(|worker| {
+            let (client, stop, ok, failed) = (
+                client.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&ok),
+                Arc::clone(&failed),
+            );
+            tokio::spawn(async move {
+                let path = if worker % 2 == 0 {
+                    "/greet/intro"
+                } else {
+                    "/recipes/popular"
+                };
+                let mut failures = Vec::new();
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    match client.get(url(PORT, path)).send().await {
+                        Ok(response) if response.status() == StatusCode::OK => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(response) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            failures.push(format!("{path}: {}", response.status()));
+                        }
+                        Err(error) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            failures.push(format!("{path}: {error}"));
+                        }
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    for instance in ["1", "2", "3"] {
+        cluster.script_async(&["restart", instance]).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut failures = Vec::new();
+    for worker in workers {
+        failures.extend(worker.await.unwrap());
+    }
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprintln!("rolling restart: {ok} requests answered 200, {failed} failed");
+    assert_eq!(failed, 0, "{failures:?}");
+    assert!(ok > 100, "the load ran: {ok} requests");
+
+    // Instance 2 stops delivering events (ENDPOINT_OUTBOX_DELIVER=off), publishes articles,
+    // and is killed right after its commits: the other instances deliver every publication's
+    // audit row, once.
+    cluster.script_async(&["kill", "2"]).await;
+    cluster
+        .script_async(&["up", "2", "ENDPOINT_OUTBOX_DELIVER=off"])
+        .await;
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let created: Value = client
+            .post(url(PORT, "/articles"))
+            .bearer_auth(&eve)
+            .json(&json!({ "title": format!("Crash {run} {n}"), "author_id": 2 }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(created["data"]["id"].as_i64().expect("an id"));
+    }
+    for id in &ids {
+        let published = client
+            .post(url(PORT + 2, &format!("/articles/{id}/publish")))
+            .bearer_auth(&eve)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(published.status(), StatusCode::OK);
+    }
+    cluster.script_async(&["kill", "2"]).await;
+    let wanted: Vec<String> = ids.iter().map(|id| format!("article:{id}")).collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let audited = loop {
+        let log: Value = client
+            .get(url(PORT, "/audit-log"))
+            .bearer_auth(&root)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let subjects: Vec<String> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|row| row["subject"].as_str().map(str::to_string))
+            .filter(|subject| wanted.contains(subject))
+            .collect();
+        if subjects.len() >= wanted.len() || Instant::now() > deadline {
+            break subjects;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut sorted = audited.clone();
+    sorted.sort();
+    let mut expected = wanted.clone();
+    expected.sort();
+    assert_eq!(sorted, expected, "one audit row per publication");
+}
+
+/// A value unique to this run: earlier runs' rate-limit buckets and keys are not ours.
+fn uuid() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
