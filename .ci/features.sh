@@ -111,6 +111,15 @@ async fn count(ctx: Context) -> Result<String, EndpointError> {
 }
 fn main() {}
 EOF
+cat > "$app/src/bin/transaction.rs" <<'EOF'
+use endpoint_runtime::prelude::*;
+#[endpoint(id = "db", route = "/", method = post)]
+async fn publish(ctx: Context) -> Result<String, EndpointError> {
+    let _ = ctx.transaction().await;
+    Ok(String::new())
+}
+fn main() {}
+EOF
 cat > "$app/src/bin/schema.rs" <<'EOF'
 use endpoint_runtime::prelude::*;
 #[endpoint(id = "db", route = "/")]
@@ -145,6 +154,7 @@ expect_error confined 'needs the `confined` feature'
 expect_error prerender 'needs the `prerender` feature'
 expect_error database 'needs the `sqlite` or `postgres` feature'
 expect_error migrations 'needs the `sqlite` or `postgres` feature'
+expect_error transaction 'needs the `sqlite` or `postgres` feature'
 expect_error schema 'needs the `services` feature'
 expect_error openapi 'gated behind the `openapi` feature'
 expect_error jwt 'gated behind the `jwt` feature'

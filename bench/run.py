@@ -10,6 +10,7 @@
     python3 bench/run.py build-size [--repeat 3]
     python3 bench/run.py instructions
     python3 bench/run.py policy [--rounds 7] [--instructions] [--redis URL]
+    python3 bench/run.py cluster [--instances 1,2,3] [--rounds 3] [--duration 5]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -290,6 +291,47 @@ def policy(args):
               f"{ratio(name, 'user_us_per_req'):12.3f} {rps:9.0f} {latency[name][0]:8.0f} {latency[name][1]:8.0f}")
     print(f"\n{args.rounds} rounds of {args.duration} s per variant, {args.connections} connections; "
           f"server on core 1 (1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'policy.csv'}")
+
+
+def cluster(args):
+    """Requests per second and latency through HAProxy with 1, 2 and 3 showcase instances
+    (`examples/cluster/cluster.sh`, release build) on one PostgreSQL and one Redis, everything
+    on this machine: on 2 cores, the instances, HAProxy, PostgreSQL and wrk share the same two
+    CPUs, so more instances cannot add capacity here; the numbers show what the hops cost."""
+    need("wrk", "wrk")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    script = ROOT / "examples" / "cluster" / "cluster.sh"
+    env = {**os.environ, "CLUSTER_RELEASE": "1", "CLUSTER_PORT": "3300",
+           "CLUSTER_DIR": "/tmp/endpoint-bench-cluster"}
+    env.pop("RUST_LOG", None)
+    paths = [("GET /greet/intro", "/greet/intro"), ("GET /recipes/popular", "/recipes/popular")]
+    counts = [int(n) for n in args.instances.split(",")]
+    rows = []
+    for n in counts:
+        subprocess.run(["bash", str(script), "start", str(n)], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        try:
+            for label, path in paths:
+                url = "http://127.0.0.1:3300" + path
+                wrk(url, 2, args.connections)  # warm-up
+                for round_ in range(1, args.rounds + 1):
+                    rps, _, p50, p99 = wrk(url, args.duration, args.connections)
+                    rows.append({"instances": n, "route": label, "round": round_, "rps": round(rps),
+                                 "p50_us": round(p50), "p99_us": round(p99)})
+                    print(f"{n} instance(s)  {label:22} round {round_}  {rps:8.0f} req/s  "
+                          f"p50 {p50:7.0f} us  p99 {p99:7.0f} us", flush=True)
+        finally:
+            subprocess.run(["bash", str(script), "stop"], env=env, stdout=subprocess.DEVNULL)
+    write_csv("cluster.csv", rows)
+    print(f"\n{'through HAProxy':24} {'instances':>9} {'req/s':>9} {'p50 us':>8} {'p99 us':>8}")
+    for label, _ in paths:
+        for n in counts:
+            mine = [r for r in rows if r["instances"] == n and r["route"] == label]
+            print(f"{label:24} {n:9} {statistics.median(r['rps'] for r in mine):9.0f} "
+                  f"{statistics.median(r['p50_us'] for r in mine):8.0f} "
+                  f"{statistics.median(r['p99_us'] for r in mine):8.0f}")
+    print(f"\nmedians of {args.rounds} rounds of {args.duration} s, {args.connections} connections, wrk "
+          f"(1 thread) on core 0; CSV: {RESULTS / 'cluster.csv'}")
 
 
 def callgrind_run(binary, env, url, seconds, lua=None, headers=()):
@@ -816,6 +858,11 @@ def main():
                     help="also a rate limit in Redis at URL (`bash .ci/redis.sh start` prints one)")
     po.add_argument("--instructions", action="store_true",
                     help="count userland instructions per request under callgrind instead (deterministic)")
+    cl = sub.add_parser("cluster", help="req/s and latency through HAProxy with 1, 2, 3 showcase instances")
+    cl.add_argument("--instances", default="1,2,3")
+    cl.add_argument("--rounds", type=int, default=3)
+    cl.add_argument("--duration", type=int, default=5)
+    cl.add_argument("--connections", type=int, default=50)
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
@@ -824,7 +871,7 @@ def main():
     args = parser.parse_args()
     {"build-size": build_size, "throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
      "instructions": instructions, "flood": flood, "confined-flood": confined_flood,
-     "policy": policy}[args.command](args)
+     "policy": policy, "cluster": cluster}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -272,10 +272,14 @@ const PG_CHANNEL: &str = "endpoint_events";
 #[cfg(feature = "postgres")]
 const PG_MAX_MESSAGE: usize = 7999;
 
-/// Publishes each event with `pg_notify('endpoint_events', message)` on the application's
-/// pool, waiting at most [`TIMEOUT`] (an outage is logged once, and loses its events).
+/// Publishes each event with `pg_notify('endpoint_events', message)` on a small pool of its
+/// own (2 connections, opened on first use: a busy application pool does not hold the events
+/// back), waiting at most [`TIMEOUT`] (an outage is logged once, and loses its events).
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_publisher(pool: sqlx::PgPool, instance: Arc<str>) -> Publisher {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_lazy_with((*pool.connect_options()).clone());
     let failing = Arc::new(AtomicBool::new(false));
     Arc::new(
         move |event: String, payload: Value, chain: Vec<String>, id: String| {

@@ -120,6 +120,16 @@ impl Context {
         crate::events::Transaction::begin(self.clone()).await
     }
 
+    /// Without the `sqlite` and `postgres` features there is no database: calling this is a
+    /// compile error naming them.
+    #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+    pub async fn transaction(&self) -> Result<(), EndpointError>
+    where
+        for<'a> Self: crate::database::DatabaseFeature<'a>,
+    {
+        Err(EndpointError::internal("no database feature"))
+    }
+
     /// The database's schema (the seeds' `getSchema()`): its collections, fields and relations,
     /// read once and cached (feature `services`; see [`schema`](crate::schema)).
     ///

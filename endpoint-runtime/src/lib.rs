@@ -175,9 +175,12 @@ pub use tracing;
 ///   the application's database for `ENDPOINT_IDEMPOTENCY_TTL` (24 h) and replayed to the
 ///   key's retries, on any instance, with `Idempotent-Replayed: true`. The same key with a
 ///   different method, path, query or body is 422 `IDEMPOTENCY_KEY_REUSED`; a retry while the
-///   first still runs is 409 `IDEMPOTENCY_KEY_IN_USE` with `Retry-After: 1`. A 5xx answer, or
-///   a body over 1 MiB, is not kept: the retry runs again. The response is buffered whole. A
-///   request without the header runs as usual. Needs a database (the table
+///   first still runs is 409 `IDEMPOTENCY_KEY_IN_USE` with `Retry-After: 1`. A 5xx answer, a
+///   panic, or a refusal a retry may get past (401, 403, 408, 409, 425, 429) is not kept: the
+///   retry runs again. A handler that ran out of time, or a body over 1 MiB, is not kept
+///   either, and not run again: its key answers 409 `IDEMPOTENCY_RESPONSE_NOT_KEPT`. Once the
+///   key is claimed the handler runs in a task of its own, which a client that leaves does not
+///   cancel. A request without the header runs as usual. Needs a database (the table
 ///   `endpoint_idempotency` is created at start-up); applies under [`run`] and
 ///   [`App::into_router`], not to a bare [`method_router`]. In the
 ///   OpenAPI document as an optional header parameter.

@@ -615,7 +615,7 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                     "409".into(),
                     error_response(
                         error_type,
-                        "A request with this Idempotency-Key is still running (`Retry-After: 1`)",
+                        "A request with this Idempotency-Key is still running (`IDEMPOTENCY_KEY_IN_USE`, `Retry-After: 1`), or its response was not kept (`IDEMPOTENCY_RESPONSE_NOT_KEPT`)",
                     ),
                 );
                 let reused = "The Idempotency-Key was used with a different request";
@@ -624,12 +624,13 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                     None => reused.to_string(),
                 };
                 responses.insert("422".into(), error_response(error_type, &described));
-                if let Some(success) = responses.get_mut(&success_status) {
-                    success["headers"] = json!({
-                        "Idempotent-Replayed": {
-                            "description": "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
-                            "schema": { "type": "string", "enum": ["true"] }
-                        }
+                if let Some(success) = responses.get_mut(&success_status)
+                    && let Some(success) = success.as_object_mut()
+                {
+                    let headers = success.entry("headers").or_insert_with(|| json!({}));
+                    headers["Idempotent-Replayed"] = json!({
+                        "description": "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
+                        "schema": { "type": "string", "enum": ["true"] }
                     });
                 }
             }

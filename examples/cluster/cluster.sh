@@ -11,7 +11,8 @@
 #   bash examples/cluster/cluster.sh stop        stop everything this script started
 #
 # HAProxy listens on 127.0.0.1:$CLUSTER_PORT (3300), instance I on 127.0.0.1:$((CLUSTER_PORT+I)),
-# HAProxy's statistics on 127.0.0.1:$((CLUSTER_PORT+99))/stats. Tokens for the showcase are
+# HAProxy's statistics on 127.0.0.1:$((CLUSTER_PORT+99))/stats; the script's own PostgreSQL and
+# Redis, when it starts them, on $((CLUSTER_PORT+97)) and $((CLUSTER_PORT+98)). Tokens for the showcase are
 # signed with $CLUSTER_JWT_SECRET:
 #   ENDPOINT_JWT_SECRET=$CLUSTER_JWT_SECRET target/debug/examples/showcase token --user eve --role editor
 #
@@ -20,6 +21,8 @@
 # HAProxy configuration), ENDPOINT_TEST_POSTGRES_URL / ENDPOINT_TEST_REDIS_URL (servers to use
 # instead of starting throwaway ones with .ci/postgres.sh and .ci/redis.sh).
 set -euo pipefail
+# haproxy is in /usr/sbin, outside a user's PATH on Debian.
+PATH=$PATH:/usr/sbin:/sbin
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PORT=${CLUSTER_PORT:-3300}
 STATS_PORT=$((PORT + 99))
@@ -33,6 +36,7 @@ install() {
   local missing=()
   command -v haproxy >/dev/null || missing+=(haproxy)
   command -v curl >/dev/null || missing+=(curl)
+  command -v psql >/dev/null || missing+=(postgresql-client)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} from Debian's packages"
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
@@ -52,13 +56,13 @@ showcase() {
 
 # HAProxy's status of instance I: UP, DOWN, MAINT, ... (empty when HAProxy does not answer).
 state() {
-  curl -fsS "http://127.0.0.1:$STATS_PORT/stats;csv" 2>/dev/null |
+  curl -fsS --max-time 1 "http://127.0.0.1:$STATS_PORT/stats;csv" 2>/dev/null |
     awk -F, -v s="s$1" '$1 == "showcase" && $2 == s { print $18 }'
 }
 
-wait_for_state() { # I STATE
+wait_for_state() { # I STATE (exactly: `UP 1/2` is an instance on its way down)
   for _ in $(seq 1 150); do
-    case "$(state "$1")" in "$2"*) return 0 ;; esac
+    [ "$(state "$1")" = "$2" ] && return 0
     sleep 0.1
   done
   log "instance $1 is not $2 in HAProxy after 15 s: $(state "$1"); its log:"
@@ -74,18 +78,40 @@ up() { # I [VAR=value ...]
     "ENDPOINT_DRAIN_DELAY=1s" "ENDPOINT_SHUTDOWN_GRACE=10s" "ENDPOINT_REQUEST_TIMEOUT=5s" \
     "ENDPOINT_OUTBOX_POLL=1s" "RUST_LOG=${RUST_LOG:-warn}" "$@" \
     "$(cat "$DIR/showcase")" >>"$DIR/instance-$i.log" 2>&1 &
-  echo $! >"$DIR/instance-$i.pid"
+  local pid=$!
+  echo "$pid" >"$DIR/instance-$i.pid"
+  # Its own /readyz first (HAProxy may still call a previous process UP), then HAProxy's.
+  for _ in $(seq 1 150); do
+    if ! alive "$pid"; then
+      log "instance $i exited at start; its log:"
+      tail -n 20 "$DIR/instance-$i.log" >&2 || true
+      return 1
+    fi
+    curl -fsS --max-time 1 -o /dev/null "http://127.0.0.1:$((PORT + i))/readyz" 2>/dev/null && break
+    sleep 0.1
+  done
   wait_for_state "$i" UP
+}
+
+# Whether `pid` runs (a zombie, exited but not yet reaped by PID 1, does not).
+alive() {
+  local state
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || true)
+  [ -n "$state" ] && [ "$state" != Z ]
 }
 
 stop_instance() { # I SIGNAL
   local pid
   pid=$(cat "$DIR/instance-$1.pid" 2>/dev/null || true)
   [ -n "$pid" ] || return 0
-  kill "-$2" "$pid" 2>/dev/null || true
+  # Only our showcase: a pid file outliving its process could name another one by now.
+  case "$(readlink "/proc/$pid/exe" 2>/dev/null || true)" in
+    # (` (deleted)` follows when the binary was rebuilt meanwhile.)
+    "$(readlink -f "$(cat "$DIR/showcase")")"*) kill "-$2" "$pid" 2>/dev/null || true ;;
+  esac
   # Its parent is not this shell when `up` ran in another invocation: wait by polling.
   for _ in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$DIR/instance-$1.pid"; return 0; }
+    alive "$pid" || { rm -f "$DIR/instance-$1.pid"; return 0; }
     sleep 0.1
   done
   log "instance $1 (pid $pid) did not exit within 20 s"
@@ -97,9 +123,18 @@ case "${1:-}" in
     n=${2:-3}
     install
     "$0" stop >/dev/null 2>&1 || true
+    for port in "$PORT" "$STATS_PORT" $(seq $((PORT + 1)) $((PORT + n))); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        log "127.0.0.1:$port is in use (a cluster left running? \`CLUSTER_DIR=... $0 stop\`)"
+        exit 1
+      fi
+    done
     mkdir -p "$DIR"
     showcase >"$DIR/showcase"
     admin=${ENDPOINT_TEST_POSTGRES_URL:-}
+    # Servers of its own, on ports and in folders of its own (not the tests' 54329 and 63790).
+    export ENDPOINT_TEST_POSTGRES_PORT=$((PORT + 97)) ENDPOINT_TEST_POSTGRES_DATA=$DIR/postgres
+    export ENDPOINT_TEST_REDIS_PORT=$((PORT + 98)) ENDPOINT_TEST_REDIS_DIR=$DIR/redis
     if [ -z "$admin" ]; then admin=$(bash "$ROOT/.ci/postgres.sh" start); touch "$DIR/own-postgres"; fi
     redis=${ENDPOINT_TEST_REDIS_URL:-}
     if [ -z "$redis" ]; then redis=$(bash "$ROOT/.ci/redis.sh" start); touch "$DIR/own-redis"; fi
@@ -137,8 +172,12 @@ case "${1:-}" in
     for i in $(seq 1 "$(cat "$DIR/instances" 2>/dev/null || echo 0)"); do echo "s$i $(state "$i")"; done
     ;;
   stop)
-    for i in $(seq 1 "$(cat "$DIR/instances" 2>/dev/null || echo 0)"); do stop_instance "$i" TERM || stop_instance "$i" KILL; done
+    for i in $(seq 1 "$(cat "$DIR/instances" 2>/dev/null || echo 0)"); do
+      stop_instance "$i" TERM || stop_instance "$i" KILL || true
+    done
     [ -f "$DIR/haproxy.pid" ] && kill "$(cat "$DIR/haproxy.pid")" 2>/dev/null || true
+    export ENDPOINT_TEST_POSTGRES_PORT=$((PORT + 97)) ENDPOINT_TEST_POSTGRES_DATA=$DIR/postgres
+    export ENDPOINT_TEST_REDIS_PORT=$((PORT + 98)) ENDPOINT_TEST_REDIS_DIR=$DIR/redis
     [ -f "$DIR/own-postgres" ] && bash "$ROOT/.ci/postgres.sh" stop || true
     [ -f "$DIR/own-redis" ] && bash "$ROOT/.ci/redis.sh" stop || true
     rm -rf "$DIR"

@@ -6,8 +6,10 @@
 //!   response, and creates one article;
 //! - steady load through HAProxy while the instances are restarted one after another with
 //!   SIGTERM: no request fails;
-//! - an instance that commits publications and is killed with SIGKILL right after: every
-//!   publication gets exactly one audit row, delivered by another instance.
+//! - an instance that commits publications (and does not deliver) is killed with SIGKILL right
+//!   after: every publication gets exactly one audit row, delivered by another instance;
+//! - an instance that delivers is killed with SIGKILL while publications are in flight:
+//!   every article that is published has exactly one audit row, every draft none.
 //!
 //! Runs when `ENDPOINT_TEST_CLUSTER=1` (as `.ci/run` sets it), with PostgreSQL, Redis and
 //! HAProxy at hand: `ENDPOINT_TEST_POSTGRES_URL` and `ENDPOINT_TEST_REDIS_URL`, else the
@@ -62,8 +64,50 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.script(&["stop"]);
+        let dir = self.dir.path().join("cluster");
+        if std::thread::panicking() {
+            // The instances' logs, before `stop` removes them.
+            for i in 1..=3 {
+                let log = std::fs::read_to_string(dir.join(format!("instance-{i}.log")))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                eprintln!("--- instance {i} ---");
+                for line in tail.iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cluster/cluster.sh");
+        let stopped = Command::new("bash")
+            .arg(script)
+            .arg("stop")
+            .env("CLUSTER_DIR", &dir)
+            .env("CLUSTER_PORT", PORT.to_string())
+            .status();
+        if !stopped.as_ref().is_ok_and(|status| status.success()) {
+            eprintln!("cluster.sh stop failed: {stopped:?}");
+        }
     }
+}
+
+/// HAProxy's count of retried and redispatched requests (the backend's `wretr` and
+/// `wredis`).
+async fn retries(client: &reqwest::Client) -> (u64, u64) {
+    let csv = client
+        .get(url(PORT + 99, "/stats;csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let backend = csv
+        .lines()
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .find(|fields| fields.len() > 16 && fields[0] == "showcase" && fields[1] == "BACKEND")
+        .expect("the backend's line");
+    let number = |i: usize| backend[i].parse().unwrap_or(0);
+    (number(15), number(16))
 }
 
 fn token(args: &[&str]) -> String {
@@ -92,12 +136,12 @@ async fn a_cluster_behind_haproxy() {
     let eve = token(&["--user", "eve", "--role", "editor"]);
     let root = token(&["--user", "root", "--admin"]);
 
-    // A shared limit: 3 per minute for one caller, whichever instance answers.
+    // A shared limit: 3 per minute for one caller, sent to the three instances in turn.
     let caller = token(&["--user", &format!("limited-{run}")]);
     let mut statuses = Vec::new();
     for n in 0..9 {
         let response = client
-            .post(url(PORT, "/contact"))
+            .post(url(PORT + 1 + n % 3, "/contact"))
             .bearer_auth(&caller)
             .json(&json!({ "message": format!("hello {n}") }))
             .send()
@@ -151,6 +195,7 @@ async fn a_cluster_behind_haproxy() {
     assert_eq!(found["data"].as_array().map(Vec::len), Some(1), "{found}");
 
     // Steady load through HAProxy while each instance is restarted with SIGTERM.
+    let retried_before = retries(&client).await;
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -197,7 +242,13 @@ async fn a_cluster_behind_haproxy() {
         failures.extend(worker.await.unwrap());
     }
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
-    eprintln!("rolling restart: {ok} requests answered 200, {failed} failed");
+    let retried = retries(&client).await;
+    eprintln!(
+        "rolling restart: {ok} requests answered 200, {failed} failed; HAProxy retried {} and \
+         redispatched {} (connections refused or closed by an instance stopping)",
+        retried.0 - retried_before.0,
+        retried.1 - retried_before.1
+    );
     assert_eq!(failed, 0, "{failures:?}");
     assert!(ok > 100, "the load ran: {ok} requests");
 
@@ -261,6 +312,82 @@ async fn a_cluster_behind_haproxy() {
     let mut expected = wanted.clone();
     expected.sort();
     assert_eq!(sorted, expected, "one audit row per publication");
+
+    // Instance 3, delivering, is killed while publications are in flight: whatever committed
+    // gets its audit row once (from the outbox, after the lease of a row it had claimed runs
+    // out); whatever did not stays a draft without one.
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let created: Value = client
+            .post(url(PORT, "/articles"))
+            .bearer_auth(&eve)
+            .json(&json!({ "title": format!("In flight {run} {n}"), "author_id": 2 }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(created["data"]["id"].as_i64().expect("an id"));
+    }
+    let publishing: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let request = client
+                .post(url(PORT + 3, &format!("/articles/{id}/publish")))
+                .bearer_auth(&eve)
+                .send();
+            tokio::spawn(request)
+        })
+        .collect();
+    cluster.script_async(&["kill", "3"]).await;
+    for publication in publishing {
+        let _ = publication.await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut consistent = true;
+        let log: Value = client
+            .get(url(PORT, "/audit-log"))
+            .bearer_auth(&root)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut detail = Vec::new();
+        for id in &ids {
+            let article: Value = client
+                .get(url(PORT, &format!("/items/articles/{id}")))
+                .bearer_auth(&root)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let published = article["data"]["status"] == "published";
+            let subject = format!("article:{id}");
+            let rows = log
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|row| row["subject"] == subject.as_str())
+                .count();
+            consistent &= rows == usize::from(published);
+            detail.push((*id, published, rows));
+        }
+        if consistent {
+            eprintln!("killed in flight: (id, published, audit rows) {detail:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a committed publication without exactly one audit row: {detail:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A value unique to this run: earlier runs' rate-limit buckets and keys are not ours.

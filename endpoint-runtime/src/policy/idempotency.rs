@@ -16,9 +16,10 @@
 //!   `IDEMPOTENCY_KEY_IN_USE` with `Retry-After: 1`.
 //! - Once the key is claimed the handler runs in a task of its own: a client that goes away
 //!   does not cancel it, and its response is kept for the retry. It is bounded by the
-//!   endpoint's timeout; one that panics or runs out of time releases the key, as a response
-//!   of 500 or above does (nothing is kept: a retry runs the handler again). Transient
-//!   refusals are not kept either: 401, 403, 408, 409, 425 and 429.
+//!   endpoint's timeout. One that panics releases the key, as a response of 500 or above does
+//!   (nothing is kept: a retry runs the handler again); one that runs out of time may have
+//!   committed before it was stopped, so its key answers 409 `IDEMPOTENCY_RESPONSE_NOT_KEPT`
+//!   rather than run it twice. Transient refusals are not kept: 401, 403, 408, 409, 425, 429.
 //! - The replay sits inside the application's layers and `#[middleware]`: a retry passes
 //!   through them as the first request did, and what they answer themselves is never kept.
 //! - A body over 1 MiB is sent but not kept: its key then answers 409
@@ -212,7 +213,8 @@ where
     let request = Request::from_parts(parts, Body::from(body));
     let task = tokio::spawn(
         async move {
-            let run = std::panic::AssertUnwindSafe(inner(request)).catch_unwind();
+            let run =
+                std::panic::AssertUnwindSafe(async move { inner(request).await }).catch_unwind();
             match tokio::time::timeout(timeout, run).await {
                 Ok(Ok(response)) => store.keep(&claim, response).await,
                 Ok(Err(panic)) => {
@@ -220,7 +222,9 @@ where
                     std::panic::resume_unwind(panic)
                 }
                 Err(_) => {
-                    store.release(&claim).await;
+                    // Stopped at some `.await`, perhaps after its changes were committed: the
+                    // key is not run again (its retries are told so).
+                    store.not_kept(&claim).await;
                     EndpointError::timeout(timeout).into_response()
                 }
             }
@@ -378,7 +382,7 @@ impl Store {
                 Some(NOT_KEPT_STATUS) => Ok(Err(EndpointError::new(
                     StatusCode::CONFLICT,
                     "IDEMPOTENCY_RESPONSE_NOT_KEPT",
-                    "a request with this Idempotency-Key was answered with a body over 1 MiB, which is not kept; it is not run again",
+                    "the first request with this Idempotency-Key ran out of time, or answered with a body over 1 MiB, and its response is not kept; it is not run again: check the outcome, or send a new key",
                 )
                 .into_response())),
                 Some(status) => Ok(Err(replay(status, headers.as_deref(), body, error.as_deref()))),
@@ -474,6 +478,26 @@ impl Store {
             }
         };
         Response::from_parts(parts, body)
+    }
+
+    /// Marks a claim answered without a kept response (a timeout): its retries get 409
+    /// `IDEMPOTENCY_RESPONSE_NOT_KEPT`, and the handler is not run again.
+    async fn not_kept(&self, claim: &Claim) {
+        let marked = crate::with_pool!(&self.database, |pool| {
+            sqlx::query(
+                "UPDATE endpoint_idempotency SET status = $3
+                 WHERE key = $1 AND owner = $2 AND status IS NULL",
+            )
+            .bind(&claim.row)
+            .bind(&claim.owner)
+            .bind(NOT_KEPT_STATUS)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        });
+        if let Err(error) = marked {
+            tracing::warn!(%error, "an idempotency claim could not be marked");
+        }
     }
 
     /// Deletes a claim whose response is not kept, so that a retry runs again.
