@@ -80,12 +80,7 @@ pub(crate) fn publisher(url: &str, instance: Arc<str>) -> Result<Publisher, Stri
             let channel = Arc::clone(&channel);
             let message = message(&instance, &event, &payload, &chain, &id);
             Box::pin(async move {
-                if message.len() > MAX_MESSAGE {
-                    tracing::warn!(
-                        event,
-                        bytes = message.len(),
-                        "an event over 1 MiB was not sent to the other instances"
-                    );
+                if oversized(&event, &message, MAX_MESSAGE) {
                     return;
                 }
                 let sent = tokio::time::timeout(
@@ -96,14 +91,39 @@ pub(crate) fn publisher(url: &str, instance: Arc<str>) -> Result<Publisher, Stri
                         .query_async::<i64>(&mut connection),
                 )
                 .await;
-                match sent {
-                    Ok(Ok(_)) => recovered(&failing, "events reach the other instances again"),
-                    Ok(Err(error)) => lost(&failing, &event, &error.to_string()),
-                    Err(_) => lost(&failing, &event, "no answer in time"),
-                }
+                published(&failing, &event, sent);
             })
         },
     ))
+}
+
+/// Whether `message` is over `limit` bytes (1 MiB on Redis, 7999 bytes, `NOTIFY`'s limit, on
+/// PostgreSQL): then it is not sent, and a warning says so.
+fn oversized(event: &str, message: &str, limit: usize) -> bool {
+    let over = message.len() > limit;
+    if over {
+        tracing::warn!(
+            event,
+            bytes = message.len(),
+            limit,
+            "an event over the transport's limit was not sent to the other instances"
+        );
+    }
+    over
+}
+
+/// Logs what a publish bounded by [`TIMEOUT`] came to: the first loss of an outage, and its
+/// end.
+fn published<T, E: std::fmt::Display>(
+    failing: &AtomicBool,
+    event: &str,
+    outcome: Result<Result<T, E>, tokio::time::error::Elapsed>,
+) {
+    match outcome {
+        Ok(Ok(_)) => recovered(failing, "events reach the other instances again"),
+        Ok(Err(error)) => lost(failing, event, &error.to_string()),
+        Err(_) => lost(failing, event, "no answer in time"),
+    }
 }
 
 /// Logs the first event an outage loses.
@@ -287,12 +307,7 @@ pub(crate) fn postgres_publisher(pool: sqlx::PgPool, instance: Arc<str>) -> Publ
             let failing = Arc::clone(&failing);
             let message = message(&instance, &event, &payload, &chain, &id);
             Box::pin(async move {
-                if message.len() > PG_MAX_MESSAGE {
-                    tracing::warn!(
-                        event,
-                        bytes = message.len(),
-                        "an event over 7999 bytes (PostgreSQL's NOTIFY limit) was not sent to the other instances"
-                    );
+                if oversized(&event, &message, PG_MAX_MESSAGE) {
                     return;
                 }
                 let sent = tokio::time::timeout(
@@ -303,11 +318,7 @@ pub(crate) fn postgres_publisher(pool: sqlx::PgPool, instance: Arc<str>) -> Publ
                         .execute(&pool),
                 )
                 .await;
-                match sent {
-                    Ok(Ok(_)) => recovered(&failing, "events reach the other instances again"),
-                    Ok(Err(error)) => lost(&failing, &event, &error.to_string()),
-                    Err(_) => lost(&failing, &event, "no answer in time"),
-                }
+                published(&failing, &event, sent);
             })
         },
     )

@@ -259,20 +259,7 @@ async fn a_cluster_behind_haproxy() {
     cluster
         .script_async(&["up", "2", "ENDPOINT_OUTBOX_DELIVER=off"])
         .await;
-    let mut ids = Vec::new();
-    for n in 0..8 {
-        let created: Value = client
-            .post(url(PORT, "/articles"))
-            .bearer_auth(&eve)
-            .json(&json!({ "title": format!("Crash {run} {n}"), "author_id": 2 }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(created["data"]["id"].as_i64().expect("an id"));
-    }
+    let ids = drafts(&client, &eve, &format!("Crash {run}")).await;
     for id in &ids {
         let published = client
             .post(url(PORT + 2, &format!("/articles/{id}/publish")))
@@ -286,20 +273,9 @@ async fn a_cluster_behind_haproxy() {
     let wanted: Vec<String> = ids.iter().map(|id| format!("article:{id}")).collect();
     let deadline = Instant::now() + Duration::from_secs(15);
     let audited = loop {
-        let log: Value = client
-            .get(url(PORT, "/audit-log"))
-            .bearer_auth(&root)
-            .send()
+        let subjects: Vec<String> = audit_subjects(&client, &root)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let subjects: Vec<String> = log
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|row| row["subject"].as_str().map(str::to_string))
+            .into_iter()
             .filter(|subject| wanted.contains(subject))
             .collect();
         if subjects.len() >= wanted.len() || Instant::now() > deadline {
@@ -316,20 +292,7 @@ async fn a_cluster_behind_haproxy() {
     // Instance 3, delivering, is killed while publications are in flight: whatever committed
     // gets its audit row once (from the outbox, after the lease of a row it had claimed runs
     // out); whatever did not stays a draft without one.
-    let mut ids = Vec::new();
-    for n in 0..8 {
-        let created: Value = client
-            .post(url(PORT, "/articles"))
-            .bearer_auth(&eve)
-            .json(&json!({ "title": format!("In flight {run} {n}"), "author_id": 2 }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(created["data"]["id"].as_i64().expect("an id"));
-    }
+    let ids = drafts(&client, &eve, &format!("In flight {run}")).await;
     let publishing: Vec<_> = ids
         .iter()
         .map(|id| {
@@ -347,15 +310,7 @@ async fn a_cluster_behind_haproxy() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut consistent = true;
-        let log: Value = client
-            .get(url(PORT, "/audit-log"))
-            .bearer_auth(&root)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let subjects = audit_subjects(&client, &root).await;
         let mut detail = Vec::new();
         for id in &ids {
             let article: Value = client
@@ -369,12 +324,7 @@ async fn a_cluster_behind_haproxy() {
                 .unwrap();
             let published = article["data"]["status"] == "published";
             let subject = format!("article:{id}");
-            let rows = log
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|row| row["subject"] == subject.as_str())
-                .count();
+            let rows = subjects.iter().filter(|s| **s == subject).count();
             consistent &= rows == usize::from(published);
             detail.push((*id, published, rows));
         }
@@ -388,6 +338,43 @@ async fn a_cluster_behind_haproxy() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Eight draft articles titled `{prefix} {n}`, created through HAProxy; their ids.
+async fn drafts(client: &reqwest::Client, editor: &str, prefix: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let created: Value = client
+            .post(url(PORT, "/articles"))
+            .bearer_auth(editor)
+            .json(&json!({ "title": format!("{prefix} {n}"), "author_id": 2 }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(created["data"]["id"].as_i64().expect("an id"));
+    }
+    ids
+}
+
+/// The subject of every audit row (`article:<id>`), read through HAProxy as an admin.
+async fn audit_subjects(client: &reqwest::Client, admin: &str) -> Vec<String> {
+    let log: Value = client
+        .get(url(PORT, "/audit-log"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|row| row["subject"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// A value unique to this run: earlier runs' rate-limit buckets and keys are not ours.

@@ -127,6 +127,22 @@ async fn send(
     (status, headers, response.text().await.unwrap())
 }
 
+/// Sends the same keyed request three times: `(status, replayed, body)` of each.
+async fn three_tries(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    key: &str,
+) -> [(u16, bool, String); 3] {
+    let mut tries = Vec::new();
+    for _ in 0..3 {
+        let (status, headers, body) =
+            send(server, method.clone(), path, ANN, Some(key), Value::Null).await;
+        tries.push((status, replayed(&headers), body));
+    }
+    tries.try_into().expect("three")
+}
+
 fn replayed(headers: &HeaderMap) -> bool {
     headers
         .get("idempotent-replayed")
@@ -278,64 +294,26 @@ async fn a_retry_during_the_first_request_is_409_and_a_5xx_is_not_kept() {
         (200, "done", true)
     );
 
-    // A panic releases the key: the retry runs the handler again.
-    let post = reqwest::Method::POST;
-    let key = Some("panicky-1");
-    let (status, _, _) = send(
+    // A panic releases the key: the retry runs the handler again, and its answer is kept.
+    let tries = three_tries(
         &server,
-        post.clone(),
+        reqwest::Method::POST,
         "/orders/panicky",
-        ANN,
-        key,
-        Value::Null,
+        "panicky-1",
     )
     .await;
-    assert_eq!(status, 500);
-    let (status, headers, _) = send(
-        &server,
-        post.clone(),
-        "/orders/panicky",
-        ANN,
-        key,
-        Value::Null,
-    )
-    .await;
-    assert_eq!((status, replayed(&headers)), (201, false));
-    let (status, headers, _) = send(&server, post, "/orders/panicky", ANN, key, Value::Null).await;
-    assert_eq!((status, replayed(&headers)), (201, true));
+    assert_eq!(
+        tries.map(|(status, replayed, _)| (status, replayed)),
+        [(500, false), (201, false), (201, true)]
+    );
     assert_eq!(PANICKY_CALLS.load(Ordering::SeqCst), 2);
 
-    // A 503 is not kept: the retry runs the handler again, and its 200 is kept.
-    let patch = reqwest::Method::PATCH;
-    let key = Some("flaky-1");
-    let (status, _, _) = send(
-        &server,
-        patch.clone(),
-        "/orders/flaky",
-        ANN,
-        key,
-        Value::Null,
-    )
-    .await;
-    assert_eq!(status, 503);
-    let (status, headers, body) = send(
-        &server,
-        patch.clone(),
-        "/orders/flaky",
-        ANN,
-        key,
-        Value::Null,
-    )
-    .await;
+    // A 503 is not kept either.
+    let tries = three_tries(&server, reqwest::Method::PATCH, "/orders/flaky", "flaky-1").await;
+    assert_eq!(tries[0].0, 503);
     assert_eq!(
-        (status, body.as_str(), replayed(&headers)),
-        (200, "call 2", false)
-    );
-    let (status, headers, body) =
-        send(&server, patch, "/orders/flaky", ANN, key, Value::Null).await;
-    assert_eq!(
-        (status, body.as_str(), replayed(&headers)),
-        (200, "call 2", true)
+        [&tries[1], &tries[2]].map(|(status, replayed, body)| (*status, *replayed, body.as_str())),
+        [(200, false, "call 2"), (200, true, "call 2")]
     );
     assert_eq!(FLAKY_CALLS.load(Ordering::SeqCst), 2);
 }
