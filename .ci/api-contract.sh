@@ -60,7 +60,8 @@ TOKEN=$("$SHOWCASE" token --user ci-admin --admin)
 "$VENV/bin/openapi-spec-validator" target/showcase-served-openapi.json
 grep -q '"/items/recipes"' target/showcase-served-openapi.json
 
-"$VENV/bin/st" run target/showcase-openapi.json --url "$BASE" --checks all \
+# .ci/schemathesis.toml: the operations that refuse schema-valid data on purpose, and why.
+"$VENV/bin/st" --config-file .ci/schemathesis.toml run target/showcase-openapi.json --url "$BASE" --checks all \
   --max-examples 10 --max-time 60 --workers 2 --seed 20261122 \
   -H "Authorization: Bearer $TOKEN"
 

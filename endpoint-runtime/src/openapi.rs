@@ -562,7 +562,12 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                     "name": "Idempotency-Key",
                     "in": "header",
                     "required": false,
-                    "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+                    // 1 to 255 visible ASCII characters but `"` and `\`, bare or quoted (a
+                    // structured-field string).
+                    "schema": {
+                        "type": "string",
+                        "pattern": "^(?:\"[!#-\\[\\]-~]{1,255}\"|[!#-\\[\\]-~]{1,255})$",
+                    },
                     "description": "draft-ietf-httpapi-idempotency-key-header: a retry with the same key (and the same request) is answered with the first response, marked `Idempotent-Replayed: true`",
                 }));
             }
