@@ -429,8 +429,10 @@ impl App {
             durable_hooks(&shared).await?;
             idempotency(&endpoints)?;
         }
+        // Other instances' events are heard only by a serving instance (not by `build`).
         #[cfg(feature = "redis")]
-        if let Some(redis) = &config.redis
+        if serving
+            && let Some(redis) = &config.redis
             && shared.emitter.has_cluster_subscribers()
         {
             crate::cluster::listen(&redis.url, &shared, Arc::clone(&instance))
@@ -438,7 +440,7 @@ impl App {
                 .map_err(|reason| unusable_redis_url(&redis.url, &reason))?;
         }
         #[cfg(feature = "postgres")]
-        if let Some(pool) = &notify_pool {
+        if serving && let Some(pool) = &notify_pool {
             crate::cluster::listen_postgres(pool, &shared, instance).await;
         }
         #[cfg(feature = "metrics")]

@@ -295,7 +295,7 @@ async fn deliver_due(
     loop {
         let now = now_ms();
         let lease_until = now.saturating_add(
-            i64::try_from((timeout + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX),
+            i64::try_from(timeout.saturating_add(LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX),
         );
         let claimed: Option<Claimed> = crate::with_pool!(database, |pool| {
             sqlx::query_as(claim)
