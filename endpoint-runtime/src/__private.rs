@@ -17,8 +17,6 @@ pub use crate::registry::{
 pub use crate::testing::run_test;
 // For `#[hook]`, `migrations!` and `#[main]`: every macro names the runtime only here.
 pub use crate::context::Context;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use crate::database::Either;
 pub use crate::database::Migrations;
 pub use crate::events::{Event, Hook, HookFuture, HookOutput, HookSpec};
 pub use crate::middleware::{Middleware, MiddlewareSpec};

@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-#[cfg(feature = "redis")]
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -144,13 +143,8 @@ fn recovered(failing: &AtomicBool, what: &'static str) {
     }
 }
 
-/// Subscribes to the application's channel and delivers what other instances publish to this
-/// instance's cluster subscribers, from a task that reconnects after a failure (one second
-/// between attempts, each bounded; the first failure of an outage is logged). It holds the
-/// application weakly and ends at its next message or reconnection once the application is
-/// gone. The first subscription is tried
-/// before this returns (for up to 2 s), so that, with Redis up, events published once the
-/// server serves are received.
+/// Subscribes to the application's channel on the Redis at `url` and delivers what other
+/// instances publish to this instance's cluster subscribers (see [`relay`]).
 #[cfg(feature = "redis")]
 pub(crate) async fn listen(
     url: &str,
@@ -158,49 +152,76 @@ pub(crate) async fn listen(
     instance: Arc<str>,
 ) -> Result<(), String> {
     let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-    let channel = channel(url);
+    let channel: Arc<str> = channel(url).into();
+    let connect = move || {
+        let (client, channel) = (client.clone(), Arc::clone(&channel));
+        async move {
+            let pubsub = subscribe(&client, &channel)
+                .await
+                .map_err(|e| e.to_string())?;
+            let texts = pubsub
+                .into_on_message()
+                .filter_map(|message| std::future::ready(message.get_payload::<String>().ok()));
+            Ok(Box::pin(texts) as Messages)
+        }
+    };
+    relay(shared, instance, connect).await;
+    Ok(())
+}
+
+/// The messages of a subscription to the other instances, as text.
+type Messages = std::pin::Pin<Box<dyn futures_util::Stream<Item = String> + Send>>;
+
+/// Subscribes with `connect`, bounded in time; logs the first failure of an outage.
+async fn subscribe_once<C, F>(connect: &C, failing: &AtomicBool) -> Option<Messages>
+where
+    C: Fn() -> F,
+    F: std::future::Future<Output = Result<Messages, String>>,
+{
+    match tokio::time::timeout(TIMEOUT * 8, connect()).await {
+        Ok(Ok(messages)) => Some(messages),
+        Ok(Err(error)) => {
+            unsubscribed(failing, &error);
+            None
+        }
+        Err(_) => {
+            unsubscribed(failing, "no answer in time");
+            None
+        }
+    }
+}
+
+/// Delivers what other instances send to this instance's cluster subscribers, whatever the
+/// transport (`connect` subscribes): the first subscription is tried before this returns (for
+/// up to 2 s), so that events published once the server serves are received; then a task
+/// reads the messages and subscribes again after a failure (one second between attempts, the
+/// first failure of an outage logged). It holds the application weakly and ends at its next
+/// message or subscription once the application is gone.
+async fn relay<C, F>(shared: &Arc<Shared>, instance: Arc<str>, connect: C)
+where
+    C: Fn() -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = Result<Messages, String>> + Send,
+{
     let failing = AtomicBool::new(false);
-    let mut subscription =
-        match tokio::time::timeout(TIMEOUT * 8, subscribe(&client, &channel)).await {
-            Ok(Ok(pubsub)) => Some(pubsub),
-            Ok(Err(error)) => {
-                unsubscribed(&failing, &error.to_string());
-                None
-            }
-            Err(_) => {
-                unsubscribed(&failing, "no answer in time");
-                None
-            }
-        };
+    let mut first = subscribe_once(&connect, &failing).await;
     let shared = Arc::downgrade(shared);
     let room = Arc::new(tokio::sync::Semaphore::new(MAX_RUNNING));
     tokio::spawn(async move {
         while shared.strong_count() > 0 {
-            let pubsub = match subscription.take() {
-                Some(pubsub) => pubsub,
-                None => match tokio::time::timeout(TIMEOUT * 8, subscribe(&client, &channel)).await
-                {
-                    Ok(Ok(pubsub)) => {
+            let mut messages = match first.take() {
+                Some(messages) => messages,
+                None => match subscribe_once(&connect, &failing).await {
+                    Some(messages) => {
                         recovered(&failing, "subscribed to the other instances' events again");
-                        pubsub
+                        messages
                     }
-                    Ok(Err(error)) => {
-                        unsubscribed(&failing, &error.to_string());
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                    Err(_) => {
-                        unsubscribed(&failing, "no answer in time");
+                    None => {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
                 },
             };
-            let mut messages = pubsub.into_on_message();
-            while let Some(message) = messages.next().await {
-                let Ok(text) = message.get_payload::<String>() else {
-                    continue;
-                };
+            while let Some(text) = messages.next().await {
                 let Ok(permit) = Arc::clone(&room).acquire_owned().await else {
                     return;
                 };
@@ -213,7 +234,6 @@ pub(crate) async fn listen(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    Ok(())
 }
 
 /// Logs the first failure to subscribe of an outage.
@@ -325,65 +345,28 @@ pub(crate) fn postgres_publisher(pool: sqlx::PgPool, instance: Arc<str>) -> Publ
 }
 
 /// Listens on `endpoint_events` with a connection of its own (not one of the application's
-/// pool) and delivers what other instances notify, as [`listen`] does for Redis: the first
-/// `LISTEN` is tried before this returns (for up to 2 s), the connection is reopened after a
-/// failure (once a second, the first failure of an outage logged), and the task ends once the
-/// application is gone.
+/// pool) and delivers what other instances notify (see [`relay`]).
 #[cfg(feature = "postgres")]
 pub(crate) async fn listen_postgres(pool: &sqlx::PgPool, shared: &Arc<Shared>, instance: Arc<str>) {
     let own = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with((*pool.connect_options()).clone());
-    let failing = AtomicBool::new(false);
-    let mut listening = match tokio::time::timeout(TIMEOUT * 8, pg_listen(&own)).await {
-        Ok(Ok(listener)) => Some(listener),
-        Ok(Err(error)) => {
-            unsubscribed(&failing, &error.to_string());
-            None
-        }
-        Err(_) => {
-            unsubscribed(&failing, "no answer in time");
-            None
+    let connect = move || {
+        let own = own.clone();
+        async move {
+            let listener = pg_listen(&own).await.map_err(|e| e.to_string())?;
+            // The listener reconnects by itself after a dropped connection; an error means
+            // it could not, and ends the stream.
+            let texts = listener
+                .into_stream()
+                .take_while(|received| std::future::ready(received.is_ok()))
+                .filter_map(|received| {
+                    std::future::ready(received.ok().map(|n| n.payload().to_string()))
+                });
+            Ok(Box::pin(texts) as Messages)
         }
     };
-    let shared = Arc::downgrade(shared);
-    let room = Arc::new(tokio::sync::Semaphore::new(MAX_RUNNING));
-    tokio::spawn(async move {
-        while shared.strong_count() > 0 {
-            let mut listener = match listening.take() {
-                Some(listener) => listener,
-                None => match tokio::time::timeout(TIMEOUT * 8, pg_listen(&own)).await {
-                    Ok(Ok(listener)) => {
-                        recovered(&failing, "subscribed to the other instances' events again");
-                        listener
-                    }
-                    Ok(Err(error)) => {
-                        unsubscribed(&failing, &error.to_string());
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                    Err(_) => {
-                        unsubscribed(&failing, "no answer in time");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                },
-            };
-            // `recv` reconnects by itself after a dropped connection; an error means it could
-            // not.
-            while let Ok(notification) = listener.recv().await {
-                let Ok(permit) = Arc::clone(&room).acquire_owned().await else {
-                    return;
-                };
-                let Some(shared) = shared.upgrade() else {
-                    return;
-                };
-                receive(&shared, &instance, notification.payload(), permit);
-            }
-            unsubscribed(&failing, "the LISTEN connection failed");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
+    relay(shared, instance, connect).await;
 }
 
 /// `LISTEN endpoint_events` on the one connection of `own`.

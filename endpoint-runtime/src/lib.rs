@@ -80,6 +80,10 @@ pub use axum;
 pub use config::{CompressionConfig, CorsConfig, CorsOrigins};
 pub use config::{Config, ConfinedConfig, Hardening, OutboxConfig, RedisConfig, StoreErrorPolicy};
 pub use context::{Context, State};
+/// What [`with_pool!`] matches on (it names it from where it is used). Not public API.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[doc(hidden)]
+pub use database::Either;
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub use database::schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

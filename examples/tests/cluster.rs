@@ -177,21 +177,15 @@ async fn a_cluster_behind_haproxy() {
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.text().await.unwrap(), first);
-    let found: Value = client
-        .get(url(
-            PORT,
-            &format!(
-                "/items/articles?filter[title][_eq]={}",
-                title.replace(' ', "%20")
-            ),
-        ))
-        .bearer_auth(&root)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found = get_json(
+        &client,
+        &format!(
+            "/items/articles?filter[title][_eq]={}",
+            title.replace(' ', "%20")
+        ),
+        &root,
+    )
+    .await;
     assert_eq!(found["data"].as_array().map(Vec::len), Some(1), "{found}");
 
     // Steady load through HAProxy while each instance is restarted with SIGTERM.
@@ -313,15 +307,7 @@ async fn a_cluster_behind_haproxy() {
         let subjects = audit_subjects(&client, &root).await;
         let mut detail = Vec::new();
         for id in &ids {
-            let article: Value = client
-                .get(url(PORT, &format!("/items/articles/{id}")))
-                .bearer_auth(&root)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let article = get_json(&client, &format!("/items/articles/{id}"), &root).await;
             let published = article["data"]["status"] == "published";
             let subject = format!("article:{id}");
             let rows = subjects.iter().filter(|s| **s == subject).count();
@@ -361,20 +347,26 @@ async fn drafts(client: &reqwest::Client, editor: &str, prefix: &str) -> Vec<i64
 
 /// The subject of every audit row (`article:<id>`), read through HAProxy as an admin.
 async fn audit_subjects(client: &reqwest::Client, admin: &str) -> Vec<String> {
-    let log: Value = client
-        .get(url(PORT, "/audit-log"))
-        .bearer_auth(admin)
+    get_json(client, "/audit-log", admin)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|row| row["subject"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// `GET path` through HAProxy as `token`'s caller: the JSON body.
+async fn get_json(client: &reqwest::Client, path: &str, token: &str) -> Value {
+    client
+        .get(url(PORT, path))
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    log.as_array()
         .unwrap()
-        .iter()
-        .filter_map(|row| row["subject"].as_str().map(str::to_string))
-        .collect()
 }
 
 /// A value unique to this run: earlier runs' rate-limit buckets and keys are not ours.

@@ -663,7 +663,7 @@ async fn durable_hooks(shared: &Arc<Shared>) -> Result<(), Error> {
             .ensure_tables(&crate::events::outbox::TABLES)
             .await?;
         if shared.config.outbox.deliver {
-            crate::events::outbox::start(shared);
+            crate::events::outbox::start(shared, hooks);
         }
         return Ok(());
     }

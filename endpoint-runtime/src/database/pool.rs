@@ -109,8 +109,8 @@ pub struct Database {
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
         match ($database).__endpoint_backend() {
-            $crate::__private::Either::Sqlite($pool) => $body,
-            $crate::__private::Either::Postgres($pool) => $body,
+            $crate::Either::Sqlite($pool) => $body,
+            $crate::Either::Postgres($pool) => $body,
         }
     };
 }
@@ -122,8 +122,8 @@ macro_rules! with_pool {
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
         match ($database).__endpoint_backend() {
-            $crate::__private::Either::Sqlite($pool) => $body,
-            $crate::__private::Either::Postgres(never) => match never {},
+            $crate::Either::Sqlite($pool) => $body,
+            $crate::Either::Postgres(never) => match never {},
         }
     };
 }
@@ -135,8 +135,8 @@ macro_rules! with_pool {
 macro_rules! with_pool {
     ($database:expr, |$pool:ident| $body:expr) => {
         match ($database).__endpoint_backend() {
-            $crate::__private::Either::Sqlite(never) => match never {},
-            $crate::__private::Either::Postgres($pool) => $body,
+            $crate::Either::Sqlite(never) => match never {},
+            $crate::Either::Postgres($pool) => $body,
         }
     };
 }

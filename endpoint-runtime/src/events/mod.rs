@@ -99,6 +99,18 @@ pub struct Event {
     pub accountability: Accountability,
 }
 
+impl Event {
+    /// A new emission of `name`: its own id.
+    pub(crate) fn new(name: &str, payload: Value, accountability: Accountability) -> Self {
+        Event {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_string(),
+            payload,
+            accountability,
+        }
+    }
+}
+
 /// The future a hook or subscriber returns.
 pub type HookFuture = Pin<Box<dyn Future<Output = Result<(), EndpointError>> + Send>>;
 
@@ -420,12 +432,7 @@ impl Emitter {
         payload: Value,
     ) -> Result<(), EmitError> {
         let chain = self.enter(event)?;
-        let event = Event {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: event.to_string(),
-            payload,
-            accountability: context.accountability().clone(),
-        };
+        let event = Event::new(event, payload, context.accountability().clone());
         self.run_in_request(context, &event, &chain).await?;
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         if !self.durable_hooks(&event.name).is_empty() {

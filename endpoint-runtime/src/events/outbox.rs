@@ -205,11 +205,7 @@ enum Outcome {
 /// wake-up (a commit here, a PostgreSQL notification, the next row falling due, or
 /// [`poll`](crate::OutboxConfig::poll)). It holds the application weakly and ends once it is
 /// gone.
-pub(crate) fn start(shared: &Arc<Shared>) {
-    let hooks = shared.emitter.all_durable_hooks();
-    if hooks.is_empty() {
-        return;
-    }
+pub(crate) fn start(shared: &Arc<Shared>, hooks: HashMap<String, &'static Hook>) {
     let keys = json!(hooks.keys().collect::<Vec<_>>()).to_string();
     let wake = Arc::clone(&shared.emitter.outbox_wake);
     let poll = shared.config.outbox.poll;

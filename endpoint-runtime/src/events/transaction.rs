@@ -171,12 +171,7 @@ impl Transaction {
             serde_json::to_value(payload).map_err(|e| EmitError::Payload(e.to_string()))?;
         let emitter = &self.context.shared().emitter;
         let chain = emitter.enter(event)?;
-        let event = Event {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: event.to_string(),
-            payload,
-            accountability: self.context.accountability().clone(),
-        };
+        let event = Event::new(event, payload, self.context.accountability().clone());
         emitter
             .run_in_request(&self.context, &event, &chain)
             .await?;

@@ -224,7 +224,9 @@ where
                 Err(_) => {
                     // Stopped at some `.await`, perhaps after its changes were committed: the
                     // key is not run again (its retries are told so).
-                    store.not_kept(&claim).await;
+                    store
+                        .complete(&claim, NOT_KEPT_STATUS, None, None, None)
+                        .await;
                     EndpointError::timeout(timeout).into_response()
                 }
             }
@@ -441,30 +443,8 @@ impl Store {
             ),
             Some(_) => (NOT_KEPT_STATUS, None, None),
         };
-        let kept = crate::with_pool!(&self.database, |pool| {
-            sqlx::query(
-                "UPDATE endpoint_idempotency SET status = $3, headers = $4, body = $5, error = $6
-                 WHERE key = $1 AND owner = $2 AND status IS NULL",
-            )
-            .bind(&claim.row)
-            .bind(&claim.owner)
-            .bind(status_kept)
-            .bind(&headers)
-            .bind(&body_kept)
-            .bind(&error)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        });
-        match kept {
-            Ok(1) => {}
-            Ok(_) => tracing::warn!(
-                "an idempotent response was not kept: its claim had been taken over (the \
-                 request ran longer than its timeout plus 5 s)"
-            ),
-            // The response is still sent; a retry may then run the handler again.
-            Err(error) => tracing::warn!(%error, "an idempotent response could not be kept"),
-        }
+        self.complete(claim, status_kept, headers, body_kept, error)
+            .await;
         self.sweep();
         let body = match rest {
             None => Body::from(bytes),
@@ -480,23 +460,41 @@ impl Store {
         Response::from_parts(parts, body)
     }
 
-    /// Marks a claim answered without a kept response (a timeout): its retries get 409
-    /// `IDEMPOTENCY_RESPONSE_NOT_KEPT`, and the handler is not run again.
-    async fn not_kept(&self, claim: &Claim) {
-        let marked = crate::with_pool!(&self.database, |pool| {
+    /// Ends a claim with what its retries get: the kept response (`status`, `headers`,
+    /// `body`, a kept error's `error`), or [`NOT_KEPT_STATUS`] alone (a timeout, a body over
+    /// 1 MiB): retries then get 409 `IDEMPOTENCY_RESPONSE_NOT_KEPT` and the handler is not run
+    /// again. Nothing is written once another instance has taken the claim over.
+    async fn complete(
+        &self,
+        claim: &Claim,
+        status: i64,
+        headers: Option<String>,
+        body: Option<Vec<u8>>,
+        error: Option<String>,
+    ) {
+        let kept = crate::with_pool!(&self.database, |pool| {
             sqlx::query(
-                "UPDATE endpoint_idempotency SET status = $3
+                "UPDATE endpoint_idempotency SET status = $3, headers = $4, body = $5, error = $6
                  WHERE key = $1 AND owner = $2 AND status IS NULL",
             )
             .bind(&claim.row)
             .bind(&claim.owner)
-            .bind(NOT_KEPT_STATUS)
+            .bind(status)
+            .bind(&headers)
+            .bind(&body)
+            .bind(&error)
             .execute(pool)
             .await
-            .map(|_| ())
+            .map(|done| done.rows_affected())
         });
-        if let Err(error) = marked {
-            tracing::warn!(%error, "an idempotency claim could not be marked");
+        match kept {
+            Ok(1) => {}
+            Ok(_) => tracing::warn!(
+                "an idempotent response was not kept: its claim had been taken over (the \
+                 request ran longer than its timeout plus 5 s)"
+            ),
+            // The response is still sent; a retry may then run the handler again.
+            Err(error) => tracing::warn!(%error, "an idempotent response could not be kept"),
         }
     }
 
