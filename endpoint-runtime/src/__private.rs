@@ -14,6 +14,7 @@ pub use crate::registry::{
     Access, Confinement, Endpoint, EndpointSpec, Handler, HandlerFuture, Method, Methods, Param,
     Policy, Rate, RateKey, Site, StaticPathsFuture,
 };
+pub use crate::status::answers_status;
 pub use crate::testing::run_test;
 // For `#[hook]`, `migrations!` and `#[main]`: every macro names the runtime only here.
 pub use crate::context::Context;
@@ -45,7 +46,18 @@ pub use crate::prerender;
 /// What `__endpoint_doc` functions name.
 #[cfg(feature = "openapi")]
 pub mod doc {
-    pub use crate::openapi::{Documented, OperationDoc, Probe, traits};
+    pub use crate::extract::Probe;
+    pub use crate::openapi::{Documented, OperationDoc, traits};
+}
+
+/// What handlers name to check their inputs: garde's `Validate` with the `validate` feature,
+/// nothing without it.
+pub mod validate {
+    pub use crate::extract::Probe;
+    #[cfg(not(feature = "validate"))]
+    pub use crate::extract::unchecked as traits;
+    #[cfg(feature = "validate")]
+    pub use crate::validation::traits;
 }
 pub use crate::auth::JwtFeature;
 pub use crate::database::{DatabaseFeature, ServicesFeature};

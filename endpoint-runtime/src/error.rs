@@ -29,6 +29,10 @@ use crate::env::{ConfigError, Env, chosen};
 /// instead: `{"type":"about:blank","title","status","detail","code"}` (and `request_id` for a
 /// 5xx).
 ///
+/// A 4xx may list the fields it is about ([`with_errors`](Self::with_errors), what failed
+/// validation gives): JSend `data.errors`, RFC 9457 `errors` (an extension member, as RFC 9457
+/// §3.2 allows), each a [`FieldError`].
+///
 /// # What the client reads, what the log says
 ///
 /// - A **4xx** body carries the [`message`](Self::message) (and
@@ -71,6 +75,7 @@ pub struct EndpointError {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
     details: Option<Box<Value>>,
+    errors: Option<Box<Vec<FieldError>>>,
     headers: Option<Box<HeaderMap>>,
     /// What the client reads instead of the generic text of a 5xx (or of `message`).
     client_message: Option<Cow<'static, str>>,
@@ -91,6 +96,7 @@ impl EndpointError {
             code: code.into(),
             message: message.into(),
             details: None,
+            errors: None,
             headers: None,
             client_message: None,
             source: None,
@@ -192,6 +198,42 @@ impl EndpointError {
         )
     }
 
+    /// 422 `FAILED_VALIDATION`: input that parsed but breaks its type's rules, with every
+    /// failing field in `errors` (at least one; the message names the first and counts the
+    /// rest). What the runtime answers when a `garde::Validate` body, query or path parameter
+    /// fails; a handler's own checks may answer it too.
+    ///
+    /// ```
+    /// use endpoint_runtime::{EndpointError, FieldError, FieldLocation};
+    ///
+    /// let error = EndpointError::failed_validation(vec![
+    ///     FieldError::new(FieldLocation::Body, "title", "length", "length is lower than 1"),
+    ///     FieldError::new(FieldLocation::Body, "tags[2]", "pattern", "does not match"),
+    /// ]);
+    /// assert_eq!(error.status().as_u16(), 422);
+    /// assert_eq!(error.message(), "`title`: length is lower than 1 (and 1 more field error)");
+    /// assert_eq!(error.body()["data"]["errors"][1]["path"], "tags[2]");
+    /// ```
+    pub fn failed_validation(errors: Vec<FieldError>) -> Self {
+        let message = match errors.as_slice() {
+            [] => "the input failed validation".to_string(),
+            [only] => format!("`{}`: {}", only.path, only.message),
+            [first, rest @ ..] => format!(
+                "`{}`: {} (and {} more field error{})",
+                first.path,
+                first.message,
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" }
+            ),
+        };
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "FAILED_VALIDATION",
+            message,
+        )
+        .with_errors(errors)
+    }
+
     /// 429 `TOO_MANY_REQUESTS`.
     pub fn too_many_requests(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message)
@@ -271,6 +313,18 @@ impl EndpointError {
         self
     }
 
+    /// Attaches the fields the error is about, sent as `data.errors` (JSend) or `errors`
+    /// (RFC 9457) of a 4xx body (never sent for a 5xx).
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = Some(Box::new(errors));
+        self
+    }
+
+    /// The fields the error is about ([`with_errors`](Self::with_errors)); empty when none.
+    pub fn errors(&self) -> &[FieldError] {
+        self.errors.as_deref().map_or(&[], Vec::as_slice)
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -317,6 +371,11 @@ impl EndpointError {
                 None
             } else {
                 self.details.as_deref().cloned()
+            },
+            errors: if server_error {
+                None
+            } else {
+                self.errors.as_deref().cloned()
             },
             detail: server_error.then(|| self.message.clone()),
             source: None,
@@ -404,6 +463,8 @@ pub(crate) struct ErrorInfo {
     /// The message the body carries ([`EndpointError::client_message`]).
     pub(crate) message: Cow<'static, str>,
     pub(crate) details: Option<Value>,
+    /// The fields a 4xx is about.
+    pub(crate) errors: Option<Vec<FieldError>>,
     /// A 5xx's own message, for the log line only.
     pub(crate) detail: Option<Cow<'static, str>>,
     /// A 5xx's cause, for the log line only.
@@ -458,6 +519,7 @@ pub(crate) fn render(
                 code: &info.code,
                 message: &info.message,
                 details: info.details.as_ref(),
+                errors: info.errors.as_deref(),
             },
         }),
         ErrorFormat::Problem => serde_json::to_vec(&Problem {
@@ -467,6 +529,7 @@ pub(crate) fn render(
             detail: &info.message,
             code: &info.code,
             details: info.details.as_ref(),
+            errors: info.errors.as_deref(),
             request_id: if info.status.is_server_error() {
                 request_id
             } else {
@@ -493,6 +556,8 @@ struct FailData<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
 }
 
 #[derive(Serialize)]
@@ -521,7 +586,62 @@ struct Problem<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
+}
+
+/// One field an error is about: where it was read from, its path in the input, a
+/// machine-readable rule code and a message. Serialized as
+/// `{"in":"body","path":"items[2].email","code":"email","message":"not a valid email: ..."}`.
+///
+/// Codes of failed validation are garde's rule names: `length`, `range`, `pattern`, `email`,
+/// `url`, `ip`, `contains`, `prefix`, `suffix`, `matches`, `ascii`, `alphanumeric`,
+/// `required`, `credit_card`, `phone_number`; `custom` for a `#[garde(custom(...))]` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FieldError {
+    /// Where the input was read from.
+    #[serde(rename = "in")]
+    pub location: FieldLocation,
+    /// The path in that input: `items[2].email` in a body, `limit` in a query, the parameter's
+    /// name for a path parameter; empty for the input as a whole.
+    pub path: String,
+    /// The rule that failed, such as `length`.
+    pub code: Cow<'static, str>,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error; see [the type](Self).
+    pub fn new(
+        location: FieldLocation,
+        path: impl Into<String>,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            location,
+            path: path.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where a [`FieldError`]'s input was read from (its `in`, named as OpenAPI names parameter
+/// locations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldLocation {
+    /// The request body.
+    Body,
+    /// The query string.
+    Query,
+    /// A path parameter.
+    Path,
+    /// A request header.
+    Header,
 }
 
 impl fmt::Display for EndpointError {

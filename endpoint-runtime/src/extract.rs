@@ -259,6 +259,54 @@ where
     }
 }
 
+/// A zero-sized stand-in for a type, probed by autoref specialization in generated code (the
+/// OpenAPI description, validation).
+#[doc(hidden)]
+pub struct Probe<T: ?Sized>(std::marker::PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> Probe<T> {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Probe(std::marker::PhantomData)
+    }
+}
+
+/// The fallbacks of the validation probes generated code calls after each extractor and path
+/// parameter: nothing to check (with the `validate` feature, `validation::traits` adds the
+/// checks above them). Not public API.
+#[doc(hidden)]
+pub mod unchecked {
+    use super::{EndpointError, Probe};
+
+    pub trait ExtractorUnchecked {
+        type Value;
+        fn __endpoint_validate(&self, value: &Self::Value) -> Result<(), EndpointError>;
+    }
+    impl<T> ExtractorUnchecked for Probe<T> {
+        type Value = T;
+        #[inline(always)]
+        fn __endpoint_validate(&self, _: &T) -> Result<(), EndpointError> {
+            Ok(())
+        }
+    }
+
+    pub trait ParamUnchecked {
+        type Value;
+        fn __endpoint_validate_param(
+            &self,
+            value: &Self::Value,
+            name: &str,
+        ) -> Result<(), EndpointError>;
+    }
+    impl<T> ParamUnchecked for Probe<T> {
+        type Value = T;
+        #[inline(always)]
+        fn __endpoint_validate_param(&self, _: &T, _: &str) -> Result<(), EndpointError> {
+            Ok(())
+        }
+    }
+}
+
 /// Turns a handler's return value into a response; spanned at the written return type so a
 /// type that is not a response is reported there.
 #[doc(hidden)] // for generated code, through `__private`

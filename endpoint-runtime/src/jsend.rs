@@ -1,10 +1,10 @@
 //! [`JSend`]: Factor's success envelope.
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::extract::Json;
+use crate::status::Created;
 
 /// A JSend success body: `{"status":"success","data":<T>}` with status 200.
 ///
@@ -27,9 +27,9 @@ use crate::extract::Json;
 pub struct JSend<T>(pub T);
 
 impl<T> JSend<T> {
-    /// 201 Created with the same body.
-    pub fn created(data: T) -> (StatusCode, JSend<T>) {
-        (StatusCode::CREATED, JSend(data))
+    /// 201 Created with the same body; documented as 201 in the OpenAPI document.
+    pub fn created(data: T) -> Created<JSend<T>> {
+        Created(JSend(data))
     }
 }
 

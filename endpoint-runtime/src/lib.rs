@@ -66,7 +66,10 @@ mod routing;
 pub mod serve;
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub mod services;
+pub mod status;
 pub mod testing;
+#[cfg(feature = "validate")]
+pub mod validation;
 
 #[doc(hidden)]
 pub mod __private;
@@ -90,7 +93,7 @@ pub use database::schema;
 pub use database::{Database, Pool};
 pub use database::{DatabaseKind, DatabaseUrl, Migrations};
 pub use env::ConfigError;
-pub use error::{Conflict, EndpointError, Error, ErrorFormat};
+pub use error::{Conflict, EndpointError, Error, ErrorFormat, FieldError, FieldLocation};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use events::Transaction;
 pub use events::{EmitError, Event};
@@ -103,6 +106,7 @@ pub use routing::{method_router, router, validate};
 pub use schemars;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sqlx;
+pub use status::{Accepted, Created, NoContent};
 /// The Tokio runtime `#[endpoint_runtime::main]` starts, for applications that spawn tasks or
 /// open sockets of their own without a `tokio` dependency.
 pub use tokio;
@@ -188,6 +192,11 @@ pub use tracing;
 ///   `endpoint_idempotency` is created at start-up); applies under [`run`] and
 ///   [`App::into_router`], not to a bare [`method_router`]. In the
 ///   OpenAPI document as an optional header parameter.
+/// - `status = 201` (optional): the success status the endpoint answers, for a return type
+///   that picks it at run time (`(StatusCode, T)`, `Response`); the OpenAPI document gives it
+///   instead of `2XX`. A type that states its status already ([`Created`] 201, [`Accepted`]
+///   202, [`NoContent`] 204, `Json<T>` and `JSend<T>` 200) needs none, and stating another is a
+///   compile error ([`status::AnswersStatus`]). 200-399 only: errors are documented apart.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
 ///
@@ -215,7 +224,11 @@ pub use tracing;
 /// - An argument named like a route parameter binds to it and is parsed from the segment with
 ///   `FromStr` ([`extract::PathParam`]): `route = "/{id}"` with `id: u64`. A segment that does not
 ///   parse is answered 400 `INVALID_PATH_PARAMETER` naming the parameter; the handler is not
-///   called. Every parameter needs its argument.
+///   called. Every parameter needs its argument. A bounded integer is `validation::Range`
+///   (`id: Range<1, 1000>`; outside it 422).
+/// - With the `validate` feature (on by default), a `Json<T>`, `Query<T>` or path parameter
+///   whose type derives `garde::Validate` is checked before the handler runs: 422
+///   `FAILED_VALIDATION` listing every failing field (see `validation`).
 /// - An argument of a scalar type (integers, floats, `bool`, `char`, `String`) whose name is not
 ///   a route parameter is a compile error, since it can only have been meant as one.
 /// - Every other argument is an extractor: the runtime's [`Json`](extract::Json) and
@@ -261,6 +274,15 @@ pub use tracing;
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/orders", idempotent)]
 /// async fn orders() -> &'static str { "[]" }
+/// # fn main() {}
+/// ```
+///
+/// `status` that the return type cannot answer (`Json<T>` answers 200):
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/notes", method = post, status = 201)]
+/// async fn add() -> Json<Value> { Json(json!({})) }
 /// # fn main() {}
 /// ```
 ///
@@ -653,6 +675,7 @@ macro_rules! link {
 /// The names an endpoint module usually needs: `use endpoint_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::extract::{Json, Query};
+    pub use crate::{Accepted, Created, NoContent};
     pub use crate::{Accountability, Context, EndpointError, Event, JSend, RequestId, State};
     pub use crate::{endpoint, hook};
     pub use axum::http::{HeaderMap, StatusCode};

@@ -4,7 +4,6 @@
 //! each endpoint can give, and security from its access level.
 
 use std::collections::{BTreeMap, HashMap};
-use std::marker::PhantomData;
 
 use schemars::JsonSchema;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -13,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::effective;
 use crate::config::Config;
 use crate::error::ErrorFormat;
+use crate::extract::Probe;
 use crate::registry::{Access, Endpoint, Methods};
 
 /// One operation being documented: what an endpoint's argument and return types say about it.
@@ -173,6 +173,19 @@ impl<'g> OperationDoc<'g> {
         }
     }
 
+    /// Sets the success response's status (`201`; `0` for any success, `2XX`), keeping its
+    /// body: what `status = 201` in the attribute and the status-stating response types do.
+    pub fn success_status(&mut self, status: u16) {
+        let status = match status {
+            0 => "2XX".to_string(),
+            code => code.to_string(),
+        };
+        match &mut self.response {
+            Some((current, _)) => *current = status,
+            None => self.response = Some((status, json!({ "description": "Success" }))),
+        }
+    }
+
     /// Adds a note shown in the route table and as `x-notes` on the operation.
     pub fn note(&mut self, note: impl Into<String>) {
         self.notes.push(note.into());
@@ -188,17 +201,6 @@ impl<'g> OperationDoc<'g> {
                 "content": { "application/json": { "schema": schema } },
             }),
         ));
-    }
-}
-
-/// A zero-sized stand-in for a type, probed by autoref specialization in generated code.
-#[doc(hidden)]
-pub struct Probe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
-
-impl<T: ?Sized> Probe<T> {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Probe(PhantomData)
     }
 }
 
@@ -312,12 +314,41 @@ impl<T: DocumentedResponse, E> DocumentedResponse for Result<T, E> {
 }
 
 impl<T: DocumentedResponse> DocumentedResponse for (axum::http::StatusCode, T) {
-    /// The status is chosen at run time: documented as any success.
+    /// The status is chosen at run time: documented as any success, unless the attribute
+    /// states it (`status = 201`).
     fn document(doc: &mut OperationDoc<'_>, ty: &str) {
         T::document(doc, ty);
-        if let Some((status, _)) = &mut doc.response {
-            *status = "2XX".into();
-        }
+        doc.success_status(0);
+    }
+}
+
+impl DocumentedResponse for axum::http::StatusCode {
+    /// A status alone, chosen at run time: any success without a body.
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        doc.response = Some(("2XX".into(), json!({ "description": "Success, no body" })));
+    }
+}
+
+impl<T: DocumentedResponse> DocumentedResponse for crate::Created<T> {
+    fn document(doc: &mut OperationDoc<'_>, ty: &str) {
+        T::document(doc, ty);
+        doc.success_status(201);
+    }
+}
+
+impl<T: DocumentedResponse> DocumentedResponse for crate::Accepted<T> {
+    fn document(doc: &mut OperationDoc<'_>, ty: &str) {
+        T::document(doc, ty);
+        doc.success_status(202);
+    }
+}
+
+impl DocumentedResponse for crate::NoContent {
+    fn document(doc: &mut OperationDoc<'_>, _: &str) {
+        doc.response = Some((
+            "204".into(),
+            json!({ "description": "Success, no content" }),
+        ));
     }
 }
 
@@ -425,7 +456,10 @@ fn error_schemas(format: ErrorFormat) -> (&'static str, Value) {
                             "data": {
                                 "type": "object",
                                 "required": ["code", "message"],
-                                "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "details": {} }
+                                "properties": {
+                                    "code": { "type": "string" }, "message": { "type": "string" }, "details": {},
+                                    "errors": { "type": "array", "items": { "$ref": "#/components/schemas/FieldError" } }
+                                }
                             }
                         }
                     },
@@ -451,11 +485,27 @@ fn error_schemas(format: ErrorFormat) -> (&'static str, Value) {
                 "required": ["type", "title", "status", "detail", "code"],
                 "properties": {
                     "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
-                    "detail": { "type": "string" }, "code": { "type": "string" }, "details": {}, "request_id": { "type": "string" }
+                    "detail": { "type": "string" }, "code": { "type": "string" }, "details": {}, "request_id": { "type": "string" },
+                    "errors": { "type": "array", "items": { "$ref": "#/components/schemas/FieldError" } }
                 }
             }),
         ),
     }
+}
+
+/// The schema of [`FieldError`](crate::FieldError): one entry of an error's `errors`.
+fn field_error_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "A field an error is about: where it was read, its path, the rule that failed (`length`, `range`, `pattern`, `email`, ..., `custom`) and a message",
+        "required": ["in", "path", "code", "message"],
+        "properties": {
+            "in": { "type": "string", "enum": ["body", "query", "path", "header"] },
+            "path": { "type": "string" },
+            "code": { "type": "string" },
+            "message": { "type": "string" }
+        }
+    })
 }
 
 fn error_response(content_type: &str, description: &str) -> Value {
@@ -595,10 +645,14 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                     "415".into(),
                     error_response(error_type, "Wrong content type"),
                 );
-                responses.insert(
-                    "422".into(),
-                    error_response(error_type, "Well-formed JSON of the wrong shape"),
-                );
+            }
+            if !parameters.is_empty() || body.is_some() {
+                let what = if body.is_some() {
+                    "Input that breaks its type's rules (`FAILED_VALIDATION`, each field in `errors`), or well-formed JSON of the wrong shape"
+                } else {
+                    "Input that breaks its type's rules (`FAILED_VALIDATION`, each field in `errors`)"
+                };
+                responses.insert("422".into(), error_response(error_type, what));
             }
             if access != Access::Public {
                 responses.insert(
@@ -624,8 +678,8 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
                     ),
                 );
                 let reused = "The Idempotency-Key was used with a different request";
-                let described = match responses.get("422") {
-                    Some(_) => format!("Well-formed JSON of the wrong shape, or: {reused}"),
+                let described = match responses.get("422").and_then(|r| r["description"].as_str()) {
+                    Some(what) => format!("{what}, or: {reused}"),
                     None => reused.to_string(),
                 };
                 responses.insert("422".into(), error_response(error_type, &described));
@@ -710,6 +764,7 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
     let mut schemas = generator.take_definitions(true);
     schemas.values_mut().for_each(normalize);
     schemas.insert("ErrorEnvelope".into(), error_schema);
+    schemas.insert("FieldError".into(), field_error_schema());
     let document = json!({
         "openapi": "3.1.0",
         "info": {
@@ -761,7 +816,7 @@ fn integer_bounds(schema: &mut Value) {
     };
     if let Some((min, max)) = range {
         object.entry("minimum").or_insert_with(|| number(min));
-        object.insert("maximum".into(), number(max));
+        object.entry("maximum").or_insert_with(|| number(max));
     }
 }
 

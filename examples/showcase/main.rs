@@ -21,6 +21,7 @@ use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schemars::JsonSchema;
 use endpoint_runtime::services::{Permissions, Query};
+use endpoint_runtime::validation::Range;
 use endpoint_runtime::{sqlx, with_pool};
 use serde::{Deserialize, Serialize};
 
@@ -110,17 +111,22 @@ async fn articles_by_author(ctx: Context) -> Result<Json<Vec<AuthorStats>>, Endp
     ))
 }
 
-#[derive(Deserialize, JsonSchema)]
+/// A draft: checked before `create_article` runs (422 `FAILED_VALIDATION` naming each field),
+/// and the same rules are in the OpenAPI schema.
+#[derive(Deserialize, JsonSchema, garde::Validate)]
 #[schemars(crate = "endpoint_runtime::schemars")]
 struct NewArticle {
+    #[garde(length(chars, min = 1, max = 200))]
     title: String,
+    #[garde(range(min = 1))]
     author_id: i64,
 }
 
 /// Creates a draft article: editors and admins. Idempotent: a retry that carries the same
 /// `Idempotency-Key` is answered with the first response (one article, not two), on any
-/// instance.
-#[endpoint(id = "articles", route = "/", method = post, roles = ["editor"], idempotent)]
+/// instance. It picks its status at run time (`(StatusCode, T)`), so the attribute states the
+/// one the document gives.
+#[endpoint(id = "articles", route = "/", method = post, roles = ["editor"], idempotent, status = 201)]
 async fn create_article(
     ctx: Context,
     Json(new): Json<NewArticle>,
@@ -148,18 +154,19 @@ async fn create_article(
     ))
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, JsonSchema, garde::Validate)]
 #[schemars(crate = "endpoint_runtime::schemars")]
 struct Message {
+    #[garde(length(chars, min = 1, max = 2000))]
     message: String,
 }
 
 /// Sends a message to the editors: three per minute per caller (the user, else the client
 /// IP), counted across every instance when they share a Redis (`ENDPOINT_REDIS_URL`).
 #[endpoint(id = "contact", route = "/", method = post, rate_limit = "3/minute")]
-async fn contact(who: Accountability, Json(message): Json<Message>) -> (StatusCode, JSend<Value>) {
+async fn contact(who: Accountability, Json(message): Json<Message>) -> Accepted<JSend<Value>> {
     endpoint_runtime::tracing::info!(user = ?who.user, bytes = message.message.len(), "message for the editors");
-    (StatusCode::ACCEPTED, JSend(json!({ "received": true })))
+    Accepted(JSend(json!({ "received": true })))
 }
 
 /// Publishes an article: editors and admins. Emits `article.published` in the transaction
@@ -412,13 +419,14 @@ async fn link(id: String, ctx: Context) -> Result<Redirect, EndpointError> {
     }
 }
 
-/// Astro's dynamic product route: the product as JSON, or 404.
+/// Astro's dynamic product route: the product as JSON, or 404. Product ids run from 1 to
+/// 1,000,000: another integer is 422 before the query runs.
 #[endpoint(id = "/", route = "/products/{id}")]
-async fn product(id: i64, ctx: Context) -> Result<Json<Value>, EndpointError> {
+async fn product(id: Range<1, 1_000_000>, ctx: Context) -> Result<Json<Value>, EndpointError> {
     let (id, name, price, description): (i64, String, f64, String) =
         with_pool!(ctx.database()?, |pool| {
             sqlx::query_as("SELECT id, name, price, description FROM products WHERE id = $1")
-                .bind(id)
+                .bind(id.get())
                 .fetch_optional(pool)
                 .await
         })?
@@ -429,6 +437,48 @@ async fn product(id: i64, ctx: Context) -> Result<Json<Value>, EndpointError> {
         "price": price,
         "description": description,
     })))
+}
+
+// ----- Validation from the type ------------------------------------------------------------
+
+/// An order: every rule below is checked before `place_order` runs, all at once (a bad SKU in
+/// the third line and a blank customer give two errors, `items[2].sku` and `customer`), and
+/// each is in the OpenAPI schema.
+#[derive(Deserialize, JsonSchema, garde::Validate)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct Order {
+    #[garde(length(chars, min = 1, max = 80))]
+    customer: String,
+    #[garde(length(min = 1, max = 20), dive)]
+    items: Vec<OrderLine>,
+}
+
+#[derive(Deserialize, JsonSchema, garde::Validate)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct OrderLine {
+    /// Three capitals, a dash, four digits: `ABC-1234`.
+    #[garde(length(chars, min = 8, max = 8), pattern("^[A-Z]{3}-[0-9]{4}"))]
+    sku: String,
+    #[garde(range(min = 1, max = 99))]
+    quantity: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct OrderPlaced {
+    customer: String,
+    lines: usize,
+    units: u32,
+}
+
+/// Places an order (it is only counted): the body is validated from its type.
+#[endpoint(id = "orders", route = "/", method = post)]
+async fn place_order(Json(order): Json<Order>) -> Created<JSend<OrderPlaced>> {
+    JSend::created(OrderPlaced {
+        lines: order.items.len(),
+        units: order.items.iter().map(|line| line.quantity).sum(),
+        customer: order.customer,
+    })
 }
 
 // ----- CairnCMS: confined endpoints ------------------------------------------------------

@@ -45,6 +45,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         static_paths,
         handler,
         policy,
+        status,
     } = endpoint;
     let private = quote!(#krate::__private);
     let policy = policy_value(&private, policy);
@@ -95,9 +96,15 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         document: doc_body,
         params: param_records,
     } = match handler {
-        Handler::Async { args, response } => {
-            async_handler(&private, ident, args, response, &params, suffixed(route))
-        }
+        Handler::Async { args, response } => async_handler(
+            &private,
+            ident,
+            args,
+            response,
+            &params,
+            suffixed(route),
+            *status,
+        ),
         Handler::Confined(confined) => confined_handler(&private, ident, route, confined),
     };
     // `static_paths`: each item's fields named after the route parameters are read into the
@@ -256,6 +263,7 @@ fn async_handler(
     response: &Response,
     params: &[(&String, &syn::Type, bool)],
     suffixed: Option<(&str, &str)>,
+    status: Option<(u16, proc_macro2::Span)>,
 ) -> HandlerTokens {
     // Path parameters: one extractor that parses every `{name}` before anything else runs; the
     // one of a `{name}.json` segment without its suffix.
@@ -273,11 +281,18 @@ fn async_handler(
                 }
                 _ => quote_spanned! {ty.span()=> __raw.parse::<#ty>(#name, #text)},
             };
+            // A type that implements `garde::Validate` is checked (autoref specialization:
+            // any other passes through at no cost).
             quote! {
                 let #var = match #parse {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(error) => return #private::IntoResponse::into_response(error),
                 };
+                if let ::core::result::Result::Err(error) =
+                    (&&&#private::validate::Probe::<#ty>::new()).__endpoint_validate_param(&#var, #name)
+                {
+                    return #private::IntoResponse::into_response(error);
+                }
             }
         });
         quote! {
@@ -321,6 +336,11 @@ fn async_handler(
                         ::core::result::Result::Ok(value) => value,
                         ::core::result::Result::Err(rejection) => return #private::reject(#private::IntoResponse::into_response(rejection)).await,
                     };
+                    if let ::core::result::Result::Err(error) =
+                        (&&&#private::validate::Probe::<#ty>::new()).__endpoint_validate(&#var)
+                    {
+                        return #private::reject(#private::IntoResponse::into_response(error)).await;
+                    }
                 });
                 call_args.push(quote!(#var));
             }
@@ -362,11 +382,31 @@ fn async_handler(
         }
         Response::Opaque => quote!(doc.untyped_response("impl IntoResponse");),
     };
+    // `status = N`: documented, and the return type must be able to answer it (a type that
+    // states its own status, such as `Created<T>`, must state this one), checked at the number.
+    let (doc_status, status_check) = match status {
+        None => (quote!(), quote!()),
+        Some((code, span)) => {
+            let check = match response {
+                Response::Typed(ty) => quote_spanned! {span=>
+                    const _: () = #private::answers_status::<#ty, #code>();
+                },
+                Response::Unit => quote_spanned! {span=>
+                    const _: () = #private::answers_status::<(), #code>();
+                },
+                Response::Opaque => quote!(),
+            };
+            (quote!(doc.success_status(#code);), check)
+        }
+    };
 
     HandlerTokens {
         items: quote! {
+            #status_check
             fn __endpoint_handler(__request: #private::Request) -> #private::HandlerFuture {
                 ::std::boxed::Box::pin(async move {
+                    #[allow(unused_imports)]
+                    use #private::validate::traits::*;
                     let (mut __parts, __body) = __request.into_parts();
                     #params_extract
                     #(#extractions)*
@@ -380,6 +420,7 @@ fn async_handler(
             #(#doc_params)*
             #(#doc_extractors)*
             #doc_response
+            #doc_status
         },
         params: params
             .iter()

@@ -24,6 +24,7 @@ pub(crate) mod kw {
     pub(crate) const RATE_LIMIT: &str = "rate_limit";
     pub(crate) const PER: &str = "per";
     pub(crate) const IDEMPOTENT: &str = "idempotent";
+    pub(crate) const STATUS: &str = "status";
     pub(crate) const ALL: &[&str] = &[
         ROUTE,
         METHOD,
@@ -40,6 +41,7 @@ pub(crate) mod kw {
         RATE_LIMIT,
         PER,
         IDEMPOTENT,
+        STATUS,
         CRATE,
     ];
 }
@@ -80,6 +82,8 @@ pub(crate) struct EndpointArgs {
     pub(crate) route_written: bool,
     /// `timeout`, `body_limit`, `concurrency`, `rate_limit`, `per`, as written.
     pub(crate) policy: super::validate::PolicyArgs,
+    /// `status = 201`: the success status the endpoint answers.
+    pub(crate) status: Option<syn::LitInt>,
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: &Errors) {
@@ -293,6 +297,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
         confined: None,
         capabilities: None,
         route_written: false,
+        status: None,
         policy: super::validate::PolicyArgs {
             timeout: None,
             body_limit: None,
@@ -421,6 +426,17 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                     errors,
                 );
             }
+        } else if path.is_ident(kw::STATUS) {
+            let input = meta.value()?;
+            let value = if input.peek(syn::LitInt) {
+                Some(input.parse::<syn::LitInt>()?)
+            } else {
+                let span = input.span();
+                crate::errors::skip_value(input)?;
+                errors.at(span, "expected a status code: `status = 201`");
+                None
+            };
+            set_once(&mut out.status, value, &path, errors);
         } else if path.is_ident(kw::PER) {
             let value = ident_value(meta.value()?, kw::PER, "`user`, `ip`, `global`", errors)?;
             set_once(&mut out.policy.per, value, &path, errors);

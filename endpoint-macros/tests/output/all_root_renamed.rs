@@ -13,6 +13,8 @@ const _: () = {
         __request: ::my_runtime::__private::Request,
     ) -> ::my_runtime::__private::HandlerFuture {
         ::std::boxed::Box::pin(async move {
+            #[allow(unused_imports)]
+            use ::my_runtime::__private::validate::traits::*;
             let (mut __parts, __body) = __request.into_parts();
             let _ = (__parts, __body);
             ::my_runtime::__private::IntoResponse::into_response(any_method().await)

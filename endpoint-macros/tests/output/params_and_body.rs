@@ -20,6 +20,8 @@ const _: () = {
         __request: ::endpoint_runtime::__private::Request,
     ) -> ::endpoint_runtime::__private::HandlerFuture {
         ::std::boxed::Box::pin(async move {
+            #[allow(unused_imports)]
+            use ::endpoint_runtime::__private::validate::traits::*;
             let (mut __parts, __body) = __request.into_parts();
             let __raw = match ::endpoint_runtime::__private::RawParams::from_parts(
                     &mut __parts,
@@ -41,6 +43,13 @@ const _: () = {
                     );
                 }
             };
+            if let ::core::result::Result::Err(error) = (&&&::endpoint_runtime::__private::validate::Probe::<
+                u64,
+            >::new())
+                .__endpoint_validate_param(&__param0, "id")
+            {
+                return ::endpoint_runtime::__private::IntoResponse::into_response(error);
+            }
             let __param1 = match __raw.parse::<String>("path", "String") {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(error) => {
@@ -49,6 +58,13 @@ const _: () = {
                     );
                 }
             };
+            if let ::core::result::Result::Err(error) = (&&&::endpoint_runtime::__private::validate::Probe::<
+                String,
+            >::new())
+                .__endpoint_validate_param(&__param1, "path")
+            {
+                return ::endpoint_runtime::__private::IntoResponse::into_response(error);
+            }
             let __arg1 = match <Accountability as ::endpoint_runtime::__private::FromRequestParts<
                 (),
             >>::from_request_parts(&mut __parts, &())
@@ -64,6 +80,16 @@ const _: () = {
                         .await;
                 }
             };
+            if let ::core::result::Result::Err(error) = (&&&::endpoint_runtime::__private::validate::Probe::<
+                Accountability,
+            >::new())
+                .__endpoint_validate(&__arg1)
+            {
+                return ::endpoint_runtime::__private::reject(
+                        ::endpoint_runtime::__private::IntoResponse::into_response(error),
+                    )
+                    .await;
+            }
             let __arg3 = match <Json<
                 Value,
             > as ::endpoint_runtime::__private::FromRequest<
@@ -85,6 +111,16 @@ const _: () = {
                         .await;
                 }
             };
+            if let ::core::result::Result::Err(error) = (&&&::endpoint_runtime::__private::validate::Probe::<
+                Json<Value>,
+            >::new())
+                .__endpoint_validate(&__arg3)
+            {
+                return ::endpoint_runtime::__private::reject(
+                        ::endpoint_runtime::__private::IntoResponse::into_response(error),
+                    )
+                    .await;
+            }
             ::endpoint_runtime::__private::respond::<
                 Result<String, EndpointError>,
             >(put_file(__param0, __arg1, __param1, __arg3).await)

@@ -16,6 +16,8 @@ const _: () = {
         __request: ::endpoint_runtime::__private::Request,
     ) -> ::endpoint_runtime::__private::HandlerFuture {
         ::std::boxed::Box::pin(async move {
+            #[allow(unused_imports)]
+            use ::endpoint_runtime::__private::validate::traits::*;
             let (mut __parts, __body) = __request.into_parts();
             let _ = (__parts, __body);
             ::endpoint_runtime::__private::respond::<&'static str>(intro().await)

@@ -15,6 +15,8 @@ const _: () = {
         __request: ::endpoint_runtime::__private::Request,
     ) -> ::endpoint_runtime::__private::HandlerFuture {
         ::std::boxed::Box::pin(async move {
+            #[allow(unused_imports)]
+            use ::endpoint_runtime::__private::validate::traits::*;
             let (mut __parts, __body) = __request.into_parts();
             let __raw = match ::endpoint_runtime::__private::RawParams::from_parts(
                     &mut __parts,
@@ -36,6 +38,13 @@ const _: () = {
                     );
                 }
             };
+            if let ::core::result::Result::Err(error) = (&&&::endpoint_runtime::__private::validate::Probe::<
+                u32,
+            >::new())
+                .__endpoint_validate_param(&__param0, "id")
+            {
+                return ::endpoint_runtime::__private::IntoResponse::into_response(error);
+            }
             let _ = (__parts, __body);
             ::endpoint_runtime::__private::respond::<String>(user(__param0).await)
         })

@@ -47,7 +47,7 @@ use tracing::Instrument as _;
 
 use crate::auth::Accountability;
 use crate::database::{Database, RuntimeTables};
-use crate::error::{EndpointError, ErrorInfo};
+use crate::error::{EndpointError, ErrorInfo, FieldError};
 use crate::registry::{Endpoint, HandlerFuture};
 
 /// The idempotency table: one row per caller, endpoint and key. `status` is `NULL` while the
@@ -432,7 +432,7 @@ impl Store {
             }
         };
         let error = parts.extensions.get::<Arc<ErrorInfo>>().map(|info| {
-            json!({ "code": info.code, "message": info.message, "details": info.details })
+            json!({ "code": info.code, "message": info.message, "details": info.details, "errors": info.errors })
                 .to_string()
         });
         let (status_kept, headers, body_kept) = match &rest {
@@ -598,6 +598,9 @@ fn replay(
             );
             if !error["details"].is_null() {
                 refused = refused.with_details(error["details"].clone());
+            }
+            if let Ok(errors) = serde_json::from_value::<Vec<FieldError>>(error["errors"].clone()) {
+                refused = refused.with_errors(errors);
             }
             refused.into_response()
         }

@@ -361,6 +361,7 @@ fn at_capacity_response(config: &Config) -> bytes::Bytes {
         code: "SERVICE_UNAVAILABLE".into(),
         message: "the server is at its connection limit; retry shortly".into(),
         details: None,
+        errors: None,
         detail: None,
         source: None,
     };

@@ -20,7 +20,7 @@ struct NewNote {
 async fn create_note(
     ctx: Context,
     Json(note): Json<NewNote>,
-) -> Result<(StatusCode, JSend<Value>), EndpointError> {
+) -> Result<Created<JSend<Value>>, EndpointError> {
     let db = ctx.database()?;
     let id: i64 = with_pool!(db, |pool| {
         sqlx::query_scalar("INSERT INTO notes (body, author) VALUES ($1, $2) RETURNING id")

@@ -190,7 +190,7 @@ async fn forbidden_error() -> Result<String, EndpointError> {
 }
 
 #[endpoint(id = "errors", route = "/created", method = post)]
-async fn created(Json(value): Json<Value>) -> (StatusCode, JSend<Value>) {
+async fn created(Json(value): Json<Value>) -> Created<JSend<Value>> {
     JSend::created(value)
 }
 

@@ -21,6 +21,7 @@ mod server;
 mod shared_limits;
 mod static_files;
 mod support;
+mod validation;
 
 // The library crate's endpoints are collected only because it is named here.
 endpoint_runtime::link!(extra_endpoints);

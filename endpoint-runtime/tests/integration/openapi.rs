@@ -67,10 +67,10 @@ async fn types_become_schemas() {
     );
     let limit = search.iter().find(|p| p["name"] == "limit").unwrap();
     assert_eq!(limit["required"], false);
-    // JSend<T> is described as its envelope.
+    // JSend<T> is described as its envelope; `JSend::created` (a `Created<JSend<T>>`) as 201.
     let created = &spec["paths"]["/errors/created"]["post"];
     assert_eq!(
-        created["responses"]["2XX"]["content"]["application/json"]["schema"]["properties"]["status"]
+        created["responses"]["201"]["content"]["application/json"]["schema"]["properties"]["status"]
             ["const"],
         "success"
     );

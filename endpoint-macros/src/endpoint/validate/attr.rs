@@ -264,3 +264,37 @@ pub(super) fn prerender(
         );
     }
 }
+
+/// `status = 201`: a success or redirect status (200-399), the one the OpenAPI document gives
+/// the endpoint's response when its return type does not say. Errors sit at the number.
+pub(super) fn status(
+    status: Option<syn::LitInt>,
+    errors: &Errors,
+) -> Option<(u16, proc_macro2::Span)> {
+    let lit = status?;
+    match lit.base10_parse::<u16>() {
+        Ok(code) if (200..=399).contains(&code) => Some((code, lit.span())),
+        Ok(code) if (100..=599).contains(&code) => {
+            errors.spanned(
+                &lit,
+                format!(
+                    "`status` states the success response (200-399); {code} is {}: \
+                     return it as an `EndpointError`, which the document lists already",
+                    if code < 200 {
+                        "informational"
+                    } else {
+                        "an error"
+                    }
+                ),
+            );
+            None
+        }
+        _ => {
+            errors.spanned(
+                &lit,
+                "expected an HTTP status code between 200 and 399: `status = 201`",
+            );
+            None
+        }
+    }
+}

@@ -39,6 +39,9 @@ pub(crate) struct Endpoint {
     pub(crate) handler: Handler,
     /// `timeout`, `body_limit`, `concurrency`, `rate_limit`.
     pub(crate) policy: Policy,
+    /// `status = 201`: the success status, and its token (the return type is checked against
+    /// it there).
+    pub(crate) status: Option<(u16, proc_macro2::Span)>,
 }
 
 /// The kind of handler, and what codegen needs to emit it.
@@ -97,6 +100,7 @@ pub(crate) fn validate(
         capabilities,
         route_written,
         policy,
+        status,
     } = args;
     let syn::ItemFn {
         attrs, sig, block, ..
@@ -118,6 +122,14 @@ pub(crate) fn validate(
     );
 
     let policy = policy::policy(policy, methods.as_ref(), errors);
+    let mut status = attr::status(status, errors);
+    if let (Some(_), Some((_, span))) = (&confined_flag, status) {
+        errors.at(
+            span,
+            "a confined endpoint answers the status its `Reply` carries: remove `status`",
+        );
+        status = None;
+    }
 
     // The function, checked even when the attribute failed. The checks run in the order their
     // errors are reported, which is why a confined endpoint's sit between the signature's.
@@ -164,5 +176,6 @@ pub(crate) fn validate(
         static_paths: static_paths.map(|(_, path)| path),
         handler,
         policy,
+        status,
     })
 }
