@@ -19,6 +19,9 @@ trap cleanup EXIT
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator schemathesis
 
 "$SHOWCASE" openapi > target/showcase-openapi.json
+# The committed API lock: any change to the showcase's contract fails here until the lock is
+# reviewed and rewritten (`showcase openapi --write examples/showcase/openapi.lock.json`).
+"$SHOWCASE" check --api examples/showcase/openapi.lock.json
 "$VENV/bin/openapi-spec-validator" target/showcase-openapi.json
 
 # The permissions files against the JSON schema editors use for them; a wrong action must fail.

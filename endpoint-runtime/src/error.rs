@@ -910,6 +910,11 @@ pub enum Error {
     /// says how to state the access.
     #[error("{0}")]
     AccessNotStated(String),
+    /// `check --api FILE`: the live OpenAPI document differs from the committed lock; the
+    /// message lists each change, breaking ones first (see `openapi::compare`), and says how to
+    /// update the lock.
+    #[error("{0}")]
+    ApiChanged(String),
     /// A test client was asked for while this binary has no endpoint. In an integration test
     /// (`tests/*.rs`) of a binary crate, the binary's endpoints are not linked: move them into
     /// the package's library (`src/lib.rs`) and name it in the test with

@@ -466,3 +466,67 @@ async fn sigterm_under_load_drains_without_losing_a_request() {
     }
     assert_exits(running);
 }
+
+/// The showcase's committed API lock: `check --api` passes on it as committed (CI runs it
+/// too), fails on a lock the code breaks (listing the breaking change first), and
+/// `openapi --write` writes what `check --api` then accepts.
+#[test]
+fn the_api_lock_is_checked_and_rewritten() {
+    let run = |args: &[&str]| {
+        let output = Command::new(example("showcase"))
+            .args(args)
+            .env_remove("ENDPOINT_ERROR_FORMAT")
+            .env_remove("ENDPOINT_DEFAULT_ACCESS")
+            .env_remove("ENDPOINT_RATE_LIMIT")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/showcase/openapi.lock.json");
+    let (ok, stdout, stderr) = run(&["check", "--api", committed]);
+    assert!(ok, "the committed lock is stale: {stderr}");
+    assert!(stdout.contains("ok: the API matches"), "{stdout}");
+
+    // A lock that promised more than the code gives: a longer customer name, an operation
+    // that is gone, and one the lock did not have.
+    let dir = tempfile::tempdir().unwrap();
+    let mut lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
+    lock["components"]["schemas"]["Order"]["properties"]["customer"]["maxLength"] = 200.into();
+    lock["paths"]["/retired"] =
+        serde_json::json!({ "get": { "responses": { "200": { "description": "ok" } } } });
+    lock["paths"]
+        .as_object_mut()
+        .unwrap()
+        .remove("/greet/intro");
+    let stale = dir.path().join("openapi.lock.json");
+    std::fs::write(&stale, lock.to_string()).unwrap();
+    let (ok, _, stderr) = run(&["check", "--api", stale.to_str().unwrap()]);
+    assert!(!ok);
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|l| *l == line)
+            .unwrap_or_else(|| panic!("{line}: {stderr}"))
+    };
+    let narrowed =
+        at("breaking: POST /orders: request body field `customer`: `maxLength` 200 became 80");
+    let removed = at("breaking: GET /retired: operation removed");
+    let added = at("compatible: GET /greet/intro: operation added");
+    assert!(narrowed < added && removed < added, "{stderr}");
+    assert!(
+        stderr.contains("2 breaking, 1 compatible change(s)"),
+        "{stderr}"
+    );
+
+    // `openapi --write` brings it up to date.
+    let (ok, stdout, _) = run(&["openapi", "--write", stale.to_str().unwrap()]);
+    assert!(ok && stdout.contains("wrote the API lock"), "{stdout}");
+    let (ok, _, stderr) = run(&["check", "--api", stale.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+}

@@ -19,11 +19,16 @@ pub(crate) enum Command {
     Routes,
     /// Print the OpenAPI 3.1 document and exit.
     #[cfg(feature = "openapi")]
-    Openapi,
+    Openapi {
+        /// Write it, as it is locked, to this file instead.
+        write: Option<std::path::PathBuf>,
+    },
     /// Validate the registry and exit.
     Check {
         /// Exit non-zero on public state-changing endpoints too.
         strict: bool,
+        /// Compare the OpenAPI document with this lock file.
+        api: Option<std::path::PathBuf>,
     },
     /// Prerender the endpoints marked `prerender`.
     #[cfg(feature = "prerender")]
@@ -68,17 +73,29 @@ const COMMANDS: &[Help] = &[
     Help {
         name: "openapi",
         about: "Print the OpenAPI 3.1 document and exit",
-        options: &[],
+        options: &[(
+            "--write <FILE>",
+            "Write the document as it is locked (without `servers` and `x-source`) to FILE, \
+             for `check --api FILE`",
+        )],
     },
     Help {
         name: "check",
         about: "Validate the registry (route conflicts) and exit non-zero if it is invalid; warn \
                 about endpoints that change state (POST, PUT, PATCH, DELETE, `all`) and are \
                 public only because their attribute states no access",
-        options: &[(
-            "--strict",
-            "Exit non-zero on those endpoints too, listing them",
-        )],
+        options: &[
+            (
+                "--strict",
+                "Exit non-zero on those endpoints too, listing them",
+            ),
+            #[cfg(feature = "openapi")]
+            (
+                "--api <FILE>",
+                "Compare the OpenAPI document with the lock FILE (written by `openapi --write`): \
+                 exit non-zero on any difference, listing breaking changes first",
+            ),
+        ],
     },
     #[cfg(feature = "prerender")]
     Help {
@@ -136,6 +153,8 @@ pub(crate) fn parse(
     let mut command: Option<&'static Help> = None;
     let (mut strict, mut admin) = (false, false);
     let (mut out, mut user, mut role, mut ttl) = (None, None, None, None);
+    let (mut api, mut write): (Option<std::path::PathBuf>, Option<std::path::PathBuf>) =
+        (None, None);
     let text = |value: std::ffi::OsString| {
         value
             .into_string()
@@ -158,6 +177,14 @@ pub(crate) fn parse(
                 command = Some(find(&value).ok_or_else(|| unknown(&value))?);
             }
             Long("strict") if name == Some("check") => strict = true,
+            #[cfg(feature = "openapi")]
+            Long("api") if name == Some("check") => {
+                api = Some(parser.value().map_err(|e| e.to_string())?.into());
+            }
+            #[cfg(feature = "openapi")]
+            Long("write") if name == Some("openapi") => {
+                write = Some(parser.value().map_err(|e| e.to_string())?.into());
+            }
             Long("out") if name == Some("build") => {
                 out = Some(std::path::PathBuf::from(
                     parser.value().map_err(|e| e.to_string())?,
@@ -180,12 +207,12 @@ pub(crate) fn parse(
         }
     }
     // Read only by the commands this build has (`build`, `token` are features).
-    let _ = (&out, &user, &role, &ttl, admin);
+    let _ = (&out, &user, &role, &ttl, admin, &write);
     Ok(Parsed::Run(match command.map(|help| help.name) {
         None | Some("serve") => Command::Serve,
         Some("routes") => Command::Routes,
         #[cfg(feature = "openapi")]
-        Some("openapi") => Command::Openapi,
+        Some("openapi") => Command::Openapi { write },
         #[cfg(feature = "prerender")]
         Some("build") => Command::Build {
             out: out.unwrap_or_else(|| "dist".into()),
@@ -197,7 +224,7 @@ pub(crate) fn parse(
             admin,
             ttl: ttl.unwrap_or(Duration::from_secs(3600)),
         },
-        Some("check") => Command::Check { strict },
+        Some("check") => Command::Check { strict, api },
         Some(other) => return Err(unknown(other)),
     }))
 }
@@ -313,17 +340,32 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
             return crate::routing::check_all(&all, &config);
         }
         #[cfg(feature = "openapi")]
-        Command::Openapi => {
+        Command::Openapi { write } => {
             let document = crate::openapi::document(&endpoints(), &config);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&document).unwrap_or_default()
-            );
+            let Some(path) = write else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&document).unwrap_or_default()
+                );
+                return Ok(());
+            };
+            let locked = crate::openapi::locked(&document);
+            let text = serde_json::to_string_pretty(&locked).unwrap_or_default() + "\n";
+            std::fs::write(&path, text).map_err(|error| {
+                Error::Usage(format!("cannot write {}: {error}", path.display()))
+            })?;
+            println!("wrote the API lock {}", path.display());
             return Ok(());
         }
-        Command::Check { strict } => {
+        Command::Check { strict, api } => {
             let all = endpoints();
             crate::routing::check(&all)?;
+            #[cfg(feature = "openapi")]
+            if let Some(path) = api {
+                check_api(&path, &all, &config)?;
+            }
+            #[cfg(not(feature = "openapi"))]
+            let _ = api;
             if let Some(unstated) = unstated_public(&all, &config) {
                 if strict {
                     return Err(Error::AccessNotStated(unstated));
@@ -373,6 +415,54 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
     }
     println!("listening on http://{}", server.local_addr());
     server.serve_until(signal).await
+}
+
+/// `check --api FILE`: the live document against the lock, each change on a line of its own.
+#[cfg(feature = "openapi")]
+fn check_api(
+    path: &std::path::Path,
+    all: &[&'static Endpoint],
+    config: &Config,
+) -> Result<(), Error> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Error::Usage(format!(
+            "cannot read the API lock {}: {error} (write it with `openapi --write {}`)",
+            path.display(),
+            path.display()
+        ))
+    })?;
+    let lock: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+        Error::Usage(format!(
+            "the API lock {} is not JSON: {error}",
+            path.display()
+        ))
+    })?;
+    let changes = crate::openapi::compare(&lock, &crate::openapi::document(all, config));
+    if changes.is_empty() {
+        println!("ok: the API matches {}", path.display());
+        return Ok(());
+    }
+    let breaking = changes.iter().filter(|c| c.breaking).count();
+    let mut message = format!(
+        "the API differs from {}: {breaking} breaking, {} compatible change(s)\n",
+        path.display(),
+        changes.len() - breaking
+    );
+    for change in &changes {
+        let _ = writeln!(message, "  {change}");
+    }
+    let _ = write!(
+        message,
+        "review them, then update the lock with `openapi --write {}`{}",
+        path.display(),
+        if breaking > 0 {
+            " (a breaking change breaks the clients written against the lock: keep what \
+             they use, or release the change as a new version of the API)"
+        } else {
+            ""
+        }
+    );
+    Err(Error::ApiChanged(message))
 }
 
 /// Formats the route table of `endpoints`.
@@ -590,8 +680,37 @@ mod tests {
         assert_eq!(run(&[]), Command::Serve);
         assert_eq!(run(&["serve"]), Command::Serve);
         assert_eq!(run(&["routes"]), Command::Routes);
-        assert_eq!(run(&["check"]), Command::Check { strict: false });
-        assert_eq!(run(&["check", "--strict"]), Command::Check { strict: true });
+        assert_eq!(
+            run(&["check"]),
+            Command::Check {
+                strict: false,
+                api: None
+            }
+        );
+        assert_eq!(
+            run(&["check", "--strict"]),
+            Command::Check {
+                strict: true,
+                api: None
+            }
+        );
+        #[cfg(feature = "openapi")]
+        {
+            assert_eq!(
+                run(&["check", "--api", "openapi.lock.json"]),
+                Command::Check {
+                    strict: false,
+                    api: Some("openapi.lock.json".into())
+                }
+            );
+            assert_eq!(
+                run(&["openapi", "--write=api.json"]),
+                Command::Openapi {
+                    write: Some("api.json".into())
+                }
+            );
+            assert_eq!(run(&["openapi"]), Command::Openapi { write: None });
+        }
     }
 
     #[cfg(feature = "prerender")]

@@ -3,6 +3,10 @@
 //! responses from the Rust types (JSON Schema 2020-12 through `schemars`), the error responses
 //! each endpoint can give, and security from its access level.
 
+mod lock;
+
+pub use lock::{Change, compare, locked};
+
 use std::collections::{BTreeMap, HashMap};
 
 use schemars::JsonSchema;
@@ -788,7 +792,7 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
 
 /// The self-contained docs page, pointed at the document's URL.
 pub(crate) fn docs_page(spec_url: &str) -> String {
-    include_str!("../assets/docs.html").replace("__SPEC_URL__", spec_url)
+    include_str!("../../assets/docs.html").replace("__SPEC_URL__", spec_url)
 }
 
 /// Writes the range of a fixed-size integer parameter as `minimum` / `maximum`: `schemars`
