@@ -74,8 +74,9 @@ pub struct EndpointError {
     status: StatusCode,
     code: Cow<'static, str>,
     message: Cow<'static, str>,
-    details: Option<Box<Value>>,
-    errors: Option<Box<Vec<FieldError>>>,
+    /// `details` and `errors`, boxed together: most errors have neither, and a small error
+    /// keeps `Result<T, EndpointError>` small.
+    data: Option<Box<ErrorData>>,
     headers: Option<Box<HeaderMap>>,
     /// What the client reads instead of the generic text of a 5xx (or of `message`).
     client_message: Option<Cow<'static, str>>,
@@ -95,8 +96,7 @@ impl EndpointError {
             status,
             code: code.into(),
             message: message.into(),
-            details: None,
-            errors: None,
+            data: None,
             headers: None,
             client_message: None,
             source: None,
@@ -217,10 +217,10 @@ impl EndpointError {
     pub fn failed_validation(errors: Vec<FieldError>) -> Self {
         let message = match errors.as_slice() {
             [] => "the input failed validation".to_string(),
-            [only] => format!("`{}`: {}", only.path, only.message),
+            [only] => format!("{}: {}", shown(&only.path), only.message),
             [first, rest @ ..] => format!(
-                "`{}`: {} (and {} more field error{})",
-                first.path,
+                "{}: {} (and {} more field error{})",
+                shown(&first.path),
                 first.message,
                 rest.len(),
                 if rest.len() == 1 { "" } else { "s" }
@@ -309,20 +309,22 @@ impl EndpointError {
 
     /// Attaches extra data, sent as `data.details` of a 4xx body (never sent for a 5xx).
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(Box::new(details));
+        self.data.get_or_insert_default().details = Some(details);
         self
     }
 
     /// Attaches the fields the error is about, sent as `data.errors` (JSend) or `errors`
     /// (RFC 9457) of a 4xx body (never sent for a 5xx).
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = Some(Box::new(errors));
+        self.data.get_or_insert_default().errors = errors;
         self
     }
 
     /// The fields the error is about ([`with_errors`](Self::with_errors)); empty when none.
     pub fn errors(&self) -> &[FieldError] {
-        self.errors.as_deref().map_or(&[], Vec::as_slice)
+        self.data
+            .as_deref()
+            .map_or(&[], |data| data.errors.as_slice())
     }
 
     /// The HTTP status.
@@ -370,17 +372,36 @@ impl EndpointError {
             details: if server_error {
                 None
             } else {
-                self.details.as_deref().cloned()
+                self.data.as_deref().and_then(|data| data.details.clone())
             },
             errors: if server_error {
                 None
             } else {
-                self.errors.as_deref().cloned()
+                self.data
+                    .as_deref()
+                    .filter(|data| !data.errors.is_empty())
+                    .map(|data| data.errors.clone())
             },
             detail: server_error.then(|| self.message.clone()),
             source: None,
         }
     }
+}
+
+/// A field path in a message: `` `items[2].sku` ``, or `the input` for the input as a whole.
+fn shown(path: &str) -> String {
+    if path.is_empty() {
+        "the input".into()
+    } else {
+        format!("`{path}`")
+    }
+}
+
+/// What an [`EndpointError`] may carry beside its message.
+#[derive(Debug, Default)]
+struct ErrorData {
+    details: Option<Value>,
+    errors: Vec<FieldError>,
 }
 
 /// The text a 5xx body carries when the handler did not choose one explicitly.

@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::extract::Json;
-use crate::status::Created;
+use crate::status::{AnswersStatus, Created};
 
 /// A JSend success body: `{"status":"success","data":<T>}` with status 200.
 ///
@@ -32,6 +32,9 @@ impl<T> JSend<T> {
         Created(JSend(data))
     }
 }
+
+/// `JSend<T>` answers 200 (`JSend::created` is a [`Created`]).
+impl<T> AnswersStatus<200> for JSend<T> {}
 
 #[derive(Serialize)]
 struct Success<'a, T> {

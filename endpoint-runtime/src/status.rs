@@ -69,7 +69,6 @@ impl<T> AnswersStatus<201> for Created<T> {}
 impl<T> AnswersStatus<202> for Accepted<T> {}
 impl AnswersStatus<204> for NoContent {}
 impl<T> AnswersStatus<200> for crate::extract::Json<T> {}
-impl<T> AnswersStatus<200> for crate::JSend<T> {}
 impl AnswersStatus<200> for String {}
 impl AnswersStatus<200> for &'static str {}
 impl AnswersStatus<200> for () {}

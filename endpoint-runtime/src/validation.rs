@@ -25,7 +25,15 @@
 //!
 //! - The application depends on `garde` itself (its derive names `::garde`), with the
 //!   features of the rules it uses (`derive`, `regex` for `pattern`, `email`, `url`).
-//! - Nested types are checked with `#[garde(dive)]`, as garde does.
+//! - The application's garde is the runtime's line, 0.23: another version's derive implements
+//!   another trait, which the runtime does not see. Only the runtime's own [`Json`] and
+//!   [`Query`] (and path parameters) are checked, not axum's extractors of the same names.
+//! - Nested types are checked with `#[garde(dive)]`, as garde does. Paths use the Rust field
+//!   names (garde does not read `#[serde(rename)]`); a newtype path parameter reports its
+//!   name alone with `#[garde(transparent)]`.
+//! - Each input is checked as soon as it is extracted, in argument order: write
+//!   `Accountability` (or rely on `access`, which runs before any) first when a 401 should
+//!   win over a 422.
 //! - The same attributes reach the OpenAPI schema: `schemars` reads `#[garde(...)]`
 //!   (`length` as `minLength`/`maxLength` or `minItems`/`maxItems`, `range` as
 //!   `minimum`/`maximum`, `pattern`, `email`/`url` as `format`). JSON Schema counts a string's
@@ -34,8 +42,9 @@
 //! - A path parameter is checked when its type implements `Validate`: [`Range`] for a bounded
 //!   integer (`id: Range<1, 1000>`), or a newtype of one's own.
 //! - A type whose garde `Context` has no `Default` cannot be checked by the runtime (it has no
-//!   context to give): such an endpoint fails to build, with a message saying so, rather than
-//!   run unchecked.
+//!   context to give): such an endpoint fails to build (`cargo build`, `cargo test`; a
+//!   post-monomorphization error, which `cargo check` does not report), with a message saying
+//!   so, rather than run unchecked.
 //!
 //! Without the `validate` feature nothing is checked, and [`Range`] does not exist.
 
@@ -48,6 +57,8 @@ use garde::i18n::{
 };
 
 use crate::error::{EndpointError, FieldError, FieldLocation};
+#[cfg(doc)]
+use crate::extract::{Json, Query};
 
 /// Separates the rule code from garde's message in the text [`Coded`] gives.
 const SEPARATOR: char = '\u{1f}';

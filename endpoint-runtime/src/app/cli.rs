@@ -153,6 +153,8 @@ pub(crate) fn parse(
     let mut command: Option<&'static Help> = None;
     let (mut strict, mut admin) = (false, false);
     let (mut out, mut user, mut role, mut ttl) = (None, None, None, None);
+    // Set by `check --api` and `openapi --write`, options of the `openapi` feature.
+    #[cfg_attr(not(feature = "openapi"), allow(unused_mut))]
     let (mut api, mut write): (Option<std::path::PathBuf>, Option<std::path::PathBuf>) =
         (None, None);
     let text = |value: std::ffi::OsString| {

@@ -52,7 +52,7 @@ use crate::registry::{Endpoint, HandlerFuture};
 
 /// The idempotency table: one row per caller, endpoint and key. `status` is `NULL` while the
 /// first request runs (until `locked_until`, Unix milliseconds, for `owner`), `0` when its
-/// response was not kept (over 1 MiB); `error` holds a kept error's code, message and details.
+/// response was not kept (over 1 MiB); `error` holds a kept error's code, message, details and field errors.
 pub(crate) const TABLES: RuntimeTables = RuntimeTables {
     purpose: "idempotency keys (`endpoint_idempotency`)",
     last: "endpoint_idempotency_expiry",

@@ -12,8 +12,10 @@ use serde_json::json;
 
 use crate::support::{client, get, json, start, start_with, test_config};
 
-/// Handler runs: a request that fails validation must not reach the handler.
-static RUNS: AtomicUsize = AtomicUsize::new(0);
+/// Handler runs, one counter per handler (tests run in parallel): a request that fails
+/// validation must not reach the handler.
+static SIGNUPS: AtomicUsize = AtomicUsize::new(0);
+static LISTINGS: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate)]
 #[schemars(crate = "endpoint_runtime::schemars")]
@@ -53,13 +55,13 @@ struct Paging {
 
 #[endpoint(id = "validated", route = "/signup", method = post)]
 async fn signup(Json(form): Json<Signup>) -> Created<JSend<String>> {
-    RUNS.fetch_add(1, Ordering::SeqCst);
+    SIGNUPS.fetch_add(1, Ordering::SeqCst);
     JSend::created(form.name)
 }
 
 #[endpoint(id = "validated", route = "/items/{page}", method = get)]
 async fn items(page: Range<1, 50>, Query(paging): Query<Paging>) -> String {
-    RUNS.fetch_add(1, Ordering::SeqCst);
+    LISTINGS.fetch_add(1, Ordering::SeqCst);
     format!("page {} of {}", page.get(), paging.limit.unwrap_or(10))
 }
 
@@ -96,7 +98,7 @@ async fn every_failing_field_of_a_nested_body_at_once() {
     let response = post(valid_signup()).await.unwrap();
     assert_eq!(response.status().as_u16(), 201);
 
-    let before = RUNS.load(Ordering::SeqCst);
+    let before = SIGNUPS.load(Ordering::SeqCst);
     let response = post(json!({
         "name": "A",
         "email": "not an address",
@@ -138,7 +140,7 @@ async fn every_failing_field_of_a_nested_body_at_once() {
         );
     }
     assert_eq!(
-        RUNS.load(Ordering::SeqCst),
+        SIGNUPS.load(Ordering::SeqCst),
         before,
         "the handler did not run"
     );
@@ -187,7 +189,7 @@ async fn queries_and_path_parameters_are_checked_before_the_handler() {
         get(&server, "/validated/items/3?limit=20").await.2,
         "page 3 of 20"
     );
-    let before = RUNS.load(Ordering::SeqCst);
+    let before = LISTINGS.load(Ordering::SeqCst);
 
     let (status, _, body) = get(&server, "/validated/items/3?limit=500").await;
     assert_eq!(status, 422);
@@ -206,7 +208,7 @@ async fn queries_and_path_parameters_are_checked_before_the_handler() {
     let (status, _, body) = get(&server, "/validated/items/x").await;
     assert_eq!(status, 400);
     assert_eq!(json(&body)["data"]["code"], "INVALID_PATH_PARAMETER");
-    assert_eq!(RUNS.load(Ordering::SeqCst), before);
+    assert_eq!(LISTINGS.load(Ordering::SeqCst), before);
 }
 
 #[tokio::test]
