@@ -112,16 +112,17 @@ fn private(_request: ConfinedRequest, _host: &mut Host) -> Result<Reply, Confine
     Ok(Reply::ok(json!({ "secret": "for authenticated callers" })))
 }
 
-/// The allowed upstream's fixed port, as declared below.
-pub const UPSTREAM_PORT: u16 = 39871;
+/// The allowed upstream's fixed port, as declared below: below Linux's ephemeral range
+/// (32768-60999), so that no client socket of a running test holds it when the tests bind it.
+pub const UPSTREAM_PORT: u16 = 31871;
 
 /// Sends `GET ?url=` through the host: the outbound API under test. Declares the local
-/// upstream on port 39871, and `localhost:39872` (a name that resolves to loopback).
+/// upstream on port 31871, and `localhost:31872` (a name that resolves to loopback).
 #[endpoint(
     id = "lab",
     route = "/fetch",
     confined,
-    capabilities(request = ["http://127.0.0.1:39871", "http://localhost:39872"])
+    capabilities(request = ["http://127.0.0.1:31871", "http://localhost:31872"])
 )]
 fn fetch(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
     let url = request.query.get("url").cloned().unwrap_or_default();
@@ -150,7 +151,7 @@ fn fetch(request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedErr
 fn undeclared(_request: ConfinedRequest, host: &mut Host) -> Result<Reply, ConfinedError> {
     let log = host.log("not allowed").map_err(|e| e.to_string());
     let request = host
-        .request("GET", "http://127.0.0.1:39871/", &[], &[])
+        .request("GET", "http://127.0.0.1:31871/", &[], &[])
         .map(|r| r.status)
         .map_err(|e| e.to_string());
     Ok(Reply::ok(

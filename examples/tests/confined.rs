@@ -175,9 +175,9 @@ async fn every_escape_attempt_is_contained_and_the_server_keeps_serving() {
 #[tokio::test]
 async fn outbound_allowlist_bypasses_are_refused() {
     let evil = Recorder::start(0, |_| "HTTP/1.1 200 OK".into());
-    // The declared name `localhost:39872` resolves to loopback: it must not be reached either.
-    let evil_by_name = Recorder::start(39872, |_| "HTTP/1.1 200 OK".into());
-    let upstream = Recorder::start(39871, |path| {
+    // The declared name `localhost:31872` resolves to loopback: it must not be reached either.
+    let evil_by_name = Recorder::start(31872, |_| "HTTP/1.1 200 OK".into());
+    let upstream = Recorder::start(31871, |path| {
         if path == "/redirect" {
             format!(
                 "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{}/stolen",
@@ -246,7 +246,7 @@ async fn outbound_allowlist_bypasses_are_refused() {
             "IPv4-mapped IPv6, hex",
         ),
         (
-            "http://localhost:39872/".to_string(),
+            "http://localhost:31872/".to_string(),
             "a declared name resolving to loopback",
         ),
         ("file:///etc/passwd".to_string(), "another scheme"),
@@ -336,7 +336,7 @@ fn the_route_table_marks_confined_endpoints_and_bad_settings_are_named() {
     assert!(table.contains("public (confined: log)"), "{table}");
     assert!(
         table
-            .contains("public (confined: request=[http://127.0.0.1:39871 http://localhost:39872])"),
+            .contains("public (confined: request=[http://127.0.0.1:31871 http://localhost:31872])"),
         "{table}"
     );
     let output = std::process::Command::new(support::example("sandbox-lab"))

@@ -165,10 +165,10 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The lab's declared upstream (`http://127.0.0.1:39871`): answers `ok` and sends on the
+/// The lab's declared upstream (`http://127.0.0.1:31871`): answers `ok` and sends on the
 /// headers of each request it gets.
 fn upstream() -> mpsc::Receiver<HashMap<String, String>> {
-    let listener = TcpListener::bind(("127.0.0.1", 39871)).expect("bind the lab's upstream port");
+    let listener = TcpListener::bind(("127.0.0.1", 31871)).expect("bind the lab's upstream port");
     let (sender, requests) = mpsc::channel();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
@@ -247,7 +247,7 @@ async fn request_spans_reach_the_collector_and_outbound_calls_carry_the_trace() 
     // The handler sets a `traceparent` of its own: the server replaces it with the call's.
     let forged = "00-11111111111111111111111111111111-2222222222222222-01";
     let fetch = format!(
-        "/lab/fetch?url=http%3A%2F%2F127.0.0.1%3A39871%2Fup%3Ftoken%3Dsecret&traceparent={forged}"
+        "/lab/fetch?url=http%3A%2F%2F127.0.0.1%3A31871%2Fup%3Ftoken%3Dsecret&traceparent={forged}"
     );
     let caller = [
         ("traceparent", traceparent.as_str()),
@@ -324,10 +324,10 @@ async fn request_spans_reach_the_collector_and_outbound_calls_carry_the_trace() 
     assert_eq!(client.trace_id, CALLER_TRACE);
     assert_eq!(client.parent_span_id, fetch.span_id);
     assert_eq!(client.attribute("server.address"), Some("127.0.0.1"));
-    assert_eq!(client.attribute("server.port"), Some("39871"));
+    assert_eq!(client.attribute("server.port"), Some("31871"));
     assert_eq!(
         client.attribute("url.full"),
-        Some("http://127.0.0.1:39871/up"),
+        Some("http://127.0.0.1:31871/up"),
         "no query: it may carry a secret"
     );
     assert_eq!(client.attribute("http.response.status_code"), Some("200"));
