@@ -11,8 +11,8 @@ pub use crate::app::block_on;
 pub use crate::error::reject;
 pub use crate::extract::{RawParams, respond};
 pub use crate::registry::{
-    Access, Confinement, Endpoint, EndpointSpec, Handler, HandlerFuture, Method, Methods, Param,
-    Policy, Rate, RateKey, Site, StaticPathsFuture,
+    Access, Confinement, Endpoint, EndpointSpec, Handler, HandlerFuture, Lifecycle, Method,
+    Methods, Param, Policy, Rate, RateKey, Site, StaticPathsFuture,
 };
 pub use crate::status::answers_status;
 pub use crate::testing::run_test;

@@ -100,8 +100,11 @@ pub use events::{EmitError, Event};
 pub use jsend::JSend;
 pub use logging::LogFormat;
 pub use pipeline::{REQUEST_ID_HEADER, RequestId};
-pub use registry::{Access, Endpoint, Method, Methods, Param, Policy, Rate, RateKey, endpoints};
+pub use registry::{
+    Access, Endpoint, Lifecycle, Method, Methods, Param, Policy, Rate, RateKey, endpoints,
+};
 pub use routing::{method_router, router, validate};
+pub use routing::version::{API_VERSION_HEADER, ApiVersion};
 #[cfg(feature = "openapi")]
 pub use schemars;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -167,6 +167,24 @@ pub struct EndpointSpec {
     pub static_paths: Option<fn() -> StaticPathsFuture>,
     pub confined: Option<&'static Confinement>,
     pub policy: Policy,
+    pub lifecycle: Lifecycle,
+}
+
+/// An endpoint's place in the API's history, from `#[endpoint(since = "1.4", until = "2.0",
+/// deprecated = "2026-06-30", sunset = "2027-01-01")]`; the values were checked at compile
+/// time (versions `MAJOR[.MINOR[.PATCH]]`, dates `YYYY-MM-DD`, `since` before `until`, a
+/// sunset only after a deprecation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lifecycle {
+    /// The first API version that serves the endpoint (`None`: every version up to `until`).
+    pub since: Option<&'static str>,
+    /// The first API version that no longer serves it (`None`: still served).
+    pub until: Option<&'static str>,
+    /// The date (UTC) it is deprecated from: answers carry RFC 9745's `Deprecation` header,
+    /// and the document marks the operation `deprecated`.
+    pub deprecated: Option<&'static str>,
+    /// The date (UTC) it stops answering: answers carry RFC 8594's `Sunset` header.
+    pub sunset: Option<&'static str>,
 }
 
 /// An endpoint's traffic policy, from `#[endpoint(timeout = "2s", body_limit = "10MiB",
@@ -394,6 +412,11 @@ impl Endpoint {
     /// `rate_limit`).
     pub fn policy(&self) -> &Policy {
         &self.spec.policy
+    }
+
+    /// `since`, `until`, `deprecated` and `sunset` (see [`Lifecycle`]).
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.spec.lifecycle
     }
 
     /// For `confined`: the handler's key and declared capabilities (the `confined` module

@@ -18,7 +18,7 @@
 //! /// Add a todo: a blank title or a priority of 9 is 422 before this runs.
 //! #[endpoint(id = "todos", route = "/", method = post)]
 //! async fn add(Json(todo): Json<NewTodo>) -> JSend<String> {
-//!     JSend::success(todo.title)
+//!     JSend(todo.title)
 //! }
 //! # fn main() {}
 //! ```

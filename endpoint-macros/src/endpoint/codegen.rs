@@ -46,9 +46,24 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         handler,
         policy,
         status,
+        lifecycle,
     } = endpoint;
     let private = quote!(#krate::__private);
     let policy = policy_value(&private, policy);
+    let lifecycle = {
+        let text = |value: &Option<String>| match value {
+            Some(text) => quote!(::core::option::Option::Some(#text)),
+            None => quote!(::core::option::Option::None),
+        };
+        let (since, until) = (text(&lifecycle.since), text(&lifecycle.until));
+        let (deprecated, sunset) = (text(&lifecycle.deprecated), text(&lifecycle.sunset));
+        quote!(#private::Lifecycle {
+            since: #since,
+            until: #until,
+            deprecated: #deprecated,
+            sunset: #sunset,
+        })
+    };
 
     let id = match group {
         Group::CrateName => quote!(::core::env!("CARGO_PKG_NAME")),
@@ -198,6 +213,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                     static_paths: #static_paths_value,
                     confined: #confined_value,
                     policy: #policy,
+                    lifecycle: #lifecycle,
                 })
             }
         };

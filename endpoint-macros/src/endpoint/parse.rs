@@ -25,6 +25,10 @@ pub(crate) mod kw {
     pub(crate) const PER: &str = "per";
     pub(crate) const IDEMPOTENT: &str = "idempotent";
     pub(crate) const STATUS: &str = "status";
+    pub(crate) const DEPRECATED: &str = "deprecated";
+    pub(crate) const SUNSET: &str = "sunset";
+    pub(crate) const SINCE: &str = "since";
+    pub(crate) const UNTIL: &str = "until";
     pub(crate) const ALL: &[&str] = &[
         ROUTE,
         METHOD,
@@ -42,6 +46,10 @@ pub(crate) mod kw {
         PER,
         IDEMPOTENT,
         STATUS,
+        DEPRECATED,
+        SUNSET,
+        SINCE,
+        UNTIL,
         CRATE,
     ];
 }
@@ -84,6 +92,8 @@ pub(crate) struct EndpointArgs {
     pub(crate) policy: super::validate::PolicyArgs,
     /// `status = 201`: the success status the endpoint answers.
     pub(crate) status: Option<syn::LitInt>,
+    /// `deprecated = "2026-06-30"`, `sunset`, `since`, `until`, as written.
+    pub(crate) lifecycle: super::validate::LifecycleArgs,
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: &Errors) {
@@ -298,6 +308,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
         capabilities: None,
         route_written: false,
         status: None,
+        lifecycle: super::validate::LifecycleArgs::default(),
         policy: super::validate::PolicyArgs {
             timeout: None,
             body_limit: None,
@@ -437,6 +448,28 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 None
             };
             set_once(&mut out.status, value, &path, errors);
+        } else if path.is_ident(kw::DEPRECATED) {
+            let key = path.get_ident().cloned();
+            let date = if meta.input.peek(Token![=]) {
+                lit_str(meta.value()?, kw::DEPRECATED, "\"2026-06-30\"", errors)?
+            } else {
+                None
+            };
+            set_once(
+                &mut out.lifecycle.deprecated,
+                key.map(|key| (key, date)),
+                &path,
+                errors,
+            );
+        } else if path.is_ident(kw::SUNSET) {
+            let value = lit_str(meta.value()?, kw::SUNSET, "\"2027-01-01\"", errors)?;
+            set_once(&mut out.lifecycle.sunset, value, &path, errors);
+        } else if path.is_ident(kw::SINCE) {
+            let value = lit_str(meta.value()?, kw::SINCE, "\"1.4\"", errors)?;
+            set_once(&mut out.lifecycle.since, value, &path, errors);
+        } else if path.is_ident(kw::UNTIL) {
+            let value = lit_str(meta.value()?, kw::UNTIL, "\"2.0\"", errors)?;
+            set_once(&mut out.lifecycle.until, value, &path, errors);
         } else if path.is_ident(kw::PER) {
             let value = ident_value(meta.value()?, kw::PER, "`user`, `ip`, `global`", errors)?;
             set_once(&mut out.policy.per, value, &path, errors);

@@ -22,6 +22,8 @@ pub(crate) enum Command {
     Openapi {
         /// Write it, as it is locked, to this file instead.
         write: Option<std::path::PathBuf>,
+        /// The API version to document (default: the newest).
+        version: Option<crate::ApiVersion>,
     },
     /// Validate the registry and exit.
     Check {
@@ -73,11 +75,18 @@ const COMMANDS: &[Help] = &[
     Help {
         name: "openapi",
         about: "Print the OpenAPI 3.1 document and exit",
-        options: &[(
-            "--write <FILE>",
-            "Write the document as it is locked (without `servers` and `x-source`) to FILE, \
-             for `check --api FILE`",
-        )],
+        options: &[
+            (
+                "--write <FILE>",
+                "Write the document as it is locked (without `servers` and `x-source`) to FILE, \
+                 for `check --api FILE`",
+            ),
+            (
+                "--version <VERSION>",
+                "Document this API version (`since` / `until` of the endpoints) [default: the \
+                 newest]",
+            ),
+        ],
     },
     Help {
         name: "check",
@@ -157,6 +166,8 @@ pub(crate) fn parse(
     #[cfg_attr(not(feature = "openapi"), allow(unused_mut))]
     let (mut api, mut write): (Option<std::path::PathBuf>, Option<std::path::PathBuf>) =
         (None, None);
+    #[cfg_attr(not(feature = "openapi"), allow(unused_mut))]
+    let mut version: Option<crate::ApiVersion> = None;
     let text = |value: std::ffi::OsString| {
         value
             .into_string()
@@ -187,6 +198,13 @@ pub(crate) fn parse(
             Long("write") if name == Some("openapi") => {
                 write = Some(parser.value().map_err(|e| e.to_string())?.into());
             }
+            #[cfg(feature = "openapi")]
+            Long("version") if name == Some("openapi") => {
+                let value = text(parser.value().map_err(|e| e.to_string())?)?;
+                version = Some(value.parse().map_err(|error: String| {
+                    format!("invalid value '{value}' for '--version <VERSION>': {error}")
+                })?);
+            }
             Long("out") if name == Some("build") => {
                 out = Some(std::path::PathBuf::from(
                     parser.value().map_err(|e| e.to_string())?,
@@ -209,12 +227,12 @@ pub(crate) fn parse(
         }
     }
     // Read only by the commands this build has (`build`, `token` are features).
-    let _ = (&out, &user, &role, &ttl, admin, &write);
+    let _ = (&out, &user, &role, &ttl, admin, &write, &version);
     Ok(Parsed::Run(match command.map(|help| help.name) {
         None | Some("serve") => Command::Serve,
         Some("routes") => Command::Routes,
         #[cfg(feature = "openapi")]
-        Some("openapi") => Command::Openapi { write },
+        Some("openapi") => Command::Openapi { write, version },
         #[cfg(feature = "prerender")]
         Some("build") => Command::Build {
             out: out.unwrap_or_else(|| "dist".into()),
@@ -342,8 +360,8 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
             return crate::routing::check_all(&all, &config);
         }
         #[cfg(feature = "openapi")]
-        Command::Openapi { write } => {
-            let document = crate::openapi::document(&endpoints(), &config);
+        Command::Openapi { write, version } => {
+            let document = crate::openapi::document_at(&endpoints(), &config, version);
             let Some(path) = write else {
                 println!(
                     "{}",
@@ -706,12 +724,20 @@ mod tests {
                 }
             );
             assert_eq!(
-                run(&["openapi", "--write=api.json"]),
+                run(&["openapi", "--write=api.json", "--version", "1.4"]),
                 Command::Openapi {
-                    write: Some("api.json".into())
+                    write: Some("api.json".into()),
+                    version: Some("1.4".parse().unwrap()),
                 }
             );
-            assert_eq!(run(&["openapi"]), Command::Openapi { write: None });
+            assert_eq!(
+                run(&["openapi"]),
+                Command::Openapi {
+                    write: None,
+                    version: None
+                }
+            );
+            assert!(parse_args(&["openapi", "--version", "v2"]).is_err());
         }
     }
 

@@ -9,6 +9,8 @@ use axum::extract::{OriginalUri, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 
+pub(crate) mod version;
+
 use crate::EndpointError;
 use crate::error::{Conflict, Error};
 use crate::pipeline::Runtime;
@@ -54,7 +56,12 @@ pub(crate) fn check(endpoints: &[&'static Endpoint]) -> Result<(), Error> {
                 Methods::List(list) => list.iter().map(|m| m.as_str().to_string()).collect(),
             };
             for name in names {
-                if let Some((_, first)) = claims.iter().find(|(claimed, _)| *claimed == name) {
+                // One method twice on a path is a conflict unless no API version serves both
+                // (`until = "2.0"` and `since = "2.0"`).
+                if let Some((_, first)) = claims.iter().find(|(claimed, other)| {
+                    *claimed == name
+                        && version::ApiVersion::overlap(other.lifecycle(), endpoint.lifecycle())
+                }) {
                     conflicts.push(Conflict {
                         what: if name == "ALL" {
                             format!("`method = all` on `{path}` is defined twice")
@@ -212,15 +219,35 @@ pub(crate) fn build(
     // Each routed path's routes by suffix ("" for none): `/api/{id}.json` and `/api/{id}`
     // share the routed path `/api/{id}`.
     let mut by_path: BTreeMap<String, BTreeMap<&'static str, MethodRouter>> = BTreeMap::new();
-    for endpoint in endpoints {
-        let route = endpoint_route(endpoint, Some(Arc::clone(&runtime)));
-        let variants = by_path.entry(endpoint.routed_path()).or_default();
-        let suffix = endpoint.suffix().unwrap_or_default();
-        let merged = match variants.remove(suffix) {
-            Some(existing) => existing.merge(route),
-            None => route,
-        };
-        variants.insert(suffix, merged);
+    match version::ApiVersion::newest(endpoints) {
+        // A versioned API: each routed path (and suffix) dispatches by the request's version.
+        Some(newest) => {
+            let mut groups: BTreeMap<(String, &'static str), Vec<&'static Endpoint>> =
+                BTreeMap::new();
+            for endpoint in endpoints {
+                let suffix = endpoint.suffix().unwrap_or_default();
+                groups
+                    .entry((endpoint.routed_path(), suffix))
+                    .or_default()
+                    .push(endpoint);
+            }
+            for ((path, suffix), group) in groups {
+                let route = by_version(&runtime, &group, newest);
+                by_path.entry(path).or_default().insert(suffix, route);
+            }
+        }
+        None => {
+            for endpoint in endpoints {
+                let route = endpoint_route(endpoint, Some(Arc::clone(&runtime)));
+                let variants = by_path.entry(endpoint.routed_path()).or_default();
+                let suffix = endpoint.suffix().unwrap_or_default();
+                let merged = match variants.remove(suffix) {
+                    Some(existing) => existing.merge(route),
+                    None => route,
+                };
+                variants.insert(suffix, merged);
+            }
+        }
     }
     let mut router = Router::new();
     #[cfg(feature = "services")]
@@ -413,6 +440,59 @@ fn by_suffix(
     })
 }
 
+/// The route of one routed path (and suffix) of a versioned API: the request's `api-version`
+/// (default `newest`) picks the endpoints that version serves, and the answer names the
+/// version in its own `api-version` header. A path no endpoint serves at that version is 404
+/// `ROUTE_NOT_FOUND`; a method it does not answer there, 405; a header that is no version, or
+/// names one after `newest`, 400 (see [`version::ApiVersion::selected`]), all in the pipeline.
+fn by_version(
+    runtime: &Arc<Runtime>,
+    group: &[&'static Endpoint],
+    newest: version::ApiVersion,
+) -> MethodRouter {
+    let not_allowed = served(runtime, |request| {
+        std::future::ready(
+            EndpointError::method_not_allowed(request.method().as_str(), original_path(&request))
+                .into_response(),
+        )
+    });
+    let spans = version::Spans::new(group, |endpoint| {
+        endpoint_route(endpoint, Some(Arc::clone(runtime))).fallback(not_allowed.clone())
+    });
+    let not_found = axum::routing::any(served(runtime, |request| {
+        std::future::ready(EndpointError::route_not_found(original_path(&request)).into_response())
+    }));
+    let refused = axum::routing::any(served(runtime, move |request| {
+        let error = version::ApiVersion::selected(request.headers(), newest)
+            .err()
+            .unwrap_or_else(|| EndpointError::route_not_found(original_path(&request)));
+        std::future::ready(error.into_response())
+    }));
+    let routes = Arc::new((spans, not_found, refused));
+    axum::routing::any(move |request: Request| {
+        let routes = Arc::clone(&routes);
+        async move {
+            let (spans, not_found, refused) = &*routes;
+            let selected = version::ApiVersion::selected(request.headers(), newest).ok();
+            let route = match selected {
+                Some(version) => spans.at(version).unwrap_or(not_found),
+                None => refused,
+            }
+            .clone();
+            let mut response = match tower::ServiceExt::oneshot(route, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            if let Some(version) = selected {
+                response
+                    .headers_mut()
+                    .insert(version::API_VERSION_HEADER, version::header_value(version));
+            }
+            response
+        }
+    })
+}
+
 /// Whether [`App::items_api`](crate::App::items_api) asked for the `/items` routes.
 #[cfg(feature = "services")]
 fn items_api(runtime: &Runtime) -> bool {
@@ -532,6 +612,30 @@ pub fn method_router(endpoint: &'static Endpoint) -> MethodRouter {
 /// front of the generated handler (before any extractor runs), and every caller is anonymous.
 /// Not generic, so axum's routing types are compiled once for every endpoint.
 fn endpoint_route(endpoint: &'static Endpoint, runtime: Option<Arc<Runtime>>) -> MethodRouter {
+    let route = endpoint_route_inner(endpoint, runtime);
+    // A deprecated endpoint's answers say so (RFC 9745 `Deprecation`, RFC 8594 `Sunset`).
+    let headers = version::lifecycle_headers(endpoint.lifecycle());
+    if headers.is_empty() {
+        return route;
+    }
+    let headers = Arc::new(headers);
+    route.layer(axum::middleware::map_response(
+        move |mut response: Response| {
+            let headers = Arc::clone(&headers);
+            async move {
+                for (name, value) in headers.iter() {
+                    response.headers_mut().insert(name.clone(), value.clone());
+                }
+                response
+            }
+        },
+    ))
+}
+
+fn endpoint_route_inner(
+    endpoint: &'static Endpoint,
+    runtime: Option<Arc<Runtime>>,
+) -> MethodRouter {
     let handler = endpoint.call();
     match runtime {
         #[cfg(any(feature = "sqlite", feature = "postgres"))]

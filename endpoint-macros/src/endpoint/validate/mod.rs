@@ -6,6 +6,7 @@
 
 mod attr;
 mod confined;
+mod lifecycle;
 mod policy;
 mod signature;
 
@@ -13,6 +14,7 @@ use syn::Ident;
 
 pub(crate) use attr::{Access, Group, Methods};
 pub(crate) use confined::Confined;
+pub(crate) use lifecycle::{Lifecycle, LifecycleArgs};
 pub(crate) use policy::{Policy, PolicyArgs, RateKey};
 pub(crate) use signature::{Arg, Response, type_text};
 
@@ -42,6 +44,8 @@ pub(crate) struct Endpoint {
     /// `status = 201`: the success status, and its token (the return type is checked against
     /// it there).
     pub(crate) status: Option<(u16, proc_macro2::Span)>,
+    /// `deprecated`, `sunset`, `since`, `until`.
+    pub(crate) lifecycle: Lifecycle,
 }
 
 /// The kind of handler, and what codegen needs to emit it.
@@ -101,6 +105,7 @@ pub(crate) fn validate(
         route_written,
         policy,
         status,
+        lifecycle,
     } = args;
     let syn::ItemFn {
         attrs, sig, block, ..
@@ -123,6 +128,7 @@ pub(crate) fn validate(
 
     let policy = policy::policy(policy, methods.as_ref(), errors);
     let mut status = attr::status(status, errors);
+    let lifecycle = lifecycle::lifecycle(lifecycle, errors);
     if let (Some(_), Some((_, span))) = (&confined_flag, status) {
         errors.at(
             span,
@@ -177,5 +183,6 @@ pub(crate) fn validate(
         handler,
         policy,
         status,
+        lifecycle,
     })
 }
