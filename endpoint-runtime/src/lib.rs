@@ -103,8 +103,8 @@ pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{
     Access, Endpoint, Lifecycle, Method, Methods, Param, Policy, Rate, RateKey, endpoints,
 };
-pub use routing::{method_router, router, validate};
 pub use routing::version::{API_VERSION_HEADER, ApiVersion};
+pub use routing::{method_router, router, validate};
 #[cfg(feature = "openapi")]
 pub use schemars;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -200,6 +200,19 @@ pub use tracing;
 ///   instead of `2XX`. A type that states its status already ([`Created`] 201, [`Accepted`]
 ///   202, [`NoContent`] 204, `Json<T>` and `JSend<T>` 200) needs none, and stating another is a
 ///   compile error ([`status::AnswersStatus`]). 200-399 only: errors are documented apart.
+/// - `since = "1.4"`, `until = "2.0"` (optional): the API versions that serve the endpoint,
+///   from `since` up to, not including, `until` (dropshot's `versions = "1.4".."2.0"`;
+///   `MAJOR[.MINOR[.PATCH]]`). A request selects a version with the `api-version` header
+///   (default: the newest version any endpoint names); an endpoint outside it is 404, two
+///   endpoints may share a method and route when no version serves both, every answer names
+///   the version in its own `api-version` header, and a header that is no version or names
+///   one after the newest is 400 (`INVALID_API_VERSION`, `UNSUPPORTED_API_VERSION`). The
+///   OpenAPI document is the newest version's; `app openapi --version 1.4` gives another.
+///   An application whose endpoints name no version ignores the header.
+/// - `deprecated = "2026-06-30"`, `sunset = "2027-06-30"` (optional; dates, UTC): answers
+///   carry `Deprecation: @<seconds>` (RFC 9745) and `Sunset: <HTTP-date>` (RFC 8594), and the
+///   operation is `deprecated: true` in the document (with `x-sunset`). `sunset` needs
+///   `deprecated`, on or after it.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
 ///
@@ -286,6 +299,15 @@ pub use tracing;
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/notes", method = post, status = 201)]
 /// async fn add() -> Json<Value> { Json(json!({})) }
+/// # fn main() {}
+/// ```
+///
+/// `until` that is not after `since` (no version would serve the endpoint):
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// #[endpoint(route = "/catalog", since = "2.0", until = "1.9")]
+/// async fn catalog() -> &'static str { "[]" }
 /// # fn main() {}
 /// ```
 ///

@@ -481,6 +481,55 @@ async fn place_order(Json(order): Json<Order>) -> Created<JSend<OrderPlaced>> {
     })
 }
 
+// ----- API versions and deprecation ---------------------------------------------------------
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct CatalogItem {
+    sku: String,
+    name: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct CatalogPage {
+    items: Vec<CatalogItem>,
+    total: usize,
+}
+
+fn catalog_items() -> Vec<CatalogItem> {
+    [("TEA-0001", "Sencha"), ("TEA-0002", "Assam")]
+        .into_iter()
+        .map(|(sku, name)| CatalogItem {
+            sku: sku.into(),
+            name: name.into(),
+        })
+        .collect()
+}
+
+/// The catalog as a bare list: API versions before 2.0 (`api-version: 1.0`), deprecated since
+/// 2026-06-30 and gone on 2027-06-30 (its answers carry `Deprecation` and `Sunset`).
+#[endpoint(
+    id = "catalog",
+    route = "/",
+    until = "2.0",
+    deprecated = "2026-06-30",
+    sunset = "2027-06-30"
+)]
+async fn catalog_v1() -> Json<Vec<CatalogItem>> {
+    Json(catalog_items())
+}
+
+/// The catalog with its count, from API version 2.0 (the newest, so the default).
+#[endpoint(id = "catalog", route = "/", since = "2.0")]
+async fn catalog_v2() -> JSend<CatalogPage> {
+    let items = catalog_items();
+    JSend(CatalogPage {
+        total: items.len(),
+        items,
+    })
+}
+
 // ----- CairnCMS: confined endpoints ------------------------------------------------------
 
 /// CairnCMS's sandboxed `greet`: runs in a worker process that can read no file, open no

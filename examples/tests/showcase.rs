@@ -667,3 +667,85 @@ async fn build_prerenders_what_serve_answers() {
         .collect();
     assert_eq!(first, second, "a second build gives identical bytes");
 }
+
+/// API versions and deprecation over real HTTP: `GET /catalog` is two endpoints, one until
+/// 2.0 (deprecated, with `Deprecation` and `Sunset`) and one since 2.0; the `api-version`
+/// header picks one (default: the newest), every answer names the version served, a header
+/// that is no version or a future one is 400, and `openapi --version` documents each version.
+#[tokio::test]
+async fn api_versions_select_endpoints_and_deprecated_ones_say_so() {
+    let dir = TempDir::new("showcase-versions");
+    let running = spawn_in("showcase", &[], Some(&dir.0));
+    let client = reqwest::Client::new();
+    let get = |path: &str, version: Option<&str>| {
+        let mut request = client.get(format!("{}{path}", running.base));
+        if let Some(version) = version {
+            request = request.header("api-version", version);
+        }
+        request.send()
+    };
+
+    let newest = get("/catalog", None).await.unwrap();
+    assert_eq!(newest.status().as_u16(), 200);
+    assert_eq!(newest.headers()["api-version"], "2.0");
+    assert!(newest.headers().get("deprecation").is_none());
+    let body: Value = newest.json().await.unwrap();
+    assert_eq!(body["data"]["total"], 2, "{body}");
+
+    for version in ["1", "1.0", "1.9.9"] {
+        let old = get("/catalog", Some(version)).await.unwrap();
+        assert_eq!(old.status().as_u16(), 200, "{version}");
+        assert_eq!(old.headers()["deprecation"], "@1782777600");
+        assert_eq!(old.headers()["sunset"], "Wed, 30 Jun 2027 00:00:00 GMT");
+        let body: Value = old.json().await.unwrap();
+        assert_eq!(body[0]["sku"], "TEA-0001", "{version}: {body}");
+    }
+    // Unversioned endpoints answer every version, and name the one served.
+    let intro = get("/greet/intro", Some("1.2")).await.unwrap();
+    assert_eq!(
+        (intro.status().as_u16(), &intro.headers()["api-version"]),
+        (200, &"1.2".parse().unwrap())
+    );
+    for (version, code) in [
+        ("3", "UNSUPPORTED_API_VERSION"),
+        ("v2", "INVALID_API_VERSION"),
+    ] {
+        let refused = get("/catalog", Some(version)).await.unwrap();
+        assert_eq!(refused.status().as_u16(), 400, "{version}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["data"]["code"], code, "{version}: {body}");
+    }
+    // A method the selected endpoints do not answer is 405 as anywhere.
+    let post = client
+        .post(format!("{}/catalog", running.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 405);
+    terminate(running);
+
+    // One document per version.
+    let document = |version: Option<&str>| -> Value {
+        let mut command = std::process::Command::new(example("showcase"));
+        command.arg("openapi");
+        if let Some(version) = version {
+            command.args(["--version", version]);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success());
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let (v1, v2) = (document(Some("1.0")), document(None));
+    assert_eq!(
+        (&v1["info"]["version"], &v2["info"]["version"]),
+        (&json!("1.0"), &json!("2.0"))
+    );
+    let catalog = |doc: &Value| doc["paths"]["/catalog"]["get"].clone();
+    assert_eq!(catalog(&v1)["operationId"], "catalog_v1");
+    assert_eq!(catalog(&v1)["deprecated"], true);
+    assert_eq!(catalog(&v1)["x-sunset"], "2027-06-30");
+    assert_eq!(catalog(&v2)["operationId"], "catalog_v2");
+    assert!(catalog(&v2).get("deprecated").is_none());
+    // Everything else is in both.
+    assert!(v1["paths"]["/orders"].is_object() && v2["paths"]["/orders"].is_object());
+}

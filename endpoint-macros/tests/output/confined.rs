@@ -50,6 +50,9 @@ const _: () = {
         ::endpoint_runtime::__private::Policy { timeout : ::core::option::Option::None,
         body_limit : ::core::option::Option::None, concurrency :
         ::core::option::Option::None, rate_limit : ::core::option::Option::None,
-        idempotent : false, }, })
+        idempotent : false, }, lifecycle : ::endpoint_runtime::__private::Lifecycle {
+        since : ::core::option::Option::None, until : ::core::option::Option::None,
+        deprecated : ::core::option::Option::None, sunset : ::core::option::Option::None,
+        }, })
     }
 };

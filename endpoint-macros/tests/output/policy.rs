@@ -50,6 +50,9 @@ const _: () = {
         ::core::primitive::usize }), concurrency : ::core::option::Option::Some(16u32),
         rate_limit : ::core::option::Option::Some(::endpoint_runtime::__private::Rate {
         requests : 10u32, period : ::core::time::Duration::from_secs(60u64), per :
-        ::endpoint_runtime::__private::RateKey::Ip, }), idempotent : false, }, })
+        ::endpoint_runtime::__private::RateKey::Ip, }), idempotent : false, }, lifecycle
+        : ::endpoint_runtime::__private::Lifecycle { since :
+        ::core::option::Option::None, until : ::core::option::Option::None, deprecated :
+        ::core::option::Option::None, sunset : ::core::option::Option::None, }, })
     }
 };

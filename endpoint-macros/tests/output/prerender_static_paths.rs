@@ -86,6 +86,9 @@ const _: () = {
         ::core::option::Option::None, policy : ::endpoint_runtime::__private::Policy {
         timeout : ::core::option::Option::None, body_limit :
         ::core::option::Option::None, concurrency : ::core::option::Option::None,
-        rate_limit : ::core::option::Option::None, idempotent : false, }, })
+        rate_limit : ::core::option::Option::None, idempotent : false, }, lifecycle :
+        ::endpoint_runtime::__private::Lifecycle { since : ::core::option::Option::None,
+        until : ::core::option::Option::None, deprecated : ::core::option::Option::None,
+        sunset : ::core::option::Option::None, }, })
     }
 };

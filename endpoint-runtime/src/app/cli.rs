@@ -477,7 +477,8 @@ fn check_api(
         path.display(),
         if breaking > 0 {
             " (a breaking change breaks the clients written against the lock: keep what \
-             they use, or release the change as a new version of the API)"
+             they use, or release the change as a new API version, the old endpoint with \
+             `until = \"N\"` beside the new one with `since = \"N\"`)"
         } else {
             ""
         }

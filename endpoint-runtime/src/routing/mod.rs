@@ -219,7 +219,9 @@ pub(crate) fn build(
     // Each routed path's routes by suffix ("" for none): `/api/{id}.json` and `/api/{id}`
     // share the routed path `/api/{id}`.
     let mut by_path: BTreeMap<String, BTreeMap<&'static str, MethodRouter>> = BTreeMap::new();
-    match version::ApiVersion::newest(endpoints) {
+    let newest = version::ApiVersion::newest(endpoints);
+    let versioned = newest.is_some();
+    match newest {
         // A versioned API: each routed path (and suffix) dispatches by the request's version.
         Some(newest) => {
             let mut groups: BTreeMap<(String, &'static str), Vec<&'static Endpoint>> =
@@ -272,7 +274,7 @@ pub(crate) fn build(
     for (path, mut variants) in by_path {
         match variants.remove("") {
             Some(route) if variants.is_empty() => router = router.route(&path, route),
-            plain => router = router.route(&path, by_suffix(&runtime, variants, plain)),
+            plain => router = router.route(&path, by_suffix(&runtime, variants, plain, versioned)),
         }
     }
     #[cfg(feature = "static-files")]
@@ -405,6 +407,7 @@ fn by_suffix(
     runtime: &Arc<Runtime>,
     variants: BTreeMap<&'static str, MethodRouter>,
     plain: Option<MethodRouter>,
+    versioned: bool,
 ) -> MethodRouter {
     let not_allowed = served(runtime, |request| {
         std::future::ready(
@@ -412,15 +415,23 @@ fn by_suffix(
                 .into_response(),
         )
     });
+    // A versioned route (`by_version`) answers 405 itself, and is a fallback already.
+    let finish = |route: MethodRouter| {
+        if versioned {
+            route
+        } else {
+            route.fallback(not_allowed.clone())
+        }
+    };
     let mut routes: Vec<(&'static str, MethodRouter)> = variants
         .into_iter()
-        .map(|(suffix, route)| (suffix, route.fallback(not_allowed.clone())))
+        .map(|(suffix, route)| (suffix, finish(route)))
         .collect();
     routes.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
     let not_found = axum::routing::any(served(runtime, |request| {
         std::future::ready(EndpointError::route_not_found(original_path(&request)).into_response())
     }));
-    let plain = plain.map_or(not_found, |route| route.fallback(not_allowed));
+    let plain = plain.map_or(not_found, finish);
     let routes: Arc<(Vec<(&'static str, MethodRouter)>, MethodRouter)> = Arc::new((routes, plain));
     axum::routing::any(move |request: Request| {
         let routes = Arc::clone(&routes);
@@ -456,9 +467,18 @@ fn by_version(
                 .into_response(),
         )
     });
-    let spans = version::Spans::new(group, |endpoint| {
-        endpoint_route(endpoint, Some(Arc::clone(runtime))).fallback(not_allowed.clone())
-    });
+    let spans = version::Spans::new(
+        group,
+        |endpoint| endpoint_route(endpoint, Some(Arc::clone(runtime))),
+        |merged, all| {
+            // `method = all` is the fallback already; else a method not routed is 405.
+            if all {
+                merged
+            } else {
+                merged.fallback(not_allowed.clone())
+            }
+        },
+    );
     let not_found = axum::routing::any(served(runtime, |request| {
         std::future::ready(EndpointError::route_not_found(original_path(&request)).into_response())
     }));

@@ -77,11 +77,12 @@ impl ApiVersion {
 
     /// Whether two endpoints' version spans share a version (both served at once).
     pub(crate) fn overlap(a: &Lifecycle, b: &Lifecycle) -> bool {
-        let starts_before_end = |start: Option<&'static str>, end: Option<&'static str>| {
-            match (bound(start), bound(end)) {
-                (Some(start), Some(end)) => start < end,
-                _ => true,
-            }
+        let starts_before_end = |start: Option<&'static str>, end: Option<&'static str>| match (
+            bound(start),
+            bound(end),
+        ) {
+            (Some(start), Some(end)) => start < end,
+            _ => true,
         };
         starts_before_end(a.since, b.until) && starts_before_end(b.since, a.until)
     }
@@ -117,7 +118,9 @@ impl ApiVersion {
             return Err(EndpointError::new(
                 axum::http::StatusCode::BAD_REQUEST,
                 "UNSUPPORTED_API_VERSION",
-                format!("this API's newest version is {newest}; `api-version: {version}` is after it"),
+                format!(
+                    "this API's newest version is {newest}; `api-version: {version}` is after it"
+                ),
             ));
         }
         Ok(version)
@@ -148,11 +151,13 @@ pub(crate) struct Spans {
 
 impl Spans {
     /// Builds the spans of `endpoints` (one routed path, one suffix), each endpoint's route
-    /// made by `route` once and merged into every span that serves it. Overlapping methods
-    /// were refused by [`check`](super::check) before.
+    /// made by `route` once and merged into every span that serves it, then given to `finish`
+    /// with whether a `method = all` endpoint is among them (its route is the fallback).
+    /// Overlapping methods were refused by [`check`](super::check) before.
     pub(crate) fn new(
         endpoints: &[&'static Endpoint],
         mut route: impl FnMut(&'static Endpoint) -> MethodRouter,
+        finish: impl Fn(MethodRouter, bool) -> MethodRouter,
     ) -> Spans {
         let boundaries = boundaries(endpoints);
         let built: Vec<(&'static Endpoint, MethodRouter)> =
@@ -162,11 +167,16 @@ impl Spans {
         let starts = std::iter::once(ApiVersion([0, 0, 0])).chain(boundaries.iter().copied());
         let routes = starts
             .map(|start| {
-                built
-                    .iter()
-                    .filter(|(endpoint, _)| start.serves(endpoint.lifecycle()))
+                let served = || {
+                    built
+                        .iter()
+                        .filter(move |(endpoint, _)| start.serves(endpoint.lifecycle()))
+                };
+                let all = served().any(|(e, _)| matches!(e.methods(), crate::Methods::All));
+                served()
                     .map(|(_, route)| route.clone())
                     .reduce(MethodRouter::merge)
+                    .map(|merged| finish(merged, all))
             })
             .collect();
         Spans { boundaries, routes }
@@ -214,7 +224,11 @@ fn http_date(days: i64) -> String {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!(
         "{}, {day:02} {} {year} 00:00:00 GMT",
@@ -250,7 +264,10 @@ mod tests {
         let v = |text: &str| text.parse::<ApiVersion>().unwrap();
         assert!(v("1.9") < v("1.10") && v("1.10") < v("2"));
         assert_eq!(v("2"), v("2.0.0"));
-        assert_eq!((v("2").to_string(), v("1.4.2").to_string()), ("2.0".into(), "1.4.2".into()));
+        assert_eq!(
+            (v("2").to_string(), v("1.4.2").to_string()),
+            ("2.0".into(), "1.4.2".into())
+        );
         for bad in ["", "v1", "1..2", "1.2.3.4", "-1", "1.x"] {
             assert!(bad.parse::<ApiVersion>().is_err(), "{bad}");
         }
@@ -258,7 +275,11 @@ mod tests {
 
     #[test]
     fn spans_are_half_open() {
-        let lifecycle = |since, until| Lifecycle { since, until, ..Lifecycle::default() };
+        let lifecycle = |since, until| Lifecycle {
+            since,
+            until,
+            ..Lifecycle::default()
+        };
         let old = lifecycle(None, Some("2.0"));
         let new = lifecycle(Some("2.0"), None);
         let v = |text: &str| text.parse::<ApiVersion>().unwrap();
@@ -281,7 +302,10 @@ mod tests {
         // 2027-06-30 is a Wednesday.
         assert_eq!(headers[1].1, "Wed, 30 Jun 2027 00:00:00 GMT");
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(days("2000-02-29").unwrap()), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(
+            http_date(days("2000-02-29").unwrap()),
+            "Tue, 29 Feb 2000 00:00:00 GMT"
+        );
         assert!(lifecycle_headers(&Lifecycle::default()).is_empty());
     }
 }
