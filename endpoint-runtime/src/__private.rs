@@ -50,6 +50,12 @@ pub mod doc {
     pub use crate::openapi::{Documented, OperationDoc, traits};
 }
 
+/// What generated `request` functions name (typed calls, see `client`).
+pub mod client {
+    pub use crate::client::{Call, Opaque, traits};
+    pub use axum::http::Method;
+}
+
 /// What handlers name to check their inputs: garde's `Validate` with the `validate` feature,
 /// nothing without it.
 pub mod validate {

@@ -37,6 +37,7 @@ extern crate self as endpoint_runtime;
 mod app;
 pub mod auth;
 mod body_limit;
+pub mod client;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 mod cluster;
 mod config;

@@ -326,11 +326,7 @@ impl Endpoint {
     /// The full path the router serves: the mount point `/<id>` followed by the route, with a
     /// route of `"/"` meaning the mount point itself (`/greet`, not `/greet/`).
     pub fn path(&self) -> String {
-        match (self.spec.id, self.spec.route) {
-            ("", route) => route.to_string(),
-            (id, "/") => format!("/{id}"),
-            (id, route) => format!("/{id}{route}"),
-        }
+        mount_path(self.spec.id, self.spec.route)
     }
 
     /// The literal suffix of the route's last segment, `.json` of `/api/{id}.json` (Astro's
@@ -499,6 +495,16 @@ pub(crate) fn split_suffix(path: &str) -> (&str, Option<&str>) {
             (&path[..cut], Some(&path[cut..]))
         }
         _ => (path, None),
+    }
+}
+
+/// The full path of `route` mounted in the group `id`: `/<id><route>`, `/<id>` for the route
+/// `/`, the route alone at the root (`id` empty).
+pub(crate) fn mount_path(id: &str, route: &str) -> String {
+    match (id, route) {
+        ("", route) => route.to_string(),
+        (id, "/") => format!("/{id}"),
+        (id, route) => format!("/{id}{route}"),
     }
 }
 

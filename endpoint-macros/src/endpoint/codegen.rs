@@ -40,6 +40,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         methods,
         access,
         ident,
+        vis,
         docs,
         prerender,
         static_paths,
@@ -69,6 +70,12 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         Group::CrateName => quote!(::core::env!("CARGO_PKG_NAME")),
         Group::Root => quote!(""),
         Group::Named(name) => quote!(#name),
+    };
+    let client_items = match handler {
+        Handler::Async { args, response } => {
+            client(&private, ident, vis, &id, route, methods, args, response)
+        }
+        Handler::Confined(_) => quote!(),
     };
     let methods = match methods {
         Methods::All => quote!(#private::Methods::All),
@@ -217,6 +224,7 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 })
             }
         };
+        #client_items
     }
 }
 
@@ -492,5 +500,107 @@ fn confined_handler(
                 quote!(#private::Param { name: #name, ty: "String", catch_all: #catch_all })
             })
             .collect(),
+    }
+}
+
+/// The last path segment of `ty` when it is `Name<T>` with one type argument: `("Json", T)`.
+fn wrapper(ty: &syn::Type) -> Option<(String, &syn::Type)> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    let inner = types.next()?;
+    types
+        .next()
+        .is_none()
+        .then(|| (last.ident.to_string(), inner))
+}
+
+/// The endpoint's typed-call type: a braced struct named after the function (the type
+/// namespace, so it sits beside the function as Rocket's route structs do) whose `request`
+/// takes the route's parameters, then the `Query<Q>` value and the `Json<T>` body if the
+/// function reads them, and returns a `Call` typed by the return type.
+#[allow(clippy::too_many_arguments)]
+fn client(
+    private: &TokenStream,
+    ident: &syn::Ident,
+    vis: &syn::Visibility,
+    id: &TokenStream,
+    route: &Route,
+    methods: &Methods,
+    args: &[Arg],
+    response: &Response,
+) -> TokenStream {
+    let method = match methods {
+        Methods::List(list) => {
+            format_ident!("{}", list.first().map_or("GET", |m| *m).to_uppercase())
+        }
+        Methods::All => format_ident!("GET"),
+    };
+    let returns = match response {
+        Response::Typed(ty) => quote!(#ty),
+        Response::Unit => quote!(()),
+        Response::Opaque => quote!(#private::client::Opaque),
+    };
+    let mut inputs = Vec::new();
+    let mut writes = Vec::new();
+    for arg in args {
+        if let Arg::Param { name, ty, .. } = arg {
+            let var = format_ident!("{}", name);
+            inputs.push(quote!(#var: #ty));
+            writes.push(quote!(.param(#name, (&&&#private::client::traits::Value(&#var)).__endpoint_segment())));
+        }
+    }
+    let extractor = |wanted: &str| {
+        args.iter().find_map(|arg| match arg {
+            Arg::Extractor { ty } => wrapper(ty)
+                .filter(|(name, _)| name == wanted)
+                .map(|(_, inner)| inner),
+            Arg::Param { .. } => None,
+        })
+    };
+    if let Some(query) = extractor("Query") {
+        inputs.push(quote!(query: #query));
+        writes.push(
+            quote!(.query_string((&&&#private::client::traits::Value(&query)).__endpoint_query())),
+        );
+    }
+    if let Some(body) = extractor("Json") {
+        inputs.push(quote!(body: #body));
+        writes.push(
+            quote!(.json_body((&&&#private::client::traits::Value(&body)).__endpoint_body())),
+        );
+    }
+    let template = &route.template;
+    let struct_doc = format!(
+        "Typed calls of the endpoint [`{ident}`](fn@{ident}): `{ident}::request(...)` (see the `client` module of the runtime)."
+    );
+    let fn_doc = format!(
+        "A request to [`{ident}`](fn@{ident}), typed by what it returns: its route parameters, then its query and its JSON body if it reads them."
+    );
+    quote! {
+        #[doc = #struct_doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #ident {}
+
+        impl #ident {
+            #[doc = #fn_doc]
+            #[allow(dead_code, clippy::too_many_arguments, clippy::needless_pass_by_value)]
+            #vis fn request(#(#inputs),*) -> #private::client::Call<#returns> {
+                // Named `_`: the function's types keep their meaning (`Value` is the
+                // application's).
+                #[allow(unused_imports)]
+                use #private::client::traits::{Segment as _, Serialized as _, Unwritable as _};
+                #private::client::Call::<#returns>::new(#private::client::Method::#method, #id, #template)
+                    #(#writes)*
+            }
+        }
     }
 }

@@ -46,3 +46,19 @@ const _: () = {
         ::core::option::Option::None, sunset : ::core::option::Option::None, }, })
     }
 };
+///Typed calls of the endpoint [`any_method`](fn@any_method): `any_method::request(...)` (see the `client` module of the runtime).
+#[allow(non_camel_case_types, dead_code)]
+struct any_method {}
+impl any_method {
+    ///A request to [`any_method`](fn@any_method), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.
+    #[allow(dead_code, clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    fn request() -> ::my_runtime::__private::client::Call<()> {
+        #[allow(unused_imports)]
+        use ::my_runtime::__private::client::traits::{
+            Segment as _, Serialized as _, Unwritable as _,
+        };
+        ::my_runtime::__private::client::Call::<
+            (),
+        >::new(::my_runtime::__private::client::Method::GET, "", "/methods.json")
+    }
+}

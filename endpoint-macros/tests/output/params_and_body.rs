@@ -167,3 +167,41 @@ const _: () = {
         sunset : ::core::option::Option::None, }, })
     }
 };
+///Typed calls of the endpoint [`put_file`](fn@put_file): `put_file::request(...)` (see the `client` module of the runtime).
+#[allow(non_camel_case_types, dead_code)]
+struct put_file {}
+impl put_file {
+    ///A request to [`put_file`](fn@put_file), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.
+    #[allow(dead_code, clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    fn request(
+        id: u64,
+        path: String,
+        body: Value,
+    ) -> ::endpoint_runtime::__private::client::Call<Result<String, EndpointError>> {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::client::traits::{
+            Segment as _, Serialized as _, Unwritable as _,
+        };
+        ::endpoint_runtime::__private::client::Call::<
+            Result<String, EndpointError>,
+        >::new(
+                ::endpoint_runtime::__private::client::Method::PUT,
+                "users",
+                "/{id}/files/{*path}",
+            )
+            .param(
+                "id",
+                (&&&::endpoint_runtime::__private::client::traits::Value(&id))
+                    .__endpoint_segment(),
+            )
+            .param(
+                "path",
+                (&&&::endpoint_runtime::__private::client::traits::Value(&path))
+                    .__endpoint_segment(),
+            )
+            .json_body(
+                (&&&::endpoint_runtime::__private::client::traits::Value(&body))
+                    .__endpoint_body(),
+            )
+    }
+}

@@ -52,3 +52,19 @@ const _: () = {
         sunset : ::core::option::Option::None, }, })
     }
 };
+///Typed calls of the endpoint [`intro`](fn@intro): `intro::request(...)` (see the `client` module of the runtime).
+#[allow(non_camel_case_types, dead_code)]
+struct intro {}
+impl intro {
+    ///A request to [`intro`](fn@intro), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.
+    #[allow(dead_code, clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    fn request() -> ::endpoint_runtime::__private::client::Call<&'static str> {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::client::traits::{
+            Segment as _, Serialized as _, Unwritable as _,
+        };
+        ::endpoint_runtime::__private::client::Call::<
+            &'static str,
+        >::new(::endpoint_runtime::__private::client::Method::GET, "greet", "/intro")
+    }
+}

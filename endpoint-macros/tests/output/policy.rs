@@ -56,3 +56,19 @@ const _: () = {
         ::core::option::Option::None, sunset : ::core::option::Option::None, }, })
     }
 };
+///Typed calls of the endpoint [`report`](fn@report): `report::request(...)` (see the `client` module of the runtime).
+#[allow(non_camel_case_types, dead_code)]
+struct report {}
+impl report {
+    ///A request to [`report`](fn@report), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.
+    #[allow(dead_code, clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    fn request() -> ::endpoint_runtime::__private::client::Call<&'static str> {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::client::traits::{
+            Segment as _, Serialized as _, Unwritable as _,
+        };
+        ::endpoint_runtime::__private::client::Call::<
+            &'static str,
+        >::new(::endpoint_runtime::__private::client::Method::POST, "reports", "/")
+    }
+}

@@ -92,3 +92,24 @@ const _: () = {
         sunset : ::core::option::Option::None, }, })
     }
 };
+///Typed calls of the endpoint [`user`](fn@user): `user::request(...)` (see the `client` module of the runtime).
+#[allow(non_camel_case_types, dead_code)]
+struct user {}
+impl user {
+    ///A request to [`user`](fn@user), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.
+    #[allow(dead_code, clippy::too_many_arguments, clippy::needless_pass_by_value)]
+    fn request(id: u32) -> ::endpoint_runtime::__private::client::Call<String> {
+        #[allow(unused_imports)]
+        use ::endpoint_runtime::__private::client::traits::{
+            Segment as _, Serialized as _, Unwritable as _,
+        };
+        ::endpoint_runtime::__private::client::Call::<
+            String,
+        >::new(::endpoint_runtime::__private::client::Method::GET, "api", "/users/{id}")
+            .param(
+                "id",
+                (&&&::endpoint_runtime::__private::client::traits::Value(&id))
+                    .__endpoint_segment(),
+            )
+    }
+}

@@ -105,6 +105,43 @@ impl TestClient {
         self.database.as_ref()
     }
 
+    /// Sends a typed call of an endpoint (`get_user::request(42)`, see
+    /// [`client`](crate::client)) anonymously, and decodes its answer.
+    ///
+    /// # Errors
+    ///
+    /// See [`CallError`](crate::client::CallError).
+    pub async fn call<R: crate::client::Decode>(
+        &self,
+        call: crate::client::Call<R>,
+    ) -> Result<R::Output, crate::client::CallError> {
+        self.call_with(call, |request| request).await
+    }
+
+    /// [`call`](Self::call), the request first given to `configure`: `|r| r.as_admin("root")`.
+    ///
+    /// # Errors
+    ///
+    /// See [`CallError`](crate::client::CallError).
+    pub async fn call_with<R: crate::client::Decode>(
+        &self,
+        call: crate::client::Call<R>,
+        configure: impl FnOnce(TestRequest) -> TestRequest,
+    ) -> Result<R::Output, crate::client::CallError> {
+        call.check()?;
+        let mut request = self.request(call.http_method().clone(), &call.uri());
+        for (name, value) in call.headers() {
+            request = request.header(name, value);
+        }
+        if let Some(body) = call.body() {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_vec());
+        }
+        let response = configure(request).send().await;
+        crate::client::answer::<R>(response.status(), response.bytes())
+    }
+
     /// Starts a request with any method.
     pub fn request(&self, method: Method, path: &str) -> TestRequest {
         TestRequest {

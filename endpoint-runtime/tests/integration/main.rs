@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod body_limit;
+mod client;
 mod cluster_events;
 mod cors_compression;
 mod database;

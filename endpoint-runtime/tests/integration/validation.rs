@@ -17,62 +17,70 @@ use crate::support::{client, get, json, start, start_with, test_config};
 static SIGNUPS: AtomicUsize = AtomicUsize::new(0);
 static LISTINGS: AtomicUsize = AtomicUsize::new(0);
 
-#[derive(serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate)]
+#[derive(
+    serde::Serialize, serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate,
+)]
 #[schemars(crate = "endpoint_runtime::schemars")]
-struct Signup {
+pub(crate) struct Signup {
     #[garde(length(chars, min = 2, max = 40))]
-    name: String,
+    pub(crate) name: String,
     #[garde(email)]
-    email: String,
+    pub(crate) email: String,
     #[garde(range(min = 13, max = 130))]
-    age: u8,
+    pub(crate) age: u8,
     #[garde(dive)]
-    address: Address,
+    pub(crate) address: Address,
     #[garde(length(max = 3), dive)]
-    contacts: Vec<Contact>,
+    pub(crate) contacts: Vec<Contact>,
 }
 
-#[derive(serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate)]
+#[derive(
+    serde::Serialize, serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate,
+)]
 #[schemars(crate = "endpoint_runtime::schemars")]
-struct Address {
+pub(crate) struct Address {
     #[garde(pattern("^[0-9]{5}$"))]
-    zip: String,
+    pub(crate) zip: String,
 }
 
-#[derive(serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate)]
+#[derive(
+    serde::Serialize, serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate,
+)]
 #[schemars(crate = "endpoint_runtime::schemars")]
-struct Contact {
+pub(crate) struct Contact {
     #[garde(email)]
-    email: String,
+    pub(crate) email: String,
 }
 
-#[derive(serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate)]
+#[derive(
+    serde::Serialize, serde::Deserialize, endpoint_runtime::schemars::JsonSchema, garde::Validate,
+)]
 #[schemars(crate = "endpoint_runtime::schemars")]
-struct Paging {
+pub(crate) struct Paging {
     #[garde(range(min = 1, max = 100))]
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 #[endpoint(id = "validated", route = "/signup", method = post)]
-async fn signup(Json(form): Json<Signup>) -> Created<JSend<String>> {
+pub(crate) async fn signup(Json(form): Json<Signup>) -> Created<JSend<String>> {
     SIGNUPS.fetch_add(1, Ordering::SeqCst);
     JSend::created(form.name)
 }
 
 #[endpoint(id = "validated", route = "/items/{page}", method = get)]
-async fn items(page: Range<1, 50>, Query(paging): Query<Paging>) -> String {
+pub(crate) async fn items(page: Range<1, 50>, Query(paging): Query<Paging>) -> String {
     LISTINGS.fetch_add(1, Ordering::SeqCst);
     format!("page {} of {}", page.get(), paging.limit.unwrap_or(10))
 }
 
 #[endpoint(id = "validated", route = "/items/{page}", method = delete)]
-async fn remove(page: Range<1, 50>) -> NoContent {
+pub(crate) async fn remove(page: Range<1, 50>) -> NoContent {
     let _ = page;
     NoContent
 }
 
 #[endpoint(id = "validated", route = "/queued", method = post, status = 202)]
-async fn queued() -> (StatusCode, JSend<bool>) {
+pub(crate) async fn queued() -> (StatusCode, JSend<bool>) {
     (StatusCode::ACCEPTED, JSend(true))
 }
 
