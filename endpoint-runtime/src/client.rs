@@ -29,8 +29,8 @@
 //! # }
 //! ```
 //!
-//! A [`Call`] runs in process with [`TestClient::call`](crate::testing::TestClient::call), or
-//! over HTTP with [`Client::call`] (Cargo feature `client`: service-to-service). Its answer is
+//! A [`Call`] runs in process with the test client's `TestClient::call`, or over HTTP with
+//! `Client::call` (Cargo feature `client`: service-to-service). Its answer is
 //! decoded by the return type ([`Decode`]): `Json<T>` gives `T`, `JSend<T>` its `data`,
 //! `String` the text, `()` and `NoContent` nothing, `Created<T>`, `Accepted<T>`,
 //! `(StatusCode, T)` and `Result<T, E>` what `T` gives. An answer that is not a success is

@@ -71,6 +71,7 @@ pub mod status;
 pub mod testing;
 #[cfg(feature = "validate")]
 pub mod validation;
+mod version;
 
 #[doc(hidden)]
 pub mod __private;
@@ -104,7 +105,6 @@ pub use pipeline::{REQUEST_ID_HEADER, RequestId};
 pub use registry::{
     Access, Endpoint, Lifecycle, Method, Methods, Param, Policy, Rate, RateKey, endpoints,
 };
-pub use routing::version::{API_VERSION_HEADER, ApiVersion};
 pub use routing::{method_router, router, validate};
 #[cfg(feature = "openapi")]
 pub use schemars;
@@ -115,6 +115,7 @@ pub use status::{Accepted, Created, NoContent};
 /// open sockets of their own without a `tokio` dependency.
 pub use tokio;
 pub use tracing;
+pub use version::{API_VERSION_HEADER, ApiVersion};
 
 /// Turns an `async fn` into an endpoint that registers itself with the runtime.
 ///
@@ -205,15 +206,16 @@ pub use tracing;
 ///   from `since` up to, not including, `until` (dropshot's `versions = "1.4".."2.0"`;
 ///   `MAJOR[.MINOR[.PATCH]]`). A request selects a version with the `api-version` header
 ///   (default: the newest version any endpoint names); an endpoint outside it is 404, two
-///   endpoints may share a method and route when no version serves both, every answer names
-///   the version in its own `api-version` header, and a header that is no version or names
+///   endpoints may share a method and route when no version serves both, an endpoint's answer
+///   names the version in its own `api-version` header (and `Vary: api-version`), and a header that is no version or names
 ///   one after the newest is 400 (`INVALID_API_VERSION`, `UNSUPPORTED_API_VERSION`). The
 ///   OpenAPI document is the newest version's; `app openapi --version 1.4` gives another.
 ///   An application whose endpoints name no version ignores the header.
 /// - `deprecated = "2026-06-30"`, `sunset = "2027-06-30"` (optional; dates, UTC): answers
 ///   carry `Deprecation: @<seconds>` (RFC 9745) and `Sunset: <HTTP-date>` (RFC 8594), and the
 ///   operation is `deprecated: true` in the document (with `x-sunset`). `sunset` needs
-///   `deprecated`, on or after it.
+///   `deprecated`, on or after it; it announces the date, the runtime does not remove the
+///   endpoint then.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
 ///

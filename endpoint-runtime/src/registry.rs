@@ -183,7 +183,9 @@ pub struct Lifecycle {
     /// The date (UTC) it is deprecated from: answers carry RFC 9745's `Deprecation` header,
     /// and the document marks the operation `deprecated`.
     pub deprecated: Option<&'static str>,
-    /// The date (UTC) it stops answering: answers carry RFC 8594's `Sunset` header.
+    /// The date (UTC) it is announced to stop answering: answers carry RFC 8594's `Sunset`
+    /// header (the runtime does not remove it then: remove the endpoint, or bound it with
+    /// `until`).
     pub sunset: Option<&'static str>,
 }
 

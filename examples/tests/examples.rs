@@ -496,13 +496,17 @@ fn the_api_lock_is_checked_and_rewritten() {
     let dir = tempfile::tempdir().unwrap();
     let mut lock: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
-    lock["components"]["schemas"]["Order"]["properties"]["customer"]["maxLength"] = 200.into();
-    lock["paths"]["/retired"] =
+    // The showcase is versioned: its lock has a document per version (`0.0` for those before
+    // 2.0, and `2.0`). This one is changed in 2.0, and has a 1.5 the API never had.
+    let newest = &mut lock["versions"]["2.0"];
+    newest["components"]["schemas"]["Order"]["properties"]["customer"]["maxLength"] = 200.into();
+    newest["paths"]["/retired"] =
         serde_json::json!({ "get": { "responses": { "200": { "description": "ok" } } } });
-    lock["paths"]
+    newest["paths"]
         .as_object_mut()
         .unwrap()
         .remove("/greet/intro");
+    lock["versions"]["1.5"] = lock["versions"]["0.0"].clone();
     let stale = dir.path().join("openapi.lock.json");
     std::fs::write(&stale, lock.to_string()).unwrap();
     let (ok, _, stderr) = run(&["check", "--api", stale.to_str().unwrap()]);
@@ -514,13 +518,18 @@ fn the_api_lock_is_checked_and_rewritten() {
             .position(|l| *l == line)
             .unwrap_or_else(|| panic!("{line}: {stderr}"))
     };
-    let narrowed =
-        at("breaking: POST /orders: request body field `customer`: `maxLength` 200 became 80");
-    let removed = at("breaking: GET /retired: operation removed");
-    let added = at("compatible: GET /greet/intro: operation added");
-    assert!(narrowed < added && removed < added, "{stderr}");
+    let narrowed = at(
+        "breaking: [2.0] POST /orders: request body field `customer`: `maxLength` 200 became 80",
+    );
+    let removed = at("breaking: [2.0] GET /retired: operation removed");
+    let gone = at("breaking: [1.5] API: version no longer served");
+    let added = at("compatible: [2.0] GET /greet/intro: operation added");
     assert!(
-        stderr.contains("2 breaking, 1 compatible change(s)"),
+        narrowed < added && removed < added && gone < added,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 breaking, 1 compatible change(s)"),
         "{stderr}"
     );
 

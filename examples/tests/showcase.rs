@@ -688,6 +688,8 @@ async fn api_versions_select_endpoints_and_deprecated_ones_say_so() {
     let newest = get("/catalog", None).await.unwrap();
     assert_eq!(newest.status().as_u16(), 200);
     assert_eq!(newest.headers()["api-version"], "2.0");
+    // The answer depends on a request header: shared caches must key on it.
+    assert_eq!(newest.headers()["vary"], "api-version");
     assert!(newest.headers().get("deprecation").is_none());
     let body: Value = newest.json().await.unwrap();
     assert_eq!(body["data"]["total"], 2, "{body}");
@@ -746,6 +748,13 @@ async fn api_versions_select_endpoints_and_deprecated_ones_say_so() {
     assert_eq!(catalog(&v1)["x-sunset"], "2027-06-30");
     assert_eq!(catalog(&v2)["operationId"], "catalog_v2");
     assert!(catalog(&v2).get("deprecated").is_none());
+    // A version the API does not have yet has no document.
+    let future = std::process::Command::new(example("showcase"))
+        .args(["openapi", "--version", "9"])
+        .output()
+        .unwrap();
+    assert!(!future.status.success());
+    assert!(String::from_utf8_lossy(&future.stderr).contains("this API's newest version is 2.0"));
     // Everything else is in both.
     assert!(v1["paths"]["/orders"].is_object() && v2["paths"]["/orders"].is_object());
 }

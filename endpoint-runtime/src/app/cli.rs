@@ -361,7 +361,24 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
         }
         #[cfg(feature = "openapi")]
         Command::Openapi { write, version } => {
-            let document = crate::openapi::document_at(&endpoints(), &config, version);
+            let all = endpoints();
+            if let Some(version) = version {
+                match crate::ApiVersion::newest(&all) {
+                    None => {
+                        return Err(Error::Usage(format!(
+                            "`--version {version}`: this API is not versioned (no endpoint \
+                             states `since` or `until`)"
+                        )));
+                    }
+                    Some(newest) if version > newest => {
+                        return Err(Error::Usage(format!(
+                            "`--version {version}`: this API's newest version is {newest}"
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            let document = crate::openapi::document_at(&all, &config, version);
             let Some(path) = write else {
                 println!(
                     "{}",
@@ -369,7 +386,11 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
                 );
                 return Ok(());
             };
-            let locked = crate::openapi::locked(&document);
+            // One version asked for: its document; else the whole API's lock.
+            let locked = match version {
+                Some(_) => crate::openapi::locked(&document),
+                None => crate::openapi::lock_of(&all, &config),
+            };
             let text = serde_json::to_string_pretty(&locked).unwrap_or_default() + "\n";
             std::fs::write(&path, text).map_err(|error| {
                 Error::Usage(format!("cannot write {}: {error}", path.display()))
@@ -457,7 +478,7 @@ fn check_api(
             path.display()
         ))
     })?;
-    let changes = crate::openapi::compare(&lock, &crate::openapi::document(all, config));
+    let changes = crate::openapi::compare_locks(&lock, &crate::openapi::lock_of(all, config));
     if changes.is_empty() {
         println!("ok: the API matches {}", path.display());
         return Ok(());

@@ -22,14 +22,14 @@ pub enum CorsOrigins {
 /// |---|---|---|
 /// | `ENDPOINT_CORS_ORIGINS` | none: no CORS headers, browsers refuse cross-origin calls | origins, comma-separated (`https://app.example.com,http://localhost:5173`), or `*` |
 /// | `ENDPOINT_CORS_METHODS` | `GET,HEAD,POST,PUT,PATCH,DELETE` | methods, comma-separated |
-/// | `ENDPOINT_CORS_HEADERS` | `authorization,content-type,x-request-id` | request headers a page may send, comma-separated |
+/// | `ENDPOINT_CORS_HEADERS` | `authorization,content-type,x-request-id,api-version` | request headers a page may send, comma-separated |
 /// | `ENDPOINT_CORS_CREDENTIALS` | `false` | `true`: pages may send cookies and read the answer (`Access-Control-Allow-Credentials`) |
 /// | `ENDPOINT_CORS_MAX_AGE` | `10m` | how long a browser may cache a preflight's answer |
 ///
 /// The layer is the outermost one: a preflight (`OPTIONS` with
 /// `Access-Control-Request-Method`) is answered before authentication, for every route; an
 /// origin not listed gets no CORS headers, so the browser refuses the page the answer.
-/// `x-request-id` is exposed to pages. `*` with `ENDPOINT_CORS_CREDENTIALS=true` stops
+/// `x-request-id`, `api-version`, `deprecation` and `sunset` are exposed to pages. `*` with `ENDPOINT_CORS_CREDENTIALS=true` stops
 /// start-up: browsers refuse it (the Fetch standard), and it would hand every site the
 /// caller's cookies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,7 @@ impl CorsConfig {
                 axum::http::header::AUTHORIZATION,
                 axum::http::header::CONTENT_TYPE,
                 HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("api-version"),
             ]
             .into(),
             credentials: false,

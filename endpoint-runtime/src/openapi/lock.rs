@@ -34,6 +34,8 @@
 //! | 17 | security now required, or the access level narrowed (`x-access`) | yes |
 //! | 18 | security no longer required, or the access level widened to `public` | no |
 //! | 19 | anything else (descriptions, summaries, examples) | no, listed as documentation |
+//! | 20 | an operation deprecated, or no longer | no |
+//! | 21 | an API version no longer served / added (a versioned API locks one document per version) | yes / no |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -121,6 +123,61 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
     changes
 }
 
+/// The lock of a versioned API: one document per version, by its version.
+/// `{"versions": {"0.0": {...}, "2.0": {...}}}` (see [`compare_locks`]).
+pub fn versioned_lock(documents: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let versions: serde_json::Map<String, Value> = documents
+        .into_iter()
+        .map(|(version, document)| (version, locked(&document)))
+        .collect();
+    serde_json::json!({ "versions": versions })
+}
+
+/// The documents of a lock by version: those of a [`versioned_lock`], or the one document of
+/// an unversioned API under `""`.
+fn by_version(lock: &Value) -> BTreeMap<String, &Value> {
+    match lock.get("versions").and_then(Value::as_object) {
+        Some(versions) => versions.iter().map(|(v, d)| (v.clone(), d)).collect(),
+        None => BTreeMap::from([(String::new(), lock)]),
+    }
+}
+
+/// [`compare`] of two locks, version by version (an unversioned API's lock is its one
+/// document). A version the lock has and the live API does not is breaking; one the live API
+/// adds is compatible. Each change of a versioned API names its version: `[1.0] GET /catalog`.
+pub fn compare_locks(old: &Value, new: &Value) -> Vec<Change> {
+    let (old, new) = (by_version(old), by_version(new));
+    let mut changes = Vec::new();
+    let label = |version: &str, operation: &str| match version {
+        "" => operation.to_string(),
+        version => format!("[{version}] {operation}"),
+    };
+    for (version, old_document) in &old {
+        match new.get(version) {
+            None => changes.push(change(
+                true,
+                &label(version, "API"),
+                "version no longer served",
+            )),
+            Some(new_document) => {
+                changes.extend(
+                    compare(old_document, new_document)
+                        .into_iter()
+                        .map(|mut c| {
+                            c.operation = label(version, &c.operation);
+                            c
+                        }),
+                );
+            }
+        }
+    }
+    for version in new.keys().filter(|v| !old.contains_key(*v)) {
+        changes.push(change(false, &label(version, "API"), "version added"));
+    }
+    changes.sort_by_key(|c| !c.breaking);
+    changes
+}
+
 fn change(breaking: bool, operation: &str, what: impl Into<String>) -> Change {
     Change {
         breaking,
@@ -166,6 +223,11 @@ impl Compare<'_> {
     }
 
     fn operation(&mut self, old: &Value, new: &Value) {
+        match (is_true(&old["deprecated"]), is_true(&new["deprecated"])) {
+            (false, true) => self.push(false, "deprecated".into()),
+            (true, false) => self.push(false, "no longer deprecated".into()),
+            _ => {}
+        }
         self.parameters(old, new);
         self.request_body(old, new);
         self.responses(old, new);
@@ -946,6 +1008,40 @@ mod tests {
                 false,
                 "documentation changed (descriptions, summaries or other text)".into()
             )]
+        );
+    }
+
+    #[test]
+    fn rule_20_deprecation_is_listed() {
+        let old = with_params(json!([]));
+        let mut new = old.clone();
+        new["paths"]["/things"]["post"]["deprecated"] = json!(true);
+        assert_eq!(diff(old, new), [(false, "deprecated".into())]);
+    }
+
+    #[test]
+    fn rule_21_versions_of_a_versioned_lock() {
+        use super::{compare_locks, versioned_lock};
+        let plain = with_params(json!([]));
+        let mut changed = plain.clone();
+        changed["paths"]["/things"]["post"]["parameters"] =
+            json!([{ "name": "q", "in": "query", "required": true, "schema": {} }]);
+        let old = versioned_lock([
+            ("1.0".to_string(), plain.clone()),
+            ("2.0".to_string(), plain.clone()),
+        ]);
+        let new = versioned_lock([("2.0".to_string(), changed), ("3.0".to_string(), plain)]);
+        let changes: Vec<String> = compare_locks(&old, &new)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                "breaking: [1.0] API: version no longer served",
+                "breaking: [2.0] POST /things: query parameter `q`: added as required",
+                "compatible: [3.0] API: version added",
+            ]
         );
     }
 

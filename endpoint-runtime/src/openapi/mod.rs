@@ -5,7 +5,7 @@
 
 mod lock;
 
-pub use lock::{Change, compare, locked};
+pub use lock::{Change, compare, compare_locks, locked, versioned_lock};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -551,6 +551,24 @@ pub(crate) fn document(endpoints: &[&'static Endpoint], config: &Config) -> Valu
     document_at(endpoints, config, None)
 }
 
+/// The API lock of `endpoints` (`app openapi --write`): the [`locked`] document of an
+/// unversioned API, or, of a versioned one, a [`versioned_lock`] of the document of each
+/// version where the endpoints served change (each `since` and `until`), and of `0.0` for the
+/// versions before the first.
+pub(crate) fn lock_of(endpoints: &[&'static Endpoint], config: &Config) -> Value {
+    if crate::ApiVersion::newest(endpoints).is_none() {
+        return locked(&document(endpoints, config));
+    }
+    let versions =
+        std::iter::once(crate::ApiVersion::FIRST).chain(crate::version::boundaries(endpoints));
+    versioned_lock(versions.map(|version| {
+        (
+            version.to_string(),
+            document_at(endpoints, config, Some(version)),
+        )
+    }))
+}
+
 /// Builds the document of one API version (`None`: the newest): only the endpoints that
 /// version serves, and `info.version` naming it. An API whose endpoints name no version has
 /// one document, `info.version` `1.0.0`.
@@ -675,6 +693,24 @@ pub(crate) fn document_at(
                     "Input that breaks its type's rules (`FAILED_VALIDATION`, each field in `errors`)"
                 };
                 responses.insert("422".into(), error_response(error_type, what));
+            }
+            if version.is_some() {
+                // A versioned API refuses an `api-version` that is no version, or a future one.
+                let what = "`api-version` that is no version (`INVALID_API_VERSION`) or after the newest (`UNSUPPORTED_API_VERSION`)";
+                let described = match responses.get("400").and_then(|r| r["description"].as_str()) {
+                    Some(other) => format!("{other}, or an {what}"),
+                    None => format!("An {what}"),
+                };
+                responses.insert("400".into(), error_response(error_type, &described));
+                if let Some(success) = responses.get_mut(&success_status)
+                    && let Some(success) = success.as_object_mut()
+                {
+                    let headers = success.entry("headers").or_insert_with(|| json!({}));
+                    headers["api-version"] = json!({
+                        "description": "The API version the answer was served at (the request's `api-version`, else the newest)",
+                        "schema": { "type": "string" }
+                    });
+                }
             }
             if access != Access::Public {
                 responses.insert(

@@ -18,6 +18,11 @@ pub(crate) fn layer(config: &CorsConfig) -> CorsLayer {
         .allow_methods(config.methods.clone())
         .allow_headers(config.headers.clone())
         .allow_credentials(config.credentials)
-        .expose_headers([HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("api-version"),
+            HeaderName::from_static("deprecation"),
+            HeaderName::from_static("sunset"),
+        ])
         .max_age(config.max_age)
 }

@@ -9,14 +9,13 @@ use axum::extract::{OriginalUri, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 
-pub(crate) mod version;
-
 use crate::EndpointError;
 use crate::error::{Conflict, Error};
 use crate::pipeline::Runtime;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::registry::HandlerFuture;
 use crate::registry::{Endpoint, Methods, endpoints, split_suffix};
+use crate::version;
 
 fn site(endpoint: &Endpoint) -> String {
     format!(
@@ -508,6 +507,11 @@ fn by_version(
                     .headers_mut()
                     .insert(version::API_VERSION_HEADER, version::header_value(version));
             }
+            // The answer depends on the request's `api-version`: shared caches must key on it.
+            response.headers_mut().append(
+                axum::http::header::VARY,
+                axum::http::HeaderValue::from_static("api-version"),
+            );
             response
         }
     })

@@ -130,6 +130,25 @@ pub(crate) fn validate(
 
     let policy = policy::policy(policy, methods.as_ref(), errors);
     let mut status = attr::status(status, errors);
+    // The build writes the newest version's answer to one file: an endpoint of other
+    // versions has none to write.
+    if let (Some(_), Some(bound)) = (
+        &prerender,
+        lifecycle.since.as_ref().or(lifecycle.until.as_ref()),
+    ) {
+        errors.spanned(
+            bound,
+            format!(
+                "`{}` cannot be combined with `prerender`: the build writes one file per URL, \
+                 from the newest API version, and static files have no versions",
+                if lifecycle.since.is_some() {
+                    "since"
+                } else {
+                    "until"
+                }
+            ),
+        );
+    }
     let lifecycle = lifecycle::lifecycle(lifecycle, errors);
     if let (Some(_), Some((_, span))) = (&confined_flag, status) {
         errors.at(

@@ -32,4 +32,10 @@ async fn f() -> &'static str {
     ""
 }
 
+// A prerendered file has no versions.
+#[endpoint(id = "g", route = "/g", prerender, since = "1.2")]
+async fn g() -> &'static str {
+    ""
+}
+
 fn main() {}

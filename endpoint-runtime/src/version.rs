@@ -1,8 +1,9 @@
-//! API versions (dropshot's versioned APIs, selected by header as ASP.NET's API versioning
-//! does): endpoints state `since = "1.4"` / `until = "2.0"`, a request selects a version with
+//! The API's lifecycle: versions and deprecation. API versions (dropshot's versioned APIs,
+//! selected by header as ASP.NET's API versioning does): endpoints state `since = "1.4"` / `until = "2.0"`, a request selects a version with
 //! the `api-version` header (default: the newest version any endpoint names), and each routed
 //! path dispatches to the endpoints that version serves. An API whose endpoints name no version
-//! is not versioned: the header is ignored and nothing here runs.
+//! is not versioned: the header is ignored and nothing here runs. Deprecated endpoints'
+//! answers carry RFC 9745's `Deprecation` and RFC 8594's `Sunset` ([`lifecycle_headers`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -57,6 +58,11 @@ impl fmt::Display for ApiVersion {
             write!(f, "{major}.{minor}.{patch}")
         }
     }
+}
+
+impl ApiVersion {
+    /// `0.0`: the lock's name for the versions before the first one an endpoint names.
+    pub(crate) const FIRST: ApiVersion = ApiVersion([0, 0, 0]);
 }
 
 /// A bound the macro checked (it parses), as a version.
@@ -127,9 +133,9 @@ impl ApiVersion {
     }
 }
 
-/// Versions where the set of endpoints served on one routed path changes: each `since` and
-/// `until` of `endpoints`, in order, without repeats.
-fn boundaries(endpoints: &[&'static Endpoint]) -> Vec<ApiVersion> {
+/// Every version `endpoints` name in a `since` or `until`, in order, without repeats: where
+/// the set of endpoints served changes.
+pub(crate) fn boundaries(endpoints: &[&'static Endpoint]) -> Vec<ApiVersion> {
     let mut all: Vec<ApiVersion> = endpoints
         .iter()
         .flat_map(|e| [bound(e.lifecycle().since), bound(e.lifecycle().until)])
@@ -153,7 +159,7 @@ impl Spans {
     /// Builds the spans of `endpoints` (one routed path, one suffix), each endpoint's route
     /// made by `route` once and merged into every span that serves it, then given to `finish`
     /// with whether a `method = all` endpoint is among them (its route is the fallback).
-    /// Overlapping methods were refused by [`check`](super::check) before.
+    /// Overlapping methods were refused by the routing's conflict check before.
     pub(crate) fn new(
         endpoints: &[&'static Endpoint],
         mut route: impl FnMut(&'static Endpoint) -> MethodRouter,
@@ -164,7 +170,7 @@ impl Spans {
             endpoints.iter().map(|e| (*e, route(e))).collect();
         // A representative version of each span: the boundary it starts at, or, for the span
         // before the first boundary, version 0.
-        let starts = std::iter::once(ApiVersion([0, 0, 0])).chain(boundaries.iter().copied());
+        let starts = std::iter::once(ApiVersion::FIRST).chain(boundaries.iter().copied());
         let routes = starts
             .map(|start| {
                 let served = || {
@@ -242,8 +248,11 @@ fn http_date(days: i64) -> String {
 /// Empty for an endpoint that is not deprecated.
 pub(crate) fn lifecycle_headers(lifecycle: &Lifecycle) -> Vec<(HeaderName, HeaderValue)> {
     let mut headers = Vec::new();
-    if let Some(days) = lifecycle.deprecated.and_then(days)
-        && let Ok(value) = HeaderValue::from_str(&format!("@{}", days * 86_400))
+    if let Some(seconds) = lifecycle
+        .deprecated
+        .and_then(days)
+        .and_then(|days| days.checked_mul(86_400))
+        && let Ok(value) = HeaderValue::from_str(&format!("@{seconds}"))
     {
         headers.push((HeaderName::from_static("deprecation"), value));
     }
