@@ -1,9 +1,13 @@
 //! Typed calls of an application's own endpoints, built from the registry rather than from
 //! URLs written by hand (Rocket's `uri!`, made a whole request). `#[endpoint]` gives each
 //! `async fn` endpoint a type of the same name (in the type namespace, beside the function, as
-//! Rocket's route structs are) whose `request` function takes the route's parameters, then the
-//! `Query<Q>` value and the `Json<T>` body when the endpoint reads them, in that order, and
-//! returns a [`Call`] typed by the endpoint's return type:
+//! Rocket's route structs are) whose `request` function takes the route's parameters (in the
+//! function's argument order), then the `Query<Q>` value (`query`) and the `Json<T>` body
+//! (`body`) when the endpoint reads them, and returns a [`Call`] typed by the endpoint's return
+//! type. `#[endpoint(..., client = false)]` leaves the type out, for a function whose name is
+//! taken in the type namespace (a module or a crate of that name). A versioned endpoint's call
+//! sends the `api-version` that serves it (its `since`, else `0.0`); an endpoint of several
+//! methods is called with the first listed (GET for `all`), [`Call::method`] picks another:
 //!
 //! ```standalone_crate
 //! use endpoint_runtime::prelude::*;
@@ -49,7 +53,7 @@ use serde::de::DeserializeOwned;
 use crate::error::FieldError;
 
 /// One request to one endpoint, typed by its return type `R` (see [the module](self)).
-#[derive(Debug, Clone)]
+#[must_use = "a call does nothing until a client sends it"]
 pub struct Call<R> {
     method: Method,
     path: String,
@@ -59,6 +63,30 @@ pub struct Call<R> {
     /// The first value that could not be written.
     error: Option<String>,
     response: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Call<R> {
+    fn clone(&self) -> Self {
+        Call {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            body: self.body.clone(),
+            headers: self.headers.clone(),
+            error: self.error.clone(),
+            response: PhantomData,
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for Call<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("uri", &self.uri())
+            .field("returns", &std::any::type_name::<R>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R> Call<R> {
@@ -83,14 +111,27 @@ impl<R> Call<R> {
         match value {
             Ok(text) => {
                 let (single, rest) = (format!("{{{name}}}"), format!("{{*{name}}}"));
-                let encoded = if self.path.contains(&rest) {
-                    text.split('/')
-                        .map(encode_segment)
-                        .collect::<Vec<_>>()
-                        .join("/")
+                let catch_all = self.path.contains(&rest);
+                let segments: Vec<&str> = if catch_all {
+                    text.split('/').collect()
                 } else {
-                    encode_segment(&text)
+                    vec![text.as_str()]
                 };
+                // A URL parser would resolve `.` and `..` (the request would reach another
+                // route), and an empty segment matches no route.
+                if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
+                    let reason = format!(
+                        "path parameter `{name}`: the segment `{bad}` cannot be sent (empty, \
+                         `.` and `..` are not segments of this route)"
+                    );
+                    self.fail(reason);
+                    return self;
+                }
+                let encoded = segments
+                    .into_iter()
+                    .map(encode_segment)
+                    .collect::<Vec<_>>()
+                    .join("/");
                 self.path = self
                     .path
                     .replace(&rest, &encoded)
@@ -112,6 +153,17 @@ impl<R> Call<R> {
         self
     }
 
+    /// Marks a call whose body the endpoint reads with `extractor`, which typed calls do not
+    /// write: sending it fails with [`CallError::Build`].
+    #[doc(hidden)]
+    pub fn unsupported_body(mut self, extractor: &str) -> Self {
+        self.fail(format!(
+            "the endpoint reads its body with `{extractor}`, which typed calls do not write \
+             (they write `Json<T>`): send this request yourself"
+        ));
+        self
+    }
+
     /// Sets the JSON body.
     #[doc(hidden)]
     pub fn json_body(mut self, body: Result<Vec<u8>, String>) -> Self {
@@ -126,9 +178,20 @@ impl<R> Call<R> {
         self.error.get_or_insert(reason);
     }
 
-    /// Adds a request header, such as `Idempotency-Key` or `api-version`.
+    /// Adds a request header, such as `Idempotency-Key` or `api-version` (replacing one of
+    /// that name). A name or value HTTP does not allow makes sending fail with
+    /// [`CallError::Build`].
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        let (name, value) = (name.into(), value.into());
+        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || axum::http::HeaderValue::from_str(&value).is_err()
+        {
+            self.fail(format!("the header `{name}` is not a valid HTTP header"));
+            return self;
+        }
+        self.headers
+            .retain(|(existing, _)| !existing.eq_ignore_ascii_case(&name));
+        self.headers.push((name, value));
         self
     }
 
@@ -361,7 +424,16 @@ pub fn answer<R: Decode>(status: StatusCode, body: &[u8]) -> Result<R::Output, C
     if status.is_success() {
         return R::decode(body);
     }
-    let envelope: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(body) else {
+        // Not an envelope (a proxy's page): its text, shortened, is the message.
+        let text = String::from_utf8_lossy(body);
+        return Err(CallError::Status {
+            status,
+            code: String::new(),
+            message: text.chars().take(200).collect(),
+            errors: Vec::new(),
+        });
+    };
     // JSend fail (`data.code`), JSend error (`code`), RFC 9457 (`code`, `detail`).
     let fields = if envelope["data"]["code"].is_string() {
         &envelope["data"]

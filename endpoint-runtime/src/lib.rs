@@ -216,6 +216,10 @@ pub use version::{API_VERSION_HEADER, ApiVersion};
 ///   operation is `deprecated: true` in the document (with `x-sunset`). `sunset` needs
 ///   `deprecated`, on or after it; it announces the date, the runtime does not remove the
 ///   endpoint then.
+/// - `client = false` (optional, default `true`): leaves out the typed-call type the macro
+///   gives each `async fn` endpoint (a braced struct of the function's name, whose
+///   `request(...)` builds a [`client::Call`]), for a function whose name a module or crate
+///   in scope already takes in the type namespace.
 /// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is, for an
 ///   application that renamed the dependency.
 ///

@@ -48,8 +48,15 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         policy,
         status,
         lifecycle,
+        client: with_client,
     } = endpoint;
     let private = quote!(#krate::__private);
+    // The `api-version` a typed call sends: one that serves the endpoint (`0.0` is before
+    // every named version).
+    let call_version = lifecycle
+        .since
+        .clone()
+        .or_else(|| lifecycle.until.as_ref().map(|_| "0.0".to_string()));
     let policy = policy_value(&private, policy);
     let lifecycle = {
         let text = |value: &Option<String>| match value {
@@ -72,8 +79,17 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
         Group::Named(name) => quote!(#name),
     };
     let client_items = match handler {
+        Handler::Async { .. } if !*with_client => quote!(),
         Handler::Async { args, response } => {
-            client(&private, ident, vis, &id, route, methods, args, response)
+            let shape = CallShape {
+                ident,
+                vis,
+                id: &id,
+                route,
+                methods,
+                version: call_version.as_deref(),
+            };
+            client(&private, &shape, args, response)
         }
         Handler::Confined(_) => quote!(),
     };
@@ -523,21 +539,39 @@ fn wrapper(ty: &syn::Type) -> Option<(String, &syn::Type)> {
         .then(|| (last.ident.to_string(), inner))
 }
 
+/// What a typed call needs of the endpoint besides its arguments and return type.
+struct CallShape<'a> {
+    ident: &'a syn::Ident,
+    vis: &'a syn::Visibility,
+    /// The group, as the registration's tokens.
+    id: &'a TokenStream,
+    route: &'a Route,
+    methods: &'a Methods,
+    /// The `api-version` to send, for a versioned endpoint.
+    version: Option<&'a str>,
+}
+
+/// The body extractors a typed call cannot write (it writes `Json<T>`).
+const UNWRITTEN_BODIES: &[&str] = &["Bytes", "String", "Form", "Multipart", "Request", "Body"];
+
 /// The endpoint's typed-call type: a braced struct named after the function (the type
 /// namespace, so it sits beside the function as Rocket's route structs do) whose `request`
 /// takes the route's parameters, then the `Query<Q>` value and the `Json<T>` body if the
 /// function reads them, and returns a `Call` typed by the return type.
-#[allow(clippy::too_many_arguments)]
 fn client(
     private: &TokenStream,
-    ident: &syn::Ident,
-    vis: &syn::Visibility,
-    id: &TokenStream,
-    route: &Route,
-    methods: &Methods,
+    shape: &CallShape<'_>,
     args: &[Arg],
     response: &Response,
 ) -> TokenStream {
+    let CallShape {
+        ident,
+        vis,
+        id,
+        route,
+        methods,
+        version,
+    } = shape;
     let method = match methods {
         Methods::List(list) => {
             format_ident!("{}", list.first().map_or("GET", |m| *m).to_uppercase())
@@ -551,13 +585,24 @@ fn client(
     };
     let mut inputs = Vec::new();
     let mut writes = Vec::new();
+    let mut taken: Vec<String> = Vec::new();
     for arg in args {
         if let Arg::Param { name, ty, .. } = arg {
+            // The function's own argument (the route grammar refuses keywords).
             let var = format_ident!("{}", name);
+            taken.push(name.clone());
             inputs.push(quote!(#var: #ty));
             writes.push(quote!(.param(#name, (&&&#private::client::traits::Value(&#var)).__endpoint_segment())));
         }
     }
+    // `query` and `body`, unless a route parameter has the name.
+    let fresh = |wanted: &str| {
+        let mut name = wanted.to_string();
+        while taken.contains(&name) {
+            name.push('_');
+        }
+        format_ident!("{}", name)
+    };
     let extractor = |wanted: &str| {
         args.iter().find_map(|arg| match arg {
             Arg::Extractor { ty } => wrapper(ty)
@@ -567,16 +612,34 @@ fn client(
         })
     };
     if let Some(query) = extractor("Query") {
-        inputs.push(quote!(query: #query));
+        let var = fresh("query");
+        inputs.push(quote!(#var: #query));
         writes.push(
-            quote!(.query_string((&&&#private::client::traits::Value(&query)).__endpoint_query())),
+            quote!(.query_string((&&&#private::client::traits::Value(&#var)).__endpoint_query())),
         );
     }
     if let Some(body) = extractor("Json") {
-        inputs.push(quote!(body: #body));
+        let var = fresh("body");
+        inputs.push(quote!(#var: #body));
         writes.push(
-            quote!(.json_body((&&&#private::client::traits::Value(&body)).__endpoint_body())),
+            quote!(.json_body((&&&#private::client::traits::Value(&#var)).__endpoint_body())),
         );
+    } else if let Some(Arg::Extractor { ty }) = args
+        .iter()
+        .rev()
+        .find(|a| matches!(a, Arg::Extractor { .. }))
+    {
+        // The last extractor reads the body: one a typed call cannot write fails the call.
+        let name = match ty {
+            syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        if let Some(name) = name.filter(|n| UNWRITTEN_BODIES.contains(&n.as_str())) {
+            writes.push(quote!(.unsupported_body(#name)));
+        }
+    }
+    if let Some(version) = version {
+        writes.push(quote!(.header("api-version", #version)));
     }
     let template = &route.template;
     let struct_doc = format!(
@@ -588,6 +651,7 @@ fn client(
     quote! {
         #[doc = #struct_doc]
         #[allow(non_camel_case_types, dead_code)]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy)]
         #vis struct #ident {}
 
         impl #ident {

@@ -29,6 +29,7 @@ pub(crate) mod kw {
     pub(crate) const SUNSET: &str = "sunset";
     pub(crate) const SINCE: &str = "since";
     pub(crate) const UNTIL: &str = "until";
+    pub(crate) const CLIENT: &str = "client";
     pub(crate) const ALL: &[&str] = &[
         ROUTE,
         METHOD,
@@ -50,6 +51,7 @@ pub(crate) mod kw {
         SUNSET,
         SINCE,
         UNTIL,
+        CLIENT,
         CRATE,
     ];
 }
@@ -94,6 +96,8 @@ pub(crate) struct EndpointArgs {
     pub(crate) status: Option<syn::LitInt>,
     /// `deprecated = "2026-06-30"`, `sunset`, `since`, `until`, as written.
     pub(crate) lifecycle: super::validate::LifecycleArgs,
+    /// `client = false`: no typed-call type.
+    pub(crate) client: Option<syn::LitBool>,
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: &Errors) {
@@ -309,6 +313,7 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
         route_written: false,
         status: None,
         lifecycle: super::validate::LifecycleArgs::default(),
+        client: None,
         policy: super::validate::PolicyArgs {
             timeout: None,
             body_limit: None,
@@ -461,6 +466,17 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 &path,
                 errors,
             );
+        } else if path.is_ident(kw::CLIENT) {
+            let input = meta.value()?;
+            let value = if input.peek(syn::LitBool) {
+                Some(input.parse::<syn::LitBool>()?)
+            } else {
+                let span = input.span();
+                crate::errors::skip_value(input)?;
+                errors.at(span, "expected `client = false` (or `true`, the default)");
+                None
+            };
+            set_once(&mut out.client, value, &path, errors);
         } else if path.is_ident(kw::SUNSET) {
             let value = lit_str(meta.value()?, kw::SUNSET, "\"2027-01-01\"", errors)?;
             set_once(&mut out.lifecycle.sunset, value, &path, errors);

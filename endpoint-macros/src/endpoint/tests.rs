@@ -300,3 +300,28 @@ fn expands_a_confined_endpoint() {
         },
     );
 }
+
+#[test]
+fn the_typed_call_type_is_emitted_unless_turned_off() {
+    let with = super::expand(
+        quote!(route = "/{query}", since = "1.2"),
+        quote! { async fn kinds(query: String, q: Query<Q>) -> String { query } },
+    )
+    .to_string();
+    assert!(with.contains("struct kinds { }"), "{with}");
+    // The query value takes a name no route parameter has; the version is sent.
+    assert!(
+        with.contains("fn request (query : String , query_ : Q)"),
+        "{with}"
+    );
+    assert!(
+        with.contains(". header (\"api-version\" , \"1.2\")"),
+        "{with}"
+    );
+    let without = super::expand(
+        quote!(route = "/", client = false),
+        quote! { async fn users() -> String { String::new() } },
+    )
+    .to_string();
+    assert!(!without.contains("struct users"), "{without}");
+}

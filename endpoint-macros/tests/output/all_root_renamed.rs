@@ -48,6 +48,7 @@ const _: () = {
 };
 ///Typed calls of the endpoint [`any_method`](fn@any_method): `any_method::request(...)` (see the `client` module of the runtime).
 #[allow(non_camel_case_types, dead_code)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy)]
 struct any_method {}
 impl any_method {
     ///A request to [`any_method`](fn@any_method), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.

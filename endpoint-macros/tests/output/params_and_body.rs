@@ -169,6 +169,7 @@ const _: () = {
 };
 ///Typed calls of the endpoint [`put_file`](fn@put_file): `put_file::request(...)` (see the `client` module of the runtime).
 #[allow(non_camel_case_types, dead_code)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy)]
 struct put_file {}
 impl put_file {
     ///A request to [`put_file`](fn@put_file), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.

@@ -54,6 +54,7 @@ const _: () = {
 };
 ///Typed calls of the endpoint [`intro`](fn@intro): `intro::request(...)` (see the `client` module of the runtime).
 #[allow(non_camel_case_types, dead_code)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy)]
 struct intro {}
 impl intro {
     ///A request to [`intro`](fn@intro), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.

@@ -58,6 +58,7 @@ const _: () = {
 };
 ///Typed calls of the endpoint [`report`](fn@report): `report::request(...)` (see the `client` module of the runtime).
 #[allow(non_camel_case_types, dead_code)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy)]
 struct report {}
 impl report {
     ///A request to [`report`](fn@report), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.

@@ -94,6 +94,7 @@ const _: () = {
 };
 ///Typed calls of the endpoint [`user`](fn@user): `user::request(...)` (see the `client` module of the runtime).
 #[allow(non_camel_case_types, dead_code)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy)]
 struct user {}
 impl user {
     ///A request to [`user`](fn@user), typed by what it returns: its route parameters, then its query and its JSON body if it reads them.

@@ -1,6 +1,7 @@
 //! Typed calls (`endpoint_runtime::client`): `handler::request(...)` builds the request from the
 //! registry's route, and the answer decodes by the handler's return type; in process with the
-//! test client here, over HTTP in examples/tests/showcase.rs.
+//! test client, and over HTTP with the network client (feature `client`, on in the workspace's
+//! test build through the examples crate).
 
 use endpoint_runtime::client::CallError;
 use endpoint_runtime::prelude::*;
@@ -100,6 +101,16 @@ async fn a_refusal_is_its_envelope_and_an_unwritable_value_is_named() {
         }
         other => panic!("{other:?}"),
     }
+    // `.` and `..` would be resolved by a URL parser (another route): they are refused.
+    for (name, rest) in [("..", "x"), ("a", "b/../admin"), ("", "x")] {
+        match client.call(files::request(name.into(), rest.into())).await {
+            Err(CallError::Build(reason)) => assert!(reason.contains("cannot be sent"), "{reason}"),
+            other => panic!("{name} {rest}: {other:?}"),
+        }
+    }
+    // A header HTTP does not allow fails the call, in process as over HTTP.
+    let call = queued::request().header("bad header", "x");
+    assert!(matches!(client.call(call).await, Err(CallError::Build(_))));
     // The test client's identity applies to typed calls too.
     let page = client
         .call_with(

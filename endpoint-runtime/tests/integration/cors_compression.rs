@@ -73,7 +73,7 @@ async fn preflights_are_answered_before_authentication_for_listed_origins_only()
     );
     assert_eq!(
         response.headers()["access-control-expose-headers"],
-        "x-request-id"
+        "x-request-id,api-version,deprecation,sunset"
     );
     let response = client()
         .get(server.url("/auth/whoami"))

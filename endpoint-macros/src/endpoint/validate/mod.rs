@@ -48,6 +48,8 @@ pub(crate) struct Endpoint {
     pub(crate) status: Option<(u16, proc_macro2::Span)>,
     /// `deprecated`, `sunset`, `since`, `until`.
     pub(crate) lifecycle: Lifecycle,
+    /// Whether to emit the typed-call type (`client = false` leaves it out).
+    pub(crate) client: bool,
 }
 
 /// The kind of handler, and what codegen needs to emit it.
@@ -108,6 +110,7 @@ pub(crate) fn validate(
         policy,
         status,
         lifecycle,
+        client,
     } = args;
     let syn::ItemFn {
         attrs, sig, block, ..
@@ -206,5 +209,6 @@ pub(crate) fn validate(
         policy,
         status,
         lifecycle,
+        client: client.is_none_or(|flag| flag.value),
     })
 }
