@@ -100,6 +100,22 @@ pub(crate) struct EndpointArgs {
     pub(crate) client: Option<syn::LitBool>,
 }
 
+/// A literal of the type `L` (`syn::LitInt`, `syn::LitBool`), or, after pushing `expected` at
+/// the value and skipping it, `None`.
+fn literal<L: syn::parse::Parse>(
+    input: ParseStream<'_>,
+    expected: &str,
+    errors: &Errors,
+) -> syn::Result<Option<L>> {
+    if input.fork().parse::<L>().is_ok() {
+        return input.parse::<L>().map(Some);
+    }
+    let span = input.span();
+    crate::errors::skip_value(input)?;
+    errors.at(span, expected);
+    Ok(None)
+}
+
 fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &syn::Path, errors: &Errors) {
     let Some(value) = value else { return };
     if slot.is_some() {
@@ -416,15 +432,11 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
             let value = lit_str(meta.value()?, kw::RATE_LIMIT, "\"10/minute\"", errors)?;
             set_once(&mut out.policy.rate_limit, value, &path, errors);
         } else if path.is_ident(kw::CONCURRENCY) {
-            let input = meta.value()?;
-            let value = if input.peek(syn::LitInt) {
-                Some(input.parse::<syn::LitInt>()?)
-            } else {
-                let span = input.span();
-                crate::errors::skip_value(input)?;
-                errors.at(span, "expected a number: `concurrency = 16`");
-                None
-            };
+            let value = literal(
+                meta.value()?,
+                "expected a number: `concurrency = 16`",
+                errors,
+            )?;
             set_once(&mut out.policy.concurrency, value, &path, errors);
         } else if path.is_ident(kw::IDEMPOTENT) {
             if meta.input.peek(Token![=]) {
@@ -443,15 +455,11 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 );
             }
         } else if path.is_ident(kw::STATUS) {
-            let input = meta.value()?;
-            let value = if input.peek(syn::LitInt) {
-                Some(input.parse::<syn::LitInt>()?)
-            } else {
-                let span = input.span();
-                crate::errors::skip_value(input)?;
-                errors.at(span, "expected a status code: `status = 201`");
-                None
-            };
+            let value = literal(
+                meta.value()?,
+                "expected a status code: `status = 201`",
+                errors,
+            )?;
             set_once(&mut out.status, value, &path, errors);
         } else if path.is_ident(kw::DEPRECATED) {
             let key = path.get_ident().cloned();
@@ -467,15 +475,11 @@ pub(crate) fn parse_args(args: TokenStream, errors: &Errors) -> EndpointArgs {
                 errors,
             );
         } else if path.is_ident(kw::CLIENT) {
-            let input = meta.value()?;
-            let value = if input.peek(syn::LitBool) {
-                Some(input.parse::<syn::LitBool>()?)
-            } else {
-                let span = input.span();
-                crate::errors::skip_value(input)?;
-                errors.at(span, "expected `client = false` (or `true`, the default)");
-                None
-            };
+            let value = literal(
+                meta.value()?,
+                "expected `client = false` (or `true`, the default)",
+                errors,
+            )?;
             set_once(&mut out.client, value, &path, errors);
         } else if path.is_ident(kw::SUNSET) {
             let value = lit_str(meta.value()?, kw::SUNSET, "\"2027-01-01\"", errors)?;
