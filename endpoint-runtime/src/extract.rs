@@ -281,6 +281,9 @@ pub mod unchecked {
     pub trait ExtractorUnchecked {
         type Value;
         fn __endpoint_validate(&self, value: &Self::Value) -> Result<(), EndpointError>;
+        fn __endpoint_checks(&self) -> bool {
+            false
+        }
     }
     impl<T> ExtractorUnchecked for Probe<T> {
         type Value = T;
@@ -297,6 +300,9 @@ pub mod unchecked {
             value: &Self::Value,
             name: &str,
         ) -> Result<(), EndpointError>;
+        fn __endpoint_checks_param(&self) -> bool {
+            false
+        }
     }
     impl<T> ParamUnchecked for Probe<T> {
         type Value = T;

@@ -208,12 +208,19 @@ impl<const MIN: i64, const MAX: i64> Display for Range<MIN, MAX> {
     }
 }
 
-/// Parses any `i64`: the range is checked by [`Validate`](garde::Validate), so that an
-/// integer out of range is a 422 naming the rule, not a 400 as for a segment that is no integer.
+/// Parses any integer: the range is checked by [`Validate`](garde::Validate), so that an
+/// integer out of range is a 422 naming the rule, not a 400 as for a segment that is no integer
+/// (one past `i64` is taken as `i64::MAX` or `i64::MIN`, outside any range that ends before).
 impl<const MIN: i64, const MAX: i64> FromStr for Range<MIN, MAX> {
     type Err = std::num::ParseIntError;
     fn from_str(segment: &str) -> Result<Self, Self::Err> {
-        segment.parse().map(Range)
+        use std::num::IntErrorKind;
+        match segment.parse::<i64>() {
+            Ok(value) => Ok(Range(value)),
+            Err(error) if *error.kind() == IntErrorKind::PosOverflow => Ok(Range(i64::MAX)),
+            Err(error) if *error.kind() == IntErrorKind::NegOverflow => Ok(Range(i64::MIN)),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -257,6 +264,10 @@ pub mod traits {
     pub trait ExtractorChecked {
         type Value;
         fn __endpoint_validate(&self, value: &Self::Value) -> Result<(), EndpointError>;
+        /// Whether the input is checked (the document lists the 422).
+        fn __endpoint_checks(&self) -> bool {
+            true
+        }
     }
     impl<T: garde::Validate> ExtractorChecked for &&Probe<Json<T>>
     where
@@ -281,6 +292,9 @@ pub mod traits {
     pub trait ExtractorUncheckable {
         type Value;
         fn __endpoint_validate(&self, value: &Self::Value) -> Result<(), EndpointError>;
+        fn __endpoint_checks(&self) -> bool {
+            true
+        }
     }
     impl<T: garde::Validate> ExtractorUncheckable for &Probe<Json<T>> {
         type Value = Json<T>;
@@ -303,6 +317,10 @@ pub mod traits {
             value: &Self::Value,
             name: &str,
         ) -> Result<(), EndpointError>;
+        /// Whether the parameter is checked (the document lists the 422).
+        fn __endpoint_checks_param(&self) -> bool {
+            true
+        }
     }
     impl<T: garde::Validate> ParamChecked for &&Probe<T>
     where
@@ -321,6 +339,9 @@ pub mod traits {
             value: &Self::Value,
             name: &str,
         ) -> Result<(), EndpointError>;
+        fn __endpoint_checks_param(&self) -> bool {
+            true
+        }
     }
     impl<T: garde::Validate> ParamUncheckable for &Probe<T> {
         type Value = T;

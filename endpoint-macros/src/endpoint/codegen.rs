@@ -205,6 +205,8 @@ pub(crate) fn emit(endpoint: &Endpoint) -> TokenStream {
                 fn __endpoint_doc(doc: &mut #private::doc::OperationDoc<'_>) {
                     #[allow(unused_imports)]
                     use #private::doc::traits::*;
+                    #[allow(unused_imports)]
+                    use #private::validate::traits::*;
                     #doc_body
                 }
                 #private::inventory::submit! {
@@ -401,14 +403,25 @@ fn async_handler(
 
     // Documentation: each type is probed by autoref specialization, so a type without a JSON
     // Schema degrades to an untyped entry (with a note) instead of failing to compile.
+    // An input the runtime validates makes the document list the 422 it may answer.
     let doc_params = params.iter().map(|(name, ty, _)| {
         let text = type_text(ty);
-        quote!((&&&#private::doc::Probe::<#ty>::new()).__endpoint_param_doc(doc, #name, #text);)
+        quote! {
+            (&&&#private::doc::Probe::<#ty>::new()).__endpoint_param_doc(doc, #name, #text);
+            if (&&&#private::validate::Probe::<#ty>::new()).__endpoint_checks_param() {
+                doc.validated();
+            }
+        }
     });
     let doc_extractors = args.iter().filter_map(|arg| match arg {
         Arg::Extractor { ty } => {
             let text = type_text(ty);
-            Some(quote!((&&&&#private::doc::Probe::<#ty>::new()).__endpoint_extractor_doc(doc, #text);))
+            Some(quote! {
+                (&&&&#private::doc::Probe::<#ty>::new()).__endpoint_extractor_doc(doc, #text);
+                if (&&&#private::validate::Probe::<#ty>::new()).__endpoint_checks() {
+                    doc.validated();
+                }
+            })
         }
         Arg::Param { .. } => None,
     });

@@ -22,7 +22,8 @@ const _: () = {
     }
     ::my_runtime::__private::document! {
         fn __endpoint_doc(doc : & mut ::my_runtime::__private::doc::OperationDoc < '_ >)
-        { #[allow(unused_imports)] use ::my_runtime::__private::doc::traits:: *; (&& &
+        { #[allow(unused_imports)] use ::my_runtime::__private::doc::traits:: *;
+        #[allow(unused_imports)] use ::my_runtime::__private::validate::traits:: *; (&& &
         ::my_runtime::__private::doc::Probe:: < () > ::new())
         .__endpoint_response_doc(doc, "()"); }
         ::my_runtime::__private::inventory::submit! {

@@ -28,6 +28,7 @@ const _: () = {
     ::endpoint_runtime::__private::document! {
         fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
         '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; #[allow(unused_imports)] use ::endpoint_runtime::__private::validate::traits::
         *; doc.confined(); } ::endpoint_runtime::__private::inventory::submit! {
         ::endpoint_runtime::__private::doc::Documented { site :
         ::endpoint_runtime::__private::Site { file : ::core::file!(), line :

@@ -129,14 +129,23 @@ const _: () = {
     ::endpoint_runtime::__private::document! {
         fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
         '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; #[allow(unused_imports)] use ::endpoint_runtime::__private::validate::traits::
         *; (&& & ::endpoint_runtime::__private::doc::Probe:: < u64 > ::new())
-        .__endpoint_param_doc(doc, "id", "u64"); (&& &
+        .__endpoint_param_doc(doc, "id", "u64"); if (&& &
+        ::endpoint_runtime::__private::validate::Probe:: < u64 > ::new())
+        .__endpoint_checks_param() { doc.validated(); } (&& &
         ::endpoint_runtime::__private::doc::Probe:: < String > ::new())
-        .__endpoint_param_doc(doc, "path", "String"); (&& &&
+        .__endpoint_param_doc(doc, "path", "String"); if (&& &
+        ::endpoint_runtime::__private::validate::Probe:: < String > ::new())
+        .__endpoint_checks_param() { doc.validated(); } (&& &&
         ::endpoint_runtime::__private::doc::Probe:: < Accountability > ::new())
-        .__endpoint_extractor_doc(doc, "Accountability"); (&& &&
+        .__endpoint_extractor_doc(doc, "Accountability"); if (&& &
+        ::endpoint_runtime::__private::validate::Probe:: < Accountability > ::new())
+        .__endpoint_checks() { doc.validated(); } (&& &&
         ::endpoint_runtime::__private::doc::Probe:: < Json < Value > > ::new())
-        .__endpoint_extractor_doc(doc, "Json<Value>"); (&& &
+        .__endpoint_extractor_doc(doc, "Json<Value>"); if (&& &
+        ::endpoint_runtime::__private::validate::Probe:: < Json < Value > > ::new())
+        .__endpoint_checks() { doc.validated(); } (&& &
         ::endpoint_runtime::__private::doc::Probe:: < Result < String, EndpointError > >
         ::new()).__endpoint_response_doc(doc, "Result<String, EndpointError>"); }
         ::endpoint_runtime::__private::inventory::submit! {

@@ -25,6 +25,7 @@ const _: () = {
     ::endpoint_runtime::__private::document! {
         fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
         '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; #[allow(unused_imports)] use ::endpoint_runtime::__private::validate::traits::
         *; (&& & ::endpoint_runtime::__private::doc::Probe:: < & 'static str > ::new())
         .__endpoint_response_doc(doc, "&'static str"); }
         ::endpoint_runtime::__private::inventory::submit! {

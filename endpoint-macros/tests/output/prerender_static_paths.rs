@@ -52,8 +52,11 @@ const _: () = {
     ::endpoint_runtime::__private::document! {
         fn __endpoint_doc(doc : & mut ::endpoint_runtime::__private::doc::OperationDoc <
         '_ >) { #[allow(unused_imports)] use ::endpoint_runtime::__private::doc::traits::
+        *; #[allow(unused_imports)] use ::endpoint_runtime::__private::validate::traits::
         *; (&& & ::endpoint_runtime::__private::doc::Probe:: < u32 > ::new())
-        .__endpoint_param_doc(doc, "id", "u32"); (&& &
+        .__endpoint_param_doc(doc, "id", "u32"); if (&& &
+        ::endpoint_runtime::__private::validate::Probe:: < u32 > ::new())
+        .__endpoint_checks_param() { doc.validated(); } (&& &
         ::endpoint_runtime::__private::doc::Probe:: < String > ::new())
         .__endpoint_response_doc(doc, "String"); }
         ::endpoint_runtime::__private::inventory::submit! {

@@ -31,6 +31,8 @@ pub struct OperationDoc<'g> {
     body: Option<Value>,
     response: Option<(String, Value)>,
     notes: Vec<String>,
+    /// An input is validated (the operation may answer 422 `FAILED_VALIDATION`).
+    validated: bool,
 }
 
 /// Rewrites the boolean schema `true` ("anything", as for `serde_json::Value`) to the
@@ -106,6 +108,7 @@ impl<'g> OperationDoc<'g> {
             body: None,
             response: None,
             notes: Vec::new(),
+            validated: false,
         };
         if let Some(document) = documentation(endpoint) {
             document(&mut doc);
@@ -188,6 +191,13 @@ impl<'g> OperationDoc<'g> {
             Some((current, _)) => *current = status,
             None => self.response = Some((status, json!({ "description": "Success" }))),
         }
+    }
+
+    /// Marks an input the runtime validates (garde's `Validate`): the operation lists 422
+    /// `FAILED_VALIDATION`. Generated code calls it; an extractor of one's own that validates
+    /// may too.
+    pub fn validated(&mut self) {
+        self.validated = true;
     }
 
     /// Adds a note shown in the route table and as `x-notes` on the operation.
@@ -598,6 +608,7 @@ pub(crate) fn document_at(
             body,
             response,
             notes: endpoint_notes,
+            validated,
             ..
         } = doc;
         let tag = if endpoint.id().is_empty() {
@@ -686,13 +697,16 @@ pub(crate) fn document_at(
                     error_response(error_type, "Wrong content type"),
                 );
             }
-            if !parameters.is_empty() || body.is_some() {
-                let what = if body.is_some() {
-                    "Input that breaks its type's rules (`FAILED_VALIDATION`, each field in `errors`), or well-formed JSON of the wrong shape"
-                } else {
-                    "Input that breaks its type's rules (`FAILED_VALIDATION`, each field in `errors`)"
-                };
-                responses.insert("422".into(), error_response(error_type, what));
+            let rules =
+                "Input that breaks its type's rules (`FAILED_VALIDATION`, each field in `errors`)";
+            let unprocessable = match (validated, body.is_some()) {
+                (true, true) => Some(format!("{rules}, or well-formed JSON of the wrong shape")),
+                (true, false) => Some(rules.to_string()),
+                (false, true) => Some("Well-formed JSON of the wrong shape".to_string()),
+                (false, false) => None,
+            };
+            if let Some(what) = unprocessable {
+                responses.insert("422".into(), error_response(error_type, &what));
             }
             if version.is_some() {
                 // A versioned API refuses an `api-version` that is no version, or a future one.

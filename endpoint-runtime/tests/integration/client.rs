@@ -109,6 +109,13 @@ async fn a_refusal_is_its_envelope_and_an_unwritable_value_is_named() {
         }
     }
     // A header HTTP does not allow fails the call, in process as over HTTP.
+    // (An integer past i64 is out of any range: 422, not 400.)
+    let (status, _, _) = crate::support::get(
+        &crate::support::start().await,
+        "/validated/items/99999999999999999999",
+    )
+    .await;
+    assert_eq!(status, 422);
     let call = queued::request().header("bad header", "x");
     assert!(matches!(client.call(call).await, Err(CallError::Build(_))));
     // The test client's identity applies to typed calls too.

@@ -260,6 +260,12 @@ async fn the_document_has_the_constraints_and_the_statuses_answered() {
         (&json!("query"), &json!(100))
     );
     assert!(items["get"]["responses"]["422"].is_object());
+    // An operation whose inputs are not validated (and read no body) lists no 422.
+    let search = &spec["paths"]["/errors/search"]["get"]["responses"];
+    assert!(
+        search["400"].is_object() && search.get("422").is_none(),
+        "{search}"
+    );
 
     // The success status of each: from the type (`Created`, `NoContent`), or from the attribute.
     let statuses = |operation: &serde_json::Value| -> Vec<String> {
