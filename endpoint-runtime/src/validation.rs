@@ -71,58 +71,35 @@ fn coded(code: &str, message: Cow<'static, str>) -> Cow<'static, str> {
     Cow::Owned(format!("{code}{SEPARATOR}{message}"))
 }
 
-impl I18n for Coded {
-    fn length_lower_than(&self, min: usize) -> Cow<'static, str> {
-        coded("length", DefaultI18n.length_lower_than(min))
-    }
-    fn length_greater_than(&self, max: usize) -> Cow<'static, str> {
-        coded("length", DefaultI18n.length_greater_than(max))
-    }
-    fn range_lower_than(&self, min: &dyn Display) -> Cow<'static, str> {
-        coded("range", DefaultI18n.range_lower_than(min))
-    }
-    fn range_greater_than(&self, max: &dyn Display) -> Cow<'static, str> {
-        coded("range", DefaultI18n.range_greater_than(max))
-    }
-    fn credit_card_invalid(&self, reason: InvalidCreditCard) -> Cow<'static, str> {
-        coded("credit_card", DefaultI18n.credit_card_invalid(reason))
-    }
-    fn pattern_no_match(&self, pattern: &dyn Display) -> Cow<'static, str> {
-        coded("pattern", DefaultI18n.pattern_no_match(pattern))
-    }
-    fn contains_missing(&self, pattern: &dyn Display) -> Cow<'static, str> {
-        coded("contains", DefaultI18n.contains_missing(pattern))
-    }
-    fn url_invalid(&self, reason: InvalidUrl) -> Cow<'static, str> {
-        coded("url", DefaultI18n.url_invalid(reason))
-    }
-    fn prefix_missing(&self, pattern: &dyn Display) -> Cow<'static, str> {
-        coded("prefix", DefaultI18n.prefix_missing(pattern))
-    }
-    fn suffix_missing(&self, pattern: &dyn Display) -> Cow<'static, str> {
-        coded("suffix", DefaultI18n.suffix_missing(pattern))
-    }
-    fn phone_number_invalid(&self, reason: InvalidPhoneNumber) -> Cow<'static, str> {
-        coded("phone_number", DefaultI18n.phone_number_invalid(reason))
-    }
-    fn ip_invalid(&self, kind: IpKind) -> Cow<'static, str> {
-        coded("ip", DefaultI18n.ip_invalid(kind))
-    }
-    fn matches_field_mismatch(&self, field: &dyn Display) -> Cow<'static, str> {
-        coded("matches", DefaultI18n.matches_field_mismatch(field))
-    }
-    fn email_invalid(&self, reason: InvalidEmail) -> Cow<'static, str> {
-        coded("email", DefaultI18n.email_invalid(reason))
-    }
-    fn ascii_invalid(&self) -> Cow<'static, str> {
-        coded("ascii", DefaultI18n.ascii_invalid())
-    }
-    fn alphanumeric_invalid(&self) -> Cow<'static, str> {
-        coded("alphanumeric", DefaultI18n.alphanumeric_invalid())
-    }
-    fn required_not_set(&self) -> Cow<'static, str> {
-        coded("required", DefaultI18n.required_not_set())
-    }
+/// `Coded`'s `I18n`: each method gives garde's message with its rule's name.
+macro_rules! coded_messages {
+    ($($method:ident($($arg:ident: $ty:ty),*) => $code:literal;)*) => {
+        impl I18n for Coded {
+            $(fn $method(&self, $($arg: $ty),*) -> Cow<'static, str> {
+                coded($code, DefaultI18n.$method($($arg),*))
+            })*
+        }
+    };
+}
+
+coded_messages! {
+    length_lower_than(min: usize) => "length";
+    length_greater_than(max: usize) => "length";
+    range_lower_than(min: &dyn Display) => "range";
+    range_greater_than(max: &dyn Display) => "range";
+    credit_card_invalid(reason: InvalidCreditCard) => "credit_card";
+    pattern_no_match(pattern: &dyn Display) => "pattern";
+    contains_missing(pattern: &dyn Display) => "contains";
+    url_invalid(reason: InvalidUrl) => "url";
+    prefix_missing(pattern: &dyn Display) => "prefix";
+    suffix_missing(pattern: &dyn Display) => "suffix";
+    phone_number_invalid(reason: InvalidPhoneNumber) => "phone_number";
+    ip_invalid(kind: IpKind) => "ip";
+    matches_field_mismatch(field: &dyn Display) => "matches";
+    email_invalid(reason: InvalidEmail) => "email";
+    ascii_invalid() => "ascii";
+    alphanumeric_invalid() => "alphanumeric";
+    required_not_set() => "required";
 }
 
 /// Checks `value` as the runtime checks an endpoint's input: `Err` is 422

@@ -74,11 +74,7 @@ impl ApiVersion {
     /// The newest version `endpoints` name in a `since` or `until`; `None` when none does (the
     /// API is not versioned).
     pub fn newest(endpoints: &[&'static Endpoint]) -> Option<ApiVersion> {
-        endpoints
-            .iter()
-            .flat_map(|e| [bound(e.lifecycle().since), bound(e.lifecycle().until)])
-            .flatten()
-            .max()
+        boundaries(endpoints).last().copied()
     }
 
     /// Whether two endpoints' version spans share a version (both served at once).
@@ -215,32 +211,11 @@ fn days(date: &str) -> Option<i64> {
 }
 
 /// The IMF-fixdate (RFC 9110 §5.6.7) of midnight UTC `days` after 1970-01-01:
-/// `Wed, 30 Jun 2027 00:00:00 GMT`.
+/// `Wed, 30 Jun 2027 00:00:00 GMT` (the `httpdate` crate hyper uses for `Date`; a day before
+/// 1970, which the macro refuses, is written as 1970-01-01).
 fn http_date(days: i64) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // Howard Hinnant's `civil_from_days`.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} 00:00:00 GMT",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize]
-    )
+    let seconds = u64::try_from(days).unwrap_or(0).saturating_mul(86_400);
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
 }
 
 /// The headers a deprecated endpoint's answers carry: `Deprecation: @<seconds>` (RFC 9745, a

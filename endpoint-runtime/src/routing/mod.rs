@@ -364,20 +364,8 @@ pub(crate) fn build(
         }
     }
     let router = router
-        .fallback(served(&runtime, |request| {
-            std::future::ready(
-                EndpointError::route_not_found(original_path(&request)).into_response(),
-            )
-        }))
-        .method_not_allowed_fallback(served(&runtime, |request| {
-            std::future::ready(
-                EndpointError::method_not_allowed(
-                    request.method().as_str(),
-                    original_path(&request),
-                )
-                .into_response(),
-            )
-        }));
+        .fallback(served(&runtime, not_found))
+        .method_not_allowed_fallback(served(&runtime, not_allowed));
     // Turn every handler into its route now, not on each request when the router is called
     // directly (`oneshot`, the test client).
     // Inside the application's outer layers: bodies are read decompressed (the pipeline's
@@ -408,12 +396,7 @@ fn by_suffix(
     plain: Option<MethodRouter>,
     versioned: bool,
 ) -> MethodRouter {
-    let not_allowed = served(runtime, |request| {
-        std::future::ready(
-            EndpointError::method_not_allowed(request.method().as_str(), original_path(&request))
-                .into_response(),
-        )
-    });
+    let not_allowed = served(runtime, not_allowed);
     // A versioned route (`by_version`) answers 405 itself, and is a fallback already.
     let finish = |route: MethodRouter| {
         if versioned {
@@ -427,9 +410,7 @@ fn by_suffix(
         .map(|(suffix, route)| (suffix, finish(route)))
         .collect();
     routes.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
-    let not_found = axum::routing::any(served(runtime, |request| {
-        std::future::ready(EndpointError::route_not_found(original_path(&request)).into_response())
-    }));
+    let not_found = axum::routing::any(served(runtime, not_found));
     let plain = plain.map_or(not_found, finish);
     let routes: Arc<(Vec<(&'static str, MethodRouter)>, MethodRouter)> = Arc::new((routes, plain));
     axum::routing::any(move |request: Request| {
@@ -460,12 +441,7 @@ fn by_version(
     group: &[&'static Endpoint],
     newest: version::ApiVersion,
 ) -> MethodRouter {
-    let not_allowed = served(runtime, |request| {
-        std::future::ready(
-            EndpointError::method_not_allowed(request.method().as_str(), original_path(&request))
-                .into_response(),
-        )
-    });
+    let not_allowed = served(runtime, not_allowed);
     let spans = version::Spans::new(
         group,
         |endpoint| endpoint_route(endpoint, Some(Arc::clone(runtime))),
@@ -478,9 +454,7 @@ fn by_version(
             }
         },
     );
-    let not_found = axum::routing::any(served(runtime, |request| {
-        std::future::ready(EndpointError::route_not_found(original_path(&request)).into_response())
-    }));
+    let not_found = axum::routing::any(served(runtime, not_found));
     let refused = axum::routing::any(served(runtime, move |request| {
         let error = version::ApiVersion::selected(request.headers(), newest)
             .err()
@@ -527,6 +501,19 @@ fn items_api(runtime: &Runtime) -> bool {
 }
 
 /// A handler for the runtime's own routes: `inner` inside the request pipeline.
+/// 404 `ROUTE_NOT_FOUND` for the request's path, as the router's fallback answers.
+fn not_found(request: Request) -> std::future::Ready<Response> {
+    std::future::ready(EndpointError::route_not_found(original_path(&request)).into_response())
+}
+
+/// 405 `METHOD_NOT_ALLOWED` for the request's method and path.
+fn not_allowed(request: Request) -> std::future::Ready<Response> {
+    std::future::ready(
+        EndpointError::method_not_allowed(request.method().as_str(), original_path(&request))
+            .into_response(),
+    )
+}
+
 fn served<F, Fut>(
     runtime: &Arc<Runtime>,
     inner: F,
