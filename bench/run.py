@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Benchmarks of endpoint-runtime against plain axum, side by side.
 
-    python3 bench/run.py throughput [--rounds 3] [--duration 8] [--connections 50]
+    python3 bench/run.py throughput [--rounds 5] [--duration 2] [--connections 64] [--servers a,b] [--warn-variant]
     python3 bench/run.py startup [--sizes 100,1000,10000]
     python3 bench/run.py compile [--endpoints 200] [--repeat 3]
     python3 bench/run.py confined [--rounds 3] [--duration 5]
     python3 bench/run.py flood [--sockets 1100] [--nofile 1024] [--duration 5]
     python3 bench/run.py confined-flood [--requests 300] [--size-mib 1]
     python3 bench/run.py build-size [--repeat 3]
-    python3 bench/run.py instructions
+    python3 bench/run.py instructions [--servers a,b]
     python3 bench/run.py policy [--rounds 7] [--instructions] [--redis URL]
     python3 bench/run.py cluster [--instances 1,2,3] [--rounds 3] [--duration 5]
 
@@ -139,80 +139,126 @@ def echo_script():
 
 
 def bench_routes():
-    """Builds the servers; the four routes as (label, path, wrk script, framework headers)."""
+    """Builds the servers; the five routes as (label, path, wrk script, framework headers)."""
     sh(["cargo", "build", "--release", "-q", "-p", "endpoint-bench"], cwd=ROOT)
     script, size = echo_script()
+    value_script = RESULTS / "echo-value.lua"
+    value_script.write_text(script.read_text())
     token = sh([str(RELEASE / "bench-framework"), "token", "--user", "bench", "--ttl", "2h"],
                env={**os.environ, "ENDPOINT_JWT_SECRET": SECRET}).stdout.strip()
     return [
         ("GET /greet/intro (text)", "/greet/intro", None, ()),
         ("GET /users/{id} (JSON)", "/users/42", None, ()),
-        (f"POST /echo ({size} B JSON)", "/echo", script, ()),
+        (f"POST /echo ({size} B, struct)", "/echo", script, ()),
+        (f"POST /echo-value ({size} B, Value)", "/echo-value", value_script, ()),
         ("GET /secure/intro (HS256 JWT)", "/secure/intro", None, (f"Authorization: Bearer {token}",)),
     ]
+
+
+def build_baselines():
+    """Builds `bench/baselines` (raw hyper, actix-web, axum + tower-http by hand): a crate
+    outside the workspace with a lock file of its own, into the same target directory."""
+    sh(["cargo", "build", "--release", "-q", "--locked", "--manifest-path",
+        str(ROOT / "bench" / "baselines" / "Cargo.toml"), "--target-dir", str(TARGET)], cwd=ROOT)
+
+
+def peak_rss_mib(pid):
+    """The process's peak resident set (`VmHWM`), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# The servers of `throughput`: (name, binary, port, RUST_LOG). The framework with its default
+# middleware and logging; raw axum (the reference of every ratio); raw hyper and actix-web (the
+# floors a framework is measured against); axum with tower-http doing the framework's defaults
+# by hand. The JWT route's baselines serve the same body without authentication.
+THROUGHPUT_SERVERS = [
+    ("framework", "bench-framework", 3291, None),
+    ("axum", "bench-axum", 3292, None),
+    ("hyper", "bench-hyper", 3294, None),
+    ("actix", "bench-actix", 3295, None),
+    ("axum-tower", "bench-axum-tower", 3296, None),
+]
 
 
 def throughput(args):
     need("wrk", "wrk")
     RESULTS.mkdir(parents=True, exist_ok=True)
     routes = bench_routes()
-    servers = [("framework", RELEASE / "bench-framework", 3291, None)]
-    if not args.no_warn_variant:
-        # The same binary with `RUST_LOG=warn`: no `request` span, everything else on. Not a
-        # target; it shows what the default `info` span costs.
-        servers.append(("fw-warn", RELEASE / "bench-framework", 3293, "warn"))
-    servers.append(("axum", RELEASE / "bench-axum", 3292, None))
+    build_baselines()
+    servers = [(name, RELEASE / binary, port, log) for name, binary, port, log in THROUGHPUT_SERVERS]
+    if args.warn_variant:
+        # The framework with `RUST_LOG=warn`: nothing logged per request. Not a target; it
+        # shows what the default `info` logging costs.
+        servers.insert(1, ("fw-warn", RELEASE / "bench-framework", 3293, "warn"))
+    if args.servers:
+        wanted = set(args.servers.split(",")) | {"axum"}
+        servers = [s for s in servers if s[0] in wanted]
+    names = [name for name, *_ in servers]
     rows = []
     for label, path, lua, headers in routes:
         # Every server of the route runs at once (idle ones cost nothing), so that the runs of
         # one round follow each other within seconds: this VM's speed drifts by tens of percent
         # over minutes, and a ratio taken within a round cancels most of that drift.
         running = [(name, Server(name, binary, port, rust_log)) for name, binary, port, rust_log in servers]
+        framework = lambda name: name.startswith("fw") or name == "framework"
         try:
             for name, server in running:
-                # The axum baseline of the JWT route serves the same body without auth.
-                wrk(server.base + path, 2, args.connections, lua, headers if name != "axum" else ())  # warm-up
+                wrk(server.base + path, 2, args.connections, lua, headers if framework(name) else ())  # warm-up
             for round_ in range(1, args.rounds + 1):
                 order = running if round_ % 2 else list(reversed(running))
                 for name, server in order:
-                    sent = headers if name != "axum" else ()
+                    sent = headers if framework(name) else ()
                     before = cpu_seconds(server.process.pid)
                     rps, total, p50, p99 = wrk(server.base + path, args.duration, args.connections, lua, sent)
                     cpu_us = (cpu_seconds(server.process.pid) - before) * 1e6 / total
                     rows.append({"round": round_, "route": label, "server": name, "rps": round(rps),
-                                 "p50_us": round(p50), "p99_us": round(p99), "cpu_us_per_req": round(cpu_us, 2)})
-                    print(f"round {round_:2}  {label:32} {name:9} {rps:10.0f} req/s  p50 {p50:7.0f} us  p99 {p99:7.0f} us  cpu {cpu_us:5.2f} us/req", flush=True)
+                                 "p50_us": round(p50), "p99_us": round(p99), "cpu_us_per_req": round(cpu_us, 2),
+                                 "peak_rss_mib": round(peak_rss_mib(server.process.pid), 2)})
+                    print(f"round {round_:2}  {label:34} {name:10} {rps:10.0f} req/s  p50 {p50:7.0f} us  "
+                          f"p99 {p99:7.0f} us  cpu {cpu_us:5.2f} us/req", flush=True)
         finally:
             for _, server in running:
                 server.stop()
     write_csv("throughput.csv", rows)
-    warn = not args.no_warn_variant
 
     def med(label, server, key):
         return statistics.median(r[key] for r in rows if r["route"] == label and r["server"] == server)
 
-    def ratio(label, server, key):
-        """The median over rounds of `server`'s value over axum's in the same round."""
+    def ratio(label, server, key, base="axum"):
+        """The median over rounds of `server`'s value over `base`'s in the same round."""
         by_round = {}
         for r in rows:
             if r["route"] == label:
                 by_round.setdefault(r["round"], {})[r["server"]] = r[key]
-        return statistics.median(v[server] / v["axum"] for v in by_round.values())
+        return statistics.median(v[server] / v[base] for v in by_round.values())
 
-    print()
-    print(f"{'route':32} {'framework req/s':>16} {'axum req/s':>11} {'ratio':>6} {'fw p99 us':>10} {'axum p99 us':>12} {'ratio':>6} {'fw cpu us':>10} {'axum cpu us':>12}"
-          + (f" {'warn ratio':>11} {'warn cpu us':>12}" if warn else ""))
+    def peak(label, server):
+        return max(r["peak_rss_mib"] for r in rows if r["route"] == label and r["server"] == server)
+
+    for title, key, unit in (("server CPU per request", "cpu_us_per_req", "us"),
+                             ("p99 latency", "p99_us", "us"), ("requests per second", "rps", "")):
+        print(f"\n{title}: median of rounds ({unit or 'req/s'}), and x raw axum in the same round")
+        print(f"{'route':34}" + "".join(f" {name:>17}" for name in names))
+        for label, *_ in routes:
+            print(f"{label:34}" + "".join(
+                f" {med(label, name, key):9.{2 if key == 'cpu_us_per_req' else 0}f} {ratio(label, name, key):5.2f}x"
+                for name in names))
+    print("\nserver CPU per request, x actix-web in the same round")
+    print(f"{'route':34}" + "".join(f" {name:>10}" for name in names))
     for label, *_ in routes:
-        line = (f"{label:32} {med(label, 'framework', 'rps'):16.0f} {med(label, 'axum', 'rps'):11.0f} "
-                f"{ratio(label, 'framework', 'rps'):6.2f} {med(label, 'framework', 'p99_us'):10.0f} "
-                f"{med(label, 'axum', 'p99_us'):12.0f} {ratio(label, 'framework', 'p99_us'):6.2f} "
-                f"{med(label, 'framework', 'cpu_us_per_req'):10.2f} {med(label, 'axum', 'cpu_us_per_req'):12.2f}")
-        if warn:
-            line += f" {ratio(label, 'fw-warn', 'rps'):11.2f} {med(label, 'fw-warn', 'cpu_us_per_req'):12.2f}"
-        print(line)
-    print(f"\n{args.rounds} rounds of {args.duration} s per server and route, {args.connections} connections; "
-          f"ratios are medians of per-round ratios, other columns medians of rounds; server on core 1 "
-          f"(1 Tokio worker), wrk on core 0; CSV: {RESULTS / 'throughput.csv'}")
+        print(f"{label:34}" + "".join(f" {ratio(label, name, 'cpu_us_per_req', 'actix'):9.2f}x" for name in names))
+    print("\npeak RSS (VmHWM, MiB), and x raw axum")
+    print(f"{'route':34}" + "".join(f" {name:>17}" for name in names))
+    for label, *_ in routes:
+        print(f"{label:34}" + "".join(f" {peak(label, name):9.2f} {peak(label, name) / peak(label, 'axum'):5.2f}x"
+                                      for name in names))
+    commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
+    print(f"\ncommit {commit}; {args.rounds} rounds of {args.duration} s per server and route, wrk 1 thread "
+          f"{args.connections} connections on core 0, servers on core 1 (1 worker), rounds alternate the "
+          f"order; ratios are medians of per-round ratios; CSV: {RESULTS / 'throughput.csv'}")
 
 
 def policy(args):
@@ -389,22 +435,29 @@ def instructions(args):
     servers = [("framework", RELEASE / "bench-framework", None, None),
                ("fw-warn", RELEASE / "bench-framework", "warn", None),
                ("fw-json", RELEASE / "bench-framework", None, "json"),
-               ("axum", RELEASE / "bench-axum", None, None)]
+               ("axum", RELEASE / "bench-axum", None, None),
+               ("hyper", RELEASE / "bench-hyper", None, None),
+               ("actix", RELEASE / "bench-actix", None, None)]
+    build_baselines()
+    if args.servers:
+        wanted = set(args.servers.split(",")) | {"axum"}
+        servers = [s for s in servers if s[0] in wanted]
+    names = [name for name, *_ in servers if name != "axum"]
     rows = []
     for label, path, lua, headers in routes:
         for name, binary, rust_log, log_format in servers:
-            sent = headers if name != "axum" else ()
+            sent = headers if name.startswith("f") else ()
             url = f"http://127.0.0.1:3294{path}"
             per_request = callgrind_per_request(binary, server_env(3294, rust_log, log_format), url, lua, sent)
             rows.append({"route": label, "server": name, "instructions_per_request": round(per_request)})
             print(f"{label:32} {name:9} {per_request:9.0f} instructions/request", flush=True)
     write_csv("instructions.csv", rows)
     print()
-    print(f"{'route':32} {'axum':>10}" + "".join(f" {name:>10} {'ratio':>6}" for name in ("framework", "fw-warn", "fw-json")))
+    print(f"{'route':34} {'axum':>10}" + "".join(f" {name:>10} {'ratio':>6}" for name in names))
     for label, *_ in routes:
         value = {r["server"]: r["instructions_per_request"] for r in rows if r["route"] == label}
-        print(f"{label:32} {value['axum']:10}" + "".join(
-            f" {value[name]:10} {value[name] / value['axum']:6.2f}" for name in ("framework", "fw-warn", "fw-json")))
+        print(f"{label:34} {value['axum']:10}" + "".join(
+            f" {value[name]:10} {value[name] / value['axum']:6.2f}" for name in names))
     print(f"\nuserland instructions per request of the server process (callgrind); CSV: {RESULTS / 'instructions.csv'}")
 
 
@@ -828,12 +881,14 @@ def write_csv(name, rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("throughput", help="requests/s, latency and CPU per request, framework vs axum")
-    t.add_argument("--rounds", type=int, default=10)
+    t = sub.add_parser("throughput", help="CPU per request, p99, req/s and peak RSS: framework, axum, hyper, actix-web, axum + tower-http")
+    t.add_argument("--rounds", type=int, default=5)
     t.add_argument("--duration", type=int, default=2)
-    t.add_argument("--connections", type=int, default=50)
-    t.add_argument("--no-warn-variant", action="store_true",
-                   help="skip the framework run with RUST_LOG=warn (no request span)")
+    t.add_argument("--connections", type=int, default=64)
+    t.add_argument("--warn-variant", action="store_true",
+                   help="also the framework with RUST_LOG=warn (nothing logged per request)")
+    t.add_argument("--servers", help="a comma-separated subset of " +
+                   ",".join(name for name, *_ in THROUGHPUT_SERVERS) + " (axum is always run)")
     st = sub.add_parser("startup", help="time to first request and RSS with many endpoints")
     st.add_argument("--sizes", default="100,1000,10000")
     st.add_argument("--repeat", type=int, default=5)
@@ -849,7 +904,8 @@ def main():
     cfl.add_argument("--requests", type=int, default=300)
     cfl.add_argument("--size-mib", type=int, default=1)
     cfl.add_argument("--binary", help="the server (default: the sandbox-lab example, debug build)")
-    sub.add_parser("instructions", help="userland instructions per request of each server, under callgrind")
+    ins = sub.add_parser("instructions", help="userland instructions per request of each server, under callgrind")
+    ins.add_argument("--servers", help="a comma-separated subset of framework,fw-warn,fw-json,hyper,actix (axum is always run)")
     po = sub.add_parser("policy", help="CPU per request with metrics, a rate limit, the access log")
     po.add_argument("--rounds", type=int, default=7)
     po.add_argument("--duration", type=int, default=2)

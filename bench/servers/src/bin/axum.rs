@@ -42,6 +42,10 @@ async fn echo(Json(body): Json<Echo>) -> Json<Echo> {
     Json(body)
 }
 
+async fn echo_value(Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    Json(body)
+}
+
 #[tokio::main]
 async fn main() {
     let port: u16 = std::env::var("ENDPOINT_PORT")
@@ -53,7 +57,8 @@ async fn main() {
         // The unauthenticated baseline of the JWT route: the same body on another path.
         .route("/secure/intro", get(intro))
         .route("/users/{id}", get(user))
-        .route("/echo", post(echo));
+        .route("/echo", post(echo))
+        .route("/echo-value", post(echo_value));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("bind");

@@ -46,6 +46,12 @@ async fn echo(Json(body): Json<Echo>) -> Json<Echo> {
     Json(body)
 }
 
+/// The same body into a `serde_json::Value` and back.
+#[endpoint(id = "/", route = "/echo-value", method = post)]
+async fn echo_value(Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    Json(body)
+}
+
 /// The text route behind a required HS256 JWT.
 #[endpoint(id = "secure", route = "/intro", access = authenticated)]
 async fn secure_intro() -> &'static str {
