@@ -1,4 +1,4 @@
-//! Every line logged while a request is served carries the request's span: its id, method,
+//! Every line logged while a request is served carries the request's fields: its id, method,
 //! path and, once routed, the endpoint id. That is what lets a 5xx body's request id be found
 //! in the logs.
 //!
@@ -66,6 +66,15 @@ async fn custom() -> Result<String, EndpointError> {
     ))
 }
 
+/// Logs inside a span of its own.
+#[endpoint(id = "errors", route = "/nested")]
+async fn nested() -> &'static str {
+    let span = tracing::info_span!("work", step = 1);
+    let _entered = span.enter();
+    tracing::info!("working");
+    "done"
+}
+
 #[endpoint(id = "errors", route = "/recovered")]
 async fn recovered() -> &'static str {
     // An error made and dropped is not a failed request: nothing is logged.
@@ -88,6 +97,42 @@ fn json_format(lines: Lines) -> impl tracing::Subscriber + Send + Sync + 'static
         .with_max_level(tracing::Level::INFO)
         .with_writer(lines)
         .finish()
+}
+
+/// An application's subscriber with the runtime's lines (`logging::layer`), at `INFO`.
+fn runtime_text(lines: Lines) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    use tracing_subscriber::prelude::*;
+    Box::new(
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::INFO)
+            .with(endpoint_runtime::logging::layer(
+                endpoint_runtime::logging::LogFormat::Text,
+                lines,
+            )),
+    )
+}
+
+/// The same in the JSON format.
+fn runtime_json(lines: Lines) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    use tracing_subscriber::prelude::*;
+    Box::new(
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::INFO)
+            .with(endpoint_runtime::logging::layer(
+                endpoint_runtime::logging::LogFormat::Json,
+                lines,
+            )),
+    )
+}
+
+/// An application's own subscriber with tracing-subscriber's formatters and the runtime's
+/// field formatters: the pipeline makes a `request` span, which it writes as any span.
+fn own_text(lines: Lines) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    Box::new(text_format(lines))
+}
+
+fn own_json(lines: Lines) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    Box::new(json_format(lines))
 }
 
 fn text_format(lines: Lines) -> impl tracing::Subscriber + Send + Sync + 'static {
@@ -140,16 +185,109 @@ where
         }
         assert_eq!(request.send().await.status().as_u16(), status, "{path}");
     }
-    String::from_utf8(lines.0.lock().unwrap().clone()).unwrap()
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    // The runtime's text lines start with a timestamp: the rest is compared.
+    text.lines()
+        .map(|line| match line.split_once(' ') {
+            Some((time, rest)) if time.ends_with('Z') && time.starts_with("20") => rest,
+            _ => line,
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn log_lines_carry_the_request_span() {
     let _serial = SERIAL.lock().await;
     let client = TestClient::new().await.unwrap();
+    // As `run` writes them (no span), and as an application's own subscriber writes the span.
+    type Make = fn(Lines) -> Box<dyn tracing::Subscriber + Send + Sync>;
+    for (text_subscriber, json_subscriber) in [
+        (runtime_text as Make, runtime_json as Make),
+        (own_text, own_json),
+    ] {
+        request_fields_on_every_line(&client, text_subscriber, json_subscriber).await;
+    }
+
+    // The request's fields have a target of their own, so `RUST_LOG` can drop them and keep
+    // the lines.
+    use tracing_subscriber::prelude::*;
+    let without_span = |lines: Lines| {
+        let filter = "info,endpoint_runtime::request=off";
+        tracing_subscriber::registry()
+            .with(
+                filter
+                    .parse::<tracing_subscriber::filter::Targets>()
+                    .unwrap(),
+            )
+            .with(endpoint_runtime::logging::layer(
+                endpoint_runtime::logging::LogFormat::Text,
+                lines,
+            ))
+    };
     let text = logged(
         &client,
-        text_format,
+        without_span,
+        &[("/errors/internal", "trace-log-12", None, 500)],
+    )
+    .await;
+    assert!(
+        text.contains("request failed") && !text.contains("request{"),
+        "{text}"
+    );
+}
+
+/// A span the handler opens nests inside the request, in both formats.
+#[tokio::test(flavor = "current_thread")]
+async fn a_handlers_span_nests_inside_the_request() {
+    let _serial = SERIAL.lock().await;
+    let client = TestClient::new().await.unwrap();
+    type Make = fn(Lines) -> Box<dyn tracing::Subscriber + Send + Sync>;
+    for make in [runtime_text as Make, own_text] {
+        let text = logged(&client, make, &[("/errors/nested", "nest-1", None, 200)]).await;
+        let line = text
+            .lines()
+            .find(|line| line.contains("working"))
+            .unwrap_or_else(|| panic!("no line in:\n{text}"));
+        assert!(
+            line.starts_with(
+                " INFO request{request_id=nest-1 method=GET path=/errors/nested endpoint=errors}:work{step=1}: logging: working"
+            ),
+            "{line}"
+        );
+    }
+    for make in [runtime_json as Make, own_json] {
+        let text = logged(&client, make, &[("/errors/nested", "nest-2", None, 200)]).await;
+        let line: serde_json::Value = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .find(|line: &serde_json::Value| line["fields"]["message"] == "working")
+            .unwrap_or_else(|| panic!("no line in:\n{text}"));
+        let request = serde_json::json!({
+            "name": "request",
+            "request_id": "nest-2",
+            "method": "GET",
+            "path": "/errors/nested",
+            "endpoint": "errors",
+        });
+        let work = serde_json::json!({ "name": "work", "step": 1 });
+        assert_eq!(line["span"], work, "{line}");
+        assert_eq!(line["spans"], serde_json::json!([request, work]), "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert_eq!(line["target"], "logging", "{line}");
+    }
+}
+
+/// The request's fields on the lines of the requests below, in the text and JSON formats
+/// `text_subscriber` and `json_subscriber` write.
+async fn request_fields_on_every_line(
+    client: &TestClient,
+    text_subscriber: fn(Lines) -> Box<dyn tracing::Subscriber + Send + Sync>,
+    json_subscriber: fn(Lines) -> Box<dyn tracing::Subscriber + Send + Sync>,
+) {
+    let text = logged(
+        client,
+        text_subscriber,
         &[
             ("/errors/internal", "trace-log-7", None, 500),
             ("/errors/panic", "trace-log-8", None, 500),
@@ -163,6 +301,11 @@ async fn log_lines_carry_the_request_span() {
         ],
     )
     .await;
+    // Every line logged belongs to one of the requests, and says so.
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for line in text.lines() {
+        assert!(line.contains("request{request_id=trace-log-"), "{line}");
+    }
     // The line carrying `request_id` is inside the request span `span` and says `message`.
     let assert_line = |request_id: &str, span: &str, message: &str| {
         let line = text
@@ -194,8 +337,8 @@ async fn log_lines_carry_the_request_span() {
     // The same line in the JSON format (`ENDPOINT_LOG_FORMAT=json`), whose span fields are
     // written by `logging::JsonFields`.
     let text = logged(
-        &client,
-        json_format,
+        client,
+        json_subscriber,
         &[("/errors/internal", "trace-log-10", None, 500)],
     )
     .await;
@@ -215,35 +358,7 @@ async fn log_lines_carry_the_request_span() {
         }),
         "{internal}"
     );
-
-    // The span has a target of its own, so `RUST_LOG` can drop it and keep the lines.
-    use tracing_subscriber::prelude::*;
-    let without_span = |lines: Lines| {
-        let filter = "info,endpoint_runtime::request=off";
-        tracing_subscriber::registry()
-            .with(
-                filter
-                    .parse::<tracing_subscriber::filter::Targets>()
-                    .unwrap(),
-            )
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .fmt_fields(endpoint_runtime::logging::Fields)
-                    .with_ansi(false)
-                    .without_time()
-                    .with_writer(lines),
-            )
-    };
-    let text = logged(
-        &client,
-        without_span,
-        &[("/errors/internal", "trace-log-11", None, 500)],
-    )
-    .await;
-    assert!(
-        text.contains("request failed") && !text.contains("request{"),
-        "{text}"
-    );
+    assert_eq!(internal["spans"], serde_json::json!([internal["span"]]));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -306,7 +421,7 @@ async fn each_5xx_is_logged_once_with_its_source_chain_and_its_body_says_nothing
         .map(|&(path, id, status, _, _)| (path, id, None, status))
         .chain([("/errors/recovered", "five-6", None, 200)])
         .collect();
-    let text = logged(&client, text_format, &calls).await;
+    let text = logged(&client, runtime_text, &calls).await;
     for (path, request_id, status, says, secret) in cases {
         let lines: Vec<&str> = text
             .lines()
@@ -355,7 +470,7 @@ async fn each_5xx_is_logged_once_with_its_source_chain_and_its_body_says_nothing
     // The JSON format carries the chain in the line's `error` field.
     let text = logged(
         &client,
-        json_format,
+        runtime_json,
         &[("/errors/chained", "five-7", None, 500)],
     )
     .await;
@@ -399,7 +514,7 @@ async fn a_forged_jwt_header_does_not_forge_a_text_log_line() {
     let token = format!("Bearer {header}.{}.c2ln", b64(r#"{"sub":"root"}"#));
     let text = logged(
         &client,
-        text_format,
+        runtime_text,
         &[("/errors/recovered", "forge-1", Some(&token), 401)],
     )
     .await;
@@ -479,4 +594,78 @@ async fn the_access_log_writes_one_line_per_request_when_on() {
     )
     .await;
     assert!(!text.contains("endpoint_runtime::access"), "{text}");
+}
+
+/// Counts the `request` spans made.
+#[derive(Clone, Default)]
+struct RequestSpans(Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RequestSpans {
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attributes.metadata().target() == "endpoint_runtime::request" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// A subscriber the application built gets a `request` span per request, whatever writes its
+/// lines (the one `run` installs does not: see `examples/tests/showcase.rs`), and each line of
+/// the request carries the fields once.
+#[tokio::test(flavor = "current_thread")]
+async fn an_applications_own_subscriber_gets_the_request_span() {
+    use tracing_subscriber::prelude::*;
+    let _serial = SERIAL.lock().await;
+    let client = TestClient::new().await.unwrap();
+    let calls: &[Call<'_>] = &[
+        ("/errors/internal", "count-1", None, 500),
+        ("/errors/recovered", "count-2", None, 200),
+    ];
+    for (runtime, format) in [
+        (true, endpoint_runtime::logging::LogFormat::Text),
+        (true, endpoint_runtime::logging::LogFormat::Json),
+        (false, endpoint_runtime::logging::LogFormat::Text),
+    ] {
+        let spans = RequestSpans::default();
+        let counted = spans.clone();
+        let text = logged(
+            &client,
+            move |lines: Lines| -> Box<dyn tracing::Subscriber + Send + Sync> {
+                let registry = tracing_subscriber::registry()
+                    .with(tracing_subscriber::filter::LevelFilter::INFO)
+                    .with(counted);
+                if runtime {
+                    Box::new(registry.with(endpoint_runtime::logging::layer(format, lines)))
+                } else {
+                    Box::new(
+                        registry.with(
+                            tracing_subscriber::fmt::layer()
+                                .fmt_fields(endpoint_runtime::logging::Fields)
+                                .with_ansi(false)
+                                .with_writer(lines),
+                        ),
+                    )
+                }
+            },
+            calls,
+        )
+        .await;
+        let line = text
+            .lines()
+            .find(|line| line.contains("count-1"))
+            .unwrap_or_else(|| panic!("{text}"));
+        // Once: the span, and not the request's fields beside it.
+        if line.starts_with('{') {
+            let line: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(line["spans"].as_array().map(Vec::len), Some(1), "{line}");
+        } else {
+            assert_eq!(line.matches("count-1").count(), 1, "{line}");
+        }
+        let made = spans.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(made, calls.len(), "{runtime} {format:?}: {text}");
+    }
 }

@@ -539,3 +539,100 @@ fn the_api_lock_is_checked_and_rewritten() {
     let (ok, _, stderr) = run(&["check", "--api", stale.to_str().unwrap()]);
     assert!(ok, "{stderr}");
 }
+
+/// The lines `run`'s own subscriber writes while a request is served carry the request's
+/// fields where a `request` span's were, in both formats (the subscriber makes no span per
+/// request: `endpoint_runtime::logging::request`), and a line outside a request has none.
+#[tokio::test]
+async fn the_lines_of_a_request_carry_its_fields() {
+    use std::io::Read as _;
+    for format in ["text", "json"] {
+        let mut running = spawn(
+            "greet",
+            &[
+                ("RUST_LOG", "info"),
+                ("ENDPOINT_ACCESS_LOG", "on"),
+                ("ENDPOINT_LOG_FORMAT", format),
+            ],
+        );
+        let client = reqwest::Client::new();
+        let id = format!("e2e-{format}");
+        let response = client
+            .get(format!("{}/greet/intro", running.base))
+            .header("x-request-id", &id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let refused = format!("e2e-{format}-refused");
+        let response = client
+            .get(format!("{}/greet/intro", running.base))
+            .header("x-request-id", &refused)
+            .header("authorization", "Bearer not-a-known-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        send_sigterm(&running);
+        let mut stderr = String::new();
+        running
+            .child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_exits(running);
+        let line = |needle: &str| {
+            stderr
+                .lines()
+                .find(|line| line.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{stderr}"))
+                .to_string()
+        };
+        if format == "text" {
+            let access = line(&format!("request_id={id} "));
+            assert!(
+                access.contains(&format!(
+                    " INFO request{{request_id={id} method=GET path=/greet/intro endpoint=greet}}: endpoint_runtime::access: access "
+                )),
+                "{access}"
+            );
+            let rejected = line("credential rejected");
+            assert!(
+                rejected.contains(&format!(
+                    " WARN request{{request_id={refused} method=GET path=/greet/intro endpoint=greet}}: "
+                )),
+                "{rejected}"
+            );
+            // Lines of no request (start-up, shutdown) carry no request.
+            for other in stderr.lines().filter(|line| !line.contains("e2e-")) {
+                assert!(!other.contains("request{"), "{other}");
+            }
+        } else {
+            let access: serde_json::Value =
+                serde_json::from_str(&line(&format!("\"request_id\":\"{id}\""))).unwrap();
+            let request = serde_json::json!({
+                "endpoint": "greet",
+                "method": "GET",
+                "path": "/greet/intro",
+                "request_id": id,
+                "name": "request",
+            });
+            assert_eq!(access["target"], "endpoint_runtime::access", "{access}");
+            assert_eq!(access["span"], request, "{access}");
+            assert_eq!(access["spans"], serde_json::json!([request]), "{access}");
+            let rejected: serde_json::Value =
+                serde_json::from_str(&line("credential rejected")).unwrap();
+            assert_eq!(
+                rejected["span"]["request_id"],
+                refused.as_str(),
+                "{rejected}"
+            );
+            for other in stderr.lines().filter(|line| !line.contains("e2e-")) {
+                let other: serde_json::Value = serde_json::from_str(other).unwrap();
+                assert!(other.get("spans").is_none(), "{other}");
+            }
+        }
+    }
+}

@@ -24,6 +24,7 @@ use futures_util::FutureExt as _;
 use crate::auth::{Chain, Identified};
 use crate::config::Config;
 use crate::error::{EndpointError, ErrorFormat, ErrorInfo, render};
+use crate::logging::request::RequestFields;
 use crate::registry::{Access, Endpoint, Methods};
 use crate::registry::{Handler, HandlerFuture};
 
@@ -56,7 +57,7 @@ pub(crate) struct Runtime {
 }
 
 /// The request span's target (see [`logging`](crate::logging)).
-const REQUEST_SPAN_TARGET: &str = "endpoint_runtime::request";
+const REQUEST_SPAN_TARGET: &str = crate::logging::request::REQUEST_TARGET;
 
 /// Serves one request: request id, the `request` span, the authenticator chain, the
 /// endpoint's access check and body limit (when `endpoint` is known, see
@@ -79,14 +80,31 @@ where
     Fut: Future<Output = Response>,
 {
     let request_id = RequestState::request_id(request.headers());
+    // The request's fields for its log lines (see `logging::request`): no span, unless traces
+    // are exported or a subscriber the application installed writes the lines.
+    let fields = crate::logging::request::wanted().then(|| {
+        Arc::new(RequestFields {
+            request_id: request_id.header_value().clone(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            endpoint: endpoint.map(Endpoint::id),
+        })
+    });
     #[cfg(feature = "otel")]
-    let span = if crate::otel::enabled() {
-        exported_span(&runtime, endpoint, &request, &request_id)
-    } else {
-        request_span(endpoint, &request, &request_id)
-    };
+    let exported = crate::otel::enabled();
     #[cfg(not(feature = "otel"))]
-    let span = request_span(endpoint, &request, &request_id);
+    let exported = false;
+    let span = if exported {
+        #[cfg(feature = "otel")]
+        let span = exported_span(&runtime, endpoint, &request, &request_id);
+        #[cfg(not(feature = "otel"))]
+        let span = tracing::Span::none();
+        span
+    } else if fields.is_some() && !crate::logging::request::formatted_here() {
+        request_span(endpoint, &request, &request_id)
+    } else {
+        tracing::Span::none()
+    };
     let access = (runtime.config.access_log || runtime.metrics()).then(|| {
         Box::new(AccessLine::new(
             request.method().clone(),
@@ -106,6 +124,7 @@ where
         runtime,
         endpoint,
         span,
+        fields,
         request_id,
         start: Some((request, inner)),
         guard: None,
@@ -231,7 +250,10 @@ pin_project_lite::pin_project! {
     pub(crate) struct Pipeline<F, Fut> {
         runtime: Arc<Runtime>,
         endpoint: Option<&'static Endpoint>,
+        // The request span, when one is made (see `run`).
         span: tracing::Span,
+        // The request's fields, current while the request is polled.
+        fields: Option<Arc<RequestFields>>,
         request_id: RequestId,
         started: Option<Instant>,
         // What the access line says of the request (`ENDPOINT_ACCESS_LOG=on`).
@@ -299,6 +321,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let _entered = this.span.enter();
+        let _scope = crate::logging::request::Scope::enter(this.fields.as_ref());
         let runtime: &Runtime = this.runtime;
         let response = loop {
             if let Some(running) = this.running.as_mut().as_pin_mut() {

@@ -211,7 +211,8 @@ where
     // Its own task: a client that goes away does not cancel the handler, nor the keeping of
     // its response.
     let request = Request::from_parts(parts, Body::from(body));
-    let task = tokio::spawn(
+    // The handler's lines carry the request's fields (and span, when one is made) in its task.
+    let task = tokio::spawn(crate::logging::request::in_current_request(
         async move {
             let run =
                 std::panic::AssertUnwindSafe(async move { inner(request).await }).catch_unwind();
@@ -232,7 +233,7 @@ where
             }
         }
         .in_current_span(),
-    );
+    ));
     match task.await {
         Ok(response) => response,
         // The pipeline catches it and answers 500, as for any handler's panic.

@@ -172,10 +172,22 @@ async fn request_ids_are_taken_checked_or_generated() {
         .unwrap()
         .to_string();
     assert_ne!(generated, "bad id with spaces");
-    assert_eq!(generated.len(), 36, "a UUID: {generated}");
-    // Errors produced by the framework carry it too.
+    // The process's random prefix (16 hex digits), `-`, a counter in hex.
+    let (prefix, count) = generated.split_once('-').unwrap();
+    assert!(
+        prefix.len() == 16
+            && prefix.bytes().all(|b| b.is_ascii_hexdigit())
+            && !count.is_empty()
+            && count.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{generated}"
+    );
+    // Errors produced by the framework carry one too: another id of the same process.
     let response = client().get(server.url("/nope")).send().await.unwrap();
-    assert!(response.headers().contains_key("x-request-id"));
+    let other = response.headers()["x-request-id"].to_str().unwrap();
+    assert!(
+        other.starts_with(&format!("{prefix}-")) && other != generated,
+        "{other}"
+    );
 }
 
 #[tokio::test]

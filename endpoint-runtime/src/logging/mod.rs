@@ -3,15 +3,21 @@
 //! [`run`](crate::run) installs a [`tracing_subscriber`] `fmt` subscriber on standard error
 //! unless the application installed one first: the level filter comes from `RUST_LOG`
 //! (default `info`), the format from `ENDPOINT_LOG_FORMAT` (`text`, with [`Fields`], or
-//! `json`, with [`JsonFields`]). Every request runs inside one `request` span with
-//! `request_id`, `method`, `path` and, once routed, `endpoint`, so each line logged while
-//! serving it carries those fields (in the JSON format, under `span` and `spans`).
+//! `json`, with [`JsonFields`]); [`layer`] gives the same lines to an application that builds
+//! its own subscriber.
 //!
-//! The span's target is `endpoint_runtime::request`. It is the largest part of what the
-//! runtime adds to a small request (about 3,600 of 23,000 instructions on a text route, see
-//! `bench/README.md`); an application that does not need its lines tied to requests can drop it
-//! and keep everything else, for example `RUST_LOG=info,endpoint_runtime::request=off`. Lines
-//! then lose the request id, which 5xx bodies still carry.
+//! Each line logged while a request is served carries the request's `request_id`, `method`,
+//! `path` and, once routed, `endpoint`, where a `request` span's fields would be:
+//! `request{request_id=… method=GET path=/… endpoint=…}:` in the text format, the first object
+//! of `spans` (and `span`, when no other span is open) in the JSON format. The runtime's event
+//! formatter writes them from the request being polled, so nothing is made or formatted for
+//! a request that logs nothing: a `tracing` span per request cost about 3,300 of the 23,400
+//! userland instructions of a text request. A real `request` span (target
+//! `endpoint_runtime::request`) is still made when traces are exported (feature `otel`) and
+//! when the application installed a subscriber of its own, which then writes it as any span.
+//!
+//! `RUST_LOG=info,endpoint_runtime::request=off` leaves the request's fields off every line
+//! and keeps everything else; lines then lose the request id, which 5xx bodies still carry.
 
 use std::fmt::{self, Write as _};
 
@@ -23,6 +29,12 @@ use tracing_subscriber::fmt::FormattedFields;
 use tracing_subscriber::fmt::format::Writer;
 
 use crate::env::{ConfigError, Env, chosen};
+
+pub(crate) mod request;
+
+pub use request::{InRequest, in_current_request};
+
+use request::{EventFormat, REQUEST_TARGET, RequestLayer};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,9 +70,9 @@ impl LogFormat {
 /// value taken from a request (a token's header, a header, a path) cannot start a forged line
 /// or send a terminal escape sequence.
 ///
-/// It exists for speed: the request span is formatted on every request, and the default
-/// formatter escapes every string character by character (about 4,000 instructions for the
-/// span's three fields, against a few hundred here).
+/// It exists for speed: the default formatter escapes every string character by character
+/// (about 4,000 instructions for the request span's three fields, against a few hundred here,
+/// when the span was formatted on every request).
 ///
 /// ```
 /// use endpoint_runtime::logging::Fields;
@@ -587,12 +599,20 @@ pub(crate) fn test_subscriber() -> impl tracing::Subscriber + Send + Sync {
     if let Some(error) = malformed {
         eprintln!("warning: {error}; logging at `info`");
     }
-    tracing_subscriber::registry().with(filter).with(
-        fmt::layer()
-            .fmt_fields(Fields)
-            .with_ansi(false)
-            .with_test_writer(),
-    )
+    let request_fields = filter.would_enable(REQUEST_TARGET, &tracing::Level::INFO);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(RequestLayer)
+        .with(
+            fmt::layer()
+                .fmt_fields(Fields)
+                .event_format(EventFormat {
+                    json: false,
+                    request_fields,
+                })
+                .with_ansi(false)
+                .with_test_writer(),
+        )
 }
 
 /// A layer that sends spans elsewhere (the `otel` feature's export).
@@ -606,26 +626,89 @@ const EXPORTED_TARGETS: [&str; 2] = [
     "endpoint_runtime::confined::outbound",
 ];
 
-/// The log lines' layer in `format`, on standard error.
-fn log_layer<S>(format: LogFormat) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+/// The runtime's log lines as a [`tracing_subscriber`] layer, for an application that builds
+/// its own subscriber (to add a layer, or to write elsewhere than standard error) and wants the
+/// lines [`run`](crate::run) writes: `format` (`LogFormat::Text`, with [`Fields`] and without
+/// colours, or `LogFormat::Json`, with [`JsonFields`]), each line logged while a request is
+/// served carrying the request's fields (see the module docs), written to `writer`.
+///
+/// In such a subscriber the pipeline makes a `request` span per request, which other layers
+/// (an exporter, an error reporter) may read and these lines write as a span; the subscriber
+/// `run` installs writes the same lines without one.
+///
+/// ```
+/// use endpoint_runtime::logging::{LogFormat, layer};
+/// use tracing_subscriber::prelude::*;
+///
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::filter::LevelFilter::INFO)
+///     .with(layer(LogFormat::Json, std::io::stderr));
+/// # drop(subscriber);
+/// ```
+pub fn layer<S, W>(
+    format: LogFormat,
+    writer: W,
+) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    lines(format, writer, false, true)
+}
+
+/// The log lines' layer in `format`, to `writer`, with colours in the text format when `ansi`,
+/// and the request's fields on the lines of a request when `request_fields` (the log's filter
+/// enables `endpoint_runtime::request` at `info`).
+fn lines<S, W>(
+    format: LogFormat,
+    writer: W,
+    ansi: bool,
+    request_fields: bool,
+) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::fmt;
+    match format {
+        LogFormat::Text => fmt::layer()
+            .fmt_fields(Fields)
+            .event_format(EventFormat {
+                json: false,
+                request_fields,
+            })
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Json => fmt::layer()
+            .fmt_fields(JsonFields)
+            .event_format(EventFormat {
+                json: true,
+                request_fields,
+            })
+            .with_ansi(false)
+            .with_writer(writer)
+            .boxed(),
+    }
+}
+
+/// The log lines' layer of [`init`] in `format`, on standard error (in colour when it is a
+/// terminal), under `filter`: the request's fields are written without a span per request
+/// ([`RequestLayer`] marks the subscriber as doing so).
+fn log_layer<S>(
+    format: LogFormat,
+    filter: &tracing_subscriber::filter::Targets,
+) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     use tracing_subscriber::Layer as _;
-    use tracing_subscriber::fmt;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    match format {
-        LogFormat::Text => fmt::layer()
-            .fmt_fields(Fields)
-            .with_ansi(ansi)
-            .with_writer(std::io::stderr)
-            .boxed(),
-        LogFormat::Json => fmt::layer()
-            .json()
-            .fmt_fields(JsonFields)
-            .with_writer(std::io::stderr)
-            .boxed(),
-    }
+    let request_fields = filter.would_enable(REQUEST_TARGET, &tracing::Level::INFO);
+    RequestLayer
+        .and_then(lines(format, std::io::stderr, ansi, request_fields))
+        .boxed()
 }
 
 /// Installs the default subscriber (see the module docs), with `export` when given; keeps one
@@ -639,11 +722,14 @@ pub(crate) fn init(format: LogFormat, export: Option<ExportLayer>) -> bool {
     use tracing_subscriber::prelude::*;
     let (filter, _malformed) = filter_or_info();
     match export {
-        None => tracing_subscriber::registry()
-            .with(filter)
-            .with(log_layer(format))
-            .try_init()
-            .is_ok(),
+        None => {
+            let lines = log_layer(format, &filter);
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(lines)
+                .try_init()
+                .is_ok()
+        }
         Some(export) => {
             let exported = EXPORTED_TARGETS
                 .iter()
@@ -652,7 +738,7 @@ pub(crate) fn init(format: LogFormat, export: Option<ExportLayer>) -> bool {
                 });
             tracing_subscriber::registry()
                 .with(export.with_filter(exported))
-                .with(log_layer(format).with_filter(filter))
+                .with(log_layer(format, &filter).with_filter(filter))
                 .try_init()
                 .is_ok()
         }
