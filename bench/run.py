@@ -162,12 +162,17 @@ def build_baselines():
         str(ROOT / "bench" / "baselines" / "Cargo.toml"), "--target-dir", str(TARGET)], cwd=ROOT)
 
 
-def peak_rss_mib(pid):
-    """The process's peak resident set (`VmHWM`), in MiB."""
+def status_mib(pid, key):
+    """A size from `/proc/<pid>/status` (`VmHWM`: the peak resident set; `RssAnon`: the
+    resident anonymous memory, heap and stacks, without the binary's own pages), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mib(pid):
+    return status_mib(pid, "VmHWM")
 
 
 # The servers of `throughput`: (name, binary, port, RUST_LOG). The framework with its default
@@ -216,7 +221,8 @@ def throughput(args):
                     cpu_us = (cpu_seconds(server.process.pid) - before) * 1e6 / total
                     rows.append({"round": round_, "route": label, "server": name, "rps": round(rps),
                                  "p50_us": round(p50), "p99_us": round(p99), "cpu_us_per_req": round(cpu_us, 2),
-                                 "peak_rss_mib": round(peak_rss_mib(server.process.pid), 2)})
+                                 "peak_rss_mib": round(peak_rss_mib(server.process.pid), 2),
+                                 "rss_anon_mib": round(status_mib(server.process.pid, "RssAnon"), 2)})
                     print(f"round {round_:2}  {label:34} {name:10} {rps:10.0f} req/s  p50 {p50:7.0f} us  "
                           f"p99 {p99:7.0f} us  cpu {cpu_us:5.2f} us/req", flush=True)
         finally:
@@ -235,8 +241,8 @@ def throughput(args):
                 by_round.setdefault(r["round"], {})[r["server"]] = r[key]
         return statistics.median(v[server] / v[base] for v in by_round.values())
 
-    def peak(label, server):
-        return max(r["peak_rss_mib"] for r in rows if r["route"] == label and r["server"] == server)
+    def peak(label, server, key="peak_rss_mib"):
+        return max(r[key] for r in rows if r["route"] == label and r["server"] == server)
 
     for title, key, unit in (("server CPU per request", "cpu_us_per_req", "us"),
                              ("p99 latency", "p99_us", "us"), ("requests per second", "rps", "")):
@@ -255,6 +261,12 @@ def throughput(args):
     for label, *_ in routes:
         print(f"{label:34}" + "".join(f" {peak(label, name):9.2f} {peak(label, name) / peak(label, 'axum'):5.2f}x"
                                       for name in names))
+    print("\nanonymous memory (RssAnon after the route's last round: heap and stacks, not the binary's pages; MiB), and x raw axum")
+    print(f"{'route':34}" + "".join(f" {name:>17}" for name in names))
+    for label, *_ in routes:
+        print(f"{label:34}" + "".join(
+            f" {peak(label, name, 'rss_anon_mib'):9.2f} {peak(label, name, 'rss_anon_mib') / peak(label, 'axum', 'rss_anon_mib'):5.2f}x"
+            for name in names))
     commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
     print(f"\ncommit {commit}; {args.rounds} rounds of {args.duration} s per server and route, wrk 1 thread "
           f"{args.connections} connections on core 0, servers on core 1 (1 worker), rounds alternate the "

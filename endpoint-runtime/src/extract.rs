@@ -136,14 +136,19 @@ pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
     else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or("").trim();
+    // Compared without case and without making a lowercase copy (every JSON request runs this).
+    let (Some(kind), Some(suffix)) = (
+        essence.get(..12),
+        essence
+            .len()
+            .checked_sub(5)
+            .and_then(|at| essence.get(at..)),
+    ) else {
+        return false;
+    };
+    essence.eq_ignore_ascii_case("application/json")
+        || (kind.eq_ignore_ascii_case("application/") && suffix.eq_ignore_ascii_case("+json"))
 }
 
 impl<T: serde::de::DeserializeOwned> Json<T> {
@@ -318,4 +323,41 @@ pub mod unchecked {
 #[doc(hidden)] // for generated code, through `__private`
 pub fn respond<T: IntoResponse>(value: T) -> Response {
     value.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types_are_recognised_in_any_case() {
+        let of = |value: &'static str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static(value),
+            );
+            is_json(&headers)
+        };
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/json ;x=1",
+            "application/problem+json",
+            "APPLICATION/VND.API+JSON",
+        ] {
+            assert!(of(yes), "{yes}");
+        }
+        for no in [
+            "text/json",
+            "application/jsonx",
+            "application/xml",
+            "json",
+            "",
+            "x/+json",
+        ] {
+            assert!(!of(no), "{no}");
+        }
+        assert!(!is_json(&axum::http::HeaderMap::new()));
+    }
 }
