@@ -8,13 +8,21 @@
 //!
 //! Each line logged while a request is served carries the request's `request_id`, `method`,
 //! `path` and, once routed, `endpoint`, where a `request` span's fields would be:
-//! `request{request_id=… method=GET path=/… endpoint=…}:` in the text format, the first object
-//! of `spans` (and `span`, when no other span is open) in the JSON format. The runtime's event
-//! formatter writes them from the request being polled, so nothing is made or formatted for
-//! a request that logs nothing: a `tracing` span per request cost about 3,300 of the 23,400
-//! userland instructions of a text request. A real `request` span (target
-//! `endpoint_runtime::request`) is still made when traces are exported (feature `otel`) and
-//! when the application installed a subscriber of its own, which then writes it as any span.
+//! `request{request_id=… method=GET path=/… endpoint=…}:` in the text format, an object of
+//! `spans` (and `span`, when no span was opened inside the request) in the JSON format, after
+//! the spans opened outside the request and before those opened inside it. The runtime's event
+//! formatter writes them from the request being polled, so nothing is made or formatted for a
+//! request that logs nothing: a `tracing` span per request cost about 2,800 of the 23,400
+//! userland instructions of a text request (callgrind, `bench/README.md`). A real `request`
+//! span (target `endpoint_runtime::request`) is still made when traces are exported (feature
+//! `otel`) and when the application installed a subscriber of its own, which then writes it as
+//! any span.
+//!
+//! Lines logged on another task or thread carry the request when they are logged inside a
+//! span opened during the request (`tokio::spawn(work.instrument(span))`, or a span entered in
+//! a `spawn_blocking` closure), or in a future made by [`in_current_request`]. Under the
+//! subscriber `run` installs there is no request span, so `in_current_span()` and
+//! `Span::current()` alone no longer carry the request to another task.
 //!
 //! `RUST_LOG=info,endpoint_runtime::request=off` leaves the request's fields off every line
 //! and keeps everything else; lines then lose the request id, which 5xx bodies still carry.
@@ -191,7 +199,7 @@ fn hidden(field: &Field) -> bool {
 
 /// A value that can be written without quotes: it cannot be mistaken for another field.
 fn plain(value: &str) -> bool {
-    // One table load per byte: this runs for every field of every request span.
+    // One table load per byte: this runs for every field of every span and request.
     !value.is_empty() && value.bytes().all(|b| PLAIN[usize::from(b)])
 }
 

@@ -1,23 +1,31 @@
 //! The request's fields on every line logged while it is served, without a span per request.
 //!
-//! The pipeline makes one [`RequestFields`] per request (an `Arc`: one allocation) and sets it
-//! as the thread's current request while it polls the request ([`Scope`]). The runtime's event
+//! When lines of requests may carry the request's fields (`endpoint_runtime::request` is
+//! enabled at `info`), the pipeline makes one [`RequestFields`] per request (an `Arc`: one
+//! allocation) and sets it as the thread's current request while it polls the request
+//! ([`Scope`]). The runtime's event
 //! formatter ([`EventFormat`]) writes it on each line where the `request` span's fields were
 //! written before: `request{request_id=… method=… path=… endpoint=…}:` in the text format, an
 //! object of `spans` (and `span`, when no span was opened inside the request) in the JSON
-//! format. Nothing is formatted until a line is logged.
+//! format. Nothing is formatted until a line is logged. A request served while another is
+//! current (the test client called from a handler) replaces it until it is done; a line then
+//! carries the innermost request whose span it is in, or the current one.
 //!
 //! A span opened while a request is current carries the request ([`RequestLayer`] stores it
 //! in the span's extensions), so a line logged inside that span on another task or thread
 //! still says which request it belongs to, and spans opened outside the request (an outer
 //! layer's) are written before it, as they were before.
 //!
-//! A `tracing` span per request cost about 3,000 of the 23,400 userland instructions of a
+//! A `tracing` span per request cost about 2,800 of the 23,400 userland instructions of a
 //! text request (creating it, formatting its fields into the registry, closing it; callgrind,
 //! 2026-12-02), whether or not anything was logged. The span is still made where something
-//! needs it: trace export (feature `otel`), and any subscriber but the one `run` installs
-//! (`logging::layer` inside an application's own subscriber, or another), which then writes it
-//! as any span.
+//! needs it: trace export (feature `otel`), and any subscriber but the ones `run` and
+//! `#[endpoint_runtime::test]` install (`logging::layer` inside an application's own
+//! subscriber, or another), which then writes it as any span.
+//!
+//! The JSON lines' `fields` are written by [`JsonFields`](super::JsonFields), as their spans'
+//! are: a byte slice is an array of numbers and `otel.`-prefixed fields are left out, where
+//! `tracing_subscriber`'s JSON format wrote a string and kept them.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -113,7 +121,9 @@ pin_project_lite::pin_project! {
 /// `future` polled as part of the current request, wherever it runs: its log lines carry the
 /// request's fields, as `tracing::Instrument::in_current_span` carries a span. For a task a
 /// handler spawns (`tokio::spawn(in_current_request(work))`); outside a request it changes
-/// nothing.
+/// nothing. This is what the runtime's lines ([`layer`](super::layer) and the subscriber `run`
+/// installs) read; under a formatter of the application's own, add `.in_current_span()` too,
+/// which carries the request span that subscriber gets.
 pub fn in_current_request<F: Future>(future: F) -> InRequest<F> {
     InRequest {
         future,
@@ -199,17 +209,22 @@ where
             .event_scope()
             .map(|scope| scope.from_root().collect())
             .unwrap_or_default();
-        // The request goes before the first span opened in it; else, for a line logged where
-        // the request is current, after every span (each was opened outside it). Not at all
-        // when the request span itself is there (it carries the fields) or the log's filter
-        // leaves them off.
-        let request = if !self.request_fields || spans.iter().any(is_request_span) {
-            None
-        } else if let Some((at, opened)) = spans.iter().enumerate().find_map(|(at, span)| {
+        // The request of the innermost span opened in one goes before the first span opened
+        // in it; else, for a line logged where the request is current, after every span (each
+        // was opened outside it). Not at all when the request span itself is there (it
+        // carries the fields) or the log's filter leaves them off.
+        let opened_in = |span: &SpanRef<'_, S>| {
             span.extensions()
                 .get::<OpenedIn>()
-                .map(|opened| (at, Arc::clone(&opened.0)))
-        }) {
+                .map(|opened| Arc::clone(&opened.0))
+        };
+        let request = if !self.request_fields || spans.iter().any(is_request_span) {
+            None
+        } else if let Some(opened) = spans.iter().rev().find_map(opened_in) {
+            let at = spans
+                .iter()
+                .position(|span| opened_in(span).is_some_and(|r| Arc::ptr_eq(&r, &opened)))
+                .unwrap_or(0);
             Some((opened, at))
         } else if event.is_contextual() {
             current().map(|request| (request, spans.len()))
@@ -645,6 +660,31 @@ mod tests {
             ),
             "{now}"
         );
+    }
+
+    /// The subscribers `init` builds (with and without trace export, where the log layer has a
+    /// filter of its own) and the test subscriber are found to write the request's fields, so
+    /// that the pipeline makes no span for them; an application's subscriber is not.
+    #[test]
+    fn the_runtimes_own_subscribers_are_recognised() {
+        use crate::logging::{LogFormat, log_layer, test_subscriber};
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::level_filters::LevelFilter::INFO);
+        for format in [LogFormat::Text, LogFormat::Json] {
+            let plain = tracing_subscriber::registry()
+                .with(filter.clone())
+                .with(log_layer(format, &filter));
+            assert!(tracing::Dispatch::new(plain).is::<RequestLayer>());
+            let exported = tracing_subscriber::registry()
+                .with(tracing_subscriber::fmt::layer().with_filter(filter.clone()))
+                .with(log_layer(format, &filter).with_filter(filter.clone()));
+            assert!(tracing::Dispatch::new(exported).is::<RequestLayer>());
+            let theirs = tracing_subscriber::registry()
+                .with(filter.clone())
+                .with(crate::logging::layer(format, std::io::sink));
+            assert!(!tracing::Dispatch::new(theirs).is::<RequestLayer>());
+        }
+        assert!(tracing::Dispatch::new(test_subscriber()).is::<RequestLayer>());
     }
 
     #[test]

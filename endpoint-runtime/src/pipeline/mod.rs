@@ -59,7 +59,8 @@ pub(crate) struct Runtime {
 /// The request span's target (see [`logging`](crate::logging)).
 const REQUEST_SPAN_TARGET: &str = crate::logging::request::REQUEST_TARGET;
 
-/// Serves one request: request id, the `request` span, the authenticator chain, the
+/// Serves one request: request id, the request's log fields (see
+/// [`logging`](crate::logging)), the authenticator chain, the
 /// endpoint's access check and body limit (when `endpoint` is known, see
 /// [`body_limit`](crate::body_limit)), then `inner` under the request timeout with panic
 /// capture, then the error envelope and the `x-request-id` header.
@@ -138,7 +139,8 @@ where
     }
 }
 
-/// The `request` span every line logged while serving the request carries (see
+/// The `request` span, for a subscriber that is not the runtime's own: every line logged while
+/// serving the request carries it (see
 /// [`logging`](crate::logging)).
 fn request_span(
     endpoint: Option<&'static Endpoint>,
