@@ -485,33 +485,11 @@ fn json_request(writer: &mut Writer<'_>, request: &RequestFields) -> fmt::Result
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
-    use tracing_subscriber::fmt::MakeWriter;
     use tracing_subscriber::prelude::*;
 
     use super::*;
+    use crate::logging::tests::Buffer;
     use crate::logging::{Fields, JsonFields};
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Buffer {
-        type Writer = Buffer;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
 
     /// What `emit` logs inside a request (after entering an `outer` span opened outside it,
     /// when asked): with `span`, as the request span under tracing-subscriber's own `Full` or
@@ -537,29 +515,18 @@ mod tests {
                         .with_writer(writer),
                 ),
             ),
-            (false, false) => Box::new(
-                tracing_subscriber::registry().with(RequestLayer).with(
-                    tracing_subscriber::fmt::layer()
-                        .fmt_fields(Fields)
-                        .event_format(EventFormat {
-                            json: false,
-                            request_fields: true,
-                        })
-                        .with_ansi(ansi)
-                        .with_writer(writer),
-                ),
-            ),
-            (false, true) => Box::new(
-                tracing_subscriber::registry().with(RequestLayer).with(
-                    tracing_subscriber::fmt::layer()
-                        .fmt_fields(JsonFields)
-                        .event_format(EventFormat {
-                            json: true,
-                            request_fields: true,
-                        })
-                        .with_writer(writer),
-                ),
-            ),
+            (false, json) => {
+                let format = if json {
+                    crate::logging::LogFormat::Json
+                } else {
+                    crate::logging::LogFormat::Text
+                };
+                Box::new(
+                    tracing_subscriber::registry()
+                        .with(RequestLayer)
+                        .with(crate::logging::lines(format, writer, ansi, true)),
+                )
+            }
         };
         tracing::subscriber::with_default(subscriber, || {
             let outer_span = outer.then(|| tracing::info_span!("outer", layer = "trace"));
