@@ -156,7 +156,10 @@ pub(crate) struct Pool {
     waiting: AtomicUsize,
     /// Whether a worker falling short of `required` was logged already (once per server).
     shortfall_logged: AtomicBool,
-    outbound: Outbound,
+    /// The client of the endpoints' outbound requests; `None` when no confined endpoint
+    /// declares an origin (loading the system's root certificates costs about 19 million
+    /// instructions and a few hundred KiB at start-up, callgrind, 2026-12-02).
+    outbound: Option<Outbound>,
 }
 
 /// Why no worker could be had.
@@ -375,7 +378,15 @@ impl Pool {
             permits: tokio::sync::Semaphore::new(config.workers),
             waiting: AtomicUsize::new(0),
             shortfall_logged: AtomicBool::new(false),
-            outbound: Outbound::new().map_err(Error::confined)?,
+            outbound: if crate::registry::endpoints()
+                .iter()
+                .filter_map(|endpoint| endpoint.confined())
+                .any(|spec| !spec.origins.is_empty())
+            {
+                Some(Outbound::new().map_err(Error::confined)?)
+            } else {
+                None
+            },
         });
         // One warm worker per confined endpoint; more are started on demand and kept, up to
         // `ENDPOINT_CONFINED_WORKERS` idle per endpoint.
@@ -815,7 +826,13 @@ async fn host_call(
                 )));
             }
             budget.requests -= 1;
-            pool.outbound
+            let Some(outbound) = pool.outbound.as_ref() else {
+                // Made at start-up whenever an endpoint declares an origin.
+                return Err(HostError::Refused(
+                    "the server has no outbound client".into(),
+                ));
+            };
+            outbound
                 .send(spec.origins, &method, &url, &headers, body)
                 .await
                 .map(HostResult::Response)
@@ -895,7 +912,7 @@ mod tests {
             permits: tokio::sync::Semaphore::new(1),
             waiting: AtomicUsize::new(0),
             shortfall_logged: AtomicBool::new(false),
-            outbound: Outbound::new().unwrap(),
+            outbound: Some(Outbound::new().unwrap()),
         })
     }
 
