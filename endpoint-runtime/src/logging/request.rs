@@ -187,11 +187,10 @@ where
     span.metadata().target() == REQUEST_TARGET && span.name() == "request"
 }
 
-/// The spans of a line, from the root, and where the request goes among them.
-struct Scopes<'a, S: for<'l> LookupSpan<'l>> {
-    spans: Vec<SpanRef<'a, S>>,
-    /// The request, and the index of the span it goes before (`spans.len()`: after all).
-    request: Option<(Arc<RequestFields>, usize)>,
+/// What a line is inside, from the root: its spans, and the request among them.
+enum Within<'a, S: for<'l> LookupSpan<'l>> {
+    Request(Arc<RequestFields>),
+    Span(SpanRef<'a, S>),
 }
 
 impl<S, N> FormatEvent<S, N> for EventFormat
@@ -231,13 +230,16 @@ where
         } else {
             None
         };
-        let scopes = Scopes { spans, request };
+        let mut within: Vec<_> = spans.into_iter().map(Within::Span).collect();
+        if let Some((request, at)) = request {
+            within.insert(at, Within::Request(request));
+        }
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         if self.json {
-            json_line(ctx, writer, event, meta, &scopes)
+            json_line(ctx, writer, event, meta, &within)
         } else {
-            text_line(ctx, writer, event, meta, &scopes)
+            text_line(ctx, writer, event, meta, &within)
         }
     }
 }
@@ -264,7 +266,7 @@ fn text_line<S, N>(
     mut writer: Writer<'_>,
     event: &Event<'_>,
     meta: &Metadata<'_>,
-    scopes: &Scopes<'_, S>,
+    within: &[Within<'_, S>],
 ) -> fmt::Result
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -298,29 +300,24 @@ where
         paint(out, ansi, BOLD, "}");
         paint(out, ansi, DIMMED, ":");
     };
-    for (at, span) in scopes.spans.iter().enumerate() {
-        if let Some((fields, before)) = &scopes.request
-            && *before == at
-        {
-            request(&mut out, fields);
+    for each in within {
+        match each {
+            Within::Request(fields) => request(&mut out, fields),
+            Within::Span(span) => {
+                paint(&mut out, ansi, BOLD, span.name());
+                let extensions = span.extensions();
+                if let Some(fields) = extensions.get::<FormattedFields<N>>()
+                    && !fields.is_empty()
+                {
+                    paint(&mut out, ansi, BOLD, "{");
+                    out.push(fields);
+                    paint(&mut out, ansi, BOLD, "}");
+                }
+                paint(&mut out, ansi, DIMMED, ":");
+            }
         }
-        paint(&mut out, ansi, BOLD, span.name());
-        let extensions = span.extensions();
-        if let Some(fields) = extensions.get::<FormattedFields<N>>()
-            && !fields.is_empty()
-        {
-            paint(&mut out, ansi, BOLD, "{");
-            out.push(fields);
-            paint(&mut out, ansi, BOLD, "}");
-        }
-        paint(&mut out, ansi, DIMMED, ":");
     }
-    if let Some((fields, before)) = &scopes.request
-        && *before == scopes.spans.len()
-    {
-        request(&mut out, fields);
-    }
-    if !scopes.spans.is_empty() || scopes.request.is_some() {
+    if !within.is_empty() {
         out.push(" ");
     }
     paint(&mut out, ansi, DIMMED, meta.target());
@@ -367,7 +364,7 @@ fn json_line<S, N>(
     mut writer: Writer<'_>,
     event: &Event<'_>,
     meta: &Metadata<'_>,
-    scopes: &Scopes<'_, S>,
+    within: &[Within<'_, S>],
 ) -> fmt::Result
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -394,31 +391,15 @@ where
         out.push("\"");
         out.finish()?;
     }
-    // Each span, and the request, as an object: (the request, the span).
-    let mut objects: Vec<Result<&RequestFields, &SpanRef<'_, S>>> = Vec::new();
-    for (at, span) in scopes.spans.iter().enumerate() {
-        if let Some((fields, before)) = &scopes.request
-            && *before == at
-        {
-            objects.push(Ok(fields));
-        }
-        objects.push(Err(span));
-    }
-    if let Some((fields, before)) = &scopes.request
-        && *before == scopes.spans.len()
-    {
-        objects.push(Ok(fields));
-    }
-    let object =
-        |writer: &mut Writer<'_>, object: &Result<&RequestFields, &SpanRef<'_, S>>| match object {
-            Ok(request) => json_request(writer, request),
-            Err(span) => json_span::<S, N>(writer, span),
-        };
-    if let Some(last) = objects.last() {
+    let object = |writer: &mut Writer<'_>, each: &Within<'_, S>| match each {
+        Within::Request(request) => json_request(writer, request),
+        Within::Span(span) => json_span::<S, N>(writer, span),
+    };
+    if let Some(last) = within.last() {
         writer.write_str(",\"span\":")?;
         object(&mut writer, last)?;
         writer.write_str(",\"spans\":[")?;
-        for (index, each) in objects.iter().enumerate() {
+        for (index, each) in within.iter().enumerate() {
             if index > 0 {
                 writer.write_char(',')?;
             }

@@ -92,19 +92,16 @@ where
         })
     });
     #[cfg(feature = "otel")]
-    let exported = crate::otel::enabled();
+    let exported =
+        crate::otel::enabled().then(|| exported_span(&runtime, endpoint, &request, &request_id));
     #[cfg(not(feature = "otel"))]
-    let exported = false;
-    let span = if exported {
-        #[cfg(feature = "otel")]
-        let span = exported_span(&runtime, endpoint, &request, &request_id);
-        #[cfg(not(feature = "otel"))]
-        let span = tracing::Span::none();
-        span
-    } else if fields.is_some() && !crate::logging::request::formatted_here() {
-        request_span(endpoint, &request, &request_id)
-    } else {
-        tracing::Span::none()
+    let exported = None;
+    let span = match exported {
+        Some(span) => span,
+        None if fields.is_some() && !crate::logging::request::formatted_here() => {
+            request_span(endpoint, &request, &request_id)
+        }
+        None => tracing::Span::none(),
     };
     let access = (runtime.config.access_log || runtime.metrics()).then(|| {
         Box::new(AccessLine::new(
