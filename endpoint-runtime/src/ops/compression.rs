@@ -3,52 +3,60 @@
 
 use crate::config::CompressionConfig;
 
-/// `router` reading request bodies sent compressed; an encoding it cannot read is the
-/// envelope's 415.
+/// `service` (one route's) reading request bodies sent compressed; an encoding it cannot read
+/// is the envelope's 415.
 ///
-/// A request without `Content-Encoding` (nearly all, and every `GET`) goes straight to the
-/// route: tower-http's `RequestDecompression` would wrap its body, and the response would be
-/// boxed again, for nothing to decode (about 1,000 userland instructions of a 24,800-instruction
-/// text request, callgrind, 2026-12-02).
+/// A request without `Content-Encoding` (nearly all, and every `GET`) goes straight to
+/// `service`: tower-http's `RequestDecompression` would wrap its body, and the response would
+/// be boxed again, for nothing to decode (about 1,000 userland instructions of a
+/// 24,800-instruction text request, callgrind, 2026-12-02). Put around each route's service
+/// rather than on the router with `Router::layer`, which would wrap every route in a second
+/// boxed route that axum clones and drops on each request (about 2,400 more, callgrind, text
+/// route, 2026-12-02).
 #[cfg(feature = "compression")]
-pub(crate) fn decompress(router: axum::Router) -> axum::Router {
-    router.layer(tower::layer::layer_fn(Decompress::new))
+pub(crate) fn decompress<S>(service: S) -> Decompress<S> {
+    Decompress(service)
 }
 
-/// The service of [`decompress`] around one route: the route itself for a request without
-/// `Content-Encoding`, else tower-http's decompression in front of it, its own refusals in
-/// the envelope. It holds the route alone (axum clones it for every request).
+/// The service of [`decompress`]: `S` itself for a request without `Content-Encoding`, else
+/// tower-http's decompression in front of it, its own refusals in the envelope.
 #[cfg(feature = "compression")]
 #[derive(Clone)]
-pub(crate) struct Decompress(axum::routing::Route);
+pub(crate) struct Decompress<S>(S);
 
 /// A response from behind tower-http's decompression.
 #[cfg(feature = "compression")]
 type Decoded =
     axum::http::Response<tower_http::body::UnsyncBoxBody<axum::body::Bytes, axum::BoxError>>;
 
+/// A request body as tower-http's decompression hands it on.
 #[cfg(feature = "compression")]
-impl Decompress {
-    fn new(route: axum::routing::Route) -> Self {
-        Decompress(route)
-    }
-}
+type Decoding = axum::http::Request<tower_http::decompression::DecompressionBody<axum::body::Body>>;
 
 #[cfg(feature = "compression")]
-impl tower::Service<axum::extract::Request> for Decompress {
+impl<S> tower::Service<axum::extract::Request> for Decompress<S>
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     type Response = axum::response::Response;
     type Error = std::convert::Infallible;
     type Future = futures_util::future::Either<
-        axum::routing::future::RouteFuture<std::convert::Infallible>,
+        S::Future,
         futures_util::future::BoxFuture<'static, Result<Self::Response, Self::Error>>,
     >;
 
     fn poll_ready(
         &mut self,
-        _: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), Self::Error>> {
-        // Both are ready at once (a route always is).
-        std::task::Poll::Ready(Ok(()))
+        self.0.poll_ready(cx)
     }
 
     fn call(&mut self, request: axum::extract::Request) -> Self::Future {
@@ -57,11 +65,16 @@ impl tower::Service<axum::extract::Request> for Decompress {
             .headers()
             .contains_key(axum::http::header::CONTENT_ENCODING)
         {
-            let mut decoding = tower::util::MapResponse::new(
-                tower_http::decompression::RequestDecompression::new(self.0.clone()),
+            let inner = tower::util::MapRequest::new(self.0.clone(), |request: Decoding| {
+                request.map(axum::body::Body::new)
+            });
+            let decoding = tower::util::MapResponse::new(
+                tower_http::decompression::RequestDecompression::new(inner),
                 in_envelope as fn(Decoded) -> axum::response::Response,
             );
-            futures_util::future::Either::Right(decoding.call(request).boxed())
+            futures_util::future::Either::Right(
+                tower::ServiceExt::oneshot(decoding, request).boxed(),
+            )
         } else {
             futures_util::future::Either::Left(self.0.call(request))
         }

@@ -93,7 +93,23 @@ fn new_request_id() -> HeaderValue {
     let first = digits.iter().position(|&d| d != b'0').unwrap_or(15);
     let length = 17 + 16 - first;
     text[17..length].copy_from_slice(&digits[first..]);
-    HeaderValue::from_bytes(&text[..length]).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+    // In an owner whose clones share it (one allocation): `HeaderValue::from_bytes` copies
+    // into a `Vec`, and the first clone (for the request's log fields, its state, the
+    // response's header) allocates again to share it.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(IdText { text, length }))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// The text of a request id made here, without a separate allocation.
+struct IdText {
+    text: [u8; 33],
+    length: usize,
+}
+
+impl AsRef<[u8]> for IdText {
+    fn as_ref(&self) -> &[u8] {
+        &self.text[..self.length]
+    }
 }
 
 /// `value` as 16 lowercase hex digits.

@@ -281,7 +281,7 @@ impl TestRequest {
         *request.headers_mut() = self.headers;
         request.extensions_mut().insert(ConnectInfo(self.peer));
         if let Some(identity) = self.identity {
-            request.extensions_mut().insert(TestIdentity(identity));
+            TestIdentity::attach(&mut request, identity);
         }
         let response = self
             .router

@@ -31,6 +31,13 @@ async fn bytes(body: Bytes) -> String {
     format!("{} bytes", body.len())
 }
 
+/// axum's `Bytes` under a limit above axum's own default (2 MiB), which would cut it first
+/// if the route did not raise it.
+#[endpoint(id = "limits", route = "/large", method = post, body_limit = "4MiB")]
+async fn large(body: Bytes) -> String {
+    format!("{} bytes", body.len())
+}
+
 /// axum's `String` (through an alias: an argument written `String` is a path parameter).
 type Text = String;
 
@@ -388,4 +395,24 @@ async fn expect_continue_within_the_limit_still_gets_100_continue() {
         response.head
     );
     assert_eq!(response.body, format!("{LIMIT} bytes").as_bytes());
+}
+
+#[tokio::test]
+async fn a_limit_above_axums_default_is_the_one_its_extractors_read_to() {
+    let server = server().await;
+    let head = "POST /limits/large HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    // 3 MiB: over axum's 2 MiB default, within the endpoint's 4 MiB.
+    let response = send_chunked(&server, head, vec![b'x'; 3 * 1024 * 1024]).await;
+    assert!(
+        response.status_line().starts_with("HTTP/1.1 200 "),
+        "{}",
+        response.head
+    );
+    assert_eq!(String::from_utf8_lossy(&response.body), "3145728 bytes");
+    let response = send_chunked(&server, head, vec![b'x'; 5 * 1024 * 1024]).await;
+    assert!(
+        response.status_line().starts_with("HTTP/1.1 413 "),
+        "{}",
+        response.head
+    );
 }
