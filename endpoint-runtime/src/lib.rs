@@ -67,6 +67,7 @@ mod routing;
 pub mod serve;
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub mod services;
+pub mod sse;
 pub mod status;
 pub mod testing;
 #[cfg(feature = "validate")]
@@ -260,7 +261,11 @@ pub use version::{API_VERSION_HEADER, ApiVersion};
 ///   [`Accountability`], [`Context`], `HeaderMap`, or any axum extractor. One that reads the
 ///   body (`Json`, `Form`, `Bytes`, `String`, `Request`) must come last.
 /// - The return type must implement [`IntoResponse`](axum::response::IntoResponse):
-///   `&'static str`, `String`, `Json<T>`, `Result<T, EndpointError>`, ...
+///   `&'static str`, `String`, `Json<T>`, `Result<T, EndpointError>`, ..., with `impl Trait`
+///   anywhere in it (`impl IntoResponse`, `Json<impl Serialize>`): such a type is documented
+///   as untyped. [`Sse<S>`](sse::Sse) (or `Result<Sse<S>, E>`) is a server-sent-events
+///   stream, documented as `text/event-stream`: it is answered 200, so it takes no other
+///   `status` and no `idempotent` (see [`sse`]).
 ///
 /// ## Misuse is a compile error at the offending token
 ///
@@ -306,6 +311,16 @@ pub use version::{API_VERSION_HEADER, ApiVersion};
 /// # use endpoint_runtime::prelude::*;
 /// #[endpoint(route = "/notes", method = post, status = 201)]
 /// async fn add() -> Json<Value> { Json(json!({})) }
+/// # fn main() {}
+/// ```
+///
+/// A status other than 200 for an event stream (it also refuses `idempotent`):
+///
+/// ```compile_fail
+/// # use endpoint_runtime::prelude::*;
+/// # use endpoint_runtime::sse::{Event, Stream, stream};
+/// #[endpoint(route = "/feed", status = 201)]
+/// async fn feed() -> Sse<impl Stream<Item = Event>> { Sse::new(stream::empty()) }
 /// # fn main() {}
 /// ```
 ///
@@ -707,6 +722,7 @@ macro_rules! link {
 /// The names an endpoint module usually needs: `use endpoint_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::extract::{Json, Query};
+    pub use crate::sse::{LastEventId, Sse};
     pub use crate::{Accepted, Created, NoContent};
     pub use crate::{Accountability, Context, EndpointError, Event, JSend, RequestId, State};
     pub use crate::{endpoint, hook};

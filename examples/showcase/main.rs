@@ -21,6 +21,7 @@ use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schemars::JsonSchema;
 use endpoint_runtime::services::{Permissions, Query};
+use endpoint_runtime::sse::{JsonEvent, Stream, StreamExt, stream};
 use endpoint_runtime::validation::Range;
 use endpoint_runtime::{sqlx, with_pool};
 use serde::{Deserialize, Serialize};
@@ -242,10 +243,13 @@ async fn audit_publication(event: Event, ctx: Context) -> Result<(), EndpointErr
     Ok(())
 }
 
+/// An audit row: id, event, subject, actor.
+type AuditRow = (i64, String, String, Option<String>);
+
 /// The audit log, newest first: admins only.
 #[endpoint(id = "audit-log", route = "/", access = admin)]
 async fn audit_log(ctx: Context) -> Result<Json<Vec<Value>>, EndpointError> {
-    let rows: Vec<(i64, String, String, Option<String>)> = with_pool!(ctx.database()?, |pool| {
+    let rows: Vec<AuditRow> = with_pool!(ctx.database()?, |pool| {
         sqlx::query_as("SELECT id, event, subject, actor FROM audit_log ORDER BY id DESC")
             .fetch_all(pool)
             .await
@@ -257,6 +261,63 @@ async fn audit_log(ctx: Context) -> Result<Json<Vec<Value>>, EndpointError> {
             })
             .collect(),
     ))
+}
+
+/// An audit row, as the live audit log sends it.
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct AuditEntry {
+    id: i64,
+    event: String,
+    subject: String,
+    actor: Option<String>,
+}
+
+/// The audit log, live (server-sent events): every row after the client's `Last-Event-ID`
+/// (all of them on a first connection), oldest first, then each new one as it is written, by
+/// this instance or another (the table is read every half second while nothing is new). Each
+/// event's `id` is the row's, so a reconnecting `EventSource` resumes where it left off.
+/// Admins only, checked before the first event.
+#[endpoint(id = "audit-log", route = "/live", access = admin)]
+async fn audit_live(
+    ctx: Context,
+    LastEventId(last): LastEventId,
+) -> Sse<impl Stream<Item = JsonEvent<AuditEntry>>> {
+    let after = last.and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let rows = stream::unfold((ctx, after, true), |(ctx, after, first)| async move {
+        if !first {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        let database = ctx.database().ok()?;
+        let read: Result<Vec<AuditRow>, _> = with_pool!(database, |pool| {
+            sqlx::query_as(
+                    "SELECT id, event, subject, actor FROM audit_log WHERE id > $1 ORDER BY id LIMIT 100",
+                )
+                .bind(after)
+                .fetch_all(pool)
+                .await
+        });
+        let rows = match read {
+            Ok(rows) => rows,
+            Err(error) => {
+                // The client reconnects with the last id it got.
+                endpoint_runtime::tracing::warn!(%error, "the live audit log cannot read the table: stream ended");
+                return None;
+            }
+        };
+        let newest = rows.last().map_or(after, |row| row.0);
+        Some((stream::iter(rows), (ctx, newest, false)))
+    });
+    Sse::new(rows.flatten().map(|(id, event, subject, actor)| {
+        JsonEvent::new(AuditEntry {
+            id,
+            event,
+            subject,
+            actor,
+        })
+        .id(id.to_string())
+        .event("audit")
+    }))
 }
 
 // ----- Factor ------------------------------------------------------------------------------

@@ -112,6 +112,21 @@ impl Showcase {
         }
     }
 
+    /// The live audit log as `token`, resuming after `last` (`Last-Event-ID`).
+    async fn live(&self, token: &str, last: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .get(format!("{}/audit-log/live", self.running.base))
+            .bearer_auth(token);
+        if let Some(last) = last {
+            request = request.header("last-event-id", last);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        response
+    }
+
     async fn json(&self, method: Method, path: &str, token: Option<&str>) -> (u16, Value) {
         let (status, _, body) = self.call(method, path, token, None).await;
         (
@@ -334,6 +349,18 @@ async fn every_seed_endpoint_on_every_database() {
         assert_eq!(app.get("/products/99").await.0, 404, "{label}");
         assert_eq!(app.get("/products/abc").await.0, 400, "{label}");
 
+        // The live audit log: admins only, refused before any event; opened before anything
+        // is published, it sends each row as it is written.
+        assert_eq!(app.get("/audit-log/live").await.0, 401, "{label}");
+        assert_eq!(
+            app.call(Method::GET, "/audit-log/live", Some(&eve), None)
+                .await
+                .0,
+            403,
+            "{label}"
+        );
+        let mut live = app.live(&root, None).await;
+
         // Publishing: editors and admins; the durable hook writes the audit row after the
         // commit.
         assert_eq!(
@@ -397,6 +424,39 @@ async fn every_seed_endpoint_on_every_database() {
             vec![("article:5", "root"), ("article:3", "eve")],
             "{label}"
         );
+        let events = next_events(&mut live, 2).await;
+        let streamed: Vec<(&str, &str, String)> = events
+            .iter()
+            .map(|(id, data)| {
+                (
+                    id.as_str(),
+                    data["subject"].as_str().unwrap(),
+                    data["id"].to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            streamed,
+            vec![
+                (
+                    audit[1]["id"].to_string().as_str(),
+                    "article:3",
+                    audit[1]["id"].to_string()
+                ),
+                (
+                    audit[0]["id"].to_string().as_str(),
+                    "article:5",
+                    audit[0]["id"].to_string()
+                ),
+            ],
+            "{label}: the rows, oldest first, each with its id"
+        );
+        drop(live);
+        // Reconnecting after the first event: the stream resumes with the second.
+        let mut resumed = app.live(&root, Some(&events[0].0)).await;
+        let again = next_events(&mut resumed, 1).await;
+        assert_eq!(again[0].1["subject"], "article:5", "{label}");
+        drop(resumed);
         // Ann's stats now count the newly published article.
         let (_, stats) = app
             .json(Method::GET, "/article-stats/by-author", Some(&ann))
@@ -757,4 +817,34 @@ async fn api_versions_select_endpoints_and_deprecated_ones_say_so() {
     assert!(String::from_utf8_lossy(&future.stderr).contains("this API's newest version is 2.0"));
     // Everything else is in both.
     assert!(v1["paths"]["/orders"].is_object() && v2["paths"]["/orders"].is_object());
+}
+
+/// The next `count` events of a server-sent-events `response` (keep-alive comments skipped),
+/// as (id, data parsed as JSON); fails after 10 seconds.
+async fn next_events(response: &mut reqwest::Response, count: usize) -> Vec<(String, Value)> {
+    let read = async {
+        let mut text = String::new();
+        let mut events = Vec::new();
+        while events.len() < count {
+            let chunk = response.chunk().await.unwrap().expect("the stream goes on");
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    event
+                        .lines()
+                        .find_map(|line| line.strip_prefix(name))
+                        .map(str::to_string)
+                };
+                if let (Some(id), Some(data)) = (field("id: "), field("data: ")) {
+                    assert_eq!(field("event: ").as_deref(), Some("audit"), "{event}");
+                    events.push((id, serde_json::from_str(&data).unwrap()));
+                }
+            }
+        }
+        events
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("the events within 10 s")
 }

@@ -396,7 +396,7 @@ fn async_handler(
     let call = quote_spanned!(ident.span()=> #ident(#(#call_args),*).await);
     let respond = match response {
         Response::Typed(ty) => quote_spanned! {ty.span()=> #private::respond::<#ty>(#call)},
-        Response::Unit | Response::Opaque => {
+        Response::Unit | Response::Opaque(_) | Response::Events(_) => {
             quote_spanned! {ident.span()=> #private::IntoResponse::into_response(#call)}
         }
     };
@@ -433,7 +433,11 @@ fn async_handler(
         Response::Unit => {
             quote!((&&&#private::doc::Probe::<()>::new()).__endpoint_response_doc(doc, "()");)
         }
-        Response::Opaque => quote!(doc.untyped_response("impl IntoResponse");),
+        Response::Opaque(text) => quote!(doc.untyped_response(#text);),
+        Response::Events(Some(item)) => {
+            quote!((&&&#private::doc::Probe::<#item>::new()).__endpoint_events_doc(doc);)
+        }
+        Response::Events(None) => quote!(doc.event_stream_response(::core::option::Option::None);),
     };
     // `status = N`: documented, and the return type must be able to answer it (a type that
     // states its own status, such as `Created<T>`, must state this one), checked at the number.
@@ -447,7 +451,7 @@ fn async_handler(
                 Response::Unit => quote_spanned! {span=>
                     const _: () = #private::answers_status::<(), #code>();
                 },
-                Response::Opaque => quote!(),
+                Response::Opaque(_) | Response::Events(_) => quote!(),
             };
             (quote!(doc.success_status(#code);), check)
         }
@@ -594,7 +598,7 @@ fn client(
     let returns = match response {
         Response::Typed(ty) => quote!(#ty),
         Response::Unit => quote!(()),
-        Response::Opaque => quote!(#private::client::Opaque),
+        Response::Opaque(_) | Response::Events(_) => quote!(#private::client::Opaque),
     };
     let mut inputs = Vec::new();
     let mut writes = Vec::new();

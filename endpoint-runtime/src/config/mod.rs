@@ -50,6 +50,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_KEEP_ALIVE_TIMEOUT` | [`keep_alive_timeout`](Self::keep_alive_timeout) | `60s` | a duration |
 /// | `ENDPOINT_MAX_CONNECTIONS` | [`max_connections`](Self::max_connections) | derived from the file-descriptor limit | a number of connections, or `auto` |
 /// | `ENDPOINT_SEND_TIMEOUT` | [`send_timeout`](Self::send_timeout) | `60s` | a duration |
+/// | `ENDPOINT_STREAM_LIFETIME` | [`stream_lifetime`](Self::stream_lifetime) | `1h` | a duration |
 /// | `ENDPOINT_RATE_LIMIT` | [`rate_limit`](Self::rate_limit) | none | `10/minute` (`second`, `minute`, `hour`, `day`), per user else client IP, for each endpoint whose attribute states no `rate_limit` |
 /// | `ENDPOINT_REDIS_URL`, `ENDPOINT_RATE_LIMIT_ON_STORE_ERROR` | [`redis`](Self::redis) | none, `allow` | the Redis server the instances' rate limits share (feature `redis`); see [`RedisConfig`](crate::RedisConfig) |
 /// | `ENDPOINT_OUTBOX_DELIVER`, `_ATTEMPTS`, `_BACKOFF`, `_POLL` | [`outbox`](Self::outbox) | `on`, `10`, `1s`, `5s` | durable hooks' delivery; see [`OutboxConfig`](crate::OutboxConfig) |
@@ -131,6 +132,11 @@ pub struct Config {
     /// is bounded by [`request_timeout`](Self::request_timeout) instead. A streamed body that
     /// produces nothing for this long is cut too.
     pub send_timeout: Duration,
+    /// How long a server-sent-events stream ([`sse::Sse`](crate::sse::Sse)) may last: then it
+    /// ends cleanly between two events, and the client's `EventSource` reconnects (with
+    /// `Last-Event-ID`), its credential checked again. The request timeout does not apply to a
+    /// stream, only to the handler that returns it.
+    pub stream_lifetime: Duration,
     /// The most connections served at once; `None` derives it from the file-descriptor limit
     /// (the rule is in the docs of the `serve` module). At the cap the oldest idle or unfinished connection is
     /// closed to make room; when every connection is busy a new one is answered `503` with
@@ -228,6 +234,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(60),
+            stream_lifetime: Duration::from_secs(3600),
             max_connections: None,
             log_format: LogFormat::Text,
             access_log: false,
@@ -493,6 +500,7 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
             &mut config.keep_alive_timeout,
         ),
         ("ENDPOINT_SEND_TIMEOUT", &mut config.send_timeout),
+        ("ENDPOINT_STREAM_LIFETIME", &mut config.stream_lifetime),
     ] {
         if let Some((name, value)) = get(variable) {
             *slot = positive_duration(name, value)?;
@@ -693,6 +701,7 @@ mod tests {
         let config = with(&[]).unwrap();
         assert_eq!(config.keep_alive_timeout, Duration::from_secs(60));
         assert_eq!(config.send_timeout, Duration::from_secs(60));
+        assert_eq!(config.stream_lifetime, Duration::from_secs(3600));
         assert_eq!(config.max_connections, None);
         let config = with(&[
             ("ENDPOINT_KEEP_ALIVE_TIMEOUT", "5s"),

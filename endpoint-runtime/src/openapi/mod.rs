@@ -141,6 +141,37 @@ impl<'g> OperationDoc<'g> {
         self.response = Some(("200".into(), json!({ "description": "Success (untyped)" })));
     }
 
+    /// A server-sent-events response ([`Sse`](crate::sse::Sse)): `200` with
+    /// `text/event-stream`, whose `schema` describes each event (as OpenAPI before 3.2 has it
+    /// for sequential media types, and as schemathesis checks it): an object of `id`,
+    /// `event`, `retry` and `data`; with `data_schema`, `data` is that JSON document
+    /// (`contentMediaType` and `contentSchema`).
+    pub fn event_stream_response(&mut self, data_schema: Option<Value>) {
+        let data = match data_schema {
+            Some(schema) => json!({
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": schema,
+            }),
+            None => json!({ "type": "string" }),
+        };
+        self.response = Some((
+            "200".into(),
+            json!({
+                "description": "Success (server-sent events)",
+                "content": { "text/event-stream": { "schema": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string" },
+                        "event": { "type": "string" },
+                        "retry": { "type": "integer", "minimum": 0 },
+                        "data": data,
+                    },
+                } } },
+            }),
+        ));
+    }
+
     /// Documents a required request body of `content_type` with `schema`.
     pub fn body(&mut self, content_type: &str, schema: Value) {
         let mut content = Map::new();
@@ -436,6 +467,31 @@ pub mod traits {
     impl<T: DocumentedResponse> ResponseTyped for &&Probe<T> {
         fn __endpoint_response_doc(&self, doc: &mut OperationDoc<'_>, ty: &str) {
             T::document(doc, ty);
+        }
+    }
+    /// The events of an `Sse` return type: `Json<T>` and `JsonEvent<T>` items with
+    /// `T: JsonSchema` are documented with `T`'s schema.
+    pub trait EventsTyped {
+        fn __endpoint_events_doc(&self, doc: &mut OperationDoc<'_>);
+    }
+    impl<T: JsonSchema> EventsTyped for &&Probe<crate::extract::Json<T>> {
+        fn __endpoint_events_doc(&self, doc: &mut OperationDoc<'_>) {
+            let data = doc.schema::<T>();
+            doc.event_stream_response(Some(data));
+        }
+    }
+    impl<T: JsonSchema> EventsTyped for &&Probe<crate::sse::JsonEvent<T>> {
+        fn __endpoint_events_doc(&self, doc: &mut OperationDoc<'_>) {
+            let data = doc.schema::<T>();
+            doc.event_stream_response(Some(data));
+        }
+    }
+    pub trait EventsUntyped {
+        fn __endpoint_events_doc(&self, doc: &mut OperationDoc<'_>);
+    }
+    impl<T> EventsUntyped for &Probe<T> {
+        fn __endpoint_events_doc(&self, doc: &mut OperationDoc<'_>) {
+            doc.event_stream_response(None);
         }
     }
     pub trait ResponseUntyped {

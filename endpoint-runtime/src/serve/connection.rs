@@ -69,6 +69,8 @@ impl Timeouts {
 /// accept loop (which may ask it to make room).
 pub(super) struct ConnState {
     clock: Clock,
+    /// The bounds of the event streams its responses may be.
+    streams: Arc<super::stream::StreamBounds>,
     accepted: u64,
     /// Requests whose response has not been sent completely (HTTP/2: open streams), handlers
     /// whose client left included.
@@ -98,10 +100,11 @@ pub(super) struct ConnState {
 }
 
 impl ConnState {
-    pub(super) fn new(clock: Clock) -> Self {
+    pub(super) fn new(clock: Clock, streams: Arc<super::stream::StreamBounds>) -> Self {
         let now = clock.now();
         ConnState {
             clock,
+            streams,
             accepted: now,
             in_flight: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
@@ -254,6 +257,13 @@ impl Due {
 /// Holds a connection's request open until the response is sent or abandoned.
 pub(super) struct RequestGuard {
     connection: Arc<ConnState>,
+}
+
+impl RequestGuard {
+    /// The bounds of an event stream this request answers with.
+    pub(super) fn stream_bounds(&self) -> &super::stream::StreamBounds {
+        &self.connection.streams
+    }
 }
 
 impl Drop for RequestGuard {

@@ -37,6 +37,7 @@
 
 mod connection;
 mod limits;
+mod stream;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -104,6 +105,10 @@ pub(crate) async fn serve(
     let shutdown = CancellationToken::new();
     // Past the grace: handlers whose client left are stopped, and none is detached anymore.
     let stop = CancellationToken::new();
+    let streams = Arc::new(stream::StreamBounds {
+        shutdown: shutdown.clone(),
+        lifetime: config.stream_lifetime,
+    });
     let detached = TaskTracker::new();
     let open = Arc::new(Open::default());
     let mut tasks = JoinSet::new();
@@ -175,7 +180,7 @@ pub(crate) async fn serve(
         }
         let _ = stream.set_nodelay(true);
         next_id += 1;
-        let state = Arc::new(ConnState::new(clock));
+        let state = Arc::new(ConnState::new(clock, Arc::clone(&streams)));
         open.insert(next_id, Arc::clone(&state));
         let service = Service {
             router: router.clone(),
@@ -481,6 +486,19 @@ impl Future for Detached {
         self.response = None;
         self.running = None;
         let guard = self.guard.take();
+        // An event stream ends at shutdown and after its lifetime (see `crate::sse`).
+        let response = match &guard {
+            Some(guard)
+                if response
+                    .extensions()
+                    .get::<crate::sse::EventStream>()
+                    .is_some() =>
+            {
+                let bounds = guard.stream_bounds();
+                response.map(|body| axum::body::Body::new(stream::Bounded::new(body, bounds)))
+            }
+            _ => response,
+        };
         Poll::Ready(Ok(response.map(|body| TrackedBody::new(body, guard))))
     }
 }

@@ -20,6 +20,7 @@ mod prerender;
 mod routing;
 mod server;
 mod shared_limits;
+mod sse;
 mod static_files;
 mod support;
 mod validation;

@@ -131,6 +131,7 @@ pub(crate) fn validate(
         errors,
     );
 
+    let idempotent_flag = policy.idempotent.clone();
     let policy = policy::policy(policy, methods.as_ref(), errors);
     let mut status = attr::status(status, errors);
     // The build writes the newest version's answer to one file: an endpoint of other
@@ -193,6 +194,30 @@ pub(crate) fn validate(
             response: signature::response(&sig.output),
         },
     };
+    // An event stream is a 200 that never ends: no other status, and no replay (replays
+    // keep the whole answer).
+    if let Handler::Async {
+        response: Response::Events(_),
+        ..
+    } = &handler
+    {
+        if let Some((code, span)) = status
+            && code != 200
+        {
+            errors.at(
+                span,
+                "an event stream (`Sse`) is answered 200: remove `status`",
+            );
+            status = None;
+        }
+        if let Some(flag) = &idempotent_flag {
+            errors.spanned(
+                flag,
+                "`idempotent` keeps the whole answer to replay it, and an event stream (`Sse`) \
+                 does not end: remove `idempotent`",
+            );
+        }
+    }
 
     Some(Endpoint {
         krate: attr::krate(krate),

@@ -26,8 +26,13 @@ pub(crate) enum Response {
     Typed(Box<Type>),
     /// Nothing written: `()`.
     Unit,
-    /// `-> impl Trait`: it cannot be named in a check, so it is documented as untyped.
-    Opaque,
+    /// A type with `impl Trait` in it (`impl IntoResponse`, `Vec<impl Trait>`): it cannot be
+    /// named in a check, so it is documented as untyped (the text is the type as written).
+    Opaque(String),
+    /// Server-sent events, `Sse<S>` (or `Result<Sse<S>, E>`), nameable or not: documented as
+    /// `text/event-stream`, with the item type when `S` is `impl Stream<Item = X>` and `X` can
+    /// be named.
+    Events(Option<Box<Type>>),
 }
 
 /// Extractors that consume the request body, matched by the last segment of their type path.
@@ -277,14 +282,123 @@ pub(super) fn arguments(
 pub(super) fn response(output: &syn::ReturnType) -> Response {
     match output {
         syn::ReturnType::Default => Response::Unit,
-        syn::ReturnType::Type(_, ty) if matches!(**ty, Type::ImplTrait(_)) => Response::Opaque,
-        syn::ReturnType::Type(_, ty) => Response::Typed(ty.clone()),
+        syn::ReturnType::Type(_, ty) => match events(ty) {
+            Some(item) => Response::Events(item),
+            None if has_impl_trait(ty) => Response::Opaque(type_text(ty)),
+            None => Response::Typed(ty.clone()),
+        },
     }
+}
+
+/// For `Sse<S>` or `Result<Sse<S>, E>` (by the last segment of the path): `Some`, with the
+/// item type `X` of `S = impl Stream<Item = X>` when `X` has no `impl Trait` in it.
+fn events(ty: &Type) -> Option<Option<Box<Type>>> {
+    let segment = last_segment(ty)?;
+    let first = first_type_argument(segment);
+    if segment.ident == "Result" {
+        return events(first?);
+    }
+    if segment.ident != "Sse" {
+        return None;
+    }
+    let Some(Type::ImplTrait(stream)) = first else {
+        return Some(None);
+    };
+    let item = stream.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let syn::PathArguments::AngleBracketed(arguments) = &bound.path.segments.last()?.arguments
+        else {
+            return None;
+        };
+        arguments.args.iter().find_map(|argument| match argument {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
+            _ => None,
+        })
+    });
+    Some(
+        item.filter(|item| !has_impl_trait(item))
+            .map(|item| Box::new(item.clone())),
+    )
+}
+
+/// The last segment of `ty`'s path, if it is a path.
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
+        Type::Group(group) => last_segment(&group.elem),
+        Type::Paren(paren) => last_segment(&paren.elem),
+        _ => None,
+    }
+}
+
+/// The first generic type argument of `segment` (`T` of `Sse<T>`).
+fn first_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    arguments.args.iter().find_map(|argument| match argument {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// Whether `impl Trait` appears anywhere in `ty`: such a type cannot be named in generated
+/// code ("`impl Trait` is not allowed in paths").
+fn has_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_streams_and_unnameable_types_are_recognised() {
+        let returns =
+            |ty: syn::Type| response(&syn::ReturnType::Type(Default::default(), Box::new(ty)));
+        let item = |r: Response| match r {
+            Response::Events(item) => item.map(|ty| type_text(&ty)),
+            _ => Some("not events".into()),
+        };
+        assert_eq!(
+            item(returns(syn::parse_quote!(Sse<impl Stream<Item = Event>>))),
+            Some("Event".into())
+        );
+        assert_eq!(
+            item(returns(syn::parse_quote!(
+                Result<Sse<impl Stream<Item = Json<Tick>> + Send>, EndpointError>
+            ))),
+            Some("Json<Tick>".into())
+        );
+        assert_eq!(
+            item(returns(syn::parse_quote!(
+                sse::Sse<impl Stream<Item = Vec<impl Serialize>>>
+            ))),
+            None
+        );
+        assert_eq!(item(returns(syn::parse_quote!(Sse<Ticks>))), None);
+        assert!(
+            matches!(returns(syn::parse_quote!(Vec<impl Serialize>)), Response::Opaque(text) if text == "Vec<impl Serialize>")
+        );
+        assert!(matches!(
+            returns(syn::parse_quote!(impl IntoResponse)),
+            Response::Opaque(_)
+        ));
+        assert!(matches!(
+            returns(syn::parse_quote!(Json<Vec<u8>>)),
+            Response::Typed(_)
+        ));
+    }
 
     #[test]
     fn types_are_written_as_in_source() {
