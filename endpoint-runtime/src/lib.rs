@@ -36,6 +36,7 @@ extern crate self as endpoint_runtime;
 
 mod app;
 pub mod auth;
+pub mod body;
 mod body_limit;
 pub mod client;
 #[cfg(any(feature = "redis", feature = "postgres"))]
@@ -53,6 +54,8 @@ mod gates;
 mod jsend;
 pub mod logging;
 pub mod middleware;
+#[cfg(feature = "multipart")]
+pub mod multipart;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod ops;

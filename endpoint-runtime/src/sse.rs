@@ -13,7 +13,7 @@
 //! async fn ticks(LastEventId(last): LastEventId) -> Sse<impl Stream<Item = Event>> {
 //!     let first = last.and_then(|id| id.parse::<u64>().ok()).map_or(0, |n| n + 1);
 //!     let ticks = stream::iter(first..).then(|n| async move {
-//!         tokio::time::sleep(Duration::from_secs(1)).await;
+//!         endpoint_runtime::tokio::time::sleep(Duration::from_secs(1)).await;
 //!         Event::default().id(n.to_string()).data("tick")
 //!     });
 //!     Sse::new(ticks)

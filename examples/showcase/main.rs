@@ -17,6 +17,7 @@ use endpoint_runtime::axum::extract::{FromRequest, Request};
 use endpoint_runtime::axum::http::Method;
 use endpoint_runtime::axum::response::Redirect;
 use endpoint_runtime::confined::{ConfinedError, ConfinedRequest, Host, Reply};
+use endpoint_runtime::multipart::Multipart;
 use endpoint_runtime::openapi::{DocumentedExtractor, OperationDoc};
 use endpoint_runtime::prelude::*;
 use endpoint_runtime::schemars::JsonSchema;
@@ -286,7 +287,7 @@ async fn audit_live(
     let after = last.and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let rows = stream::unfold((ctx, after, true), |(ctx, after, first)| async move {
         if !first {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            endpoint_runtime::tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
         let database = ctx.database().ok()?;
         let read: Result<Vec<AuditRow>, _> = with_pool!(database, |pool| {
@@ -318,6 +319,124 @@ async fn audit_live(
         .id(id.to_string())
         .event("audit")
     }))
+}
+
+/// Where uploads are stored, below the working directory.
+const UPLOADS: &str = "uploads";
+
+/// A stored upload.
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "endpoint_runtime::schemars")]
+struct Upload {
+    /// The file's SHA-256 in hex, which is also its id (`GET /uploads/{sha256}`).
+    sha256: String,
+    /// Its size in bytes.
+    size: u64,
+    /// The file name the client gave, if any.
+    name: Option<String>,
+}
+
+/// The upload form: a `multipart/form-data` body with a `file` field. A type of its own so
+/// that the OpenAPI document says so (a bare `Multipart` is documented as any form).
+struct UploadForm(Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for UploadForm {
+    type Rejection = EndpointError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Multipart::from_request(request, state)
+            .await
+            .map(UploadForm)
+    }
+}
+
+impl DocumentedExtractor for UploadForm {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.body(
+            "multipart/form-data",
+            json!({
+                "type": "object",
+                "required": ["file"],
+                "properties": { "file": { "type": "string", "format": "binary" } },
+            }),
+        );
+    }
+}
+
+/// Stores the form's `file` field (up to 256 MiB), streamed to disk and hashed as it arrives:
+/// never whole in memory. Authenticated callers only.
+#[endpoint(id = "uploads", route = "/", method = post, access = authenticated, body_limit = "256MiB")]
+async fn upload(UploadForm(mut form): UploadForm) -> Result<Created<Json<Upload>>, EndpointError> {
+    use endpoint_runtime::tokio::io::AsyncWriteExt as _;
+    use sha2::Digest as _;
+    while let Some(mut field) = form.next_field().await? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().map(str::to_string);
+        endpoint_runtime::tokio::fs::create_dir_all(UPLOADS).await?;
+        // Written under a name of its own, renamed to its hash once complete.
+        static PARTIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let partial = format!(
+            "{UPLOADS}/.partial-{}-{}",
+            std::process::id(),
+            PARTIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut file = endpoint_runtime::tokio::fs::File::create(&partial).await?;
+        let (mut hasher, mut size) = (sha2::Sha256::new(), 0u64);
+        let written = async {
+            while let Some(chunk) = field.chunk().await? {
+                hasher.update(&chunk);
+                file.write_all(&chunk).await?;
+                size += chunk.len() as u64;
+            }
+            file.flush().await?;
+            Ok::<_, EndpointError>(())
+        }
+        .await;
+        if let Err(error) = written {
+            let _ = endpoint_runtime::tokio::fs::remove_file(&partial).await;
+            return Err(error);
+        }
+        let sha256: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        endpoint_runtime::tokio::fs::rename(&partial, format!("{UPLOADS}/{sha256}")).await?;
+        return Ok(Created(Json(Upload { sha256, size, name })));
+    }
+    Err(EndpointError::invalid_payload(
+        "expected a multipart/form-data body with a `file` field",
+    ))
+}
+
+/// A stored upload by its SHA-256, sent as it is read from disk. Authenticated callers only.
+#[endpoint(id = "uploads", route = "/{sha256}", access = authenticated)]
+async fn download(sha256: String) -> Result<Response, EndpointError> {
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(EndpointError::not_found("no such upload"));
+    }
+    let file = match endpoint_runtime::tokio::fs::File::open(format!("{UPLOADS}/{sha256}")).await {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(EndpointError::not_found("no such upload"));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let size = file.metadata().await?.len();
+    Ok((
+        [
+            ("content-type", "application/octet-stream".to_string()),
+            ("content-length", size.to_string()),
+        ],
+        endpoint_runtime::body::from_file(file),
+    )
+        .into_response())
 }
 
 // ----- Factor ------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ use crate::registry::{Access, Endpoint};
 /// The default of [`Config::body_limit`] (`ENDPOINT_BODY_LIMIT`): 1 MiB.
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The default of [`Config::multipart_field_limit`] (`ENDPOINT_MULTIPART_FIELD_LIMIT`): 1 MiB.
+#[cfg_attr(not(feature = "multipart"), allow(dead_code))]
+pub(crate) const DEFAULT_MULTIPART_FIELD_LIMIT: usize = 1024 * 1024;
+
 /// The runtime's configuration.
 ///
 /// Read with [`Config::from_env`]; every field can also be set in code and handed to
@@ -61,6 +65,7 @@ pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_LOG_FORMAT` | [`log_format`](Self::log_format) | `text` | `text` or `json` |
 /// | `RUST_LOG` | (the log subscriber's) | `info` | `level` and `target=level` directives, comma-separated; span filters are refused |
 /// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
+/// | `ENDPOINT_MULTIPART_FIELD_LIMIT` | [`multipart_field_limit`](Self::multipart_field_limit) | `1MiB` | a size, as above |
 /// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
 /// | `ENDPOINT_ERROR_FORMAT` | [`error_format`](Self::error_format) | `jsend` | `jsend` or `problem` (RFC 9457) |
 /// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public`, `authenticated` or `admin` |
@@ -173,6 +178,11 @@ pub struct Config {
     /// read (no `100 Continue`; `Connection: close` on HTTP/1); a body of unknown length
     /// (chunked, HTTP/2 without a length) is refused when it reaches the limit.
     pub body_limit: usize,
+    /// The largest field of a `multipart/form-data` body read into memory
+    /// ([`Field::text`](crate::multipart::Field::text), `bytes`), in bytes; larger is 413. A
+    /// field streamed (to a file, chunk by chunk) is bounded by the body's limit only
+    /// (feature `multipart`).
+    pub multipart_field_limit: usize,
     /// How long a handler may take to answer, counted from its first wait (reading the body,
     /// a query, any `.await` that is not ready); longer is 503. Synchronous work is never
     /// interrupted by a timer, so the clock starts when the handler first yields. The
@@ -245,6 +255,7 @@ impl Default for Config {
             metrics_addr: None,
             metrics_path: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            multipart_field_limit: DEFAULT_MULTIPART_FIELD_LIMIT,
             request_timeout: Duration::from_secs(30),
             error_format: ErrorFormat::JSend,
             default_access: DefaultAccess::Public,
@@ -528,6 +539,20 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
             expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
         })?;
     }
+    if let Some((name, value)) = get("ENDPOINT_MULTIPART_FIELD_LIMIT") {
+        if !cfg!(feature = "multipart") {
+            return Err(ConfigError {
+                variable: name,
+                value,
+                expected: "no value: multipart bodies need the `multipart` feature of endpoint-runtime",
+            });
+        }
+        config.multipart_field_limit = size(&value).ok_or(ConfigError {
+            variable: name,
+            value,
+            expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
+        })?;
+    }
     if let Some((name, value)) = get("ENDPOINT_REQUEST_TIMEOUT") {
         config.request_timeout = duration(name, value)?;
     }
@@ -805,6 +830,26 @@ mod tests {
         assert_eq!(config.trusted_proxies.len(), 2);
         assert!(config.trusted_proxies[1].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
         assert_eq!(with(&[]).unwrap().body_limit, 1024 * 1024);
+        assert_eq!(with(&[]).unwrap().multipart_field_limit, 1024 * 1024);
+        let field_limit = with(&[("ENDPOINT_MULTIPART_FIELD_LIMIT", "64KiB")]);
+        if cfg!(feature = "multipart") {
+            assert_eq!(field_limit.unwrap().multipart_field_limit, 64 * 1024);
+            let refused = with(&[("ENDPOINT_MULTIPART_FIELD_LIMIT", "lots")]).unwrap_err();
+            assert_eq!(refused.variable, "ENDPOINT_MULTIPART_FIELD_LIMIT");
+        } else {
+            assert!(
+                field_limit
+                    .unwrap_err()
+                    .expected
+                    .contains("`multipart` feature")
+            );
+        }
+        assert_eq!(
+            with(&[("ENDPOINT_STREAM_LIFETIME", "10m")])
+                .unwrap()
+                .stream_lifetime,
+            Duration::from_secs(600)
+        );
         assert_eq!(
             with(&[("ENDPOINT_BODY_LIMIT", "1MB")]).unwrap().body_limit,
             1_000_000

@@ -289,6 +289,22 @@ impl<T: JsonSchema> DocumentedExtractor for crate::extract::Json<T> {
     }
 }
 
+#[cfg(feature = "multipart")]
+impl DocumentedExtractor for crate::multipart::Multipart {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.body(
+            "multipart/form-data",
+            json!({ "type": "object", "additionalProperties": true }),
+        );
+    }
+}
+
+impl DocumentedExtractor for crate::body::BodyStream {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.body = Some(json!({ "content": { "*/*": { "schema": {} } } }));
+    }
+}
+
 impl<T: JsonSchema> DocumentedExtractor for crate::extract::Query<T> {
     fn document(doc: &mut OperationDoc<'_>) {
         doc.query_params::<T>();

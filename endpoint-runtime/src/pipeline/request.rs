@@ -61,6 +61,14 @@ pub(crate) struct RequestState {
 }
 
 impl RequestState {
+    /// The runtime's configuration, for a request in the pipeline.
+    #[cfg_attr(not(feature = "multipart"), allow(dead_code))]
+    pub(crate) fn config(extensions: &Extensions) -> Option<&crate::Config> {
+        extensions
+            .get::<RequestState>()
+            .map(|state| &state.shared.config)
+    }
+
     /// The id of a request: its well-formed `x-request-id` header, else a new one (see
     /// [`RequestId`]).
     pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> RequestId {

@@ -14,6 +14,7 @@ mod group_middleware;
 mod health;
 mod layers;
 mod metrics;
+mod multipart;
 mod openapi;
 mod policy;
 mod prerender;

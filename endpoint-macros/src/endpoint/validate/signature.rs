@@ -42,6 +42,7 @@ const BODY_EXTRACTORS: &[&str] = &[
     "Bytes",
     "BytesMut",
     "Body",
+    "BodyStream",
     "Request",
     "Multipart",
     "RawForm",
