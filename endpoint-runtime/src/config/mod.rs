@@ -179,7 +179,7 @@ pub struct Config {
     /// (chunked, HTTP/2 without a length) is refused when it reaches the limit.
     pub body_limit: usize,
     /// The largest field of a `multipart/form-data` body read into memory
-    /// ([`Field::text`](crate::multipart::Field::text), `bytes`), in bytes; larger is 413. A
+    /// (`multipart::Field::text`, `bytes`), in bytes; larger is 413. A
     /// field streamed (to a file, chunk by chunk) is bounded by the body's limit only
     /// (feature `multipart`).
     pub multipart_field_limit: usize,
