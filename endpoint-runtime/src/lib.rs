@@ -76,6 +76,8 @@ pub mod testing;
 #[cfg(feature = "validate")]
 pub mod validation;
 mod version;
+#[cfg(feature = "websocket")]
+pub mod ws;
 
 #[doc(hidden)]
 pub mod __private;

@@ -24,6 +24,7 @@ use endpoint_runtime::schemars::JsonSchema;
 use endpoint_runtime::services::{Permissions, Query};
 use endpoint_runtime::sse::{JsonEvent, Stream, StreamExt, stream};
 use endpoint_runtime::validation::Range;
+use endpoint_runtime::ws::{Message as WsMessage, WebSocketUpgrade};
 use endpoint_runtime::{sqlx, with_pool};
 use serde::{Deserialize, Serialize};
 
@@ -437,6 +438,29 @@ async fn download(sha256: String) -> Result<Response, EndpointError> {
         endpoint_runtime::body::from_file(file),
     )
         .into_response())
+}
+
+/// A WebSocket that answers each text message with the caller's name and the message
+/// (`ann: hello`), and `{"type": "who", ...}` JSON messages with the caller's accountability.
+/// Authenticated callers only, checked on the upgrade request, as is `Origin`.
+#[endpoint(id = "chat", route = "/ws", access = authenticated)]
+async fn chat(upgrade: WebSocketUpgrade, who: Accountability) -> Response {
+    upgrade.on_upgrade(move |mut socket| async move {
+        let user = who.user.clone().unwrap_or_default();
+        while let Some(Ok(message)) = socket.recv().await {
+            let reply = match message {
+                WsMessage::Text(text) if text.as_str() == "who" => {
+                    json!({ "user": who.user, "role": who.role, "admin": who.admin }).to_string()
+                }
+                WsMessage::Text(text) => format!("{user}: {text}"),
+                WsMessage::Close(_) => break,
+                _ => continue,
+            };
+            if socket.send(WsMessage::Text(reply.into())).await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 // ----- Factor ------------------------------------------------------------------------------

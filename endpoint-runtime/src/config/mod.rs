@@ -29,6 +29,14 @@ use crate::registry::{Access, Endpoint};
 /// The default of [`Config::body_limit`] (`ENDPOINT_BODY_LIMIT`): 1 MiB.
 pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The default of [`Config::ws_message_limit`] (`ENDPOINT_WS_MESSAGE_LIMIT`): 64 KiB.
+#[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+pub(crate) const DEFAULT_WS_MESSAGE_LIMIT: usize = 64 * 1024;
+
+/// The default of [`Config::ws_idle_timeout`] (`ENDPOINT_WS_IDLE_TIMEOUT`): 60 s.
+#[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+pub(crate) const DEFAULT_WS_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The default of [`Config::multipart_field_limit`] (`ENDPOINT_MULTIPART_FIELD_LIMIT`): 1 MiB.
 #[cfg_attr(not(feature = "multipart"), allow(dead_code))]
 pub(crate) const DEFAULT_MULTIPART_FIELD_LIMIT: usize = 1024 * 1024;
@@ -66,6 +74,8 @@ pub(crate) const DEFAULT_MULTIPART_FIELD_LIMIT: usize = 1024 * 1024;
 /// | `RUST_LOG` | (the log subscriber's) | `info` | `level` and `target=level` directives, comma-separated; span filters are refused |
 /// | `ENDPOINT_BODY_LIMIT` | [`body_limit`](Self::body_limit) | `1MiB` | bytes, or with a unit: `512KiB`, `2MiB`, `1MB` |
 /// | `ENDPOINT_MULTIPART_FIELD_LIMIT` | [`multipart_field_limit`](Self::multipart_field_limit) | `1MiB` | a size, as above |
+/// | `ENDPOINT_WS_MESSAGE_LIMIT` | [`ws_message_limit`](Self::ws_message_limit) | `64KiB` | a size, as above |
+/// | `ENDPOINT_WS_IDLE_TIMEOUT` | [`ws_idle_timeout`](Self::ws_idle_timeout) | `60s` | a duration |
 /// | `ENDPOINT_REQUEST_TIMEOUT` | [`request_timeout`](Self::request_timeout) | `30s` | a duration |
 /// | `ENDPOINT_ERROR_FORMAT` | [`error_format`](Self::error_format) | `jsend` | `jsend` or `problem` (RFC 9457) |
 /// | `ENDPOINT_DEFAULT_ACCESS` | [`default_access`](Self::default_access) | `public` | `public`, `authenticated` or `admin` |
@@ -183,6 +193,12 @@ pub struct Config {
     /// field streamed (to a file, chunk by chunk) is bounded by the body's limit only
     /// (feature `multipart`).
     pub multipart_field_limit: usize,
+    /// The largest WebSocket message (and frame), in bytes; a larger one closes the
+    /// connection (feature `websocket`, `ws::WebSocketUpgrade`).
+    pub ws_message_limit: usize,
+    /// How long `ws::WebSocket::recv` waits for a message before it closes the socket as idle
+    /// (close code 1001) (feature `websocket`).
+    pub ws_idle_timeout: Duration,
     /// How long a handler may take to answer, counted from its first wait (reading the body,
     /// a query, any `.await` that is not ready); longer is 503. Synchronous work is never
     /// interrupted by a timer, so the clock starts when the handler first yields. The
@@ -256,6 +272,8 @@ impl Default for Config {
             metrics_path: None,
             body_limit: DEFAULT_BODY_LIMIT,
             multipart_field_limit: DEFAULT_MULTIPART_FIELD_LIMIT,
+            ws_message_limit: DEFAULT_WS_MESSAGE_LIMIT,
+            ws_idle_timeout: DEFAULT_WS_IDLE_TIMEOUT,
             request_timeout: Duration::from_secs(30),
             error_format: ErrorFormat::JSend,
             default_access: DefaultAccess::Public,
@@ -552,6 +570,16 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
             value,
             expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
         })?;
+    }
+    if let Some((name, value)) = get("ENDPOINT_WS_MESSAGE_LIMIT") {
+        config.ws_message_limit = size(&value).ok_or(ConfigError {
+            variable: name,
+            value,
+            expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
+        })?;
+    }
+    if let Some((name, value)) = get("ENDPOINT_WS_IDLE_TIMEOUT") {
+        config.ws_idle_timeout = positive_duration(name, value)?;
     }
     if let Some((name, value)) = get("ENDPOINT_REQUEST_TIMEOUT") {
         config.request_timeout = duration(name, value)?;

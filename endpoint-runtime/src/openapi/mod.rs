@@ -33,6 +33,8 @@ pub struct OperationDoc<'g> {
     notes: Vec<String>,
     /// An input is validated (the operation may answer 422 `FAILED_VALIDATION`).
     validated: bool,
+    /// A WebSocket upgrade: the operation answers 101.
+    upgrade: bool,
 }
 
 /// Rewrites the boolean schema `true` ("anything", as for `serde_json::Value`) to the
@@ -109,6 +111,7 @@ impl<'g> OperationDoc<'g> {
             response: None,
             notes: Vec::new(),
             validated: false,
+            upgrade: false,
         };
         if let Some(document) = documentation(endpoint) {
             document(&mut doc);
@@ -231,6 +234,13 @@ impl<'g> OperationDoc<'g> {
         self.validated = true;
     }
 
+    /// A WebSocket endpoint: documented as answering `101 Switching Protocols` (and 400 to a
+    /// request that is not an upgrade), with a note.
+    pub fn websocket(&mut self) {
+        self.upgrade = true;
+        self.notes.push("WebSocket".into());
+    }
+
     /// Adds a note shown in the route table and as `x-notes` on the operation.
     pub fn note(&mut self, note: impl Into<String>) {
         self.notes.push(note.into());
@@ -296,6 +306,13 @@ impl DocumentedExtractor for crate::multipart::Multipart {
             "multipart/form-data",
             json!({ "type": "object", "additionalProperties": true }),
         );
+    }
+}
+
+#[cfg(feature = "websocket")]
+impl DocumentedExtractor for crate::ws::WebSocketUpgrade {
+    fn document(doc: &mut OperationDoc<'_>) {
+        doc.websocket();
     }
 }
 
@@ -681,6 +698,7 @@ pub(crate) fn document_at(
             response,
             notes: endpoint_notes,
             validated,
+            upgrade,
             ..
         } = doc;
         let tag = if endpoint.id().is_empty() {
@@ -746,11 +764,27 @@ pub(crate) fn document_at(
             }
 
             let mut responses = Map::new();
-            let (status, success) = response
-                .clone()
-                .unwrap_or(("200".into(), json!({ "description": "Success" })));
+            let (status, success) = if upgrade {
+                (
+                    "101".into(),
+                    json!({ "description": "Switching Protocols: the WebSocket is open" }),
+                )
+            } else {
+                response
+                    .clone()
+                    .unwrap_or(("200".into(), json!({ "description": "Success" })))
+            };
             let success_status = status.clone();
             responses.insert(status, success);
+            if upgrade {
+                responses.insert(
+                    "400".into(),
+                    error_response(
+                        error_type,
+                        "Not a WebSocket upgrade request (`UPGRADE_REQUIRED`)",
+                    ),
+                );
+            }
             if !parameters.is_empty() || body.is_some() {
                 let what = if idempotent {
                     "Invalid path parameter, query, body or Idempotency-Key"

@@ -62,7 +62,10 @@ pub(crate) struct RequestState {
 
 impl RequestState {
     /// The runtime's configuration, for a request in the pipeline.
-    #[cfg_attr(not(feature = "multipart"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "multipart", feature = "websocket")),
+        allow(dead_code)
+    )]
     pub(crate) fn config(extensions: &Extensions) -> Option<&crate::Config> {
         extensions
             .get::<RequestState>()
