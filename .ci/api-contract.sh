@@ -5,15 +5,8 @@
 # Loopback only; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHOWCASE=target/debug/examples/showcase
+source .ci/showcase-server.sh
 VENV=target/ci-venv
-WORK=$(mktemp -d)
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator schemathesis
@@ -47,14 +40,7 @@ export ENDPOINT_JWT_SECRET=ci-contract-secret-0123456789abcdef012
 # The live audit log streams until its lifetime is over: short here, so that every fuzzed call
 # of it ends.
 export ENDPOINT_PORT=0 ENDPOINT_HOST=127.0.0.1 RUST_LOG=warn ENDPOINT_STREAM_LIFETIME=1s
-(cd "$WORK" && exec "$OLDPWD/$SHOWCASE" > "$WORK/stdout" 2> "$WORK/stderr") &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  grep -q '^listening on ' "$WORK/stdout" 2>/dev/null && break
-  sleep 0.1
-done
-BASE=$(sed -n 's/^listening on //p' "$WORK/stdout")
-[ -n "$BASE" ] || { echo "showcase did not start:"; cat "$WORK/stderr"; exit 1; }
+start_showcase
 TOKEN=$("$SHOWCASE" token --user ci-admin --admin)
 
 # The document the server serves: the `openapi` command's, plus the `/items` REST face of

@@ -550,35 +550,45 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
             },
         };
     }
-    if let Some((name, value)) = get("ENDPOINT_BODY_LIMIT") {
-        config.body_limit = size(&value).ok_or(ConfigError {
-            variable: name,
-            value,
-            expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
-        })?;
+    // Sizes, each refused (naming its feature) when the feature that reads it is left out.
+    let multipart = "no value: multipart bodies need the `multipart` feature of endpoint-runtime";
+    let websocket = "no value: WebSockets need the `websocket` feature of endpoint-runtime";
+    for (variable, slot, missing) in [
+        ("ENDPOINT_BODY_LIMIT", &mut config.body_limit, None),
+        (
+            "ENDPOINT_MULTIPART_FIELD_LIMIT",
+            &mut config.multipart_field_limit,
+            (!cfg!(feature = "multipart")).then_some(multipart),
+        ),
+        (
+            "ENDPOINT_WS_MESSAGE_LIMIT",
+            &mut config.ws_message_limit,
+            (!cfg!(feature = "websocket")).then_some(websocket),
+        ),
+    ] {
+        if let Some((name, value)) = get(variable) {
+            if let Some(expected) = missing {
+                return Err(ConfigError {
+                    variable: name,
+                    value,
+                    expected,
+                });
+            }
+            *slot = size(&value).ok_or(ConfigError {
+                variable: name,
+                value,
+                expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
+            })?;
+        }
     }
-    if let Some((name, value)) = get("ENDPOINT_MULTIPART_FIELD_LIMIT") {
-        if !cfg!(feature = "multipart") {
+    if let Some((name, value)) = get("ENDPOINT_WS_IDLE_TIMEOUT") {
+        if !cfg!(feature = "websocket") {
             return Err(ConfigError {
                 variable: name,
                 value,
-                expected: "no value: multipart bodies need the `multipart` feature of endpoint-runtime",
+                expected: websocket,
             });
         }
-        config.multipart_field_limit = size(&value).ok_or(ConfigError {
-            variable: name,
-            value,
-            expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
-        })?;
-    }
-    if let Some((name, value)) = get("ENDPOINT_WS_MESSAGE_LIMIT") {
-        config.ws_message_limit = size(&value).ok_or(ConfigError {
-            variable: name,
-            value,
-            expected: "a size in bytes, or with a unit such as `512KiB`, `2MiB`, `1MB`",
-        })?;
-    }
-    if let Some((name, value)) = get("ENDPOINT_WS_IDLE_TIMEOUT") {
         config.ws_idle_timeout = positive_duration(name, value)?;
     }
     if let Some((name, value)) = get("ENDPOINT_REQUEST_TIMEOUT") {

@@ -749,25 +749,14 @@ where
 {
     #[cfg(feature = "compression")]
     let service = crate::ops::compression::decompress(service);
-    match limit {
-        Limit::Guarded(limit) if limit <= AXUM_DEFAULT_BODY_LIMIT => methods(endpoint, service),
-        Limit::Guarded(limit) | Limit::Extractors(limit) => methods(
-            endpoint,
+    let service = match limit {
+        Limit::Guarded(limit) if limit <= AXUM_DEFAULT_BODY_LIMIT => {
+            tower::util::Either::Right(service)
+        }
+        Limit::Guarded(limit) | Limit::Extractors(limit) => tower::util::Either::Left(
             tower::Layer::layer(&axum::extract::DefaultBodyLimit::max(limit), service),
         ),
-    }
-}
-
-/// `service` as the `MethodRouter` of `endpoint`'s methods.
-fn methods<S>(endpoint: &'static Endpoint, service: S) -> MethodRouter
-where
-    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+    };
     match endpoint.methods() {
         Methods::All => axum::routing::any_service(service),
         Methods::List(list) => {
