@@ -15,4 +15,4 @@ export ENDPOINT_WS_MESSAGE_LIMIT=1KiB ENDPOINT_WS_IDLE_TIMEOUT=1s
 export ENDPOINT_CORS_ORIGINS=https://app.example.com
 start_showcase
 TOKEN=$("$SHOWCASE" token --user ann)
-BASE=$BASE TOKEN=$TOKEN "$VENV/bin/python" tests/websocket/test_chat.py
+BASE=$BASE TOKEN=$TOKEN SERVER_PID=$SERVER_PID "$VENV/bin/python" tests/websocket/test_chat.py

@@ -66,15 +66,12 @@ impl Stream for BodyStream {
 }
 
 /// What a body that cannot be read answers: 413 over the limit, else 400.
-pub(crate) fn unreadable(error: axum::Error) -> EndpointError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(error) = source {
-        if error.is::<http_body_util::LengthLimitError>() {
-            return EndpointError::payload_too_large("the request body is over the limit");
-        }
-        source = error.source();
+fn unreadable(error: axum::Error) -> EndpointError {
+    if crate::body_limit::is_over_limit(&error) {
+        EndpointError::payload_too_large("the request body is over the limit")
+    } else {
+        EndpointError::invalid_payload("the request body could not be read")
     }
-    EndpointError::invalid_payload("the request body could not be read")
 }
 
 /// `file` as a response body, read 64 KiB at a time as the client takes it (tokio-util's

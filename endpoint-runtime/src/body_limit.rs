@@ -110,7 +110,6 @@ pub(crate) fn guard(request: &mut Request, limit: usize) -> Guard {
 /// Whether reading a body failed because it went over its limit (axum's and
 /// [`Limited`]'s `LengthLimitError`, anywhere in the source chain), rather than because the
 /// client went away or sent a broken body.
-#[cfg(feature = "confined")]
 pub(crate) fn is_over_limit(error: &(dyn StdError + 'static)) -> bool {
     let mut next = Some(error);
     // Bounded: a cycle in a hand-written `source` cannot loop forever.

@@ -19,6 +19,9 @@ use crate::events::{EmitError, Emitter};
 /// What every request shares: built once at start-up.
 pub(crate) struct Shared {
     pub(crate) config: Config,
+    /// Cancelled when the server starts draining (see `ops::health::Health::stopping`).
+    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+    pub(crate) stopping: tokio_util::sync::CancellationToken,
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) database: Option<Database>,
     pub(crate) emitter: Emitter,

@@ -33,6 +33,12 @@
 //! - A body that is not `multipart/form-data` (or has no boundary) is 415
 //!   `UNSUPPORTED_MEDIA_TYPE`; a malformed one, 400 `INVALID_PAYLOAD`.
 //!
+//! A known limit of the parser (`multer`): the text before the first boundary and each
+//! part's headers are held in memory until their end is found, bounded only by the body's
+//! limit. A field's data is streamed; a body that never reaches a boundary is not. Keep an
+//! upload endpoint's `body_limit` to what one request may hold in memory, or put a proxy that
+//! bounds part headers in front of it.
+//!
 //! The OpenAPI document gives an endpoint with a `Multipart` argument a `multipart/form-data`
 //! request body.
 
@@ -203,9 +209,10 @@ impl Field<'_> {
     }
 }
 
-/// A field's read error in the envelope: 413 past the body's limit, else 400.
+/// A field's read error in the envelope: 413 past the body's limit (axum looks one level
+/// into the error for it; the pipeline's limit sits deeper), else 400.
 fn failed(error: axum::extract::multipart::MultipartError) -> EndpointError {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE || crate::body_limit::is_over_limit(&error) {
         EndpointError::payload_too_large("the request body is over the limit")
     } else {
         EndpointError::invalid_payload(format!("malformed multipart body: {}", error.body_text()))

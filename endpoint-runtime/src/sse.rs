@@ -45,8 +45,15 @@
 //!   [`Json<T>`](crate::extract::Json) or [`JsonEvent<T>`] with `T: JsonSchema`, `data` is
 //!   documented as JSON of `T`'s schema.
 //!
-//! These bounds hold for the runtime's [`Sse`]; axum's own `Sse` type (through
-//! [`axum`]) streams without them.
+//! These bounds are the server's ([`run`](crate::run), [`App`](crate::App)): they hold
+//! for the runtime's [`Sse`] (axum's own `Sse` type streams without them), as long as no
+//! layer of the application rebuilds the response (the marker is a response extension). A
+//! router from [`router()`](crate::router) served some other way, the in-process
+//! [`TestClient`](crate::testing::TestClient) (which reads a body whole: test a stream that
+//! ends) and the `build` command (which refuses `prerender` on an `Sse` endpoint) do not
+//! bound streams. A connection that only streams counts as busy but runs no handler, so at
+//! [`ENDPOINT_MAX_CONNECTIONS`](crate::Config::max_connections) it is among the first closed
+//! to make room; its client reconnects.
 
 use std::convert::Infallible;
 
@@ -60,7 +67,8 @@ pub use futures_util::stream::{self, Stream, StreamExt};
 
 /// The response of a server-sent-events endpoint: `stream`'s items as events.
 ///
-/// The items may be [`Event`]s, `Result<Event, E>` (an `Err` ends the stream), or
+/// The items may be [`Event`]s, `Result<Event, E>` (an `Err` ends the stream cleanly and is
+/// logged), or
 /// [`Json<T>`](crate::extract::Json) and [`JsonEvent<T>`] with `T: Serialize` (each one event
 /// whose `data` is the value as JSON; documented with `T`'s schema when `T: JsonSchema`): see
 /// [`IntoEvent`].
@@ -188,7 +196,15 @@ where
     S::Item: IntoEvent,
 {
     fn into_response(self) -> Response {
-        let events = self.stream.map(IntoEvent::into_event);
+        // An item that cannot be an event ends the stream cleanly (the last chunk is sent, and
+        // the client's `EventSource` reconnects), and says why: a body error would cut the
+        // connection with nothing logged above `debug`.
+        let events = self.stream.map(IntoEvent::into_event).take_while(|event| {
+            if let Err(error) = event {
+                tracing::warn!(%error, "event stream ended: an item is not an event");
+            }
+            std::future::ready(event.is_ok())
+        });
         let sse = axum::response::Sse::new(events);
         let mut response = match self.keep_alive {
             Some(keep_alive) => sse.keep_alive(keep_alive).into_response(),

@@ -26,19 +26,26 @@
 //!
 //! - **The upgrade request goes through the whole pipeline** before anything is upgraded: the
 //!   accountability is established and the access level checked (401 / 403 in the envelope),
-//!   with the endpoint's rate limit and concurrency. Browsers cannot set `Authorization` on a
-//!   WebSocket: authenticate them with what the application's authenticators read (a cookie).
+//!   and the endpoint's rate limit applies to upgrades (its `concurrency` bounds handshakes,
+//!   not open sockets). Browsers cannot set `Authorization` on a WebSocket: authenticate them
+//!   with what the application's authenticators read (a cookie).
 //! - **`Origin` is checked** (a browser always sends it, and the same-origin policy does not
 //!   apply to WebSockets, so without the check any page could open a socket with its visitor's
-//!   cookies): the request's own origin (its `Host`), the server's public URL
-//!   (`ENDPOINT_SERVER_URL`) and the CORS origins (`ENDPOINT_CORS_ORIGINS`; `*` allows any)
-//!   are allowed, any other is 403 `FORBIDDEN`. A request without `Origin` (not a browser) is
-//!   not refused for it.
+//!   cookies): the request's own origin (its `Host`), the server's public URL's origin
+//!   (`ENDPOINT_SERVER_URL`) and the origins `ENDPOINT_CORS_ORIGINS` lists are allowed, any
+//!   other is 403 `FORBIDDEN`. `ENDPOINT_CORS_ORIGINS=*` does not open WebSockets to every
+//!   site (CORS refuses credentials with `*`; a socket would carry the visitor's cookies). A
+//!   request without `Origin` (not a browser) is not refused for it.
 //! - **Messages are limited** to [`ENDPOINT_WS_MESSAGE_LIMIT`](crate::Config::ws_message_limit)
 //!   (`64KiB`), frames too: a larger one closes the connection.
 //! - **An idle socket is closed**: [`WebSocket::recv`] waits at most
 //!   [`ENDPOINT_WS_IDLE_TIMEOUT`](crate::Config::ws_idle_timeout) (`60s`) for a message, then
-//!   sends a close frame (1001, `idle`) and returns `None`.
+//!   sends a close frame (1001, `idle`) and returns `None`; [`WebSocket::send`] waits as long
+//!   at most for a client that does not read.
+//! - **Draining closes sockets**: when the server starts draining (SIGTERM), `recv` sends a
+//!   close frame (1001, `going away`) and returns `None`, so clients reconnect elsewhere.
+//! - An upgraded socket leaves the server's connection accounting: it is not counted against
+//!   `ENDPOINT_MAX_CONNECTIONS`, and only the two bounds above end it.
 //! - A request that is not an upgrade (no `Upgrade: websocket`, a wrong version) is 400
 //!   `UPGRADE_REQUIRED`; the OpenAPI document notes the operation as a WebSocket.
 
@@ -59,6 +66,7 @@ use crate::EndpointError;
 pub struct WebSocketUpgrade {
     inner: axum::extract::ws::WebSocketUpgrade,
     idle: Duration,
+    stopping: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
@@ -66,6 +74,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let config = crate::pipeline::request::RequestState::config(&parts.extensions);
+        let stopping = crate::pipeline::request::RequestState::stopping(&parts.extensions);
         if let Some(origin) = parts.headers.get(header::ORIGIN)
             && !origin_allowed(origin.as_bytes(), &parts.headers, config)
         {
@@ -92,6 +101,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
         Ok(WebSocketUpgrade {
             inner: inner.max_message_size(limit).max_frame_size(limit),
             idle,
+            stopping,
         })
     }
 }
@@ -104,9 +114,14 @@ impl WebSocketUpgrade {
         F: FnOnce(WebSocket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let idle = self.idle;
-        self.inner
-            .on_upgrade(move |inner| callback(WebSocket { inner, idle }))
+        let (idle, stopping) = (self.idle, self.stopping);
+        self.inner.on_upgrade(move |inner| {
+            callback(WebSocket {
+                inner,
+                idle,
+                stopping,
+            })
+        })
     }
 }
 
@@ -115,33 +130,52 @@ impl WebSocketUpgrade {
 pub struct WebSocket {
     inner: axum::extract::ws::WebSocket,
     idle: Duration,
+    stopping: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl WebSocket {
-    /// The next message; `None` once the connection is closed, or after
+    /// The next message (pings and pongs included: the library answers pings); `None` once
+    /// the connection is closed, after
     /// [`ENDPOINT_WS_IDLE_TIMEOUT`](crate::Config::ws_idle_timeout) without one (a close
-    /// frame, 1001 `idle`, is sent then). Pings are answered by the library.
+    /// frame, 1001 `idle`, is sent then), or when the server starts draining (1001 `going
+    /// away`).
     pub async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
-        match tokio::time::timeout(self.idle, self.inner.recv()).await {
-            Ok(message) => message,
-            Err(_) => {
-                let close = CloseFrame {
-                    code: 1001,
-                    reason: Utf8Bytes::from_static("idle"),
-                };
-                let _ = self.inner.send(Message::Close(Some(close))).await;
-                None
+        let stopping = self.stopping.clone();
+        let draining = async {
+            match stopping {
+                Some(stopping) => stopping.cancelled_owned().await,
+                None => std::future::pending().await,
             }
-        }
+        };
+        let reason = tokio::select! {
+            received = tokio::time::timeout(self.idle, self.inner.recv()) => match received {
+                Ok(message) => return message,
+                Err(_) => "idle",
+            },
+            () = draining => "going away",
+        };
+        let close = CloseFrame {
+            code: 1001,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = self.send(Message::Close(Some(close))).await;
+        None
     }
 
-    /// Sends `message`.
+    /// Sends `message`, waiting at most
+    /// [`ENDPOINT_WS_IDLE_TIMEOUT`](crate::Config::ws_idle_timeout) for a client that does not
+    /// read.
     ///
     /// # Errors
     ///
-    /// When the connection is closed or broken.
+    /// When the connection is closed or broken, or the client read nothing for that long.
     pub async fn send(&mut self, message: Message) -> Result<(), axum::Error> {
-        self.inner.send(message).await
+        match tokio::time::timeout(self.idle, self.inner.send(message)).await {
+            Ok(sent) => sent,
+            Err(_) => Err(axum::Error::new(
+                "the client read nothing within ENDPOINT_WS_IDLE_TIMEOUT",
+            )),
+        }
     }
 
     /// The next text message as JSON of `T` (binary messages and pings are skipped); `None`
@@ -180,12 +214,11 @@ impl WebSocket {
     ///
     /// When the connection is already broken.
     pub async fn close(mut self, code: u16, reason: &str) -> Result<(), axum::Error> {
-        self.inner
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await
+        self.send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await
     }
 }
 
@@ -206,19 +239,22 @@ fn origin_allowed(origin: &[u8], headers: &HeaderMap, config: Option<&crate::Con
     let Some(config) = config else {
         return false;
     };
-    if config
-        .server_url
-        .as_deref()
-        .is_some_and(|url| url.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
+    // The server URL's origin: its scheme and authority, without a path.
+    let server = config.server_url.as_deref().map(|url| {
+        let authority = url.find("://").map_or(0, |i| i + 3);
+        url[authority..]
+            .find('/')
+            .map_or(url, |slash| &url[..authority + slash])
+    });
+    if server.is_some_and(|server| server.eq_ignore_ascii_case(origin)) {
         return true;
     }
+    // Listed origins only: `*` does not cover a socket that carries cookies.
     match config.cors.as_ref().map(|cors| &cors.origins) {
-        Some(crate::CorsOrigins::Any) => true,
         Some(crate::CorsOrigins::List(list)) => {
             list.iter().any(|o| o.as_bytes() == origin.as_bytes())
         }
-        None => false,
+        Some(crate::CorsOrigins::Any) | None => false,
     }
 }
 
@@ -244,7 +280,12 @@ mod tests {
             Some(&config)
         ));
         assert!(!origin_allowed(b"null", &headers, Some(&config)));
-        config.server_url = Some("https://www.example.com".into());
+        config.server_url = Some("https://www.example.com/api".into());
+        assert!(!origin_allowed(
+            b"https://www.example.com/api",
+            &headers,
+            Some(&config)
+        ));
         assert!(origin_allowed(
             b"https://www.example.com",
             &headers,
@@ -264,7 +305,7 @@ mod tests {
             Some(&config)
         ));
         config.cors = Some(crate::CorsConfig::new(crate::CorsOrigins::Any));
-        assert!(origin_allowed(
+        assert!(!origin_allowed(
             b"https://other.example.com",
             &headers,
             Some(&config)

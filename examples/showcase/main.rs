@@ -277,17 +277,19 @@ struct AuditEntry {
 
 /// The audit log, live (server-sent events): every row after the client's `Last-Event-ID`
 /// (all of them on a first connection), oldest first, then each new one as it is written, by
-/// this instance or another (the table is read every half second while nothing is new). Each
-/// event's `id` is the row's, so a reconnecting `EventSource` resumes where it left off.
-/// Admins only, checked before the first event.
+/// this instance or another (the table is read in pages of 100, and every half second once
+/// nothing is new). Each event's `id` is the row's, so a reconnecting `EventSource` resumes
+/// where it left off. Admins only, checked before the first event. A feed by id misses a row
+/// whose id was taken before a later row's but committed after it was read (concurrent
+/// writers on PostgreSQL): a production feed reads by a commit-ordered column.
 #[endpoint(id = "audit-log", route = "/live", access = admin)]
 async fn audit_live(
     ctx: Context,
     LastEventId(last): LastEventId,
 ) -> Sse<impl Stream<Item = JsonEvent<AuditEntry>>> {
     let after = last.and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
-    let rows = stream::unfold((ctx, after, true), |(ctx, after, first)| async move {
-        if !first {
+    let rows = stream::unfold((ctx, after, false), |(ctx, after, caught_up)| async move {
+        if caught_up {
             endpoint_runtime::tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
         let database = ctx.database().ok()?;
@@ -308,7 +310,8 @@ async fn audit_live(
             }
         };
         let newest = rows.last().map_or(after, |row| row.0);
-        Some((stream::iter(rows), (ctx, newest, false)))
+        let caught_up = rows.len() < 100;
+        Some((stream::iter(rows), (ctx, newest, caught_up)))
     });
     Sse::new(rows.flatten().map(|(id, event, subject, actor)| {
         JsonEvent::new(AuditEntry {
@@ -366,7 +369,14 @@ impl DocumentedExtractor for UploadForm {
 
 /// Stores the form's `file` field (up to 256 MiB), streamed to disk and hashed as it arrives:
 /// never whole in memory. Authenticated callers only.
-#[endpoint(id = "uploads", route = "/", method = post, access = authenticated, body_limit = "256MiB")]
+#[endpoint(
+    id = "uploads",
+    route = "/",
+    method = post,
+    access = authenticated,
+    body_limit = "256MiB",
+    timeout = "10m"
+)]
 async fn upload(UploadForm(mut form): UploadForm) -> Result<Created<Json<Upload>>, EndpointError> {
     use endpoint_runtime::tokio::io::AsyncWriteExt as _;
     use sha2::Digest as _;
@@ -383,33 +393,46 @@ async fn upload(UploadForm(mut form): UploadForm) -> Result<Created<Json<Upload>
             std::process::id(),
             PARTIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
+        // Removed if anything below fails, or the handler is stopped (timeout, shutdown).
+        let guard = Partial(Some(partial.clone()));
         let mut file = endpoint_runtime::tokio::fs::File::create(&partial).await?;
         let (mut hasher, mut size) = (sha2::Sha256::new(), 0u64);
-        let written = async {
-            while let Some(chunk) = field.chunk().await? {
-                hasher.update(&chunk);
-                file.write_all(&chunk).await?;
-                size += chunk.len() as u64;
-            }
-            file.flush().await?;
-            Ok::<_, EndpointError>(())
+        while let Some(chunk) = field.chunk().await? {
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+            size += chunk.len() as u64;
         }
-        .await;
-        if let Err(error) = written {
-            let _ = endpoint_runtime::tokio::fs::remove_file(&partial).await;
-            return Err(error);
-        }
+        // On disk before it is named by its hash: a crash never leaves a short file so named.
+        file.sync_all().await?;
         let sha256: String = hasher
             .finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
         endpoint_runtime::tokio::fs::rename(&partial, format!("{UPLOADS}/{sha256}")).await?;
+        guard.keep();
         return Ok(Created(Json(Upload { sha256, size, name })));
     }
     Err(EndpointError::invalid_payload(
         "expected a multipart/form-data body with a `file` field",
     ))
+}
+
+/// A file being uploaded, removed when dropped unless kept.
+struct Partial(Option<String>);
+
+impl Partial {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// A stored upload by its SHA-256, sent as it is read from disk. Authenticated callers only.
@@ -441,7 +464,7 @@ async fn download(sha256: String) -> Result<Response, EndpointError> {
 }
 
 /// A WebSocket that answers each text message with the caller's name and the message
-/// (`ann: hello`), and `{"type": "who", ...}` JSON messages with the caller's accountability.
+/// (`ann: hello`), and the message `who` with the caller's accountability as JSON.
 /// Authenticated callers only, checked on the upgrade request, as is `Origin`.
 #[endpoint(id = "chat", route = "/ws", access = authenticated)]
 async fn chat(upgrade: WebSocketUpgrade, who: Accountability) -> Response {

@@ -410,8 +410,10 @@ impl App {
                 .clone()
                 .map(|pool| crate::cluster::postgres_publisher(pool, Arc::clone(&instance)))
         });
+        let health: Arc<crate::ops::health::Health> = Arc::default();
         let shared = Arc::new(Shared {
             config: config.clone(),
+            stopping: health.stopping(),
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
             database,
             emitter: Emitter::new(subscribers, cluster_subscribers, publisher),
@@ -458,7 +460,7 @@ impl App {
                 }),
                 config,
                 shared,
-                health: Arc::default(),
+                health,
                 layers,
                 rate_store,
                 #[cfg(any(feature = "sqlite", feature = "postgres"))]

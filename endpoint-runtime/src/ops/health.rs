@@ -46,12 +46,21 @@ const DATABASE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 #[derive(Debug, Default)]
 pub(crate) struct Health {
     draining: AtomicBool,
+    /// Cancelled when draining starts: what outlives the server's connection accounting (an
+    /// upgraded WebSocket) ends then.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Health {
-    /// From now on `/readyz` answers 503.
+    /// From now on `/readyz` answers 503, and open WebSockets are closed.
     pub(crate) fn drain(&self) {
         self.draining.store(true, Ordering::Relaxed);
+        self.stopping.cancel();
+    }
+
+    /// Cancelled when draining starts.
+    pub(crate) fn stopping(&self) -> tokio_util::sync::CancellationToken {
+        self.stopping.clone()
     }
 
     fn draining(&self) -> bool {

@@ -72,6 +72,14 @@ impl RequestState {
             .map(|state| &state.shared.config)
     }
 
+    /// Cancelled when the server starts draining, for a request in the pipeline.
+    #[cfg(feature = "websocket")]
+    pub(crate) fn stopping(extensions: &Extensions) -> Option<tokio_util::sync::CancellationToken> {
+        extensions
+            .get::<RequestState>()
+            .map(|state| state.shared.stopping.clone())
+    }
+
     /// The id of a request: its well-formed `x-request-id` header, else a new one (see
     /// [`RequestId`]).
     pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> RequestId {

@@ -418,7 +418,13 @@ impl Store {
     /// instead; a body over 1 MiB is sent and marked not kept) and returns it.
     async fn keep(self: &Arc<Self>, claim: &Claim, response: Response) -> Response {
         let status = response.status();
-        if status.is_server_error() || TRANSIENT.contains(&status.as_u16()) {
+        // An event stream does not end: it cannot be kept (the macro refuses `idempotent` on
+        // an `Sse` return type it can see; this covers one behind an alias).
+        let streaming = response
+            .extensions()
+            .get::<crate::sse::EventStream>()
+            .is_some();
+        if streaming || status.is_server_error() || TRANSIENT.contains(&status.as_u16()) {
             self.release(claim).await;
             return response;
         }

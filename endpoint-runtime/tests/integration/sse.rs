@@ -165,6 +165,30 @@ async fn the_document_describes_event_streams() {
     assert_eq!(tick["properties"]["n"]["type"], "integer", "{quiet}");
 }
 
+/// An item that is an error: the stream ends there, cleanly.
+#[endpoint(id = "sse", route = "/broken")]
+async fn broken() -> Sse<impl Stream<Item = Result<Event, std::io::Error>>> {
+    Sse::new(stream::iter([
+        Ok(Event::default().data("first")),
+        Err(std::io::Error::other("the source failed")),
+        Ok(Event::default().data("never sent")),
+    ]))
+}
+
+#[tokio::test]
+async fn an_item_that_is_an_error_ends_the_stream_cleanly() {
+    let server = start_with(test_config()).await;
+    let response = client()
+        .get(server.url("/sse/broken"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // `text()` fails on a body cut short: this one ends with its last chunk.
+    let body = response.text().await.unwrap();
+    assert_eq!(body, "data: first\n\n");
+}
+
 /// A stream type written out, without `impl Trait`.
 #[endpoint(id = "sse", route = "/named")]
 async fn named() -> Sse<stream::Iter<std::vec::IntoIter<Event>>> {

@@ -210,6 +210,13 @@ pub(crate) fn validate(
             );
             status = None;
         }
+        if let Some(flag) = &prerender {
+            errors.spanned(
+                flag,
+                "`prerender` writes each answer to a file, and an event stream (`Sse`) does not \
+                 end: remove `prerender`",
+            );
+        }
         if let Some(flag) = &idempotent_flag {
             errors.spanned(
                 flag,

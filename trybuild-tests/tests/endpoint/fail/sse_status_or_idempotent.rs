@@ -11,4 +11,9 @@ async fn replayed() -> Sse<impl Stream<Item = Event>> {
     Sse::new(stream::empty())
 }
 
+#[endpoint(id = "s", route = "/built", prerender)]
+pub async fn built() -> Sse<impl Stream<Item = Event>> {
+    Sse::new(stream::empty())
+}
+
 fn main() {}
