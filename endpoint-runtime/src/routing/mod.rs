@@ -254,25 +254,29 @@ pub(crate) fn build(
     #[cfg(feature = "services")]
     if items_api(&runtime) {
         use crate::services::api;
-        let limit = axum::extract::DefaultBodyLimit::max(runtime.config.body_limit);
-        // Request bodies decompressed as an endpoint's are (see `route`).
-        #[cfg(feature = "compression")]
-        let limit = tower::ServiceBuilder::new()
-            .layer(limit)
-            .layer(tower::layer::layer_fn(crate::ops::compression::decompress));
+        let body_limit = runtime.config.body_limit;
+        let limit = || {
+            let limit = axum::extract::DefaultBodyLimit::max(body_limit);
+            // Request bodies decompressed as an endpoint's are (see `route`).
+            #[cfg(feature = "compression")]
+            let limit = tower::ServiceBuilder::new()
+                .layer(limit)
+                .layer(tower::layer::layer_fn(crate::ops::compression::decompress));
+            limit
+        };
         router = router
             .route(
                 "/items/{collection}",
                 axum::routing::get(served(&runtime, api::list))
                     .post(served(&runtime, api::create))
-                    .layer(limit.clone()),
+                    .layer(limit()),
             )
             .route(
                 "/items/{collection}/{id}",
                 axum::routing::get(served(&runtime, api::read))
                     .patch(served(&runtime, api::update))
                     .delete(served(&runtime, api::delete))
-                    .layer(limit),
+                    .layer(limit()),
             );
     }
     for (path, mut variants) in by_path {
