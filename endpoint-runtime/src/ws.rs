@@ -140,10 +140,11 @@ impl WebSocket {
     /// frame, 1001 `idle`, is sent then), or when the server starts draining (1001 `going
     /// away`).
     pub async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
-        let stopping = self.stopping.clone();
+        // Borrowed, not cloned: a token's clone takes its lock, and this runs per message.
+        let stopping = self.stopping.as_ref();
         let draining = async {
             match stopping {
-                Some(stopping) => stopping.cancelled_owned().await,
+                Some(stopping) => stopping.cancelled().await,
                 None => std::future::pending().await,
             }
         };
