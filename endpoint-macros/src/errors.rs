@@ -75,6 +75,24 @@ pub(crate) fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> 
     Ok(())
 }
 
+/// Reads a `name = "text"` argument's value: the literal, or `None` after pushing an error
+/// showing `example` when the value is not a string literal (its tokens are skipped, so the
+/// arguments after it are still read).
+pub(crate) fn string_value(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    example: &str,
+    errors: &Errors,
+) -> syn::Result<Option<syn::LitStr>> {
+    let value = meta.value()?;
+    if !value.peek(syn::LitStr) {
+        let span = value.span();
+        skip_value(value)?;
+        errors.at(span, format!("expected a string literal: `{example}`"));
+        return Ok(None);
+    }
+    value.parse().map(Some)
+}
+
 pub(crate) fn async_function(sig: &syn::Signature, what: &str, errors: &Errors) {
     if sig.asyncness.is_none() {
         errors.spanned(

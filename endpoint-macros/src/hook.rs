@@ -21,19 +21,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut durable = false;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident(kw::EVENT) {
-            let value = meta.value()?;
-            if !value.peek(LitStr) {
-                let span = value.span();
-                while !value.is_empty() && !value.peek(syn::Token![,]) {
-                    value.parse::<proc_macro2::TokenTree>()?;
-                }
-                errors.at(
-                    span,
-                    "expected a string literal: `event = \"article.published\"`",
-                );
+            let Some(lit) =
+                crate::errors::string_value(&meta, "event = \"article.published\"", &errors)?
+            else {
                 return Ok(());
-            }
-            let lit: LitStr = value.parse()?;
+            };
             if event.is_some() {
                 errors.spanned(&meta.path, "duplicate `event` argument");
             } else {

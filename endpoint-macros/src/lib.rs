@@ -12,6 +12,7 @@ mod middleware;
 mod migrations;
 mod origin;
 mod route;
+mod schedule;
 
 use proc_macro::TokenStream;
 
@@ -41,6 +42,13 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
     hook::expand(args.into(), item.into()).into()
+}
+
+/// Registers an async function as a job run on a cron pattern. Documented on its re-export,
+/// `endpoint_runtime::schedule`.
+#[proc_macro_attribute]
+pub fn schedule(args: TokenStream, item: TokenStream) -> TokenStream {
+    schedule::expand(args.into(), item.into()).into()
 }
 
 /// `#[middleware(id = "greet", order = 10)]`: see its documentation on the re-export,

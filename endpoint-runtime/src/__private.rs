@@ -21,6 +21,8 @@ pub use crate::context::Context;
 pub use crate::database::Migrations;
 pub use crate::events::{Event, Hook, HookFuture, HookOutput, HookSpec};
 pub use crate::middleware::{Middleware, MiddlewareSpec};
+#[cfg(feature = "schedule")]
+pub use crate::schedule::{Schedule, ScheduleSpec};
 pub use axum::middleware::Next;
 
 // Feature gates: each expands to its input when the feature is on, else to an error naming it

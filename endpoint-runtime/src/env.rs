@@ -90,6 +90,21 @@ pub(crate) fn choice<T: Copy>(
     }
 }
 
+/// A switch: `on` or `true`, `off` or `false` (any case); else an error naming the variable.
+pub(crate) fn on_off(name: &'static str, value: String) -> Result<bool, ConfigError> {
+    choice(
+        name,
+        value,
+        &[
+            ("on", true),
+            ("true", true),
+            ("off", false),
+            ("false", false),
+        ],
+        "`on` or `off`",
+    )
+}
+
 /// `value` as a whole number inside `range`; else an error naming the variable with
 /// `expected`.
 pub(crate) fn number_in(

@@ -922,6 +922,11 @@ pub enum Error {
         #[source]
         source: Option<std::io::Error>,
     },
+    /// Scheduled jobs (`#[schedule]`, feature `schedule`) that cannot run: two jobs of one name
+    /// (both `file:line` named), `run-job` naming no job, a job that failed when run by hand, or
+    /// one that is running elsewhere; the message says which.
+    #[error("scheduled jobs: {0}")]
+    Schedule(String),
     /// Another I/O failure while serving.
     #[error("i/o error")]
     Io(#[from] std::io::Error),

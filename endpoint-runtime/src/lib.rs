@@ -67,6 +67,8 @@ mod policy;
 pub mod prerender;
 mod registry;
 mod routing;
+#[cfg(feature = "schedule")]
+pub mod schedule;
 pub mod serve;
 #[cfg(all(feature = "services", any(feature = "sqlite", feature = "postgres")))]
 pub mod services;
@@ -617,6 +619,65 @@ pub use endpoint_macros::test;
 /// ```
 pub use endpoint_macros::hook;
 
+/// Registers an async function as a job run on a cron pattern, once per tick across the
+/// instances that share a database (feature `schedule`). Self-registered like endpoints and
+/// hooks; see [`schedule`](mod@crate::schedule) for when jobs run, as whom, what a cluster
+/// and an overlapping run do, and the `run-job` command.
+///
+/// ```
+/// use endpoint_runtime::prelude::*;
+///
+/// /// Deletes the sessions that expired, every 15 minutes.
+/// #[schedule(cron = "*/15 * * * *")]
+/// async fn purge_sessions(ctx: Context) -> Result<(), EndpointError> {
+///     tracing::info!(job = %ctx.accountability().claims["job"], "purging");
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// ## Arguments
+///
+/// - `cron = "pattern"` (**required**): when it runs, in UTC: five fields (`minute hour
+///   day-of-month month day-of-week`, such as `"*/15 * * * *"` or `"0 3 * * MON-FRI"`), six
+///   with seconds first (`"*/10 * * * * *"`), or an alias (`"@hourly"`, `"@daily"`). Checked at
+///   compile time with the `croner` crate, which the runtime runs it with: an invalid
+///   pattern, or one that never matches a date, is an error at the string.
+/// - `name = "purge-sessions"` (optional, default the function's name): what `run-job`, the
+///   logs, the metrics and the `endpoint_schedules` table call it; unique in the binary
+///   (two jobs of one name refuse to start), ASCII letters, digits, `_`, `-` and `.`.
+/// - `crate = path` (optional, default `::endpoint_runtime`): where the runtime is.
+///
+/// The function is `async`, takes `()` or `(ctx: Context)`, and returns `()` or
+/// `Result<(), E>` with `E: Into<EndpointError>`. Its caller is
+/// [`Accountability::system`]. Run one by hand with `app run-job NAME`.
+///
+/// ```compile_fail
+/// use endpoint_runtime::prelude::*;
+///
+/// #[schedule(cron = "*/15 * * *")] // four fields
+/// async fn purge(ctx: Context) {}
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// use endpoint_runtime::prelude::*;
+///
+/// #[schedule(cron = "0 0 30 2 *")] // February 30th never comes
+/// async fn never(ctx: Context) {}
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// use endpoint_runtime::prelude::*;
+///
+/// #[schedule(cron = "@hourly")]
+/// fn not_async(ctx: Context) {}
+/// # fn main() {}
+/// ```
+#[cfg(feature = "schedule")]
+pub use endpoint_macros::schedule;
+
 /// Registers an async function of axum's `from_fn` shape as middleware of one endpoint group,
 /// as CairnCMS's extensions scope `router.use(...)` to their own routes:
 /// `#[middleware(id = "greet")]` runs for every endpoint of the group mounted at `/greet`
@@ -727,6 +788,8 @@ macro_rules! link {
 /// The names an endpoint module usually needs: `use endpoint_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::extract::{Json, Query};
+    #[cfg(feature = "schedule")]
+    pub use crate::schedule;
     pub use crate::sse::{LastEventId, Sse};
     pub use crate::{Accepted, Created, NoContent};
     pub use crate::{Accountability, Context, EndpointError, Event, JSend, RequestId, State};

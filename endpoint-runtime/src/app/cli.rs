@@ -38,6 +38,12 @@ pub(crate) enum Command {
         /// The output directory.
         out: std::path::PathBuf,
     },
+    /// Run one `#[schedule]` job now.
+    #[cfg(feature = "schedule")]
+    RunJob {
+        /// The job's name.
+        name: String,
+    },
     /// Print a development JWT.
     #[cfg(feature = "jwt")]
     Token {
@@ -116,6 +122,16 @@ const COMMANDS: &[Help] = &[
              [default: dist]",
         )],
     },
+    #[cfg(feature = "schedule")]
+    Help {
+        name: "run-job",
+        about: "Run one `#[schedule]` job now, as the scheduler would (refused while it runs \
+                elsewhere), and exit non-zero if it fails",
+        options: &[(
+            "<NAME>",
+            "The job's name, required (`routes` lists the jobs)",
+        )],
+    },
     #[cfg(feature = "jwt")]
     Help {
         name: "token",
@@ -161,7 +177,7 @@ pub(crate) fn parse(
     let mut parser = lexopt::Parser::from_args(args);
     let mut command: Option<&'static Help> = None;
     let (mut strict, mut admin) = (false, false);
-    let (mut out, mut user, mut role, mut ttl) = (None, None, None, None);
+    let (mut out, mut user, mut role, mut ttl, mut job) = (None, None, None, None, None);
     // Set by `check --api` and `openapi --write`, options of the `openapi` feature.
     #[cfg_attr(not(feature = "openapi"), allow(unused_mut))]
     let (mut api, mut write): (Option<std::path::PathBuf>, Option<std::path::PathBuf>) =
@@ -189,6 +205,7 @@ pub(crate) fn parse(
                 }
                 command = Some(find(&value).ok_or_else(|| unknown(&value))?);
             }
+            Value(value) if name == Some("run-job") && job.is_none() => job = Some(text(value)?),
             Long("strict") if name == Some("check") => strict = true,
             #[cfg(feature = "openapi")]
             Long("api") if name == Some("check") => {
@@ -227,7 +244,7 @@ pub(crate) fn parse(
         }
     }
     // Read only by the commands this build has (`build`, `token` are features).
-    let _ = (&out, &user, &role, &ttl, admin, &write, &version);
+    let _ = (&out, &user, &role, &ttl, admin, &write, &version, &job);
     Ok(Parsed::Run(match command.map(|help| help.name) {
         None | Some("serve") => Command::Serve,
         Some("routes") => Command::Routes,
@@ -245,6 +262,10 @@ pub(crate) fn parse(
             ttl: ttl.unwrap_or(Duration::from_secs(3600)),
         },
         Some("check") => Command::Check { strict, api },
+        #[cfg(feature = "schedule")]
+        Some("run-job") => Command::RunJob {
+            name: job.ok_or("the following required argument was not provided: <NAME>")?,
+        },
         Some(other) => return Err(unknown(other)),
     }))
 }
@@ -288,8 +309,16 @@ fn help(bin: &str, command: Option<&Help>) -> String {
         }
         Some(help) => {
             let _ = write!(out, "{}\n\nUsage: {bin} {}", help.about, help.name);
-            if !help.options.is_empty() {
+            // `<NAME>` is an argument, `--flag` an option.
+            let (arguments, flags): (Vec<_>, Vec<_>) = help
+                .options
+                .iter()
+                .partition(|(flag, _)| flag.starts_with('<'));
+            if !flags.is_empty() {
                 out.push_str(" [OPTIONS]");
+            }
+            for (argument, _) in arguments {
+                let _ = write!(out, " {argument}");
             }
             out.push_str("\n\nOptions:\n");
             let width = help
@@ -442,6 +471,13 @@ pub(super) async fn run(mut app: App) -> Result<(), Error> {
             );
             return Ok(());
         }
+        #[cfg(feature = "schedule")]
+        Command::RunJob { name } => {
+            super::init_logging(config.log_format);
+            app.config(config).run_job(&name).await?;
+            println!("ran `{name}`");
+            return Ok(());
+        }
         Command::Serve => {}
     }
     super::init_logging(config.log_format);
@@ -592,6 +628,16 @@ pub(crate) fn route_table(
             "admin (runtime)".into(),
             "metrics (ENDPOINT_METRICS_PATH)".into(),
             "endpoint-runtime".into(),
+        ]);
+    }
+    #[cfg(feature = "schedule")]
+    for job in crate::schedule::schedules() {
+        rows.push([
+            "CRON".into(),
+            format!("{} (UTC)", job.cron()),
+            "system (schedule)".into(),
+            job.handler(),
+            format!("{}  note: job `{}`", job.location(), job.name()),
         ]);
     }
     for (mount, directory) in static_files {
@@ -815,6 +861,24 @@ mod tests {
             error.contains("'soon'") && error.contains("--ttl"),
             "{error}"
         );
+    }
+
+    #[cfg(feature = "schedule")]
+    #[test]
+    fn run_job_takes_one_name() {
+        assert_eq!(
+            run(&["run-job", "audit.prune"]),
+            Command::RunJob {
+                name: "audit.prune".into()
+            }
+        );
+        assert!(parse_args(&["run-job"]).unwrap_err().contains("<NAME>"));
+        let error = parse_args(&["run-job", "a", "b"]).unwrap_err();
+        assert!(error.contains("b"), "{error}");
+        let Ok(Parsed::Help(help)) = parse_args(&["help", "run-job"]) else {
+            panic!("help run-job is help");
+        };
+        assert!(help.contains("Usage: app run-job <NAME>\n"), "{help}");
     }
 
     #[test]

@@ -588,6 +588,8 @@ impl App {
         #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
         let database_pool = 0;
         let health = Arc::clone(&runtime.health);
+        #[cfg(feature = "schedule")]
+        let scheduler = crate::schedule::Scheduler::prepare(&runtime.shared).await?;
         #[cfg(feature = "metrics")]
         let metrics = runtime
             .prometheus
@@ -623,7 +625,29 @@ impl App {
             health,
             #[cfg(feature = "metrics")]
             metrics,
+            #[cfg(feature = "schedule")]
+            scheduler,
         })
+    }
+
+    /// Runs the `#[schedule]` job named `name` once, now, as the `run-job` command does:
+    /// claimed as a tick is (refused while a run of it holds the claim, on any instance
+    /// sharing the database), as [`Accountability::system`](crate::Accountability::system)
+    /// with `scheduled_at` null, on an application that does not serve (no outbox delivery,
+    /// no other jobs). See [`schedule`](mod@crate::schedule).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Schedule`] when no job has that name (the message lists them), the job is
+    ///   running elsewhere, it cannot be claimed, or it returns an error or panics.
+    /// - [`Error::Config`], [`Error::Database`], as for [`run()`].
+    #[cfg(feature = "schedule")]
+    pub async fn run_job(mut self, name: &str) -> Result<(), Error> {
+        let mut config = given_or_env(self.config.take())?;
+        // A one-off run delivers no outbox rows: the serving instances do.
+        config.outbox.deliver = false;
+        let (runtime, _) = self.config(config).runtime(true).await?;
+        crate::schedule::run_by_hand(&runtime.shared, name).await
     }
 
     /// The folders given to [`App::static_files`], for the route table.
@@ -858,6 +882,10 @@ pub struct Server {
     /// The metrics listener's recorder, address and database (`ENDPOINT_METRICS_ADDR`).
     #[cfg(feature = "metrics")]
     metrics: Option<crate::ops::metrics::Exposition>,
+    /// The `#[schedule]` jobs, started with serving; `None` without jobs or with
+    /// `ENDPOINT_SCHEDULES=off`.
+    #[cfg(feature = "schedule")]
+    scheduler: Option<crate::schedule::Scheduler>,
 }
 
 impl Server {
@@ -897,6 +925,8 @@ impl Server {
             health,
             #[cfg(feature = "metrics")]
             metrics,
+            #[cfg(feature = "schedule")]
+            scheduler,
             ..
         } = self;
         #[cfg(feature = "metrics")]
@@ -913,7 +943,16 @@ impl Server {
                 tokio::time::sleep(delay).await;
             }
         };
-        crate::serve::serve(listener, router, &config, max_connections, drained).await;
+        let serving = crate::serve::serve(listener, router, &config, max_connections, drained);
+        // The jobs stop taking ticks when draining starts, and finish within the grace.
+        #[cfg(feature = "schedule")]
+        tokio::join!(serving, async {
+            if let Some(scheduler) = scheduler {
+                scheduler.run(config.shutdown_grace).await;
+            }
+        });
+        #[cfg(not(feature = "schedule"))]
+        serving.await;
         // The last requests' spans reach the collector before the process goes.
         #[cfg(feature = "otel")]
         crate::otel::flush().await;

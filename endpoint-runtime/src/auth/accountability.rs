@@ -136,6 +136,31 @@ impl Accountability {
         }
     }
 
+    /// The caller of a scheduled job (`#[schedule]`): user and role `system`, an app, **not an
+    /// admin** (a job gets from the data services what the permissions grant the role
+    /// `system`, nothing more by default), authenticator `schedule`, no IP. Its
+    /// [`claims`](Self::claims) say which run it is: `job` (the job's name) and
+    /// `scheduled_at` (the tick, RFC 3339 in UTC; `null` for a run by hand with `run-job`).
+    ///
+    /// ```
+    /// use endpoint_runtime::Accountability;
+    /// let who = Accountability::system("purge", Some("2026-12-02T20:15:00Z"));
+    /// assert_eq!(who.user.as_deref(), Some("system"));
+    /// assert!(who.has_role("system") && who.app && !who.admin);
+    /// assert_eq!(who.claims["scheduled_at"], "2026-12-02T20:15:00Z");
+    /// ```
+    pub fn system(job: &str, scheduled_at: Option<&str>) -> Self {
+        let mut claims = Map::new();
+        claims.insert("job".into(), job.into());
+        claims.insert("scheduled_at".into(), scheduled_at.into());
+        Accountability {
+            app: true,
+            authenticator: Some("schedule"),
+            claims: claims.into(),
+            ..Self::user("system", Some("system"))
+        }
+    }
+
     /// `true` when no credential identified the caller.
     pub fn is_anonymous(&self) -> bool {
         self.user.is_none()

@@ -66,6 +66,7 @@ pub(crate) const DEFAULT_MULTIPART_FIELD_LIMIT: usize = 1024 * 1024;
 /// | `ENDPOINT_RATE_LIMIT` | [`rate_limit`](Self::rate_limit) | none | `10/minute` (`second`, `minute`, `hour`, `day`), per user else client IP, for each endpoint whose attribute states no `rate_limit` |
 /// | `ENDPOINT_REDIS_URL`, `ENDPOINT_RATE_LIMIT_ON_STORE_ERROR` | [`redis`](Self::redis) | none, `allow` | the Redis server the instances' rate limits share (feature `redis`); see [`RedisConfig`](crate::RedisConfig) |
 /// | `ENDPOINT_OUTBOX_DELIVER`, `_ATTEMPTS`, `_BACKOFF`, `_POLL` | [`outbox`](Self::outbox) | `on`, `10`, `1s`, `5s` | durable hooks' delivery; see [`OutboxConfig`](crate::OutboxConfig) |
+/// | `ENDPOINT_SCHEDULES` | [`schedules`](Self::schedules) | `on` | `on` or `off`: whether this instance runs the `#[schedule]` jobs (feature `schedule`) |
 /// | `ENDPOINT_IDEMPOTENCY_TTL` | [`idempotency_ttl`](Self::idempotency_ttl) | `24h` | a duration |
 /// | `ENDPOINT_METRICS_ADDR` | [`metrics_addr`](Self::metrics_addr) | none | an address to serve `GET /metrics` on, such as `127.0.0.1:9464` (feature `metrics`) |
 /// | `ENDPOINT_METRICS_PATH` | [`metrics_path`](Self::metrics_path) | `off` | a path on the server's port, readable by admins only, or `off` (feature `metrics`) |
@@ -174,6 +175,10 @@ pub struct Config {
     pub redis: Option<RedisConfig>,
     /// How the outbox delivers events to durable hooks (`ENDPOINT_OUTBOX_*`).
     pub outbox: OutboxConfig,
+    /// Whether this instance runs the `#[schedule]` jobs (`ENDPOINT_SCHEDULES`, default
+    /// `on`; feature `schedule`). `off`: it serves and leaves the jobs to the instances that
+    /// have it `on`.
+    pub schedules: bool,
     /// How long the response to a request with an `Idempotency-Key` answers the key's
     /// retries (`ENDPOINT_IDEMPOTENCY_TTL`, on `#[endpoint(idempotent)]` endpoints).
     pub idempotency_ttl: Duration,
@@ -268,6 +273,7 @@ impl Default for Config {
             redis: None,
             outbox: OutboxConfig::default(),
             idempotency_ttl: Duration::from_secs(24 * 60 * 60),
+            schedules: true,
             metrics_addr: None,
             metrics_path: None,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -377,6 +383,9 @@ const READERS: &[Reader] = &[
         config.database_url = DatabaseUrl::from_env(env)?;
         config.outbox = OutboxConfig::from_env(env)?;
         set(&mut config.idempotency_ttl, outbox::idempotency_ttl(env)?);
+        if let Some((name, value)) = env.get("ENDPOINT_SCHEDULES") {
+            config.schedules = crate::env::on_off(name, value)?;
+        }
         if let Some((name, value)) = env.get("ENDPOINT_DATABASE_TIMEOUT") {
             config.database_timeout = duration(name, value)?;
         }
@@ -496,17 +505,7 @@ fn read_server(config: &mut Config, env: &Env<'_>) -> Result<(), ConfigError> {
         }
     }
     if let Some((name, value)) = get("ENDPOINT_ACCESS_LOG") {
-        config.access_log = crate::env::choice(
-            name,
-            value,
-            &[
-                ("on", true),
-                ("true", true),
-                ("off", false),
-                ("false", false),
-            ],
-            "`on` or `off`",
-        )?;
+        config.access_log = crate::env::on_off(name, value)?;
     }
     if let Some((name, value)) = get("ENDPOINT_DRAIN_DELAY") {
         config.drain_delay = duration(name, value)?;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::env::{ConfigError, Env, choice, positive_duration};
+use crate::env::{ConfigError, Env, on_off, positive_duration};
 
 /// How the outbox delivers to durable hooks (`#[hook(event = "…", durable)]`; the `events`
 /// module describes the guarantees).
@@ -64,17 +64,7 @@ impl OutboxConfig {
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let mut config = OutboxConfig::default();
         if let Some((name, value)) = env.get("ENDPOINT_OUTBOX_DELIVER") {
-            config.deliver = choice(
-                name,
-                value,
-                &[
-                    ("on", true),
-                    ("true", true),
-                    ("off", false),
-                    ("false", false),
-                ],
-                "`on` or `off`",
-            )?;
+            config.deliver = on_off(name, value)?;
         }
         if let Some((name, value)) = env.get("ENDPOINT_OUTBOX_ATTEMPTS") {
             config.attempts = match value.trim().parse::<u32>() {

@@ -460,10 +460,11 @@ fn delivered(ok: bool) {
     let _ = ok;
 }
 
-/// What a `#[hook]` function may return: `()` or `Result<(), E>` with `E: Into<EndpointError>`.
+/// What a `#[hook]` or `#[schedule]` function may return: `()` or `Result<(), E>` with
+/// `E: Into<EndpointError>`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a hook result",
-    note = "a #[hook] returns `()` or `Result<(), E>` where `E: Into<EndpointError>`"
+    message = "`{Self}` is not a hook or job result",
+    note = "a #[hook] or #[schedule] function returns `()` or `Result<(), E>` where `E: Into<EndpointError>`"
 )]
 pub trait HookOutput {
     /// Converts into the hook's result.

@@ -17,6 +17,8 @@ pub(crate) fn test_config() -> Config {
     let mut config = Config::default();
     config.port = 0;
     config.shutdown_grace = Duration::from_secs(5);
+    // A test that wants `#[schedule]` jobs to run turns them on.
+    config.schedules = false;
     config
 }
 

@@ -1,7 +1,8 @@
 //! Past one machine, on SQLite and on PostgreSQL (when `ENDPOINT_TEST_POSTGRES_URL` is set, as
 //! `.ci/run` does): durable hooks through the transactional outbox (`outbox.rs`), idempotency
-//! keys (`idempotency.rs`) and events to every instance over `LISTEN/NOTIFY`
-//! (`cluster_events.rs`), with several instances on one database.
+//! keys (`idempotency.rs`), events to every instance over `LISTEN/NOTIFY`
+//! (`cluster_events.rs`) and scheduled jobs run once per tick (`schedules.rs`), with several
+//! instances on one database.
 //!
 //! A test binary of its own: durable hooks and idempotent endpoints need a database, so an
 //! application without one refuses to start, and the integration suite's applications mostly
@@ -14,6 +15,7 @@ mod support;
 mod cluster_events;
 mod idempotency;
 mod outbox;
+mod schedules;
 
 use std::time::{Duration, Instant};
 

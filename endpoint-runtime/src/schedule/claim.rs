@@ -1,0 +1,341 @@
+//! Who runs a tick: the table `endpoint_schedules` that the instances on one database share,
+//! or, without a database, this process alone.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::database::RuntimeTables;
+
+/// What a claim came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// This instance runs it; the run's id.
+    Run(String),
+    /// Another instance claimed this tick.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    Taken,
+    /// The job's previous run still holds it: where, and since when (Unix milliseconds).
+    Busy { on: String, since: i64 },
+}
+
+/// The jobs' table: one row per job; a running job's row holds its run id, instance and
+/// lease. Times are Unix milliseconds.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) const TABLES: RuntimeTables = RuntimeTables {
+    purpose: "scheduled jobs (`endpoint_schedules`)",
+    last: "endpoint_schedules",
+    sqlite: &[TABLE],
+    postgres: &[TABLE],
+};
+
+/// The same text on both backends (`BIGINT` is an integer on SQLite).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const TABLE: &str = "CREATE TABLE IF NOT EXISTS endpoint_schedules (
+    name TEXT PRIMARY KEY,
+    last_tick BIGINT NOT NULL,
+    run_id TEXT,
+    running_on TEXT,
+    started_at BIGINT,
+    lease_until BIGINT,
+    finished_at BIGINT,
+    last_error TEXT
+)";
+
+/// A job's row, written once.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const REGISTER: &str = "INSERT INTO endpoint_schedules (name, last_tick) VALUES ($1, 0)
+    ON CONFLICT (name) DO NOTHING";
+
+/// Claims tick `$2` of job `$1` at `$3`: the statement that moves `last_tick` owns the tick,
+/// and runs it (run `$4` on `$5`, leased until `$6`) unless a run holds an unexpired lease.
+/// The `CASE`s read the row as it was. No row back: another instance took the tick.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const CLAIM_TICK: &str = "UPDATE endpoint_schedules SET last_tick = $2,
+    run_id = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $4 ELSE run_id END,
+    running_on = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $5 ELSE running_on END,
+    started_at = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $3 ELSE started_at END,
+    lease_until = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $6 ELSE lease_until END
+    WHERE name = $1 AND last_tick < $2
+    RETURNING run_id, running_on, started_at";
+
+/// Claims job `$1` now (`$2`), by hand: run `$3` on `$4`, leased until `$5`, unless a run
+/// holds an unexpired lease.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const CLAIM_NOW: &str = "UPDATE endpoint_schedules
+    SET run_id = $3, running_on = $4, started_at = $2, lease_until = $5
+    WHERE name = $1 AND (run_id IS NULL OR lease_until < $2)
+    RETURNING run_id, running_on, started_at";
+
+/// Who holds job `$1`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const HOLDER: &str =
+    "SELECT run_id, running_on, started_at FROM endpoint_schedules WHERE name = $1";
+
+/// Run `$2` of job `$1`, still ours, leased until `$3`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const RENEW: &str =
+    "UPDATE endpoint_schedules SET lease_until = $3 WHERE name = $1 AND run_id = $2";
+
+/// Run `$2` of job `$1` ended at `$3`, with error `$4` or none.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const FINISH: &str = "UPDATE endpoint_schedules
+    SET run_id = NULL, running_on = NULL, lease_until = NULL, finished_at = $3, last_error = $4
+    WHERE name = $1 AND run_id = $2";
+
+/// A claim's row as returned: run id, instance, start.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+type Holder = (Option<String>, Option<String>, Option<i64>);
+
+/// Where the claims are kept.
+pub(crate) struct Claims {
+    backend: Backend,
+    /// This instance, as a row names it: `host pid N`.
+    instance: String,
+}
+
+enum Backend {
+    /// No database: the runs of this process, by job.
+    Local(Mutex<HashMap<String, (String, i64)>>),
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    Database(crate::Database),
+}
+
+impl Claims {
+    /// The claims of `jobs`: in the application's database (the table created and a row per
+    /// job written), else in this process.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the table or a row cannot be written.
+    pub(crate) async fn open(
+        shared: &crate::context::Shared,
+        jobs: &[&'static super::Schedule],
+    ) -> Result<Claims, crate::Error> {
+        let instance = format!("{} pid {}", hostname(), std::process::id());
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if let Some(database) = &shared.database {
+            database.ensure_tables(&TABLES).await?;
+            for job in jobs {
+                crate::with_pool!(database, |pool| {
+                    sqlx::query(REGISTER)
+                        .bind(job.name())
+                        .execute(pool)
+                        .await
+                        .map(|_| ())
+                })
+                .map_err(|e| crate::Error::database_from("cannot register a scheduled job", e))?;
+            }
+            return Ok(Claims {
+                backend: Backend::Database(database.clone()),
+                instance,
+            });
+        }
+        let _ = (shared, jobs);
+        Ok(Claims {
+            backend: Backend::Local(Mutex::default()),
+            instance,
+        })
+    }
+
+    /// Whether the claims are this process's only (no database).
+    pub(crate) fn local(&self) -> bool {
+        matches!(self.backend, Backend::Local(_))
+    }
+
+    /// Claims `job`'s `tick` (Unix milliseconds), or the job now (`None`, by hand), at `now`,
+    /// with a lease until `lease_until`.
+    ///
+    /// # Errors
+    ///
+    /// The database's reason.
+    pub(crate) async fn claim(
+        &self,
+        job: &str,
+        tick: Option<i64>,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Claim, String> {
+        let run = uuid::Uuid::new_v4().to_string();
+        match &self.backend {
+            Backend::Local(running) => {
+                // One process: every tick is its own, and a lease cannot outlive it.
+                let _ = (tick, lease_until);
+                let mut running = running.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some((_, since)) = running.get(job) {
+                    return Ok(Claim::Busy {
+                        on: self.instance.clone(),
+                        since: *since,
+                    });
+                }
+                running.insert(job.to_string(), (run.clone(), now));
+                Ok(Claim::Run(run))
+            }
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Backend::Database(database) => {
+                let claimed: Option<Holder> = crate::with_pool!(database, |pool| {
+                    match tick {
+                        Some(tick) => {
+                            sqlx::query_as(CLAIM_TICK)
+                                .bind(job)
+                                .bind(tick)
+                                .bind(now)
+                                .bind(&run)
+                                .bind(&self.instance)
+                                .bind(lease_until)
+                                .fetch_optional(pool)
+                                .await
+                        }
+                        None => {
+                            sqlx::query_as(CLAIM_NOW)
+                                .bind(job)
+                                .bind(now)
+                                .bind(&run)
+                                .bind(&self.instance)
+                                .bind(lease_until)
+                                .fetch_optional(pool)
+                                .await
+                        }
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+                let holder = match (claimed, tick) {
+                    (Some(holder), _) => holder,
+                    (None, Some(_)) => return Ok(Claim::Taken),
+                    (None, None) => crate::with_pool!(database, |pool| {
+                        sqlx::query_as(HOLDER).bind(job).fetch_one(pool).await
+                    })
+                    .map_err(|e| e.to_string())?,
+                };
+                Ok(match holder {
+                    (Some(id), ..) if id == run => Claim::Run(run),
+                    (_, on, since) => Claim::Busy {
+                        on: on.unwrap_or_else(|| "another instance".into()),
+                        since: since.unwrap_or_default(),
+                    },
+                })
+            }
+        }
+    }
+
+    /// Extends run `run` of `job` to `lease_until`; `false` when it is no longer this run's
+    /// (its lease ran out and another instance claimed the job).
+    ///
+    /// # Errors
+    ///
+    /// The database's reason.
+    pub(crate) async fn renew(
+        &self,
+        job: &str,
+        run: &str,
+        lease_until: i64,
+    ) -> Result<bool, String> {
+        match &self.backend {
+            Backend::Local(_) => {
+                let _ = (job, run, lease_until);
+                Ok(true)
+            }
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Backend::Database(database) => crate::with_pool!(database, |pool| {
+                sqlx::query(RENEW)
+                    .bind(job)
+                    .bind(run)
+                    .bind(lease_until)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected() == 1)
+            })
+            .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Ends run `run` of `job` at `now`, keeping `error` (or clearing the last one).
+    ///
+    /// # Errors
+    ///
+    /// The database's reason.
+    pub(crate) async fn finish(
+        &self,
+        job: &str,
+        run: &str,
+        now: i64,
+        error: Option<&str>,
+    ) -> Result<(), String> {
+        match &self.backend {
+            Backend::Local(running) => {
+                let mut running = running.lock().unwrap_or_else(|e| e.into_inner());
+                if running.get(job).is_some_and(|(id, _)| id == run) {
+                    running.remove(job);
+                }
+                let _ = (now, error);
+                Ok(())
+            }
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Backend::Database(database) => crate::with_pool!(database, |pool| {
+                sqlx::query(FINISH)
+                    .bind(job)
+                    .bind(run)
+                    .bind(now)
+                    .bind(error)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            })
+            .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// This machine's name (`/proc/sys/kernel/hostname`), or `localhost`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> Claims {
+        Claims {
+            backend: Backend::Local(Mutex::default()),
+            instance: "here pid 1".into(),
+        }
+    }
+
+    /// Without a database, one process runs a job once at a time: a tick while it runs finds
+    /// it busy, another job is free, and only the run's own end frees it.
+    #[tokio::test]
+    async fn without_a_database_a_job_runs_once_at_a_time() {
+        let claims = local();
+        let Ok(Claim::Run(run)) = claims.claim("a", Some(1000), 1, 2).await else {
+            panic!("a free job is claimed");
+        };
+        let busy = claims.claim("a", Some(2000), 5, 6).await;
+        assert_eq!(
+            busy,
+            Ok(Claim::Busy {
+                on: "here pid 1".into(),
+                since: 1
+            })
+        );
+        assert!(matches!(
+            claims.claim("b", Some(2000), 5, 6).await,
+            Ok(Claim::Run(_))
+        ));
+        claims.finish("a", "another run", 7, None).await.unwrap();
+        assert!(matches!(
+            claims.claim("a", None, 8, 9).await,
+            Ok(Claim::Busy { .. })
+        ));
+        assert_eq!(claims.renew("a", &run, 40).await, Ok(true));
+        claims.finish("a", &run, 9, None).await.unwrap();
+        assert!(matches!(
+            claims.claim("a", Some(3000), 10, 11).await,
+            Ok(Claim::Run(_))
+        ));
+    }
+}
