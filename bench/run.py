@@ -11,6 +11,7 @@
     python3 bench/run.py instructions [--servers a,b]
     python3 bench/run.py policy [--rounds 7] [--instructions] [--redis URL]
     python3 bench/run.py cluster [--instances 1,2,3] [--rounds 3] [--duration 5]
+    python3 bench/run.py streams [--connections 1000] [--hold 3] [--rounds 5] [--size 1024] [--transfers 50] [--mib 16]
 
 Each prints a table and writes a CSV under bench/results/. Servers bind 127.0.0.1 only; every
 load run is bounded in time and stops by itself. Not part of the test run.
@@ -883,6 +884,201 @@ def build_size(args):
     print(f"(medians of {args.repeat}; this machine: {os.cpu_count()} cores; CSV: {RESULTS / 'build-size.csv'})")
 
 
+async def sse_client(port, events):
+    """One `GET /streams/sse` kept open: its head and first event read, then every event
+    counted in `events` until the connection closes."""
+    import asyncio
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET /streams/sse HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                 "Accept: text/event-stream\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    if b" 200 " not in head.split(b"\r\n")[0]:
+        raise RuntimeError(f"SSE answered {head[:40]!r}")
+    await reader.readuntil(b"\n\n")
+    events[0] += 1
+
+    async def drain():
+        try:
+            while True:
+                await reader.readuntil(b"\n\n")
+                events[0] += 1
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+    return writer, asyncio.ensure_future(drain())
+
+
+def ws_frame(payload):
+    """A masked text frame, as a client sends it (RFC 6455 §5.2)."""
+    mask = os.urandom(4)
+    size = len(payload)
+    head = bytes([0x81]) + (bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + size.to_bytes(2, "big"))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def ws_read(reader):
+    """One unmasked frame from the server: its payload."""
+    first = await reader.readexactly(2)
+    size = first[1] & 0x7F
+    if size == 126:
+        size = int.from_bytes(await reader.readexactly(2), "big")
+    return await reader.readexactly(size)
+
+
+async def ws_client(port):
+    """One `GET /streams/ws` upgraded; returns its reader and writer."""
+    import asyncio
+    import base64
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(f"GET /streams/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    if b" 101 " not in head.split(b"\r\n")[0]:
+        raise RuntimeError(f"WebSocket answered {head[:40]!r}")
+    return reader, writer
+
+
+async def ws_round(sockets, payload):
+    """Every socket sends `payload` and reads it back."""
+    import asyncio
+
+    async def one(reader, writer):
+        writer.write(ws_frame(payload))
+        await writer.drain()
+        if await ws_read(reader) != payload:
+            raise RuntimeError("the echo differs")
+    await asyncio.gather(*(one(r, w) for r, w in sockets))
+
+
+async def upload_client(port, mib):
+    """One chunked `POST /streams/upload` of `mib` MiB, sent as fast as the server takes it."""
+    import asyncio
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"POST /streams/upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                 "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n"
+                 "Connection: close\r\n\r\n".encode())
+    chunk = b"%x\r\n" % (64 * 1024) + bytes(64 * 1024) + b"\r\n"
+    for _ in range(mib * 16):
+        writer.write(chunk)
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    if not answer.endswith(str(mib << 20).encode()):
+        raise RuntimeError(f"upload answered {answer[:60]!r}")
+
+
+async def download_client(port, mib):
+    """One `GET /streams/download/{mib}`, read to its end."""
+    import asyncio
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET /streams/download/{mib} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                 "Connection: close\r\n\r\n".encode())
+    await writer.drain()
+    total = 0
+    while True:
+        data = await reader.read(256 * 1024)
+        if not data:
+            break
+        total += len(data)
+    writer.close()
+    if total < mib << 20:
+        raise RuntimeError(f"download ended after {total} bytes")
+
+
+def sampled_peak(pid, stop):
+    """The highest `RssAnon` seen every 20 ms until `stop` is set, in MiB (a list of one)."""
+    peak = [0.0]
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], status_mib(pid, "RssAnon"))
+            time.sleep(0.02)
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    return peak, thread
+
+
+def streams(args):
+    """What an open stream costs the server in memory, the framework beside plain axum: N
+    server-sent-event streams (one event a second, read by the client), then N WebSockets that
+    each echo ROUNDS messages of SIZE bytes. The server's resident anonymous memory (heap and
+    stacks, `RssAnon`) is read with no stream open and with all N open; the difference over N is
+    the cost of one. Release builds, one Tokio worker each, servers on core 1."""
+    import asyncio
+    import resource
+    sh(["cargo", "build", "--release", "-q", "-p", "endpoint-bench"], cwd=ROOT)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # both sides hold N sockets
+    payload = os.urandom(args.size // 2).hex().encode()[:args.size]
+    rows = []
+
+    async def sse_run(server):
+        events = [0]
+        clients = await asyncio.gather(*(sse_client(server.port, events) for _ in range(args.connections)))
+        await asyncio.sleep(args.hold)  # events flow meanwhile: the load
+        rss = status_mib(server.process.pid, "RssAnon")
+        for writer, task in clients:
+            writer.close()
+            task.cancel()
+        return rss, events[0]
+
+    async def ws_run(server):
+        sockets = await asyncio.gather(*(ws_client(server.port) for _ in range(args.connections)))
+        for _ in range(args.rounds):
+            await ws_round(sockets, payload)
+        rss = status_mib(server.process.pid, "RssAnon")
+        for _, writer in sockets:
+            writer.close()
+        return rss, args.rounds * args.connections
+
+    async def transfer_run(server, client):
+        stop = threading.Event()
+        peak, thread = sampled_peak(server.process.pid, stop)
+        await asyncio.gather(*(client(server.port, args.mib) for _ in range(args.transfers)))
+        stop.set()
+        thread.join()
+        return peak[0], args.transfers
+
+    async def upload_run(server):
+        return await transfer_run(server, upload_client)
+
+    async def download_run(server):
+        return await transfer_run(server, download_client)
+
+    paths = (("sse", sse_run, args.connections), ("ws", ws_run, args.connections),
+             ("upload", upload_run, args.transfers), ("download", download_run, args.transfers))
+    for name, binary, port in (("framework", "bench-framework", 3291), ("axum", "bench-axum", 3292)):
+        for path, run, count in paths:
+            server = Server(name, RELEASE / binary, port, rust_log="warn")
+            try:
+                time.sleep(0.5)  # start-up allocations settle
+                idle = status_mib(server.process.pid, "RssAnon")
+                rss, messages = asyncio.run(run(server))
+                peak = peak_rss_mib(server.process.pid)
+            finally:
+                server.stop()
+            rows.append({"server": name, "path": path, "connections": count,
+                         "idle_rss_anon_mib": round(idle, 2), "open_rss_anon_mib": round(rss, 2),
+                         "kib_per_connection": round((rss - idle) * 1024 / count, 1),
+                         "peak_rss_mib": round(peak, 1), "messages": messages})
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    print(f"streams: {args.connections} open at once; SSE held {args.hold} s (1 event/s), "
+          f"WebSocket {args.rounds} echoes of {args.size} B each; {args.transfers} streamed "
+          f"uploads and downloads of {args.mib} MiB at once (their peak heap, sampled every 20 ms)")
+    print(f"{'path':<10}{'server':<11}{'idle MiB':>10}{'open MiB':>10}{'KiB/conn':>10}{'peak MiB':>10}{'messages':>10}")
+    for row in rows:
+        print(f"{row['path']:<10}{row['server']:<11}{row['idle_rss_anon_mib']:>10}{row['open_rss_anon_mib']:>10}"
+              f"{row['kib_per_connection']:>10}{row['peak_rss_mib']:>10}{row['messages']:>10}")
+    for path, *_ in paths:
+        cost = {row["server"]: row["kib_per_connection"] for row in rows if row["path"] == path}
+        print(f"  {path}: the framework's connection costs {cost['framework'] / cost['axum']:.2f}x axum's")
+    write_csv("streams", rows)
+
+
 def write_csv(name, rows):
     with open(RESULTS / name, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -934,12 +1130,19 @@ def main():
     c = sub.add_parser("compile", help="clean and incremental build times, framework vs axum")
     c.add_argument("--endpoints", type=int, default=200)
     c.add_argument("--repeat", type=int, default=3)
+    sm = sub.add_parser("streams", help="memory per open SSE stream and WebSocket under load, framework vs axum")
+    sm.add_argument("--connections", type=int, default=1000)
+    sm.add_argument("--hold", type=int, default=3, help="seconds the SSE streams stay open, events flowing")
+    sm.add_argument("--rounds", type=int, default=5, help="echoes per WebSocket")
+    sm.add_argument("--size", type=int, default=1024, help="bytes per WebSocket message")
+    sm.add_argument("--transfers", type=int, default=50, help="concurrent streamed uploads and downloads")
+    sm.add_argument("--mib", type=int, default=16, help="MiB per upload and download")
     b = sub.add_parser("build-size", help="cold release build time and binary size: greet, minimal greet, axum")
     b.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     {"build-size": build_size, "throughput": throughput, "startup": startup, "compile": compile_cost, "confined": confined,
      "instructions": instructions, "flood": flood, "confined-flood": confined_flood,
-     "policy": policy, "cluster": cluster}[args.command](args)
+     "policy": policy, "cluster": cluster, "streams": streams}[args.command](args)
 
 
 if __name__ == "__main__":

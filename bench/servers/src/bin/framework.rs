@@ -1,7 +1,10 @@
 //! The benchmark routes written with endpoint-runtime, default middleware on (request id,
 //! accountability, access checks, limits, error envelope).
 
+use endpoint_runtime::body::{Body, BodyStream, Bytes, StreamExt};
 use endpoint_runtime::prelude::*;
+use endpoint_runtime::sse::{Event, Stream, stream};
+use endpoint_runtime::ws::{Message, WebSocketUpgrade};
 use serde::{Deserialize, Serialize};
 
 /// Plain text.
@@ -73,6 +76,49 @@ fn confined_greet(
     Ok(endpoint_runtime::confined::Reply::ok(
         serde_json::json!({ "message": "Hello from the sandbox" }),
     ))
+}
+
+/// One server-sent event a second, `tick` with its number: `bench/run.py streams`.
+#[endpoint(id = "streams", route = "/sse")]
+async fn sse() -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let ticks = stream::unfold(0u64, |n| async move {
+        endpoint_runtime::tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        Some((
+            Ok(Event::default().event("tick").data(n.to_string())),
+            n + 1,
+        ))
+    });
+    Sse::new(ticks)
+}
+
+/// A WebSocket that echoes each message: `bench/run.py streams`.
+#[endpoint(id = "streams", route = "/ws")]
+async fn ws(upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(|mut socket| async move {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) || socket.send(message).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Counts a streamed request body: `bench/run.py streams`.
+#[endpoint(id = "streams", route = "/upload", method = post, body_limit = "1GiB")]
+async fn upload(mut body: BodyStream) -> Result<String, EndpointError> {
+    let mut total = 0;
+    while let Some(chunk) = body.next().await {
+        total += chunk?.len();
+    }
+    Ok(total.to_string())
+}
+
+/// `mib` MiB of zeros, streamed in 64 KiB chunks: `bench/run.py streams`.
+#[endpoint(id = "streams", route = "/download/{mib}")]
+async fn download(mib: usize) -> Body {
+    let chunk = Bytes::from(vec![0u8; 64 * 1024]);
+    let chunks = stream::iter((0..mib * 16).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    Body::from_stream(chunks)
 }
 
 #[endpoint_runtime::main]
