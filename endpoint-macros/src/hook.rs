@@ -89,16 +89,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         quote_spanned!(ident.span()=> { let _ = ctx; #ident(event) })
     };
-    let output = match &function.sig.output {
-        syn::ReturnType::Type(_, ty) => {
-            quote_spanned!(ty.span()=> #rt::__private::HookOutput::into_hook_result(#call.await))
-        }
-        syn::ReturnType::Default => {
-            quote!(#rt::__private::HookOutput::into_hook_result(#call.await))
-        }
-    };
-    let line = quote_spanned!(ident.span()=> ::core::line!());
-    let file = quote_spanned!(ident.span()=> ::core::file!());
+    let output = awaited_result(&rt, &function.sig.output, call);
+    let (file, line) = site(ident);
     quote! {
         #item
         #[doc(hidden)]
@@ -120,4 +112,29 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         };
     }
+}
+
+/// `call.await` as a `Result<(), EndpointError>` through `HookOutput` (`#[hook]` and
+/// `#[schedule]`), spanned at the return type so that a wrong one is reported there.
+pub(crate) fn awaited_result(
+    rt: &syn::Path,
+    output: &syn::ReturnType,
+    call: TokenStream,
+) -> TokenStream {
+    match output {
+        syn::ReturnType::Type(_, ty) => {
+            quote_spanned!(ty.span()=> #rt::__private::HookOutput::into_hook_result(#call.await))
+        }
+        syn::ReturnType::Default => {
+            quote!(#rt::__private::HookOutput::into_hook_result(#call.await))
+        }
+    }
+}
+
+/// `file!()` and `line!()` spanned at the function's name: its site in the route table.
+pub(crate) fn site(ident: &syn::Ident) -> (TokenStream, TokenStream) {
+    (
+        quote_spanned!(ident.span()=> ::core::file!()),
+        quote_spanned!(ident.span()=> ::core::line!()),
+    )
 }

@@ -2,7 +2,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
 use syn::{LitStr, parse::Parser};
 
 use crate::errors::Errors;
@@ -100,16 +99,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         quote_spanned!(ident.span()=> #ident(ctx))
     };
-    let output = match &function.sig.output {
-        syn::ReturnType::Type(_, ty) => {
-            quote_spanned!(ty.span()=> #rt::__private::HookOutput::into_hook_result(#call.await))
-        }
-        syn::ReturnType::Default => {
-            quote!(#rt::__private::HookOutput::into_hook_result(#call.await))
-        }
-    };
-    let line = quote_spanned!(ident.span()=> ::core::line!());
-    let file = quote_spanned!(ident.span()=> ::core::file!());
+    let output = crate::hook::awaited_result(&rt, &function.sig.output, call);
+    let (file, line) = crate::hook::site(ident);
     quote! {
         #item
         #[doc(hidden)]

@@ -946,11 +946,23 @@ impl Server {
         let serving = crate::serve::serve(listener, router, &config, max_connections, drained);
         // The jobs stop taking ticks when draining starts, and finish within the grace.
         #[cfg(feature = "schedule")]
-        tokio::join!(serving, async {
-            if let Some(scheduler) = scheduler {
-                scheduler.run(config.shutdown_grace).await;
-            }
-        });
+        {
+            // Draining cancels it; so does the end of serving, however it came.
+            let stopping = scheduler.as_ref().map(crate::schedule::Scheduler::stopping);
+            tokio::join!(
+                async {
+                    serving.await;
+                    if let Some(stopping) = stopping {
+                        stopping.cancel();
+                    }
+                },
+                async {
+                    if let Some(scheduler) = scheduler {
+                        scheduler.run(config.shutdown_grace).await;
+                    }
+                }
+            );
+        }
         #[cfg(not(feature = "schedule"))]
         serving.await;
         // The last requests' spans reach the collector before the process goes.

@@ -69,6 +69,11 @@ impl Scheduler {
         }))
     }
 
+    /// The token whose cancellation stops the ticks: the server's drain.
+    pub(crate) fn stopping(&self) -> CancellationToken {
+        self.shared.stopping.clone()
+    }
+
     /// Runs the jobs on their ticks until the server drains, then lets the running ones
     /// finish for up to `grace`; the ones still running then are stopped.
     pub(crate) async fn run(self, grace: Duration) {
