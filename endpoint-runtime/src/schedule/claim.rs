@@ -42,29 +42,36 @@ const TABLE: &str = "CREATE TABLE IF NOT EXISTS endpoint_schedules (
     last_error TEXT
 )";
 
-/// A job's row, written once.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-const REGISTER: &str = "INSERT INTO endpoint_schedules (name, last_tick) VALUES ($1, 0)
-    ON CONFLICT (name) DO NOTHING";
-
 /// Claims tick `$2` of job `$1` at `$3`: the statement that moves `last_tick` owns the tick,
 /// and runs it (run `$4` on `$5`, leased until `$6`) unless a run holds an unexpired lease.
-/// The `CASE`s read the row as it was. No row back: another instance took the tick.
+/// The `CASE`s read the row as it was. No row back: another instance took the tick. An upsert,
+/// so that a job's first tick, or a tick after its row was deleted, writes the row.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-const CLAIM_TICK: &str = "UPDATE endpoint_schedules SET last_tick = $2,
-    run_id = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $4 ELSE run_id END,
-    running_on = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $5 ELSE running_on END,
-    started_at = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $3 ELSE started_at END,
-    lease_until = CASE WHEN run_id IS NULL OR lease_until < $3 THEN $6 ELSE lease_until END
-    WHERE name = $1 AND last_tick < $2
+const CLAIM_TICK: &str = "INSERT INTO endpoint_schedules AS job
+    (name, last_tick, run_id, running_on, started_at, lease_until)
+    VALUES ($1, $2, $4, $5, $3, $6)
+    ON CONFLICT (name) DO UPDATE SET last_tick = excluded.last_tick,
+    run_id = CASE WHEN job.run_id IS NULL OR job.lease_until < $3
+        THEN excluded.run_id ELSE job.run_id END,
+    running_on = CASE WHEN job.run_id IS NULL OR job.lease_until < $3
+        THEN excluded.running_on ELSE job.running_on END,
+    started_at = CASE WHEN job.run_id IS NULL OR job.lease_until < $3
+        THEN excluded.started_at ELSE job.started_at END,
+    lease_until = CASE WHEN job.run_id IS NULL OR job.lease_until < $3
+        THEN excluded.lease_until ELSE job.lease_until END
+    WHERE job.last_tick < excluded.last_tick
     RETURNING run_id, running_on, started_at";
 
 /// Claims job `$1` now (`$2`), by hand: run `$3` on `$4`, leased until `$5`, unless a run
-/// holds an unexpired lease.
+/// holds an unexpired lease. No row back: a run holds it.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-const CLAIM_NOW: &str = "UPDATE endpoint_schedules
-    SET run_id = $3, running_on = $4, started_at = $2, lease_until = $5
-    WHERE name = $1 AND (run_id IS NULL OR lease_until < $2)
+const CLAIM_NOW: &str = "INSERT INTO endpoint_schedules AS job
+    (name, last_tick, run_id, running_on, started_at, lease_until)
+    VALUES ($1, 0, $3, $4, $2, $5)
+    ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id,
+    running_on = excluded.running_on, started_at = excluded.started_at,
+    lease_until = excluded.lease_until
+    WHERE job.run_id IS NULL OR job.lease_until < excluded.started_at
     RETURNING run_id, running_on, started_at";
 
 /// Who holds job `$1`.
@@ -102,36 +109,23 @@ enum Backend {
 }
 
 impl Claims {
-    /// The claims of `jobs`: in the application's database (the table created and a row per
-    /// job written), else in this process.
+    /// The claims: in the application's database (the table created; a job's row is written
+    /// at its first claim), else in this process.
     ///
     /// # Errors
     ///
-    /// [`Error::Database`](crate::Error::Database) when the table or a row cannot be written.
-    pub(crate) async fn open(
-        shared: &crate::context::Shared,
-        jobs: &[&'static super::Schedule],
-    ) -> Result<Claims, crate::Error> {
+    /// [`Error::Database`](crate::Error::Database) when the table cannot be created.
+    pub(crate) async fn open(shared: &crate::context::Shared) -> Result<Claims, crate::Error> {
         let instance = format!("{} pid {}", hostname(), std::process::id());
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         if let Some(database) = &shared.database {
             database.ensure_tables(&TABLES).await?;
-            for job in jobs {
-                crate::with_pool!(database, |pool| {
-                    sqlx::query(REGISTER)
-                        .bind(job.name())
-                        .execute(pool)
-                        .await
-                        .map(|_| ())
-                })
-                .map_err(|e| crate::Error::database_from("cannot register a scheduled job", e))?;
-            }
             return Ok(Claims {
                 backend: Backend::Database(database.clone()),
                 instance,
             });
         }
-        let _ = (shared, jobs);
+        let _ = shared;
         Ok(Claims {
             backend: Backend::Local(Mutex::default()),
             instance,

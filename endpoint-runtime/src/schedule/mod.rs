@@ -16,9 +16,11 @@
 //!   (the span `job`).
 //! - **Once per tick across the instances that share a database.** With a database (SQLite or
 //!   PostgreSQL, feature `sqlite` / `postgres`), each tick is claimed in the table
-//!   `endpoint_schedules` (one row per job) by one `UPDATE … WHERE last_tick < $tick`: the
-//!   instance whose statement moves `last_tick` runs it, the others see it taken (a row lock
-//!   on PostgreSQL, the write lock on SQLite). Without a database every instance runs every
+//!   `endpoint_schedules` (one row per job) by one upsert, `INSERT … ON CONFLICT (name) DO
+//!   UPDATE … WHERE last_tick < $tick`: the instance whose statement moves `last_tick` runs
+//!   it, the others see it taken (a row lock on PostgreSQL, the write lock on SQLite). A
+//!   deleted row is written again by the next claim. Ticks are the instances' wall-clock
+//!   times: keep their clocks in sync. Without a database every instance runs every
 //!   tick: one instance only (a warning at start-up says so when `ENDPOINT_REDIS_URL` suggests
 //!   several).
 //! - **Never twice at once.** A tick that comes while the job's previous run is still going

@@ -43,7 +43,7 @@ impl Scheduler {
     /// # Errors
     ///
     /// - [`Error::Schedule`] when two jobs share a name.
-    /// - [`Error::Database`] when the jobs' table cannot be written.
+    /// - [`Error::Database`] when the jobs' table cannot be created.
     pub(crate) async fn prepare(shared: &Arc<Shared>) -> Result<Option<Scheduler>, Error> {
         let all = super::checked()?;
         if all.is_empty() || !shared.config.schedules {
@@ -53,8 +53,7 @@ impl Scheduler {
             .into_iter()
             .map(|job| job.pattern().map(|cron| (job, cron)))
             .collect::<Result<Vec<_>, _>>()?;
-        let schedules: Vec<&'static Schedule> = jobs.iter().map(|(job, _)| *job).collect();
-        let claims = Claims::open(shared, &schedules).await?;
+        let claims = Claims::open(shared).await?;
         if claims.local() && shared.config.redis.is_some() {
             tracing::warn!(
                 "scheduled jobs run on every instance: they are claimed once per tick in the \
@@ -191,7 +190,7 @@ pub(crate) async fn run_by_hand(shared: &Arc<Shared>, name: &str) -> Result<(), 
             format!("no job named `{name}` (the jobs: {})", names.join(", "))
         }));
     };
-    let claims = Arc::new(Claims::open(shared, &[job]).await?);
+    let claims = Arc::new(Claims::open(shared).await?);
     let at = millis(&now());
     match claims.claim(name, None, at, lease_from(at)).await {
         Ok(Claim::Run(run)) => run_once(

@@ -90,6 +90,21 @@ pub(crate) async fn post(server: &TestServer, path: &str) -> u16 {
         .as_u16()
 }
 
+/// Runs `sql` on the database at `url`.
+pub(crate) async fn execute(url: &str, sql: &str) {
+    let database = Database::connect(url, Duration::from_secs(10))
+        .await
+        .unwrap();
+    with_pool!(&database, |pool| {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+    .unwrap();
+    database.close().await;
+}
+
 /// The rows of `sql` (one text column) once `done` says they are complete, or what they are
 /// after 10 s.
 pub(crate) async fn rows_when(
