@@ -63,10 +63,28 @@ impl Errors {
     pub(crate) fn finish(self) -> syn::Result<()> {
         self.first.into_inner().map_or(Ok(()), Err)
     }
+
+    /// The end of an attribute macro whose checks gave `checked` (`None` only after an error
+    /// was pushed): its pieces, or the errors as `compile_error!`s followed by `item`
+    /// unchanged, so that no second "cannot find function" error follows.
+    pub(crate) fn finish_item<T>(
+        self,
+        checked: Option<T>,
+        item: &proc_macro2::TokenStream,
+    ) -> Result<T, proc_macro2::TokenStream> {
+        let error = match (self.finish(), checked) {
+            (Ok(()), Some(checked)) => return Ok(checked),
+            (Err(error), _) => error,
+            (Ok(()), None) => syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "this attribute is incomplete (a missing piece was not reported: please file a bug)",
+            ),
+        };
+        let error = error.into_compile_error();
+        Err(quote::quote! { #error #item })
+    }
 }
 
-/// The rule `#[hook]` and `#[middleware]` share: `what` (`"hooks"`) is an `async`, non-generic
-/// free function. Each violation is pushed at its token.
 /// Skips the tokens of one argument's value, up to the next top-level `,`.
 pub(crate) fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
     while !input.is_empty() && !input.peek(syn::Token![,]) {
@@ -93,6 +111,8 @@ pub(crate) fn string_value(
     value.parse().map(Some)
 }
 
+/// The rule `#[hook]`, `#[schedule]` and `#[middleware]` share: `what` (`"hooks"`) is an
+/// `async`, non-generic free function. Each violation is pushed at its token.
 pub(crate) fn async_function(sig: &syn::Signature, what: &str, errors: &Errors) {
     if sig.asyncness.is_none() {
         errors.spanned(

@@ -74,13 +74,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             );
         }
     }
-    let (function, event) = match (errors.finish(), function, event) {
-        (Ok(()), Some(function), Some(event)) => (function, event),
-        (Err(error), _, _) => {
-            let error = error.into_compile_error();
-            return quote! { #error #item };
-        }
-        _ => unreachable!("a missing piece always pushes an error"),
+    let (function, event) = match errors.finish_item(function.zip(event), &item) {
+        Ok(checked) => checked,
+        Err(errors) => return errors,
     };
     let rt = krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_runtime));
     let ident = &function.sig.ident;

@@ -83,13 +83,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             "`#[schedule]` needs the `schedule` feature of endpoint-runtime (on by default)",
         );
     }
-    let (function, cron) = match (errors.finish(), function, cron) {
-        (Ok(()), Some(function), Some(cron)) => (function, cron),
-        (Err(error), _, _) => {
-            let error = error.into_compile_error();
-            return quote! { #error #item };
-        }
-        _ => unreachable!("a missing piece always pushes an error"),
+    let (function, cron) = match errors.finish_item(function.zip(cron), &item) {
+        Ok(checked) => checked,
+        Err(errors) => return errors,
     };
     let rt = krate.unwrap_or_else(|| syn::parse_quote!(::endpoint_runtime));
     let ident = &function.sig.ident;
