@@ -20,22 +20,27 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut krate: Option<syn::Path> = None;
     let parser = syn::meta::parser(|meta| {
         let slot = if meta.path.is_ident(kw::CRON) {
-            Some((&mut cron, "cron = \"*/15 * * * *\""))
+            Some((&mut cron, kw::CRON, "cron = \"*/15 * * * *\""))
         } else if meta.path.is_ident(kw::NAME) {
-            Some((&mut name, "name = \"purge-sessions\""))
+            Some((&mut name, kw::NAME, "name = \"purge-sessions\""))
         } else {
             None
         };
-        if let Some((slot, example)) = slot {
+        if let Some((slot, key, example)) = slot {
             if let Some(lit) = crate::errors::string_value(&meta, example, &errors)? {
                 if slot.is_some() {
-                    errors.spanned(&meta.path, "duplicate argument");
+                    errors.spanned(&meta.path, format!("duplicate `{key}` argument"));
                 } else {
                     *slot = Some(lit);
                 }
             }
         } else if meta.path.is_ident(kw::CRATE) {
-            krate = Some(meta.value()?.parse()?);
+            let path = meta.value()?.parse()?;
+            if krate.is_some() {
+                errors.spanned(&meta.path, "duplicate `crate` argument");
+            } else {
+                krate = Some(path);
+            }
         } else {
             errors.unknown_argument(&meta.path, kw::ALL, meta.input)?;
         }
@@ -127,6 +132,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 #[cfg(feature = "schedule")]
 fn check_pattern(lit: &LitStr, errors: &Errors) {
     let pattern = lit.value();
+    // croner also reads a seventh field, a year: a job whose year has passed would compile
+    // and never run.
+    if pattern.split_whitespace().count() > 6 {
+        errors.spanned(
+            lit,
+            "a cron pattern has five fields, or six with seconds first; a year field is not taken",
+        );
+        return;
+    }
     match croner::parser::CronParser::new().parse(&pattern) {
         Err(error) => errors.spanned(
             lit,

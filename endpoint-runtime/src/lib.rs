@@ -675,7 +675,9 @@ pub use endpoint_macros::hook;
 /// fn not_async(ctx: Context) {}
 /// # fn main() {}
 /// ```
-#[cfg(feature = "schedule")]
+///
+/// Without the feature `schedule` the attribute is still here, and is a compile error naming
+/// the feature.
 pub use endpoint_macros::schedule;
 
 /// Registers an async function of axum's `from_fn` shape as middleware of one endpoint group,
@@ -788,7 +790,6 @@ macro_rules! link {
 /// The names an endpoint module usually needs: `use endpoint_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::extract::{Json, Query};
-    #[cfg(feature = "schedule")]
     pub use crate::schedule;
     pub use crate::sse::{LastEventId, Sse};
     pub use crate::{Accepted, Created, NoContent};

@@ -125,8 +125,8 @@ const COMMANDS: &[Help] = &[
     #[cfg(feature = "schedule")]
     Help {
         name: "run-job",
-        about: "Run one `#[schedule]` job now, as the scheduler would (refused while it runs \
-                elsewhere), and exit non-zero if it fails",
+        about: "Run one `#[schedule]` job now, as the scheduler would (with a database, \
+                refused while it runs on any instance), and exit non-zero if it fails",
         options: &[(
             "<NAME>",
             "The job's name, required (`routes` lists the jobs)",

@@ -633,8 +633,9 @@ impl App {
     /// Runs the `#[schedule]` job named `name` once, now, as the `run-job` command does:
     /// claimed as a tick is (refused while a run of it holds the claim, on any instance
     /// sharing the database), as [`Accountability::system`](crate::Accountability::system)
-    /// with `scheduled_at` null, on an application that does not serve (no outbox delivery,
-    /// no other jobs). See [`schedule`](mod@crate::schedule).
+    /// with `scheduled_at` null. The application starts as for serving (database, services,
+    /// state) but binds no socket, delivers no outbox rows and runs no other job. See
+    /// [`schedule`](mod@crate::schedule).
     ///
     /// # Errors
     ///

@@ -12,7 +12,7 @@ use crate::database::RuntimeTables;
 pub(crate) enum Claim {
     /// This instance runs it; the run's id.
     Run(String),
-    /// Another instance claimed this tick.
+    /// Another instance claimed this tick (by hand: a run of the job ended just now).
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     Taken,
     /// The job's previous run still holds it: where, and since when (Unix milliseconds).
@@ -203,10 +203,9 @@ impl Claims {
                 };
                 Ok(match holder {
                     (Some(id), ..) if id == run => Claim::Run(run),
-                    (_, on, since) => Claim::Busy {
-                        on: on.unwrap_or_else(|| "another instance".into()),
-                        since: since.unwrap_or_default(),
-                    },
+                    (Some(_), Some(on), Some(since)) => Claim::Busy { on, since },
+                    // By hand: the run that held the job ended between the claim and the read.
+                    _ => Claim::Taken,
                 })
             }
         }
@@ -292,6 +291,86 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The claim statements, step by step with explicit times (Unix milliseconds), on an
+    /// SQLite file and, when `ENDPOINT_TEST_POSTGRES_URL` is set, on PostgreSQL: a tick is
+    /// claimed once; a later tick finds the job busy while the lease holds and takes it over
+    /// once it ran out; the run that lost it can neither renew nor release it.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_tick_is_claimed_once_and_a_lease_holds_until_it_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = format!("sqlite://{}", dir.path().join("jobs.db").display());
+        #[cfg(feature = "postgres")]
+        let postgres = std::env::var("ENDPOINT_TEST_POSTGRES_URL").ok();
+        #[cfg(not(feature = "postgres"))]
+        let postgres = None;
+        for url in std::iter::once(sqlite).chain(postgres) {
+            let database = crate::Database::connect(&url, std::time::Duration::from_secs(10))
+                .await
+                .unwrap();
+            database.ensure_tables(&TABLES).await.unwrap();
+            let claims = |instance: &str| Claims {
+                backend: Backend::Database(database.clone()),
+                instance: instance.into(),
+            };
+            let (a, b) = (claims("a"), claims("b"));
+            // A name of its own: the PostgreSQL table may be shared with other runs.
+            let job = format!("job-{}", uuid::Uuid::new_v4().simple());
+            let job = job.as_str();
+
+            let Ok(Claim::Run(first)) = a.claim(job, Some(1_000), 1_000, 31_000).await else {
+                panic!("{url}: the first claim of a tick runs it");
+            };
+            assert_eq!(
+                b.claim(job, Some(1_000), 1_005, 31_005).await,
+                Ok(Claim::Taken),
+                "{url}: the same tick again"
+            );
+            assert_eq!(
+                b.claim(job, Some(2_000), 2_000, 32_000).await,
+                Ok(Claim::Busy {
+                    on: "a".into(),
+                    since: 1_000
+                }),
+                "{url}: a later tick while the lease holds"
+            );
+            assert_eq!(
+                b.claim(job, None, 2_500, 32_500).await,
+                Ok(Claim::Busy {
+                    on: "a".into(),
+                    since: 1_000
+                }),
+                "{url}: by hand while the lease holds"
+            );
+            assert_eq!(a.renew(job, &first, 40_000).await, Ok(true), "{url}");
+            // The lease (renewed to 40 s) has run out at 41 s: the tick takes the job over.
+            let Ok(Claim::Run(second)) = b.claim(job, Some(41_000), 41_000, 71_000).await else {
+                panic!("{url}: an expired lease is taken over");
+            };
+            assert_ne!(first, second);
+            assert_eq!(
+                a.renew(job, &first, 80_000).await,
+                Ok(false),
+                "{url}: the run that lost its claim cannot renew it"
+            );
+            a.finish(job, &first, 42_000, Some("late")).await.unwrap();
+            assert_eq!(
+                a.claim(job, Some(43_000), 43_000, 73_000).await,
+                Ok(Claim::Busy {
+                    on: "b".into(),
+                    since: 41_000
+                }),
+                "{url}: the lost run's end released nothing"
+            );
+            b.finish(job, &second, 44_000, None).await.unwrap();
+            assert!(
+                matches!(a.claim(job, None, 45_000, 75_000).await, Ok(Claim::Run(_))),
+                "{url}: free once its run ended"
+            );
+            database.close().await;
+        }
+    }
 
     fn local() -> Claims {
         Claims {

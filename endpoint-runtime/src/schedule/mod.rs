@@ -19,23 +19,31 @@
 //!   `endpoint_schedules` (one row per job) by one upsert, `INSERT … ON CONFLICT (name) DO
 //!   UPDATE … WHERE last_tick < $tick`: the instance whose statement moves `last_tick` runs
 //!   it, the others see it taken (a row lock on PostgreSQL, the write lock on SQLite). A
-//!   deleted row is written again by the next claim. Ticks are the instances' wall-clock
-//!   times: keep their clocks in sync. Without a database every instance runs every
+//!   deleted row is written again by the next claim (the tick being claimed at that moment
+//!   may run twice). Ticks and leases are the instances' wall-clock times: keep their clocks
+//!   in sync (NTP); a skew of 30 s or more between two instances lets one take a job the
+//!   other still runs. Without a database every instance runs every
 //!   tick: one instance only (a warning at start-up says so when `ENDPOINT_REDIS_URL` suggests
 //!   several).
 //! - **Never twice at once.** A tick that comes while the job's previous run is still going
 //!   (on any instance) is skipped, logged at `warn` naming where it runs, and counted in
-//!   `endpoint_schedule_runs_total{outcome="skipped"}` (feature `metrics`). The running
-//!   instance renews its claim every 10 s; one that dies leaves it to expire after 30 s, and
-//!   then the next tick runs.
+//!   `endpoint_schedule_runs_total{outcome="skipped"}` (feature `metrics`). A claim is a
+//!   lease of 30 s that the running instance renews every 10 s, beside the job (a slow
+//!   database never holds the job up): an instance that dies frees its job after 30 s at
+//!   most. A run whose claim is lost (renewals failing for 20 s, or its lease taken over) is
+//!   stopped at its next `.await` and fails, so that two runs never overlap. A tick that
+//!   cannot be claimed (the database is unreachable) is not run: logged at `warn`, counted
+//!   with `outcome="unclaimed"`.
 //! - **A failure is logged, not retried**: the next tick is the next attempt. An error or a
 //!   panic is logged at `error` and kept in the row's `last_error`; every run's end is
 //!   counted with `outcome="ok"` or `"error"`.
 //! - **At shutdown** no new tick starts once the server drains; running jobs get
-//!   [`Config::shutdown_grace`](crate::Config::shutdown_grace) to finish, then are dropped
-//!   (their claim expires).
-//! - **By hand**: `app run-job NAME` runs one job now, with the same claim (it refuses while
-//!   the job runs elsewhere) and exits non-zero if the job fails; [`App::run_job`](crate::App::run_job)
+//!   [`Config::shutdown_grace`](crate::Config::shutdown_grace) to finish, then are stopped at
+//!   their next `.await` and release their claims (a job blocked outside an `.await` is
+//!   left behind after 5 s more, logged at `error`).
+//! - **By hand**: `app run-job NAME` runs one job now, with the same claim (with a database,
+//!   it refuses while the job runs on any instance; without one it cannot see the server's
+//!   runs) and exits non-zero if the job fails; [`App::run_job`](crate::App::run_job)
 //!   does the same from code.
 //!
 //! The route table (`app routes`, and at start-up) lists each job with its pattern, name and

@@ -22,6 +22,9 @@ const LEASE: Duration = Duration::from_secs(30);
 /// How often a running job renews its claim.
 const RENEW: Duration = Duration::from_secs(10);
 
+/// How long the jobs stopped at the end of the shutdown grace have to release their claims.
+const AFTER_HARD_STOP: Duration = Duration::from_secs(5);
+
 /// The jobs of a serving instance, ready to start.
 pub(crate) struct Scheduler {
     shared: Arc<Shared>,
@@ -90,7 +93,18 @@ impl Scheduler {
                 "scheduled jobs still running at the end of the shutdown grace are stopped"
             );
             hard_stop.cancel();
-            runs.wait().await;
+            // A job stops at its next `.await`; one blocked in synchronous code does not, and
+            // is left behind after this much.
+            if tokio::time::timeout(AFTER_HARD_STOP, runs.wait())
+                .await
+                .is_err()
+            {
+                tracing::error!(
+                    running = runs.len(),
+                    "scheduled jobs did not stop at the end of the shutdown grace (blocked \
+                     outside an `.await`); shutdown goes on without them"
+                );
+            }
         }
     }
 
@@ -114,6 +128,7 @@ impl Scheduler {
             };
             let wait = (next - now).to_std().unwrap_or_default();
             tokio::select! {
+                biased;
                 () = stopping.cancelled() => return,
                 () = tokio::time::sleep(wait) => {}
             }
@@ -133,12 +148,18 @@ impl Scheduler {
                 )
                 .await;
             match claim {
+                // Draining started while the claim was made: the tick is not run, and the
+                // claim is given back.
+                Ok(Claim::Run(run)) if stopping.is_cancelled() => {
+                    let _ = self.claims.finish(job.name(), &run, at, None).await;
+                    return;
+                }
                 Ok(Claim::Run(run)) => {
                     let (shared, claims) = (Arc::clone(&self.shared), Arc::clone(&self.claims));
                     let hard_stop = hard_stop.clone();
                     runs.spawn(async move {
-                        let _ =
-                            run_once(shared, claims, job, run, Some(scheduled_at), hard_stop).await;
+                        let (run, scheduled_at) = ((run, lease_from(at)), Some(scheduled_at));
+                        let _ = run_once(shared, claims, job, run, scheduled_at, hard_stop).await;
                     });
                 }
                 Ok(Claim::Taken) => {
@@ -166,7 +187,7 @@ impl Scheduler {
                         "a scheduled job's tick is skipped: it could not be claimed (a job \
                          does not run unclaimed)"
                     );
-                    counted(job, "skipped");
+                    counted(job, "unclaimed");
                 }
             }
         }
@@ -197,7 +218,7 @@ pub(crate) async fn run_by_hand(shared: &Arc<Shared>, name: &str) -> Result<(), 
             Arc::clone(shared),
             claims,
             job,
-            run,
+            (run, lease_from(at)),
             None,
             CancellationToken::new(),
         )
@@ -208,7 +229,7 @@ pub(crate) async fn run_by_hand(shared: &Arc<Shared>, name: &str) -> Result<(), 
             rfc3339(since)
         ))),
         Ok(Claim::Taken) => Err(Error::Schedule(format!(
-            "`{name}` is running on another instance: not run again"
+            "`{name}` was running on another instance until just now: not run again"
         ))),
         Err(error) => Err(Error::Schedule(format!(
             "`{name}` could not be claimed (a job does not run unclaimed): {error}"
@@ -216,14 +237,14 @@ pub(crate) async fn run_by_hand(shared: &Arc<Shared>, name: &str) -> Result<(), 
     }
 }
 
-/// Runs `job` once under claim `run` as [`Accountability::system`], renewing the claim
-/// while it runs and releasing it after; an error or panic is logged and returned. Dropped
-/// at `hard_stop`.
+/// Runs `job` once under claim `run` (its id, and the end of the lease its claim took) as
+/// [`Accountability::system`], renewing the claim while it runs and releasing it after; an
+/// error or panic is logged and returned. Dropped at `hard_stop`, or when the claim is lost.
 async fn run_once(
     shared: Arc<Shared>,
     claims: Arc<Claims>,
     job: &'static Schedule,
-    run: String,
+    (run, held_until): (String, i64),
     scheduled_at: Option<String>,
     hard_stop: CancellationToken,
 ) -> Result<(), String> {
@@ -235,30 +256,18 @@ async fn run_once(
         tracing::info!(scheduled_at, "scheduled job started");
         let started = Instant::now();
         let body = std::panic::AssertUnwindSafe((job.spec.run)(context)).catch_unwind();
-        tokio::pin!(body);
-        let mut renew = tokio::time::interval_at((Instant::now() + RENEW).into(), RENEW);
-        let outcome = loop {
-            tokio::select! {
-                ended = &mut body => break match ended {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(error)) => Err(error.to_string()),
-                    Err(_) => Err("the job panicked".to_string()),
-                },
-                () = hard_stop.cancelled() => {
-                    break Err("stopped at shutdown: still running at the end of the grace".into());
-                }
-                _ = renew.tick() => {
-                    let at = millis(&now());
-                    match claims.renew(name, &run, lease_from(at)).await {
-                        Ok(true) => {}
-                        Ok(false) => tracing::warn!(
-                            "a scheduled job's claim ran out and was taken by another run; this \
-                             run goes on"
-                        ),
-                        Err(error) => tracing::warn!(%error, "a scheduled job's claim could not be renewed"),
-                    }
-                }
+        // Polled beside the job, so a slow renewal never holds the job up.
+        let claim_lost = renewing(&claims, name, &run, held_until);
+        let outcome = tokio::select! {
+            ended = body => match ended {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("the job panicked".to_string()),
+            },
+            () = hard_stop.cancelled() => {
+                Err("stopped at shutdown: still running at the end of the grace".into())
             }
+            reason = claim_lost => Err(reason),
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let error = outcome.as_ref().err().map(String::as_str);
@@ -279,6 +288,33 @@ async fn run_once(
     }
     .instrument(span)
     .await
+}
+
+/// Renews run `run` of `job` every [`RENEW`] while it runs, its claim first held until
+/// `held_until`; ends, with the reason, when the claim is lost: another run holds it, or it
+/// could not be renewed before its lease ran out (another instance may have taken it). The run
+/// is then stopped, so that two runs of a job never overlap.
+async fn renewing(claims: &Claims, job: &str, run: &str, mut held_until: i64) -> String {
+    let mut renew = tokio::time::interval_at((Instant::now() + RENEW).into(), RENEW);
+    loop {
+        renew.tick().await;
+        let at = millis(&now());
+        match claims.renew(job, run, lease_from(at)).await {
+            Ok(true) => held_until = lease_from(at),
+            Ok(false) => {
+                return "stopped: its claim was taken by another run (the lease ran out)".into();
+            }
+            // The next renewal would come after the lease ends: stop while it still holds.
+            Err(error) if millis(&now()).saturating_add(RENEW.as_millis() as i64) >= held_until => {
+                return format!(
+                    "stopped: its claim could not be renewed before it ran out: {error}"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a scheduled job's claim could not be renewed; retried in 10 s");
+            }
+        }
+    }
 }
 
 /// Counts a tick of `job` in `endpoint_schedule_runs_total{job, outcome}`.

@@ -1,7 +1,8 @@
 //! Scheduled jobs with a cron of one second, on SQLite and PostgreSQL: two instances on one
 //! database run each tick once, as the system caller, and go on when the jobs' rows are
 //! deleted; a run that overlaps the next ticks skips them (and `run_job` refuses it
-//! meanwhile); a job run by hand runs once, and its failure is kept.
+//! meanwhile); a run whose claim another run took over is stopped; a job run by hand runs
+//! once, and its failure is kept.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -56,6 +57,31 @@ async fn slow(ctx: Context) {
             .map(str::to_string);
         let _ = held.started.send(scheduled_at);
         held.release.notified().await;
+    }
+}
+
+/// `taken`'s probe: each run says it started, then waits forever; `ended` hears when the
+/// run is dropped.
+struct Forever {
+    started: mpsc::UnboundedSender<()>,
+    ended: mpsc::UnboundedSender<()>,
+}
+
+/// Sends on its channel when dropped.
+struct OnDrop(mpsc::UnboundedSender<()>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+#[schedule(cron = "* * * * * *")]
+async fn taken(ctx: Context) {
+    if let Ok(forever) = ctx.state::<Forever>() {
+        let _ended = OnDrop(forever.ended.clone());
+        let _ = forever.started.send(());
+        std::future::pending::<()>().await;
     }
 }
 
@@ -224,6 +250,33 @@ async fn a_run_that_overlaps_the_next_ticks_skips_them() {
 }
 
 #[tokio::test]
+async fn a_run_whose_claim_is_taken_over_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, url) in databases(&dir).await {
+        let (started, mut starts) = mpsc::unbounded_channel();
+        let (ended, mut ends) = mpsc::unbounded_channel();
+        let mut server = serving(&url, Forever { started, ended }).await;
+        next(&mut starts).await;
+        // Another run takes the claim over (as after a lease that ran out): the running
+        // one stops at its next renewal (10 s) instead of overlapping it.
+        execute(
+            &url,
+            "UPDATE endpoint_schedules SET run_id = 'another', running_on = 'elsewhere' \
+             WHERE name = 'taken'",
+        )
+        .await;
+        tokio::time::timeout(Duration::from_secs(15), ends.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{kind}: the run went on after its claim was lost"));
+        assert!(
+            starts.try_recv().is_err(),
+            "{kind}: a tick ran while another run held the claim"
+        );
+        server.stop().await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_job_runs_by_hand_once_and_its_failure_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     for (kind, url) in databases(&dir).await {
@@ -266,7 +319,7 @@ async fn a_job_runs_by_hand_once_and_its_failure_is_kept() {
         };
         assert!(
             message.contains("no job named `nope`")
-                && message.contains("every-second, failing, slow"),
+                && message.contains("every-second, failing, slow, taken"),
             "{kind}: {message}"
         );
     }

@@ -19,4 +19,7 @@ async fn two_arguments(ctx: Context, more: u32) {
     let _ = (ctx, more);
 }
 
+#[schedule(cron = "@hourly", cron = "@daily", crate = endpoint_runtime, crate = endpoint_runtime)]
+async fn twice() {}
+
 fn main() {}

@@ -14,4 +14,8 @@ async fn late() {}
 #[schedule(cron = "0 0 30 2 *")]
 async fn never() {}
 
+// A year field: croner reads one, but a year that passed would never run.
+#[schedule(cron = "0 0 0 1 1 * 2020")]
+async fn once() {}
+
 fn main() {}
