@@ -138,14 +138,10 @@ impl Scheduler {
             }
             let scheduled_at = next.to_rfc3339_opts(SecondsFormat::Secs, true);
             let at = millis(&self::now());
+            let lease_until = lease_from(at);
             let claim = self
                 .claims
-                .claim(
-                    job.name(),
-                    Some(next.timestamp_millis()),
-                    at,
-                    lease_from(at),
-                )
+                .claim(job.name(), Some(next.timestamp_millis()), at, lease_until)
                 .await;
             match claim {
                 // Draining started while the claim was made: the tick is not run, and the
@@ -158,7 +154,7 @@ impl Scheduler {
                     let (shared, claims) = (Arc::clone(&self.shared), Arc::clone(&self.claims));
                     let hard_stop = hard_stop.clone();
                     runs.spawn(async move {
-                        let (run, scheduled_at) = ((run, lease_from(at)), Some(scheduled_at));
+                        let (run, scheduled_at) = ((run, lease_until), Some(scheduled_at));
                         let _ = run_once(shared, claims, job, run, scheduled_at, hard_stop).await;
                     });
                 }
@@ -213,12 +209,13 @@ pub(crate) async fn run_by_hand(shared: &Arc<Shared>, name: &str) -> Result<(), 
     };
     let claims = Arc::new(Claims::open(shared).await?);
     let at = millis(&now());
-    match claims.claim(name, None, at, lease_from(at)).await {
+    let lease_until = lease_from(at);
+    match claims.claim(name, None, at, lease_until).await {
         Ok(Claim::Run(run)) => run_once(
             Arc::clone(shared),
             claims,
             job,
-            (run, lease_from(at)),
+            (run, lease_until),
             None,
             CancellationToken::new(),
         )

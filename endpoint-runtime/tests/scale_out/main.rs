@@ -37,9 +37,7 @@ pub(crate) async fn databases(dir: &tempfile::TempDir) -> Vec<(&'static str, Str
         Err(_) => eprintln!("ENDPOINT_TEST_POSTGRES_URL is not set: PostgreSQL not tested"),
     }
     for (_, url) in &urls {
-        let database = Database::connect(url, Duration::from_secs(10))
-            .await
-            .unwrap();
+        let database = connect(url).await;
         for statement in [
             "CREATE TABLE things (n BIGINT NOT NULL)",
             "CREATE TABLE deliveries (event_id TEXT NOT NULL, hook TEXT NOT NULL, n BIGINT NOT NULL, instance TEXT NOT NULL)",
@@ -54,12 +52,17 @@ pub(crate) async fn databases(dir: &tempfile::TempDir) -> Vec<(&'static str, Str
     urls
 }
 
+/// A connection pool on the database at `url`.
+async fn connect(url: &str) -> Database {
+    Database::connect(url, Duration::from_secs(10))
+        .await
+        .unwrap()
+}
+
 /// A new schema on the server at `url`, and a URL whose connections use it.
 pub(crate) async fn postgres_schema(url: &str) -> String {
     let schema = format!("outbox_{}", uuid::Uuid::new_v4().simple());
-    let database = Database::connect(url, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let database = connect(url).await;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
         .execute(database.postgres().unwrap())
         .await
@@ -92,9 +95,7 @@ pub(crate) async fn post(server: &TestServer, path: &str) -> u16 {
 
 /// Runs `sql` on the database at `url`.
 pub(crate) async fn execute(url: &str, sql: &str) {
-    let database = Database::connect(url, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let database = connect(url).await;
     with_pool!(&database, |pool| {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(pool)
@@ -112,9 +113,7 @@ pub(crate) async fn rows_when(
     sql: &str,
     done: impl Fn(&[String]) -> bool,
 ) -> Vec<String> {
-    let database = Database::connect(url, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let database = connect(url).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let rows: Vec<String> = with_pool!(&database, |pool| {
